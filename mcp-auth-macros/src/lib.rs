@@ -1,0 +1,1 @@
+//! Procedural macros for [`mcp-auth`](https://docs.rs/mcp-auth).

@@ -1,0 +1,670 @@
+//! The rules that `mcp-auth` checks at run time and `mcp-auth-macros` checks at compile time.
+//!
+//! Everything here is a pure function over strings: no I/O, no global state. One implementation
+//! serves both crates, so a literal accepted by `#[mcp_resource]` is exactly a value accepted by
+//! the runtime builder, and the reverse.
+//!
+//! * [`resource_id`] checks and canonicalises a protected-resource identifier (RFC 9728 §1.2, MCP
+//!   canonical URIs, RS-03, RS-15).
+//! * [`issuer`] checks an authorization-server issuer identifier (RFC 8414 §2), which is kept
+//!   byte-exact (RS-02).
+//! * [`https_url`] checks the other URLs of a metadata document (`resource_documentation`, ...).
+//! * [`scope_token`] and [`scope_list`] check RFC 6749 §3.3 scope tokens.
+//! * [`metadata_path`] and [`metadata_url`] build the RFC 9728 §3.1 path-inserted well-known
+//!   location (RS-05), and [`discovery_urls`] the RFC 8414 / OIDC discovery URLs in MCP order
+//!   (RS-43).
+//! * [`audience_matches`] compares an `aud` value with a resource identifier (RS-34).
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use std::fmt;
+
+use url::{Host, Url};
+
+/// How serious a [`Problem`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// The value must be rejected.
+    Error,
+    /// The value is allowed but not recommended; the runtime logs it. The macros, which cannot
+    /// warn on stable Rust, report it as an error that explains the runtime alternative.
+    Warning,
+}
+
+/// What is wrong with a value. Each variant has a stable meaning; [`Problem::message`] says how
+/// to fix it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProblemKind {
+    /// The value is not an absolute URL.
+    NotAbsoluteUrl,
+    /// The scheme is neither `https` nor, for loopback hosts, `http`.
+    NotHttps,
+    /// The URL has a `#fragment`.
+    Fragment,
+    /// The URL has a `?query`.
+    Query,
+    /// The URL has `user:password@`.
+    Userinfo,
+    /// The URL is not in canonical form (upper-case scheme or host, default port, trailing
+    /// slash); [`Problem::suggestion`] holds the canonical form.
+    NotCanonical,
+    /// The string is not an RFC 6749 scope token.
+    InvalidScope,
+    /// The same scope is listed twice.
+    DuplicateScope,
+    /// `offline_access` is listed (RS-11: it must not be advertised).
+    OfflineAccess,
+    /// The list is empty where at least one entry is required.
+    Empty,
+}
+
+/// One finding about a value, with a message that names the fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// What is wrong.
+    pub kind: ProblemKind,
+    /// Whether it must be rejected.
+    pub severity: Severity,
+    /// A sentence that says what is wrong and how to fix it.
+    pub message: String,
+    /// The corrected value, where there is one.
+    pub suggestion: Option<String>,
+}
+
+impl Problem {
+    fn error(kind: ProblemKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            severity: Severity::Error,
+            message: message.into(),
+            suggestion: None,
+        }
+    }
+
+    /// `true` for [`Severity::Error`].
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// The outcome of checking a URL: the problems found and, when it parsed, its canonical form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UrlCheck {
+    /// The canonical form (lower-case scheme and host, no default port, no trailing slash),
+    /// `None` when the value is not an absolute URL.
+    pub canonical: Option<String>,
+    /// Everything found, errors and warnings.
+    pub problems: Vec<Problem>,
+}
+
+impl UrlCheck {
+    /// `true` when no problem is an error.
+    pub fn is_ok(&self) -> bool {
+        !self.problems.iter().any(Problem::is_error)
+    }
+
+    /// The problems that are errors.
+    pub fn errors(&self) -> impl Iterator<Item = &Problem> {
+        self.problems.iter().filter(|p| p.is_error())
+    }
+
+    /// The problems that are warnings.
+    pub fn warnings(&self) -> impl Iterator<Item = &Problem> {
+        self.problems.iter().filter(|p| !p.is_error())
+    }
+}
+
+/// `true` for `localhost`, `127.0.0.0/8` and `[::1]`: the hosts for which `http` is allowed.
+pub fn is_loopback_host(host: &Host<&str>) -> bool {
+    match host {
+        Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
+        Host::Ipv4(ip) => ip.is_loopback(),
+        Host::Ipv6(ip) => ip.is_loopback(),
+    }
+}
+
+/// Parses `value` as an absolute `http`/`https` URL with a host; `None` (and a problem) when it
+/// is not one.
+fn parse_absolute(field: &str, value: &str, problems: &mut Vec<Problem>) -> Option<Url> {
+    let parsed = Url::parse(value);
+    match parsed {
+        Ok(url) if url.has_host() && matches!(url.scheme(), "http" | "https") => Some(url),
+        Ok(url) if url.has_host() || url.cannot_be_a_base() && value.contains("://") => {
+            problems.push(Problem::error(
+                ProblemKind::NotHttps,
+                format!(
+                    "{field} `{value}` uses the `{}` scheme; use `https://` (or `http://` for a loopback host such as 127.0.0.1)",
+                    url.scheme()
+                ),
+            ));
+            None
+        }
+        _ => {
+            problems.push(Problem::error(
+                ProblemKind::NotAbsoluteUrl,
+                format!(
+                    "{field} `{value}` is not an absolute URL; write it with its scheme and host, e.g. `https://{}`",
+                    value.trim_start_matches('/')
+                ),
+            ));
+            None
+        }
+    }
+}
+
+/// Checks scheme, userinfo and fragment, shared by every kind of URL.
+fn check_common(field: &str, value: &str, url: &Url, problems: &mut Vec<Problem>) {
+    if url.scheme() == "http" && !url.host().is_some_and(|h| is_loopback_host(&h)) {
+        problems.push(Problem::error(
+            ProblemKind::NotHttps,
+            format!(
+                "{field} `{value}` must use https; plain http is allowed only for loopback hosts (localhost, 127.0.0.1, [::1])"
+            ),
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        problems.push(Problem::error(
+            ProblemKind::Userinfo,
+            format!("{field} `{value}` must not contain `user:password@`; remove the userinfo"),
+        ));
+    }
+    if url.fragment().is_some() {
+        problems.push(Problem::error(
+            ProblemKind::Fragment,
+            format!("{field} `{value}` must not contain a `#fragment`; remove it"),
+        ));
+    }
+}
+
+/// The canonical form of a parsed URL: `url` already lower-cases scheme and host and drops the
+/// default port; we also drop a trailing slash of the path (and the lone `/` of an empty path).
+fn canonical_form(url: &Url) -> String {
+    let mut out = format!("{}://", url.scheme());
+    if let Some(host) = url.host_str() {
+        out.push_str(host);
+    }
+    if let Some(port) = url.port() {
+        out.push(':');
+        out.push_str(&port.to_string());
+    }
+    let path = url.path();
+    out.push_str(path.strip_suffix('/').unwrap_or(path));
+    if let Some(query) = url.query() {
+        out.push('?');
+        out.push_str(query);
+    }
+    out
+}
+
+/// Checks a protected-resource identifier (RFC 9728 §1.2, MCP canonical server URI).
+///
+/// Errors: not an absolute URL, not https (http only for loopback hosts), userinfo, fragment,
+/// not canonical (the suggestion holds the canonical form). Warning: a query (RS-03: "SHOULD
+/// NOT"). The runtime publishes [`UrlCheck::canonical`]; the macros require the literal to be
+/// canonical already.
+pub fn resource_id(value: &str) -> UrlCheck {
+    let field = "resource identifier";
+    let mut problems = Vec::new();
+    let Some(url) = parse_absolute(field, value, &mut problems) else {
+        return UrlCheck {
+            canonical: None,
+            problems,
+        };
+    };
+    check_common(field, value, &url, &mut problems);
+    if url.query().is_some() {
+        problems.push(Problem {
+            kind: ProblemKind::Query,
+            severity: Severity::Warning,
+            message: format!(
+                "{field} `{value}` has a query; RFC 9728 says it SHOULD NOT, move it into the path"
+            ),
+            suggestion: None,
+        });
+    }
+    let canonical = canonical_form(&url);
+    if canonical != value && url.fragment().is_none() {
+        problems.push(Problem {
+            kind: ProblemKind::NotCanonical,
+            severity: Severity::Error,
+            message: format!(
+                "{field} `{value}` is not in canonical form (lower-case scheme and host, no default port, no trailing slash); write `{canonical}`"
+            ),
+            suggestion: Some(canonical.clone()),
+        });
+    }
+    UrlCheck {
+        canonical: Some(canonical),
+        problems,
+    }
+}
+
+/// Checks an authorization-server issuer identifier (RFC 8414 §2).
+///
+/// The issuer is compared byte for byte with the `issuer` of the server's metadata and the `iss`
+/// of its tokens, so it is never rewritten: a trailing slash is kept (Auth0 issuers end in
+/// `/`). Errors: not an absolute URL, not https (http only for loopback hosts), userinfo, query,
+/// fragment, upper-case scheme or host or an explicit default port (no real issuer has them;
+/// the suggestion holds the lower-case form).
+pub fn issuer(value: &str) -> UrlCheck {
+    let field = "issuer";
+    let mut problems = Vec::new();
+    let Some(url) = parse_absolute(field, value, &mut problems) else {
+        return UrlCheck {
+            canonical: None,
+            problems,
+        };
+    };
+    check_common(field, value, &url, &mut problems);
+    if url.query().is_some() {
+        problems.push(Problem::error(
+            ProblemKind::Query,
+            format!("{field} `{value}` must not contain a `?query` (RFC 8414 §2); remove it"),
+        ));
+    }
+    // Keep the trailing slash exactly as written; only case and default port are "fixable".
+    let mut expected = canonical_form(&url);
+    if value.ends_with('/') && url.query().is_none() && url.fragment().is_none() {
+        expected.push('/');
+    }
+    if expected != value && url.query().is_none() && url.fragment().is_none() {
+        problems.push(Problem {
+            kind: ProblemKind::NotCanonical,
+            severity: Severity::Error,
+            message: format!(
+                "{field} `{value}` is not in canonical form (lower-case scheme and host, no default port); write `{expected}` exactly as the authorization server's metadata spells it"
+            ),
+            suggestion: Some(expected.clone()),
+        });
+    }
+    UrlCheck {
+        canonical: Some(value.to_owned()),
+        problems,
+    }
+}
+
+/// Checks an absolute `https` URL of a metadata field (`resource_documentation`,
+/// `resource_policy_uri`, `resource_tos_uri`, `jwks_uri`, ...). `http` is allowed for loopback
+/// hosts. The value is published as written.
+pub fn https_url(field: &str, value: &str) -> UrlCheck {
+    let mut problems = Vec::new();
+    let Some(url) = parse_absolute(field, value, &mut problems) else {
+        return UrlCheck {
+            canonical: None,
+            problems,
+        };
+    };
+    check_common(field, value, &url, &mut problems);
+    UrlCheck {
+        canonical: Some(value.to_owned()),
+        problems,
+    }
+}
+
+/// Checks one RFC 6749 §3.3 scope token: `1*( %x21 / %x23-5B / %x5D-7E )`.
+pub fn scope_token(scope: &str) -> Result<(), Problem> {
+    if scope.is_empty() {
+        return Err(Problem::error(
+            ProblemKind::InvalidScope,
+            "a scope must not be empty",
+        ));
+    }
+    if let Some(bad) = scope.chars().find(|&c| !is_scope_char(c)) {
+        let shown = match bad {
+            ' ' => "a space".to_owned(),
+            c if c.is_control() => format!("the control character U+{:04X}", c as u32),
+            c => format!("`{c}`"),
+        };
+        return Err(Problem::error(
+            ProblemKind::InvalidScope,
+            format!(
+                "scope `{}` contains {shown}; a scope token is printable ASCII without spaces, `\"` or `\\` (RFC 6749 §3.3)",
+                scope.escape_default()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn is_scope_char(c: char) -> bool {
+    matches!(c, '\x21' | '\x23'..='\x5B' | '\x5D'..='\x7E')
+}
+
+/// Checks a list of scopes to advertise: each a valid token, no duplicates, no
+/// `offline_access` (RS-11). Returns every problem with the index of the entry it concerns.
+pub fn scope_list<'a>(scopes: impl IntoIterator<Item = &'a str>) -> Vec<(usize, Problem)> {
+    let mut problems = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for (i, scope) in scopes.into_iter().enumerate() {
+        if let Err(p) = scope_token(scope) {
+            problems.push((i, p));
+        } else if scope == "offline_access" {
+            problems.push((
+                i,
+                Problem::error(
+                    ProblemKind::OfflineAccess,
+                    "`offline_access` must not be advertised in `scopes_supported` (MCP 2026-07-28, SEP-2207); clients ask the authorization server for it directly",
+                ),
+            ));
+        }
+        if seen.contains(&scope) {
+            problems.push((
+                i,
+                Problem::error(
+                    ProblemKind::DuplicateScope,
+                    format!(
+                        "scope `{}` is listed twice; remove one",
+                        scope.escape_default()
+                    ),
+                ),
+            ));
+        } else {
+            seen.push(scope);
+        }
+    }
+    problems
+}
+
+/// The RFC 9728 §3.1 well-known suffix.
+pub const PROTECTED_RESOURCE_WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";
+
+/// The path (and query) at which the metadata of `resource` is served: the well-known suffix
+/// inserted between the host and the path, a terminating `/` after the host removed (RS-05).
+///
+/// `resource` should be canonical ([`resource_id`]); `None` when it is not an absolute URL.
+///
+/// ```
+/// # use mcp_auth_rules::metadata_path;
+/// assert_eq!(metadata_path("https://mcp.example.com/mcp").unwrap(), "/.well-known/oauth-protected-resource/mcp");
+/// assert_eq!(metadata_path("https://mcp.example.com").unwrap(), "/.well-known/oauth-protected-resource");
+/// ```
+pub fn metadata_path(resource: &str) -> Option<String> {
+    let url = Url::parse(resource).ok().filter(Url::has_host)?;
+    let path = url.path();
+    let path = if path == "/" { "" } else { path };
+    let mut out = format!("{PROTECTED_RESOURCE_WELL_KNOWN}{path}");
+    if let Some(q) = url.query() {
+        out.push('?');
+        out.push_str(q);
+    }
+    Some(out)
+}
+
+/// The absolute URL of the metadata of `resource` (RS-05, RS-18).
+///
+/// ```
+/// # use mcp_auth_rules::metadata_url;
+/// assert_eq!(
+///     metadata_url("https://mcp.example.com:8443/t/acme/mcp").unwrap(),
+///     "https://mcp.example.com:8443/.well-known/oauth-protected-resource/t/acme/mcp"
+/// );
+/// ```
+pub fn metadata_url(resource: &str) -> Option<String> {
+    let url = Url::parse(resource).ok().filter(Url::has_host)?;
+    let path = metadata_path(resource)?;
+    Some(format!("{}{path}", origin(&url)))
+}
+
+fn origin(url: &Url) -> String {
+    let mut out = format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default());
+    if let Some(port) = url.port() {
+        out.push(':');
+        out.push_str(&port.to_string());
+    }
+    out
+}
+
+/// Which discovery documents an authorization server is looked up by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub enum DiscoveryKind {
+    /// RFC 8414 `/.well-known/oauth-authorization-server` only.
+    OAuth,
+    /// OpenID Connect Discovery `openid-configuration` (insertion, then appending).
+    Oidc,
+    /// Both, in the MCP order (RS-43): RFC 8414 first, then OIDC.
+    #[default]
+    Auto,
+}
+
+/// The discovery URLs for `issuer`, in the order MCP clients try them (RS-43). A terminating
+/// `/` of the issuer is removed before building them (RFC 8414 §3.1, OIDC Discovery §4).
+///
+/// `None` when `issuer` is not an absolute URL.
+///
+/// ```
+/// # use mcp_auth_rules::{discovery_urls, DiscoveryKind};
+/// assert_eq!(
+///     discovery_urls("https://auth.example.com/tenant1", DiscoveryKind::Auto).unwrap(),
+///     [
+///         "https://auth.example.com/.well-known/oauth-authorization-server/tenant1",
+///         "https://auth.example.com/.well-known/openid-configuration/tenant1",
+///         "https://auth.example.com/tenant1/.well-known/openid-configuration",
+///     ]
+/// );
+/// ```
+pub fn discovery_urls(issuer: &str, kind: DiscoveryKind) -> Option<Vec<String>> {
+    let url = Url::parse(issuer).ok().filter(Url::has_host)?;
+    let origin = origin(&url);
+    let path = url.path().trim_end_matches('/');
+    let oauth = format!("{origin}/.well-known/oauth-authorization-server{path}");
+    let oidc_insert = format!("{origin}/.well-known/openid-configuration{path}");
+    let oidc_append = format!("{origin}{path}/.well-known/openid-configuration");
+    let oidc = if path.is_empty() {
+        vec![oidc_insert]
+    } else {
+        vec![oidc_insert, oidc_append]
+    };
+    Some(match kind {
+        DiscoveryKind::OAuth => vec![oauth],
+        DiscoveryKind::Oidc => oidc,
+        DiscoveryKind::Auto => std::iter::once(oauth).chain(oidc).collect(),
+    })
+}
+
+/// Whether the audience value `aud` designates `resource` (RS-34).
+///
+/// Both are compared after lower-casing scheme and host and dropping the default port (MCP:
+/// "SHOULD accept uppercase scheme and host"). Paths and queries are compared exactly, so a
+/// trailing slash is a different resource: `https://mcp.example.com/mcp/` does not match
+/// `https://mcp.example.com/mcp` (our rule for the RS-34 policy decision). The one exception is
+/// the empty path: `https://mcp.example.com/` equals `https://mcp.example.com`, since a URL has no
+/// way to tell them apart. A value that is not an absolute URL matches only itself.
+pub fn audience_matches(aud: &str, resource: &str) -> bool {
+    if aud == resource {
+        return true;
+    }
+    match (
+        normalise_for_audience(aud),
+        normalise_for_audience(resource),
+    ) {
+        (Some(a), Some(r)) => a == r,
+        _ => false,
+    }
+}
+
+fn normalise_for_audience(value: &str) -> Option<String> {
+    let url = Url::parse(value).ok().filter(Url::has_host)?;
+    if url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
+        return None;
+    }
+    let mut out = origin(&url);
+    let path = url.path();
+    out.push_str(if path == "/" { "" } else { path });
+    if let Some(q) = url.query() {
+        out.push('?');
+        out.push_str(q);
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(c: &UrlCheck) -> Vec<ProblemKind> {
+        c.problems.iter().map(|p| p.kind).collect()
+    }
+
+    #[test]
+    fn rs03_resource_id_rules() {
+        assert!(
+            resource_id("https://mcp.example.com/mcp")
+                .problems
+                .is_empty()
+        );
+        assert_eq!(
+            kinds(&resource_id("mcp.example.com")),
+            [ProblemKind::NotAbsoluteUrl]
+        );
+        assert!(
+            kinds(&resource_id("https://mcp.example.com#frag")).contains(&ProblemKind::Fragment)
+        );
+        let q = resource_id("https://mcp.example.com?tenant=a");
+        assert!(q.is_ok(), "a query is only a warning: {q:?}");
+        assert_eq!(q.warnings().count(), 1);
+        let c = resource_id("HTTPS://MCP.Example.com/mcp");
+        assert_eq!(c.canonical.as_deref(), Some("https://mcp.example.com/mcp"));
+        assert_eq!(kinds(&c), [ProblemKind::NotCanonical]);
+        assert_eq!(
+            resource_id("https://mcp.example.com/").canonical.as_deref(),
+            Some("https://mcp.example.com")
+        );
+        assert_eq!(
+            resource_id("https://mcp.example.com:443/mcp").problems[0]
+                .suggestion
+                .as_deref(),
+            Some("https://mcp.example.com/mcp")
+        );
+        assert!(
+            kinds(&resource_id("https://u:p@mcp.example.com/mcp")).contains(&ProblemKind::Userinfo)
+        );
+    }
+
+    #[test]
+    fn rs15_http_only_for_loopback() {
+        assert!(resource_id("http://127.0.0.1:3000/mcp").is_ok());
+        assert!(resource_id("http://localhost:3000/mcp").is_ok());
+        assert!(resource_id("http://[::1]:3000/mcp").is_ok());
+        assert_eq!(
+            kinds(&resource_id("http://mcp.example.com/mcp")),
+            [ProblemKind::NotHttps]
+        );
+        assert_eq!(
+            kinds(&resource_id("ftp://mcp.example.com/mcp")),
+            [ProblemKind::NotHttps]
+        );
+        assert!(!issuer("http://auth.example.com").is_ok());
+    }
+
+    #[test]
+    fn rs02_issuer_kept_byte_exact() {
+        let c = issuer("https://tenant.auth0.com/");
+        assert!(c.problems.is_empty(), "{c:?}");
+        assert_eq!(c.canonical.as_deref(), Some("https://tenant.auth0.com/"));
+        assert!(issuer("https://auth.example.com").problems.is_empty());
+        assert!(!issuer("https://auth.example.com?x=1").is_ok());
+        assert_eq!(
+            issuer("https://Auth.Example.com/").problems[0]
+                .suggestion
+                .as_deref(),
+            Some("https://auth.example.com/")
+        );
+    }
+
+    #[test]
+    fn scope_tokens() {
+        assert!(scope_token("read:notes").is_ok());
+        assert!(scope_token("a b").is_err());
+        assert!(scope_token("a\"b").is_err());
+        assert!(scope_token("a\\b").is_err());
+        assert!(scope_token("é").is_err());
+        assert!(scope_token("").is_err());
+        let p = scope_list(["a", "b", "a", "offline_access"]);
+        assert_eq!(
+            p.iter().map(|(i, p)| (*i, p.kind)).collect::<Vec<_>>(),
+            [
+                (2, ProblemKind::DuplicateScope),
+                (3, ProblemKind::OfflineAccess)
+            ]
+        );
+    }
+
+    #[test]
+    fn rs05_metadata_locations() {
+        let rows = [
+            (
+                "https://mcp.example.com",
+                "https://mcp.example.com/.well-known/oauth-protected-resource",
+            ),
+            (
+                "https://mcp.example.com/mcp",
+                "https://mcp.example.com/.well-known/oauth-protected-resource/mcp",
+            ),
+            (
+                "https://example.com/public/mcp",
+                "https://example.com/.well-known/oauth-protected-resource/public/mcp",
+            ),
+            (
+                "https://mcp.example.com:8443/t/acme/mcp",
+                "https://mcp.example.com:8443/.well-known/oauth-protected-resource/t/acme/mcp",
+            ),
+            (
+                "https://mcp.example.com?tenant=a",
+                "https://mcp.example.com/.well-known/oauth-protected-resource?tenant=a",
+            ),
+            (
+                "https://mcp.example.com/mcp/",
+                "https://mcp.example.com/.well-known/oauth-protected-resource/mcp/",
+            ),
+        ];
+        for (resource, url) in rows {
+            assert_eq!(metadata_url(resource).as_deref(), Some(url), "{resource}");
+        }
+    }
+
+    #[test]
+    fn rs43_discovery_urls() {
+        assert_eq!(
+            discovery_urls("https://auth.example.com/", DiscoveryKind::Auto).unwrap(),
+            [
+                "https://auth.example.com/.well-known/oauth-authorization-server",
+                "https://auth.example.com/.well-known/openid-configuration",
+            ]
+        );
+        assert_eq!(
+            discovery_urls("https://auth.example.com/tenant1/", DiscoveryKind::Oidc).unwrap(),
+            [
+                "https://auth.example.com/.well-known/openid-configuration/tenant1",
+                "https://auth.example.com/tenant1/.well-known/openid-configuration",
+            ]
+        );
+        assert_eq!(
+            discovery_urls("https://auth.example.com/t", DiscoveryKind::OAuth).unwrap(),
+            ["https://auth.example.com/.well-known/oauth-authorization-server/t"]
+        );
+    }
+
+    #[test]
+    fn rs34_audience_comparison() {
+        let r = "https://mcp.example.com/mcp";
+        assert!(audience_matches(r, r));
+        assert!(audience_matches("HTTPS://MCP.EXAMPLE.COM/mcp", r));
+        assert!(audience_matches("https://mcp.example.com:443/mcp", r));
+        assert!(!audience_matches("https://mcp.example.com/mcp/", r));
+        assert!(!audience_matches("https://mcp.example.com/MCP", r));
+        assert!(!audience_matches("https://other.example/mcp", r));
+        assert!(audience_matches(
+            "https://mcp.example.com/",
+            "https://mcp.example.com"
+        ));
+        assert!(audience_matches("api://mcp-server", "api://mcp-server"));
+        assert!(!audience_matches("api://MCP-server", "api://mcp-server"));
+    }
+}

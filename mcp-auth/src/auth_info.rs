@@ -1,0 +1,100 @@
+//! [`AuthInfo`]: what a handler learns about a verified token.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Map, Value};
+
+/// How the token was verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TokenKind {
+    /// A JWT access token checked locally against the issuer's keys (RFC 9068).
+    Jwt,
+    /// An opaque token checked by the issuer's introspection endpoint (RFC 7662).
+    Opaque,
+}
+
+/// The verified facts about an access token, as handlers see them.
+///
+/// It holds the claims, never the token itself, so it can be logged and cloned freely, and it
+/// offers nothing that could be forwarded upstream (token passthrough is forbidden, RS-53).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuthInfo {
+    pub(crate) issuer: String,
+    pub(crate) subject: Option<String>,
+    pub(crate) client_id: Option<String>,
+    pub(crate) audiences: Vec<String>,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) expires_at: Option<u64>,
+    pub(crate) issued_at: Option<u64>,
+    pub(crate) token_id: Option<String>,
+    pub(crate) claims: Map<String, Value>,
+    pub(crate) kind: TokenKind,
+}
+
+impl AuthInfo {
+    /// The issuer (`iss`), exactly one of the resource's configured authorization servers.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The subject (`sub`): the user, or the client for `client_credentials` tokens.
+    pub fn subject(&self) -> Option<&str> {
+        self.subject.as_deref()
+    }
+
+    /// The OAuth client the token was issued to (`client_id`, else `azp`).
+    pub fn client_id(&self) -> Option<&str> {
+        self.client_id.as_deref()
+    }
+
+    /// The audiences (`aud`), one of which designates this resource.
+    pub fn audiences(&self) -> &[String] {
+        &self.audiences
+    }
+
+    /// The granted scopes, in token order, without duplicates.
+    pub fn scopes(&self) -> &[String] {
+        &self.scopes
+    }
+
+    /// Whether `scope` was granted (exact, case-sensitive comparison).
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+
+    /// When the token expires (`exp`).
+    pub fn expires_at(&self) -> Option<SystemTime> {
+        self.expires_at.map(|s| UNIX_EPOCH + Duration::from_secs(s))
+    }
+
+    /// `exp` as seconds since the Unix epoch.
+    pub fn expires_at_unix(&self) -> Option<u64> {
+        self.expires_at
+    }
+
+    /// When the token was issued (`iat`).
+    pub fn issued_at(&self) -> Option<SystemTime> {
+        self.issued_at.map(|s| UNIX_EPOCH + Duration::from_secs(s))
+    }
+
+    /// The token identifier (`jti`).
+    pub fn token_id(&self) -> Option<&str> {
+        self.token_id.as_deref()
+    }
+
+    /// Every claim of the token (or of the introspection response), as JSON.
+    pub fn claims(&self) -> &Map<String, Value> {
+        &self.claims
+    }
+
+    /// One claim by name.
+    pub fn claim(&self, name: &str) -> Option<&Value> {
+        self.claims.get(name)
+    }
+
+    /// Whether the token was a JWT or an opaque token.
+    pub fn token_kind(&self) -> TokenKind {
+        self.kind
+    }
+}

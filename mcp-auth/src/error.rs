@@ -1,0 +1,210 @@
+//! Errors, one enum per layer.
+//!
+//! * [`VerifyError`]: why a token was not accepted. Each variant maps onto an RFC 6750 error code
+//!   through [`VerifyError::code`]; messages never contain token material (no token, no claim
+//!   value, no `kid`), so they are safe to log and to send as `error_description`.
+//! * [`DiscoveryError`](crate::discovery::DiscoveryError): authorization-server discovery.
+//! * [`ConfigError`]: a configuration that cannot work, found when it is built.
+
+use std::time::Duration;
+
+/// The RFC 6750 §3.1 error code that a failure is reported with (or the server-side outcome).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// `invalid_request` (HTTP 400): the request is malformed.
+    InvalidRequest,
+    /// `invalid_token` (HTTP 401): the token is expired, revoked, malformed or invalid.
+    InvalidToken,
+    /// `insufficient_scope` (HTTP 403): the token lacks a scope the operation needs.
+    InsufficientScope,
+    /// No RFC 6750 code: the authorization server could not be reached, so the token could not
+    /// be checked (HTTP 503). Failing closed without blaming the token keeps clients out of
+    /// re-authorization loops.
+    Unavailable,
+}
+
+impl ErrorCode {
+    /// The RFC 6750 `error` value, `None` for [`ErrorCode::Unavailable`].
+    pub fn as_rfc6750(self) -> Option<&'static str> {
+        match self {
+            Self::InvalidRequest => Some("invalid_request"),
+            Self::InvalidToken => Some("invalid_token"),
+            Self::InsufficientScope => Some("insufficient_scope"),
+            Self::Unavailable => None,
+        }
+    }
+
+    /// The HTTP status code for this outcome.
+    pub fn status(self) -> u16 {
+        match self {
+            Self::InvalidRequest => 400,
+            Self::InvalidToken => 401,
+            Self::InsufficientScope => 403,
+            Self::Unavailable => 503,
+        }
+    }
+}
+
+/// A registered JWT claim, as named in messages.
+pub type ClaimName = &'static str;
+
+/// Why a token was not accepted.
+///
+/// The `Display` text is a short sentence fit for an `error_description`: it names what failed,
+/// never the token or a value taken from it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// The token is not a compact JWS (three base64url segments with a JSON header and payload).
+    #[error("The access token is malformed: {0}")]
+    Malformed(&'static str),
+    /// The token is longer than the configured maximum.
+    #[error("The access token is longer than {max} bytes")]
+    TooLarge {
+        /// The configured maximum, in bytes.
+        max: usize,
+    },
+    /// The token is a JWE (five segments) but only signed tokens are accepted.
+    #[error("Encrypted access tokens (JWE) are not accepted")]
+    Encrypted,
+    /// The `alg` header names an algorithm that is never accepted (`none`, `HS*`) or not enabled.
+    #[error("The access token algorithm is not accepted")]
+    UnsupportedAlgorithm,
+    /// The `typ` header is missing or not `at+jwt` (RFC 9068 §4).
+    #[error("The access token type (typ header) must be at+jwt")]
+    InvalidType,
+    /// The header has a `crit` member; no critical extension is understood.
+    #[error("The access token has a critical header extension (crit) that is not understood")]
+    CriticalHeader,
+    /// The `iss` claim is not one of the resource's authorization servers. No key was fetched.
+    #[error("The access token was not issued by a trusted authorization server")]
+    UntrustedIssuer,
+    /// No key of the issuer's JWKS matches the token's `kid` (after a refresh, if allowed).
+    #[error("The access token was signed with an unknown key")]
+    UnknownKey,
+    /// The token has no `kid` and the issuer publishes more than one key that fits its `alg`.
+    #[error("The access token has no key id (kid) and the issuer has several keys")]
+    AmbiguousKey,
+    /// The key named by `kid` cannot verify the token's `alg` (wrong family, curve, `use` or
+    /// a different `alg` stated on the key).
+    #[error("The access token algorithm does not match its signing key")]
+    KeyMismatch,
+    /// The signature does not verify.
+    #[error("The access token signature is invalid")]
+    InvalidSignature,
+    /// `exp` is in the past (beyond the leeway).
+    #[error("The access token expired")]
+    Expired,
+    /// `nbf` is in the future (beyond the leeway).
+    #[error("The access token is not valid yet")]
+    NotYetValid,
+    /// `iat` is further in the future than the leeway allows.
+    #[error("The access token was issued in the future")]
+    IssuedInFuture,
+    /// `aud` does not contain this resource (RFC 8707, RS-34).
+    #[error("The access token audience does not include this resource")]
+    InvalidAudience,
+    /// A required claim is absent.
+    #[error("The access token has no `{0}` claim")]
+    MissingClaim(ClaimName),
+    /// A claim has the wrong JSON type or an impossible value.
+    #[error("The access token `{claim}` claim must be {expected}")]
+    InvalidClaim {
+        /// The claim.
+        claim: ClaimName,
+        /// What it must be, e.g. "a number".
+        expected: &'static str,
+    },
+    /// The authorization server says the token is not active (RFC 7662 `active:false`).
+    #[error("The access token is not active")]
+    Inactive,
+    /// The token is valid but lacks scopes the operation needs.
+    #[error("The access token lacks a required scope")]
+    InsufficientScope {
+        /// Every scope the operation needs.
+        required: Vec<String>,
+    },
+    /// The authorization server (JWKS or introspection endpoint) could not be used and no
+    /// cached answer exists. Not the token's fault: reported as 503.
+    #[error("The authorization server is unavailable: {reason}")]
+    Unavailable {
+        /// What failed, without secrets (an issuer URL and a status or error kind).
+        reason: String,
+        /// How long the client should wait before retrying.
+        retry_after: Duration,
+    },
+}
+
+impl VerifyError {
+    /// The RFC 6750 error code this failure is reported with.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::InsufficientScope { .. } => ErrorCode::InsufficientScope,
+            Self::Unavailable { .. } => ErrorCode::Unavailable,
+            _ => ErrorCode::InvalidToken,
+        }
+    }
+
+    /// A short machine-friendly name of the variant, for logs and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Malformed(_) => "malformed",
+            Self::TooLarge { .. } => "too_large",
+            Self::Encrypted => "encrypted",
+            Self::UnsupportedAlgorithm => "unsupported_algorithm",
+            Self::InvalidType => "invalid_type",
+            Self::CriticalHeader => "critical_header",
+            Self::UntrustedIssuer => "untrusted_issuer",
+            Self::UnknownKey => "unknown_key",
+            Self::AmbiguousKey => "ambiguous_key",
+            Self::KeyMismatch => "key_mismatch",
+            Self::InvalidSignature => "invalid_signature",
+            Self::Expired => "expired",
+            Self::NotYetValid => "not_yet_valid",
+            Self::IssuedInFuture => "issued_in_future",
+            Self::InvalidAudience => "invalid_audience",
+            Self::MissingClaim(_) => "missing_claim",
+            Self::InvalidClaim { .. } => "invalid_claim",
+            Self::Inactive => "inactive",
+            Self::InsufficientScope { .. } => "insufficient_scope",
+            Self::Unavailable { .. } => "unavailable",
+        }
+    }
+}
+
+/// A configuration that cannot work. Returned when a verifier, resource or server is built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A URL, scope or list broke a rule; `field` names the setting, `message` the fix.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// The setting, e.g. `resource` or `issuer`.
+        field: &'static str,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+    /// Several problems, all reported at once.
+    #[error("{} configuration errors:\n{}", .0.len(), .0.iter().map(|e| format!("  - {e}")).collect::<Vec<_>>().join("\n"))]
+    Many(Vec<ConfigError>),
+}
+
+impl ConfigError {
+    /// A single invalid setting.
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            field,
+            message: message.into(),
+        }
+    }
+
+    /// Combines errors: `Ok` when empty, the error itself when there is one, [`ConfigError::Many`]
+    /// otherwise.
+    pub fn from_all(mut errors: Vec<ConfigError>) -> Result<(), ConfigError> {
+        match errors.len() {
+            0 => Ok(()),
+            1 => Err(errors.remove(0)),
+            _ => Err(Self::Many(errors)),
+        }
+    }
+}
