@@ -8,11 +8,12 @@ pub mod auth_info;
 pub mod clock;
 pub mod crypto;
 pub mod error;
+pub mod jwks;
 pub mod verify;
 
 pub use auth_info::{AuthInfo, TokenKind};
 pub use error::{ConfigError, ErrorCode, VerifyError};
-pub use verify::{SharedVerifier, TokenVerifier, VerifyOptions};
+pub use verify::{JwtVerifier, SharedVerifier, TokenVerifier, VerifyOptions};
 
 /// The rules shared with the macros: URL and scope checks, well-known locations.
 pub use mcp_auth_rules as rules;

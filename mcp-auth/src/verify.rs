@@ -5,8 +5,15 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::auth_info::AuthInfo;
-use crate::error::VerifyError;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::Algorithm;
+use serde_json::{Map, Value};
+
+use crate::auth_info::{AuthInfo, TokenKind};
+use crate::clock::SharedClock;
+use crate::error::{ClaimName, ConfigError, VerifyError};
+pub use crate::jwks::{JwksCache, JwksOptions};
 
 /// Checks an access token and says what it grants.
 ///
@@ -201,5 +208,531 @@ impl VerifyOptions {
     /// The configured leeway.
     pub fn get_leeway(&self) -> Duration {
         self.leeway
+    }
+}
+
+/// Verifies RFC 9068 JWT access tokens for one protected resource.
+///
+/// Each configured issuer has its own key cache ([`JwksCache`]); a token's `iss` picks the
+/// cache, so a token from an issuer that is not configured is refused before any request is
+/// made (RS-12, RS-44). Cloning is cheap and shares the caches.
+///
+/// The checks, in order: size; compact JWS shape (a JWE is refused); header `alg` in the
+/// asymmetric allow-list (`none` and `HS*` never); no `crit`; `typ` per [`TypPolicy`]; `iss`
+/// exactly one of the configured issuers; the key named by `kid` from that issuer's JWKS (its
+/// type, curve and stated `alg` must fit the token's `alg`); the signature; `exp`, `nbf` and
+/// `iat` with leeway; `aud` contains the resource (RS-34); the claims the [`ClaimsProfile`]
+/// requires, each of the right JSON type.
+#[derive(Clone, Debug)]
+pub struct JwtVerifier {
+    inner: Arc<JwtInner>,
+}
+
+#[derive(Debug)]
+struct JwtInner {
+    resource: String,
+    issuers: Vec<Arc<JwksCache>>,
+    options: VerifyOptions,
+    clock: SharedClock,
+}
+
+/// Builds a [`JwtVerifier`].
+#[derive(Debug, Default)]
+pub struct JwtVerifierBuilder {
+    resource: Option<String>,
+    issuers: Vec<(String, String)>,
+    options: VerifyOptions,
+    jwks: JwksOptions,
+    clock: Option<SharedClock>,
+    http: Option<reqwest::Client>,
+}
+
+impl JwtVerifier {
+    /// Starts a builder.
+    ///
+    /// ```
+    /// use mcp_auth::verify::JwtVerifier;
+    ///
+    /// let verifier = JwtVerifier::builder()
+    ///     .resource("https://mcp.example.com/mcp")
+    ///     .issuer("https://auth.example.com", "https://auth.example.com/jwks")
+    ///     .build()?;
+    /// # Ok::<(), mcp_auth::ConfigError>(())
+    /// ```
+    pub fn builder() -> JwtVerifierBuilder {
+        JwtVerifierBuilder::default()
+    }
+
+    /// The resource identifier tokens must be issued for.
+    pub fn resource(&self) -> &str {
+        &self.inner.resource
+    }
+
+    /// The trusted issuers, in configuration order.
+    pub fn issuers(&self) -> impl Iterator<Item = &str> {
+        self.inner.issuers.iter().map(|c| c.issuer())
+    }
+
+    /// The key cache of one issuer.
+    pub fn jwks(&self, issuer: &str) -> Option<&JwksCache> {
+        self.inner
+            .issuers
+            .iter()
+            .find(|c| c.issuer() == issuer)
+            .map(|c| &**c)
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> &VerifyOptions {
+        &self.inner.options
+    }
+
+    /// Fetches every issuer's keys now, so that a broken `jwks_uri` shows at start-up rather
+    /// than on the first request.
+    pub async fn preload_keys(&self) -> Result<(), VerifyError> {
+        for cache in &self.inner.issuers {
+            cache.refresh_now().await?;
+        }
+        Ok(())
+    }
+
+    async fn verify_jwt(&self, token: &str) -> Result<AuthInfo, VerifyError> {
+        let inner = &*self.inner;
+        let options = &inner.options;
+        if token.len() > options.max_token_bytes {
+            return Err(VerifyError::TooLarge {
+                max: options.max_token_bytes,
+            });
+        }
+        let parts = CompactJws::split(token)?;
+        let header = decode_json_segment(parts.header, "header")?;
+        let alg = header_algorithm(&header)?;
+        if header.contains_key("crit") {
+            return Err(VerifyError::CriticalHeader);
+        }
+        check_typ(&header, options.typ)?;
+        let kid = match header.get("kid") {
+            None => None,
+            Some(Value::String(kid)) => Some(kid.as_str()),
+            Some(_) => return Err(VerifyError::Malformed("the kid header is not a string")),
+        };
+        let claims = decode_json_segment(parts.payload, "payload")?;
+
+        // The issuer picks the key source; untrusted issuers never cause a request.
+        let iss = claim_str(&claims, "iss")?.ok_or(VerifyError::MissingClaim("iss"))?;
+        let jwks = inner
+            .issuers
+            .iter()
+            .find(|c| c.issuer() == iss)
+            .ok_or(VerifyError::UntrustedIssuer)?;
+        let key = jwks.key_for(kid, alg).await?;
+        let verified = jsonwebtoken::crypto::verify(
+            parts.signature,
+            parts.signing_input.as_bytes(),
+            key.decoding_key(),
+            alg,
+        )
+        .unwrap_or(false);
+        if !verified {
+            return Err(VerifyError::InvalidSignature);
+        }
+
+        let now = inner.clock.unix_seconds();
+        let leeway = options.leeway.as_secs();
+        let exp = claim_numeric_date(&claims, "exp")?.ok_or(VerifyError::MissingClaim("exp"))?;
+        if exp.saturating_add(leeway) <= now {
+            return Err(VerifyError::Expired);
+        }
+        if let Some(nbf) = claim_numeric_date(&claims, "nbf")?
+            && nbf > now.saturating_add(leeway)
+        {
+            return Err(VerifyError::NotYetValid);
+        }
+        let iat = claim_numeric_date(&claims, "iat")?;
+        if iat.is_some_and(|iat| iat > now.saturating_add(leeway)) {
+            return Err(VerifyError::IssuedInFuture);
+        }
+        let audiences = claim_audiences(&claims)?.ok_or(VerifyError::MissingClaim("aud"))?;
+        if !audiences.iter().any(|aud| {
+            mcp_auth_rules::audience_matches(aud, &inner.resource)
+                || options.extra_audiences.iter().any(|extra| extra == aud)
+        }) {
+            return Err(VerifyError::InvalidAudience);
+        }
+        let subject = claim_str(&claims, "sub")?.map(str::to_owned);
+        let client_id = claim_str(&claims, "client_id")?.map(str::to_owned);
+        let token_id = claim_str(&claims, "jti")?.map(str::to_owned);
+        if options.claims == ClaimsProfile::Strict {
+            for (name, present) in [
+                ("sub", subject.is_some()),
+                ("client_id", client_id.is_some()),
+                ("iat", iat.is_some()),
+                ("jti", token_id.is_some()),
+            ] {
+                if !present {
+                    return Err(VerifyError::MissingClaim(name));
+                }
+            }
+        }
+        let client_id = match client_id {
+            Some(id) => Some(id),
+            None => claim_str(&claims, "azp")?.map(str::to_owned),
+        };
+        let scopes = read_scopes(&claims, &options.scope_claims)?;
+        Ok(AuthInfo {
+            issuer: iss.to_owned(),
+            subject,
+            client_id,
+            audiences,
+            scopes,
+            expires_at: Some(exp),
+            issued_at: iat,
+            token_id,
+            claims,
+            kind: TokenKind::Jwt,
+        })
+    }
+}
+
+impl TokenVerifier for JwtVerifier {
+    fn verify<'a>(
+        &'a self,
+        token: &'a str,
+    ) -> impl Future<Output = Result<AuthInfo, VerifyError>> + Send + 'a {
+        self.verify_jwt(token)
+    }
+}
+
+impl JwtVerifierBuilder {
+    /// The resource identifier tokens must name in `aud` (RS-34). Required.
+    pub fn resource(mut self, resource: impl Into<String>) -> Self {
+        self.resource = Some(resource.into());
+        self
+    }
+
+    /// Trusts `issuer`, whose keys are published at `jwks_uri`. Call once per authorization
+    /// server; the issuer is compared byte for byte with each token's `iss`.
+    pub fn issuer(mut self, issuer: impl Into<String>, jwks_uri: impl Into<String>) -> Self {
+        self.issuers.push((issuer.into(), jwks_uri.into()));
+        self
+    }
+
+    /// Verification options (default: the strict profile).
+    pub fn options(mut self, options: VerifyOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Key cache tuning.
+    pub fn jwks_options(mut self, options: JwksOptions) -> Self {
+        self.jwks = options;
+        self
+    }
+
+    /// The clock (default: the system clock).
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// The HTTP client for JWKS fetches (default: a client with redirects disabled).
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    /// Checks the configuration and builds the verifier. Every problem is reported at once.
+    pub fn build(self) -> Result<JwtVerifier, ConfigError> {
+        crate::crypto::ensure_provider();
+        let mut errors = Vec::new();
+        let resource = match self.resource {
+            Some(resource) if !resource.is_empty() => resource,
+            _ => {
+                errors.push(ConfigError::invalid(
+                    "resource",
+                    "the resource identifier is required; call .resource(\"https://mcp.example.com/mcp\")",
+                ));
+                String::new()
+            }
+        };
+        if self.issuers.is_empty() {
+            errors.push(ConfigError::invalid(
+                "issuer",
+                "at least one authorization server is required; call .issuer(issuer, jwks_uri)",
+            ));
+        }
+        for (i, (issuer, jwks_uri)) in self.issuers.iter().enumerate() {
+            for problem in mcp_auth_rules::issuer(issuer).errors() {
+                errors.push(ConfigError::invalid("issuer", problem.message.clone()));
+            }
+            for problem in mcp_auth_rules::https_url("jwks_uri", jwks_uri).errors() {
+                errors.push(ConfigError::invalid("jwks_uri", problem.message.clone()));
+            }
+            if self.issuers[..i].iter().any(|(other, _)| other == issuer) {
+                errors.push(ConfigError::invalid(
+                    "issuer",
+                    format!("issuer `{issuer}` is configured twice; remove one"),
+                ));
+            }
+        }
+        if self.options.max_token_bytes == 0 {
+            errors.push(ConfigError::invalid(
+                "max_token_bytes",
+                "must be greater than zero",
+            ));
+        }
+        let http = match self.http {
+            Some(http) => Some(http),
+            None => match default_http_client() {
+                Ok(http) => Some(http),
+                Err(e) => {
+                    errors.push(e);
+                    None
+                }
+            },
+        };
+        ConfigError::from_all(errors)?;
+        let http = http.ok_or_else(|| ConfigError::invalid("http_client", "unavailable"))?;
+        let clock = self.clock.unwrap_or_else(crate::clock::system);
+        let issuers = self
+            .issuers
+            .into_iter()
+            .map(|(issuer, jwks_uri)| {
+                Arc::new(JwksCache::new(
+                    issuer,
+                    jwks_uri,
+                    http.clone(),
+                    Arc::clone(&clock),
+                    self.jwks.clone(),
+                ))
+            })
+            .collect();
+        Ok(JwtVerifier {
+            inner: Arc::new(JwtInner {
+                resource,
+                issuers,
+                options: self.options,
+                clock,
+            }),
+        })
+    }
+}
+
+/// The HTTP client used for outbound requests when none is given: no redirects (a redirect
+/// could lead a fetch away from the configured host), a connect timeout.
+pub(crate) fn default_http_client() -> Result<reqwest::Client, ConfigError> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(5))
+        .user_agent(concat!("mcp-auth/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| {
+            ConfigError::invalid("http_client", format!("cannot build the HTTP client: {e}"))
+        })
+}
+
+/// The three segments of a compact JWS.
+struct CompactJws<'a> {
+    header: &'a str,
+    payload: &'a str,
+    signature: &'a str,
+    signing_input: &'a str,
+}
+
+impl<'a> CompactJws<'a> {
+    fn split(token: &'a str) -> Result<Self, VerifyError> {
+        let dots = token.bytes().filter(|&b| b == b'.').count();
+        match dots {
+            2 => {}
+            4 => return Err(VerifyError::Encrypted),
+            _ => {
+                return Err(VerifyError::Malformed(
+                    "a JWT has three dot-separated parts",
+                ));
+            }
+        }
+        let (signing_input, signature) = token.rsplit_once('.').ok_or(VerifyError::Malformed(
+            "a JWT has three dot-separated parts",
+        ))?;
+        let (header, payload) = signing_input.split_once('.').ok_or(VerifyError::Malformed(
+            "a JWT has three dot-separated parts",
+        ))?;
+        if header.is_empty() || payload.is_empty() {
+            return Err(VerifyError::Malformed("a JWT part is empty"));
+        }
+        if signature.is_empty() {
+            return Err(VerifyError::InvalidSignature);
+        }
+        Ok(Self {
+            header,
+            payload,
+            signature,
+            signing_input,
+        })
+    }
+}
+
+fn decode_json_segment(
+    segment: &str,
+    which: &'static str,
+) -> Result<Map<String, Value>, VerifyError> {
+    let bytes = URL_SAFE_NO_PAD.decode(segment).map_err(|_| {
+        VerifyError::Malformed(if which == "header" {
+            "the header is not base64url"
+        } else {
+            "the payload is not base64url"
+        })
+    })?;
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(VerifyError::Malformed(if which == "header" {
+            "the header is not a JSON object"
+        } else {
+            "the payload is not a JSON object"
+        })),
+    }
+}
+
+/// The header's `alg`, if it is one we accept. `none`, `HS*` and anything unknown are refused.
+fn header_algorithm(header: &Map<String, Value>) -> Result<Algorithm, VerifyError> {
+    let Some(Value::String(alg)) = header.get("alg") else {
+        return Err(VerifyError::Malformed("the header has no alg"));
+    };
+    Ok(match alg.as_str() {
+        "RS256" => Algorithm::RS256,
+        "RS384" => Algorithm::RS384,
+        "RS512" => Algorithm::RS512,
+        "PS256" => Algorithm::PS256,
+        "PS384" => Algorithm::PS384,
+        "PS512" => Algorithm::PS512,
+        "ES256" => Algorithm::ES256,
+        "ES384" => Algorithm::ES384,
+        "EdDSA" => Algorithm::EdDSA,
+        _ => return Err(VerifyError::UnsupportedAlgorithm),
+    })
+}
+
+fn check_typ(header: &Map<String, Value>, policy: TypPolicy) -> Result<(), VerifyError> {
+    let typ = match header.get("typ") {
+        None => None,
+        Some(Value::String(t)) => Some(t.as_str()),
+        Some(_) => return Err(VerifyError::InvalidType),
+    };
+    let at_jwt =
+        |t: &str| t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt");
+    let ok = match (typ, policy) {
+        (Some(t), _) if at_jwt(t) => true,
+        (Some(t), TypPolicy::AllowJwt) => t.eq_ignore_ascii_case("jwt"),
+        (None, TypPolicy::AllowJwt) => true,
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(VerifyError::InvalidType)
+    }
+}
+
+fn claim_str<'c>(
+    claims: &'c Map<String, Value>,
+    name: ClaimName,
+) -> Result<Option<&'c str>, VerifyError> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(VerifyError::InvalidClaim {
+            claim: name,
+            expected: "a string",
+        }),
+    }
+}
+
+/// A NumericDate (RFC 7519 §2): a JSON number of seconds, fractions allowed and floored.
+fn claim_numeric_date(
+    claims: &Map<String, Value>,
+    name: ClaimName,
+) -> Result<Option<u64>, VerifyError> {
+    let invalid = VerifyError::InvalidClaim {
+        claim: name,
+        expected: "a non-negative number of seconds",
+    };
+    match claims.get(name) {
+        None => Ok(None),
+        Some(Value::Number(n)) => {
+            if let Some(u) = n.as_u64() {
+                Ok(Some(u))
+            } else {
+                match n.as_f64() {
+                    Some(f) if f.is_finite() && f >= 0.0 && f < 1e15 => Ok(Some(f as u64)),
+                    _ => Err(invalid),
+                }
+            }
+        }
+        Some(_) => Err(invalid),
+    }
+}
+
+/// `aud`: a string or an array of strings (RFC 7519 §4.1.3).
+fn claim_audiences(claims: &Map<String, Value>) -> Result<Option<Vec<String>>, VerifyError> {
+    let invalid = VerifyError::InvalidClaim {
+        claim: "aud",
+        expected: "a string or an array of strings",
+    };
+    match claims.get("aud") {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(vec![s.clone()])),
+        Some(Value::Array(items)) if !items.is_empty() => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned).ok_or_else(|| invalid.clone()))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some),
+        Some(_) => Err(invalid),
+    }
+}
+
+/// The granted scopes from the first configured claim that is present.
+fn read_scopes(
+    claims: &Map<String, Value>,
+    sources: &[ScopeClaim],
+) -> Result<Vec<String>, VerifyError> {
+    for source in sources {
+        let name = source.name();
+        let Some(value) = claims.get(name) else {
+            continue;
+        };
+        let mut scopes: Vec<String> = Vec::new();
+        let mut push = |s: &str| {
+            if !s.is_empty() && !scopes.iter().any(|have| have == s) {
+                scopes.push(s.to_owned());
+            }
+        };
+        let invalid = |expected| VerifyError::InvalidClaim {
+            claim: static_claim_name(source),
+            expected,
+        };
+        match (source, value) {
+            (_, Value::String(s)) => s.split(' ').for_each(&mut push),
+            (ScopeClaim::Scope, _) => return Err(invalid("a space-delimited string")),
+            (_, Value::Array(items)) => {
+                for item in items {
+                    let s = item
+                        .as_str()
+                        .ok_or_else(|| invalid("a string or an array of strings"))?;
+                    push(s);
+                }
+            }
+            _ => return Err(invalid("a string or an array of strings")),
+        }
+        return Ok(scopes);
+    }
+    Ok(Vec::new())
+}
+
+fn static_claim_name(source: &ScopeClaim) -> ClaimName {
+    match source {
+        ScopeClaim::Scope => "scope",
+        ScopeClaim::Scp => "scp",
+        ScopeClaim::Scopes => "scopes",
+        ScopeClaim::Custom(_) => "custom scope",
     }
 }

@@ -1,0 +1,660 @@
+//! The key cache: an issuer's JSON Web Key Set, fetched from its `jwks_uri` only.
+//!
+//! * Keys come from the configured issuer's `jwks_uri` and nowhere else: never from a token's
+//!   `jku`, `x5u`, `jwk` or `iss` (RS-37, RS-44).
+//! * Each key is parsed into a [`DecodingKey`] once per fetch, never per request. Readers take a
+//!   snapshot (`Arc`) under a lock held only for the pointer copy, so the hot path never waits on
+//!   a fetch.
+//! * The set expires after the response's `Cache-Control: max-age`, bounded by
+//!   [`JwksOptions::min_ttl`] and [`JwksOptions::max_ttl`].
+//! * An unknown `kid` triggers one refresh: concurrent misses share a single fetch
+//!   (single-flight), and no fetch starts within [`JwksOptions::cooldown`] of the previous one, so
+//!   attacker-chosen `kid`s cannot turn the server into a load generator.
+//! * A failed refresh keeps the keys we had.
+//! * Symmetric (`kty: oct`) keys, keys whose `use` is not `sig` and keys of unsupported types
+//!   are dropped when the set is parsed.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use headers::{CacheControl, HeaderMapExt};
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, PublicKeyUse};
+use jsonwebtoken::{Algorithm, DecodingKey};
+use serde_json::Value;
+
+use crate::clock::SharedClock;
+use crate::error::VerifyError;
+
+/// Tuning of a [`JwksCache`]. The defaults suit every provider we know.
+#[derive(Debug, Clone)]
+pub struct JwksOptions {
+    pub(crate) cooldown: Duration,
+    pub(crate) default_ttl: Duration,
+    pub(crate) min_ttl: Duration,
+    pub(crate) max_ttl: Duration,
+    pub(crate) timeout: Duration,
+    pub(crate) max_body_bytes: usize,
+}
+
+impl Default for JwksOptions {
+    fn default() -> Self {
+        Self {
+            cooldown: Duration::from_secs(10),
+            default_ttl: Duration::from_secs(15 * 60),
+            min_ttl: Duration::from_secs(60),
+            max_ttl: Duration::from_secs(24 * 60 * 60),
+            timeout: Duration::from_secs(10),
+            max_body_bytes: 512 * 1024,
+        }
+    }
+}
+
+impl JwksOptions {
+    /// The minimum time between two fetches of the same JWKS (default 10 s). Unknown `kid`s
+    /// within this window are rejected without a fetch.
+    pub fn cooldown(mut self, cooldown: Duration) -> Self {
+        self.cooldown = cooldown;
+        self
+    }
+
+    /// How long a set is used when the response has no `Cache-Control: max-age` (default 15 min).
+    pub fn default_ttl(mut self, ttl: Duration) -> Self {
+        self.default_ttl = ttl;
+        self
+    }
+
+    /// The floor applied to `max-age` (default 60 s).
+    pub fn min_ttl(mut self, ttl: Duration) -> Self {
+        self.min_ttl = ttl;
+        self
+    }
+
+    /// The ceiling applied to `max-age` (default 24 h).
+    pub fn max_ttl(mut self, ttl: Duration) -> Self {
+        self.max_ttl = ttl;
+        self
+    }
+
+    /// The timeout of one fetch (default 10 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The largest JWKS document accepted (default 512 KiB).
+    pub fn max_body_bytes(mut self, max: usize) -> Self {
+        self.max_body_bytes = max;
+        self
+    }
+
+    fn ttl_for(&self, max_age: Option<Duration>) -> Duration {
+        max_age
+            .unwrap_or(self.default_ttl)
+            .clamp(self.min_ttl, self.max_ttl.max(self.min_ttl))
+    }
+}
+
+/// The family of a verification key, with the curve where there is one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyFamily {
+    Rsa,
+    P256,
+    P384,
+    Ed25519,
+}
+
+impl KeyFamily {
+    fn fits(self, alg: Algorithm) -> bool {
+        use Algorithm::*;
+        matches!(
+            (self, alg),
+            (Self::Rsa, RS256 | RS384 | RS512 | PS256 | PS384 | PS512)
+                | (Self::P256, ES256)
+                | (Self::P384, ES384)
+                | (Self::Ed25519, EdDSA)
+        )
+    }
+}
+
+/// One usable public key of a JWKS.
+pub(crate) struct VerificationKey {
+    kid: Option<String>,
+    family: KeyFamily,
+    /// The `alg` the JWK is bound to, when it states one.
+    alg: Option<Algorithm>,
+    key: DecodingKey,
+}
+
+impl VerificationKey {
+    /// Parses one JWK; `None` (with the reason) for keys that must not be used.
+    fn from_jwk(value: Value) -> Result<Self, &'static str> {
+        let jwk: Jwk = serde_json::from_value(value).map_err(|_| "not a supported JWK")?;
+        match &jwk.common.public_key_use {
+            None | Some(PublicKeyUse::Signature) => {}
+            Some(_) => return Err("its `use` is not `sig`"),
+        }
+        let family = match &jwk.algorithm {
+            AlgorithmParameters::RSA(_) => KeyFamily::Rsa,
+            AlgorithmParameters::EllipticCurve(p) => match p.curve {
+                EllipticCurve::P256 => KeyFamily::P256,
+                EllipticCurve::P384 => KeyFamily::P384,
+                _ => return Err("its curve is not supported"),
+            },
+            AlgorithmParameters::OctetKeyPair(p) => match p.curve {
+                EllipticCurve::Ed25519 => KeyFamily::Ed25519,
+                _ => return Err("its curve is not supported"),
+            },
+            AlgorithmParameters::OctetKey(_) => return Err("symmetric (`oct`) keys are refused"),
+            _ => return Err("its key type is not supported"),
+        };
+        let alg = match jwk.common.key_algorithm {
+            None => None,
+            Some(a) => {
+                Some(asymmetric_algorithm(a).ok_or("its `alg` is not an accepted algorithm")?)
+            }
+        };
+        if alg.is_some_and(|a| !family.fits(a)) {
+            return Err("its `alg` does not fit its key type");
+        }
+        let key = DecodingKey::from_jwk(&jwk).map_err(|_| "its key material is invalid")?;
+        Ok(Self {
+            kid: jwk.common.key_id,
+            family,
+            alg,
+            key,
+        })
+    }
+
+    /// Whether this key may verify a token signed with `alg` (family, curve and stated `alg`).
+    fn fits(&self, alg: Algorithm) -> bool {
+        self.family.fits(alg) && self.alg.is_none_or(|a| a == alg)
+    }
+
+    pub(crate) fn decoding_key(&self) -> &DecodingKey {
+        &self.key
+    }
+}
+
+fn asymmetric_algorithm(a: KeyAlgorithm) -> Option<Algorithm> {
+    Some(match a {
+        KeyAlgorithm::RS256 => Algorithm::RS256,
+        KeyAlgorithm::RS384 => Algorithm::RS384,
+        KeyAlgorithm::RS512 => Algorithm::RS512,
+        KeyAlgorithm::PS256 => Algorithm::PS256,
+        KeyAlgorithm::PS384 => Algorithm::PS384,
+        KeyAlgorithm::PS512 => Algorithm::PS512,
+        KeyAlgorithm::ES256 => Algorithm::ES256,
+        KeyAlgorithm::ES384 => Algorithm::ES384,
+        KeyAlgorithm::EdDSA => Algorithm::EdDSA,
+        _ => return None,
+    })
+}
+
+/// A parsed key set and when it stops being fresh.
+struct KeySet {
+    keys: Vec<Arc<VerificationKey>>,
+    /// Unix seconds after which the set is refreshed before use; 0 = never loaded.
+    expires_at: u64,
+    /// Bumped by every successful fetch; lets waiters see that a refresh happened.
+    generation: u64,
+}
+
+/// The JWKS of one issuer, fetched on demand and cached.
+pub struct JwksCache {
+    issuer: String,
+    jwks_uri: String,
+    http: reqwest::Client,
+    clock: SharedClock,
+    options: JwksOptions,
+    current: RwLock<Arc<KeySet>>,
+    /// Single-flight gate; holds the time (unix millis) of the last fetch attempt.
+    refresh: tokio::sync::Mutex<Option<u64>>,
+}
+
+impl std::fmt::Debug for JwksCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwksCache")
+            .field("issuer", &self.issuer)
+            .field("jwks_uri", &self.jwks_uri)
+            .field("keys", &self.snapshot().keys.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a key was not found, before it is turned into a [`VerifyError`].
+enum Lookup {
+    Found(Arc<VerificationKey>),
+    Unknown,
+    Ambiguous,
+    Mismatch,
+}
+
+impl JwksCache {
+    /// A cache for the keys of `issuer`, published at `jwks_uri`. Nothing is fetched until the
+    /// first token needs a key (or [`JwksCache::refresh_now`] is called).
+    pub fn new(
+        issuer: impl Into<String>,
+        jwks_uri: impl Into<String>,
+        http: reqwest::Client,
+        clock: SharedClock,
+        options: JwksOptions,
+    ) -> Self {
+        Self {
+            issuer: issuer.into(),
+            jwks_uri: jwks_uri.into(),
+            http,
+            clock,
+            options,
+            current: RwLock::new(Arc::new(KeySet {
+                keys: Vec::new(),
+                expires_at: 0,
+                generation: 0,
+            })),
+            refresh: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// The issuer these keys belong to.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The URL the keys are fetched from.
+    pub fn jwks_uri(&self) -> &str {
+        &self.jwks_uri
+    }
+
+    /// The key ids currently cached (keys without `kid` are left out).
+    pub fn key_ids(&self) -> Vec<String> {
+        self.snapshot()
+            .keys
+            .iter()
+            .filter_map(|k| k.kid.clone())
+            .collect()
+    }
+
+    fn snapshot(&self) -> Arc<KeySet> {
+        // A poisoned lock only means a panic elsewhere while swapping an Arc: the value is intact.
+        match self.current.read() {
+            Ok(guard) => Arc::clone(&guard),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    fn now_millis(&self) -> u64 {
+        self.clock
+            .now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    /// The key that verifies a token with this `kid` and `alg`, fetching the set first when it
+    /// was never loaded or has expired, and once more when the `kid` is unknown.
+    pub(crate) async fn key_for(
+        &self,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Result<Arc<VerificationKey>, VerifyError> {
+        let mut set = self.snapshot();
+        if set.expires_at <= self.clock.unix_seconds() {
+            set = self.refresh_from(set.generation).await?;
+        }
+        match Self::lookup(&set, kid, alg) {
+            Lookup::Found(key) => Ok(key),
+            Lookup::Unknown if kid.is_some() => {
+                // Maybe the issuer rotated its keys: one (rate-limited, shared) refresh.
+                let fresh = self.refresh_from(set.generation).await?;
+                match Self::lookup(&fresh, kid, alg) {
+                    Lookup::Found(key) => Ok(key),
+                    other => Err(Self::lookup_error(other)),
+                }
+            }
+            other => Err(Self::lookup_error(other)),
+        }
+    }
+
+    fn lookup_error(lookup: Lookup) -> VerifyError {
+        match lookup {
+            Lookup::Ambiguous => VerifyError::AmbiguousKey,
+            Lookup::Mismatch => VerifyError::KeyMismatch,
+            Lookup::Found(_) | Lookup::Unknown => VerifyError::UnknownKey,
+        }
+    }
+
+    fn lookup(set: &KeySet, kid: Option<&str>, alg: Algorithm) -> Lookup {
+        match kid {
+            Some(kid) => {
+                let mut named = set.keys.iter().filter(|k| k.kid.as_deref() == Some(kid));
+                let Some(first) = named.next() else {
+                    return Lookup::Unknown;
+                };
+                // A kid normally names one key; if several share it, take the one that fits.
+                std::iter::once(first)
+                    .chain(named)
+                    .find(|k| k.fits(alg))
+                    .map_or(Lookup::Mismatch, |k| Lookup::Found(Arc::clone(k)))
+            }
+            None => {
+                let mut fitting = set.keys.iter().filter(|k| k.fits(alg));
+                match (fitting.next(), fitting.next()) {
+                    (Some(only), None) => Lookup::Found(Arc::clone(only)),
+                    (Some(_), Some(_)) => Lookup::Ambiguous,
+                    (None, _) => Lookup::Unknown,
+                }
+            }
+        }
+    }
+
+    /// Fetches the set now, unless another task did since `seen_generation` or the cooldown is
+    /// running. Returns the set to use; errors only when there is no usable set at all.
+    async fn refresh_from(&self, seen_generation: u64) -> Result<Arc<KeySet>, VerifyError> {
+        let mut last_attempt = self.refresh.lock().await;
+        let current = self.snapshot();
+        if current.generation != seen_generation {
+            // Someone refreshed while we waited for the gate: use their result.
+            return Ok(current);
+        }
+        let now = self.now_millis();
+        let cooldown = u64::try_from(self.options.cooldown.as_millis()).unwrap_or(u64::MAX);
+        if let Some(at) = *last_attempt {
+            let elapsed = now.saturating_sub(at);
+            if elapsed < cooldown {
+                return if current.generation > 0 {
+                    Ok(current)
+                } else {
+                    Err(self.unavailable(
+                        "the last attempt to fetch its keys failed",
+                        Duration::from_millis(cooldown - elapsed),
+                    ))
+                };
+            }
+        }
+        *last_attempt = Some(now);
+        match self.fetch().await {
+            Ok((keys, max_age)) => {
+                let ttl = self.options.ttl_for(max_age);
+                let fresh = Arc::new(KeySet {
+                    keys,
+                    expires_at: self.clock.unix_seconds().saturating_add(ttl.as_secs()),
+                    generation: current.generation + 1,
+                });
+                tracing::debug!(
+                    issuer = %self.issuer,
+                    keys = fresh.keys.len(),
+                    ttl_secs = ttl.as_secs(),
+                    "fetched JWKS"
+                );
+                match self.current.write() {
+                    Ok(mut guard) => *guard = Arc::clone(&fresh),
+                    Err(poisoned) => *poisoned.into_inner() = Arc::clone(&fresh),
+                }
+                Ok(fresh)
+            }
+            Err(reason) => {
+                tracing::warn!(issuer = %self.issuer, jwks_uri = %self.jwks_uri, %reason, "JWKS fetch failed");
+                if current.generation > 0 {
+                    // Keep the keys we had; the cooldown paces the next attempt.
+                    Ok(current)
+                } else {
+                    Err(self.unavailable(&reason, self.options.cooldown))
+                }
+            }
+        }
+    }
+
+    fn unavailable(&self, reason: &str, retry_after: Duration) -> VerifyError {
+        VerifyError::Unavailable {
+            reason: format!("JWKS of {}: {reason}", self.issuer),
+            retry_after: retry_after.max(Duration::from_secs(1)),
+        }
+    }
+
+    /// Fetches the set at once, ignoring the cooldown (for start-up checks). Errors when the
+    /// fetch fails, without dropping the keys already cached.
+    pub async fn refresh_now(&self) -> Result<usize, VerifyError> {
+        let mut last_attempt = self.refresh.lock().await;
+        *last_attempt = Some(self.now_millis());
+        let current = self.snapshot();
+        let (keys, max_age) = self
+            .fetch()
+            .await
+            .map_err(|reason| self.unavailable(&reason, self.options.cooldown))?;
+        let count = keys.len();
+        let ttl = self.options.ttl_for(max_age);
+        let fresh = Arc::new(KeySet {
+            keys,
+            expires_at: self.clock.unix_seconds().saturating_add(ttl.as_secs()),
+            generation: current.generation + 1,
+        });
+        match self.current.write() {
+            Ok(mut guard) => *guard = fresh,
+            Err(poisoned) => *poisoned.into_inner() = fresh,
+        }
+        Ok(count)
+    }
+
+    /// One GET of the `jwks_uri`: the usable keys and the response's `max-age`.
+    async fn fetch(&self) -> Result<(Vec<Arc<VerificationKey>>, Option<Duration>), String> {
+        let response = self
+            .http
+            .get(&self.jwks_uri)
+            .header(
+                http::header::ACCEPT,
+                "application/json, application/jwk-set+json",
+            )
+            .timeout(self.options.timeout)
+            .send()
+            .await
+            .map_err(|e| describe_reqwest_error(&e))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(format!(
+                "{} answered HTTP {}",
+                self.jwks_uri,
+                status.as_u16()
+            ));
+        }
+        let max_age = response
+            .headers()
+            .typed_get::<CacheControl>()
+            .and_then(|cc| {
+                if cc.no_store() || cc.no_cache() {
+                    Some(Duration::ZERO)
+                } else {
+                    cc.max_age()
+                }
+            });
+        let body = read_limited(response, self.options.max_body_bytes).await?;
+        let keys = parse_jwks(&body)?;
+        Ok((keys, max_age))
+    }
+}
+
+/// Reads a response body, refusing more than `max` bytes.
+pub(crate) async fn read_limited(
+    mut response: reqwest::Response,
+    max: usize,
+) -> Result<Vec<u8>, String> {
+    if response
+        .content_length()
+        .is_some_and(|len| len > max as u64)
+    {
+        return Err(format!("the response is larger than {max} bytes"));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| describe_reqwest_error(&e))?
+    {
+        if body.len() + chunk.len() > max {
+            return Err(format!("the response is larger than {max} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// A reqwest error as a short phrase, without the URL's query (never holds tokens, but keep it
+/// tidy) and without the long source chain.
+pub(crate) fn describe_reqwest_error(e: &reqwest::Error) -> String {
+    let what = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else if e.is_body() || e.is_decode() {
+        "reading the response failed"
+    } else if e.is_redirect() {
+        "too many redirects"
+    } else {
+        "request failed"
+    };
+    match e.url() {
+        Some(url) => format!(
+            "{}{}: {what}",
+            url.origin().ascii_serialization(),
+            url.path()
+        ),
+        None => what.to_owned(),
+    }
+}
+
+/// Parses a JWKS document, keeping the keys that may verify signatures.
+fn parse_jwks(body: &[u8]) -> Result<Vec<Arc<VerificationKey>>, String> {
+    let doc: Value =
+        serde_json::from_slice(body).map_err(|e| format!("the JWKS is not JSON: {e}"))?;
+    let Some(entries) = doc.get("keys").and_then(Value::as_array) else {
+        return Err("the JWKS has no `keys` array".to_owned());
+    };
+    let mut keys = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let kid = entry
+            .get("kid")
+            .and_then(Value::as_str)
+            .unwrap_or("(none)")
+            .to_owned();
+        match VerificationKey::from_jwk(entry.clone()) {
+            Ok(key) => keys.push(Arc::new(key)),
+            Err(reason) => tracing::debug!(kid = %kid, reason, "skipping JWK"),
+        }
+    }
+    if keys.is_empty() {
+        return Err("the JWKS has no usable signature key".to_owned());
+    }
+    Ok(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const RSA_N: &str = "u1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gunVTLw7onLRnrq0_IzW7yWR7QkrmBL7jTKEn5u-qKhbwKfBstIs-bMY2Zkp18gnTxKLxoS2tFczGkPLPgizskuemMghRniWaoLcyehkd3qqGElvW_VDL5AaWTg0nLVkjRo9z-40RQzuVaE8AkAFmxZzow3x-VJYKdjykkJ0iT9wCS0DRTXu269V264Vf_3jvredZiKRkgwlL9xNAwxXFg0x_XFw005UWVRIkdgcKWTjpBP2dPwVZ4WWC-9aGVd-Gyn1o0CLelf4rEjGoXbAAEgAqeGUxrcIlbjXfbcmw";
+
+    fn rsa(kid: &str, extra: Value) -> Value {
+        let mut v = json!({"kty":"RSA","kid":kid,"n":RSA_N,"e":"AQAB"});
+        if let (Some(obj), Value::Object(more)) = (v.as_object_mut(), extra) {
+            obj.extend(more);
+        }
+        v
+    }
+
+    fn set(keys: Value) -> KeySet {
+        KeySet {
+            keys: parse_jwks(json!({ "keys": keys }).to_string().as_bytes()).unwrap(),
+            expires_at: u64::MAX,
+            generation: 1,
+        }
+    }
+
+    #[test]
+    fn oct_and_encryption_keys_are_dropped() {
+        let keys = parse_jwks(
+            json!({"keys":[
+                {"kty":"oct","kid":"h","k":"c2VjcmV0"},
+                rsa("enc", json!({"use":"enc"})),
+                rsa("sig", json!({"use":"sig"})),
+                {"kty":"EC","crv":"P-521","kid":"p521","x":"AA","y":"AA"},
+                {"kty":"weird"},
+            ]})
+            .to_string()
+            .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(keys.len(), 1);
+        assert_eq!(keys[0].kid.as_deref(), Some("sig"));
+    }
+
+    #[test]
+    fn a_set_without_usable_keys_is_an_error() {
+        assert!(parse_jwks(br#"{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}"#).is_err());
+        assert!(parse_jwks(br#"{"keys":"nope"}"#).is_err());
+        assert!(parse_jwks(b"<html>").is_err());
+    }
+
+    #[test]
+    fn stated_alg_must_equal_token_alg() {
+        let s = set(json!([rsa("k1", json!({"alg":"RS256"}))]));
+        assert!(matches!(
+            JwksCache::lookup(&s, Some("k1"), Algorithm::RS256),
+            Lookup::Found(_)
+        ));
+        assert!(matches!(
+            JwksCache::lookup(&s, Some("k1"), Algorithm::PS256),
+            Lookup::Mismatch
+        ));
+        assert!(matches!(
+            JwksCache::lookup(&s, Some("k1"), Algorithm::ES256),
+            Lookup::Mismatch
+        ));
+        assert!(matches!(
+            JwksCache::lookup(&s, Some("k2"), Algorithm::RS256),
+            Lookup::Unknown
+        ));
+    }
+
+    #[test]
+    fn key_alg_must_fit_key_type() {
+        assert!(
+            parse_jwks(
+                json!({"keys":[rsa("k", json!({"alg":"ES256"}))]})
+                    .to_string()
+                    .as_bytes()
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn no_kid_needs_exactly_one_fitting_key() {
+        let one = set(json!([rsa("a", json!({}))]));
+        assert!(matches!(
+            JwksCache::lookup(&one, None, Algorithm::RS256),
+            Lookup::Found(_)
+        ));
+        assert!(matches!(
+            JwksCache::lookup(&one, None, Algorithm::ES256),
+            Lookup::Unknown
+        ));
+        let two = set(json!([rsa("a", json!({})), rsa("b", json!({}))]));
+        assert!(matches!(
+            JwksCache::lookup(&two, None, Algorithm::RS256),
+            Lookup::Ambiguous
+        ));
+    }
+
+    #[test]
+    fn ttl_is_bounded() {
+        let o = JwksOptions::default();
+        assert_eq!(o.ttl_for(None), Duration::from_secs(900));
+        assert_eq!(o.ttl_for(Some(Duration::ZERO)), Duration::from_secs(60));
+        assert_eq!(
+            o.ttl_for(Some(Duration::from_secs(600))),
+            Duration::from_secs(600)
+        );
+        assert_eq!(
+            o.ttl_for(Some(Duration::from_secs(10_000_000))),
+            Duration::from_secs(86_400)
+        );
+    }
+}
