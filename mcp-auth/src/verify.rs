@@ -633,10 +633,10 @@ fn check_typ(header: &Map<String, Value>, policy: TypPolicy) -> Result<(), Verif
     }
 }
 
-fn claim_str<'c>(
-    claims: &'c Map<String, Value>,
+fn claim_str(
+    claims: &Map<String, Value>,
     name: ClaimName,
-) -> Result<Option<&'c str>, VerifyError> {
+) -> Result<Option<&str>, VerifyError> {
     match claims.get(name) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
@@ -663,7 +663,7 @@ fn claim_numeric_date(
                 Ok(Some(u))
             } else {
                 match n.as_f64() {
-                    Some(f) if f.is_finite() && f >= 0.0 && f < 1e15 => Ok(Some(f as u64)),
+                    Some(f) if (0.0..1e15).contains(&f) => Ok(Some(f as u64)),
                     _ => Err(invalid),
                 }
             }
