@@ -9,6 +9,7 @@ pub mod clock;
 pub mod crypto;
 pub mod error;
 pub mod jwks;
+pub mod spec;
 pub mod verify;
 
 pub use auth_info::{AuthInfo, TokenKind};
@@ -17,3 +18,16 @@ pub use verify::{JwtVerifier, SharedVerifier, TokenVerifier, VerifyOptions};
 
 /// The rules shared with the macros: URL and scope checks, well-known locations.
 pub use mcp_auth_rules as rules;
+
+/// Items used by the code that `mcp-auth-macros` generates. Not a public API: no stability
+/// guarantee, may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::rules::DiscoveryKind;
+    pub use crate::spec::{
+        IssuerSpec, MetadataSpec, Resource, ResourceSpec, ScopeSet, TokenSpec, ValueSource,
+        concat_bytes, concat_len, scope_declared,
+    };
+    pub use crate::verify::{ClaimsProfile, TypPolicy};
+    pub use core;
+}

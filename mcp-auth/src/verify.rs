@@ -633,10 +633,7 @@ fn check_typ(header: &Map<String, Value>, policy: TypPolicy) -> Result<(), Verif
     }
 }
 
-fn claim_str(
-    claims: &Map<String, Value>,
-    name: ClaimName,
-) -> Result<Option<&str>, VerifyError> {
+fn claim_str(claims: &Map<String, Value>, name: ClaimName) -> Result<Option<&str>, VerifyError> {
     match claims.get(name) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
