@@ -1,1 +1,116 @@
-//! Procedural macros for [`mcp-auth`](https://docs.rs/mcp-auth).
+//! Procedural macros for [`mcp-auth`](https://docs.rs/mcp-auth): [`macro@mcp_resource`] and
+//! [`macro@requires_scope`].
+//!
+//! Use them through `mcp_auth` (`use mcp_auth::{mcp_resource, requires_scope};`): the code they
+//! generate names the runtime only through `::mcp_auth::__private`, never through the caller's
+//! imports.
+//!
+//! Every literal is checked at compile time by the same rules the runtime applies to values it
+//! reads from the environment ([`mcp_auth_rules`]). All problems of one attribute are reported in
+//! one compile, each at the literal or key that is wrong; when there is a problem the annotated
+//! item is still emitted unchanged, so the rest of the crate does not drown in follow-up errors.
+//!
+//! The layout follows `serde_derive`: a thin entry point per macro here, and per macro a
+//! `parse` (tokens to raw arguments, spans kept), `validate` (raw arguments to a checked model,
+//! errors accumulated) and `expand` (model to tokens) module.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use proc_macro::TokenStream;
+
+mod diag;
+mod requires_scope;
+mod resource;
+
+#[cfg(test)]
+mod snapshot;
+
+/// Declares a struct as an OAuth 2.1 protected resource (RFC 9728).
+///
+/// ```ignore
+/// use mcp_auth::mcp_resource;
+///
+/// #[mcp_resource(
+///     id = env("NOTES_RESOURCE_ID", default = "http://127.0.0.1:3000/mcp"),
+///     issuer = "https://auth.example.com/oidc",
+///     scopes = ["read:notes", "write:notes"],
+///     name = "Notes",
+/// )]
+/// pub struct Notes;
+/// ```
+///
+/// # Keys
+///
+/// | key | value | meaning |
+/// |---|---|---|
+/// | `id` | `"https://..."` or `env("VAR")` or `env("VAR", default = "https://...")` | the resource identifier, canonical form (required) |
+/// | `issuer` | `"https://..."` or `env(...)` | the trusted authorization server (this or `issuers`) |
+/// | `issuers` | `["https://...", env(...), ...]` | several trusted authorization servers |
+/// | `scopes` | `["read:notes", ...]` | `scopes_supported`, and the scopes `#[requires_scope]` may name; may be empty or absent (then `scopes_supported` is omitted and no handler can require a scope) |
+/// | `name` | `"..."` | `resource_name` |
+/// | `documentation`, `policy_uri`, `tos_uri` | `"https://..."` | `resource_documentation`, `resource_policy_uri`, `resource_tos_uri` |
+/// | `discovery` | `"oauth"`, `"oidc"` or `"auto"` (default) | how the issuers' metadata is discovered |
+/// | `accept_jwt_typ` | `true` | also accept `typ: JWT` and no `typ` (providers without RFC 9068 tokens) |
+/// | `lenient_claims` | `true` | require only `iss`, `exp`, `aud` |
+/// | `scope_claim` | `"scp"` | the claim scopes are read from when `scope` is absent |
+///
+/// Literals are checked at compile time: URLs must be absolute, `https` (`http` only for
+/// loopback hosts), without userinfo or fragment, and in canonical form; the resource id must
+/// not have a query (the runtime would accept one with a warning, the macro cannot warn);
+/// scopes must be RFC 6749 scope tokens, listed once, and not `offline_access`. Values read
+/// from the environment are checked by the same rules when the resource is built, and an
+/// `env` default is checked here like a literal.
+///
+/// # Generated items
+///
+/// * `impl mcp_auth::spec::Resource for Notes` with the whole declaration as a constant;
+/// * `Notes::SCOPES`, and `Notes::builder()` to start the resource;
+/// * when `id` is a literal: `Notes::ID` and `Notes::WELL_KNOWN_PATH` (where the metadata is
+///   served);
+/// * when `id` and every issuer are literals: `Notes::METADATA_JSON`, the exact bytes of the
+///   metadata document.
+///
+/// The associated items have the visibility of the struct.
+#[proc_macro_attribute]
+pub fn mcp_resource(args: TokenStream, item: TokenStream) -> TokenStream {
+    resource::mcp_resource(args.into(), item.into()).into()
+}
+
+/// Requires scopes for an axum handler (or, later, an MCP tool method).
+///
+/// ```ignore
+/// use mcp_auth::{requires_scope, Auth};
+///
+/// #[requires_scope("write:notes")]
+/// async fn create_note(auth: Auth<Notes>, body: String) -> StatusCode { /* ... */ }
+///
+/// #[requires_scope(Notes, "read:notes")]           // the resource named explicitly
+/// async fn list(headers: HeaderMap) -> String { /* ... */ }
+///
+/// #[requires_scope(resource = Notes, "read:notes")] // the same, with a key
+/// async fn list2() -> String { /* ... */ }
+/// ```
+///
+/// The resource is the `X` of the handler's `Auth<X>` argument unless it is named first. Every
+/// scope must be declared by the resource's `#[mcp_resource(scopes = [...])]`; otherwise the
+/// crate does not compile, and the error at the scope literal lists the declared scopes.
+///
+/// # Free functions (axum handlers)
+///
+/// The handler gets a first, hidden extractor argument `ScopeGuard<X, ...>` that rejects a token
+/// lacking any listed scope with `403` and the RFC 6750 `insufficient_scope` challenge before
+/// the other extractors and the body run. The return type, attributes, generics and docs are
+/// kept, so the function stays an axum `Handler`. A hidden zero-sized type
+/// `__mcp_auth_scopes_<fn>` carrying the scopes is emitted next to it, with the function's
+/// visibility. List all scopes in one attribute.
+///
+/// # Methods (a `self` receiver)
+///
+/// The method is emitted unchanged with, next to it, a hidden associated constant
+/// `__MCP_AUTH_SCOPES_<METHOD>: &[&str]` and the same compile-time check. Enforcement per MCP
+/// tool comes from the MCP layer, which reads these constants. An associated function without a
+/// receiver is treated as a free function, which cannot be expanded inside an `impl` block.
+#[proc_macro_attribute]
+pub fn requires_scope(args: TokenStream, item: TokenStream) -> TokenStream {
+    requires_scope::requires_scope(args.into(), item.into()).into()
+}

@@ -16,6 +16,8 @@ pub use auth_info::{AuthInfo, TokenKind};
 pub use error::{ConfigError, ErrorCode, VerifyError};
 pub use verify::{JwtVerifier, SharedVerifier, TokenVerifier, VerifyOptions};
 
+pub use mcp_auth_macros::{mcp_resource, requires_scope};
+
 /// The rules shared with the macros: URL and scope checks, well-known locations.
 pub use mcp_auth_rules as rules;
 
@@ -26,7 +28,7 @@ pub mod __private {
     pub use crate::rules::DiscoveryKind;
     pub use crate::spec::{
         IssuerSpec, MetadataSpec, Resource, ResourceSpec, ScopeSet, TokenSpec, ValueSource,
-        concat_bytes, concat_len, scope_declared,
+        concat_bytes, concat_len, concat_list_bytes, concat_list_len, scope_declared,
     };
     pub use crate::verify::{ClaimsProfile, TypPolicy};
     pub use core;

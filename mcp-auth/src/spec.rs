@@ -101,6 +101,11 @@ pub struct ResourceSpec {
 /// Implemented by the macro; the type is a marker that ties layers, extractors and scope checks
 /// to one resource, so a handler taking [`Auth<Notes>`](crate::extract::Auth) cannot be reached
 /// with a token verified for another resource.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a protected resource",
+    label = "not declared with `#[mcp_resource(...)]`",
+    note = "declare it: `#[mcp_resource(id = \"https://...\", issuer = \"https://...\", scopes = [...])] struct {Self};`"
+)]
 pub trait Resource: Send + Sync + 'static {
     /// The declaration.
     const SPEC: ResourceSpec;
@@ -168,6 +173,67 @@ pub const fn concat_len(parts: &[&str]) -> usize {
     len
 }
 
+/// What [`concat_list_bytes`] writes for an empty list.
+const LIST_NONE: &str = "none";
+
+/// The length of [`concat_list_bytes`]`(parts, items)`.
+pub const fn concat_list_len(parts: &[&str], items: &[&str]) -> usize {
+    let mut len = concat_len(parts);
+    if items.is_empty() {
+        return len + LIST_NONE.len();
+    }
+    let mut i = 0;
+    while i < items.len() {
+        // The item between backquotes, and ", " before every item but the first.
+        len += items[i].len() + 2;
+        if i > 0 {
+            len += 2;
+        }
+        i += 1;
+    }
+    len
+}
+
+/// `parts` concatenated, then `items` as `` `a`, `b` `` (or `none`), as a byte array of length
+/// `N` at compile time, for the messages of compile-time assertions. `N` must be
+/// [`concat_list_len`]`(parts, items)`; extra bytes are cut, missing ones left zero.
+pub const fn concat_list_bytes<const N: usize>(parts: &[&str], items: &[&str]) -> [u8; N] {
+    let mut out = [0u8; N];
+    let mut at = 0;
+    let mut p = 0;
+    while p < parts.len() {
+        at = push_bytes(&mut out, at, parts[p]);
+        p += 1;
+    }
+    if items.is_empty() {
+        push_bytes(&mut out, at, LIST_NONE);
+        return out;
+    }
+    let mut i = 0;
+    while i < items.len() {
+        if i > 0 {
+            at = push_bytes(&mut out, at, ", ");
+        }
+        at = push_bytes(&mut out, at, "`");
+        at = push_bytes(&mut out, at, items[i]);
+        at = push_bytes(&mut out, at, "`");
+        i += 1;
+    }
+    out
+}
+
+/// Copies `s` into `out` from `at` (as far as it fits); the position after it.
+const fn push_bytes<const N: usize>(out: &mut [u8; N], mut at: usize, s: &str) -> usize {
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() && at < N {
+        out[at] = bytes[i];
+        at += 1;
+        i += 1;
+    }
+    at
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,6 +241,20 @@ mod tests {
     const DECLARED: &[&str] = &["read:notes", "write:notes"];
     const _: () = assert!(scope_declared(DECLARED, "read:notes"));
     const _: () = assert!(!scope_declared(DECLARED, "delete:notes"));
+
+    #[test]
+    fn const_concat_list() {
+        const PARTS: &[&str] = &["declared scopes: "];
+        const TWO: [u8; concat_list_len(PARTS, DECLARED)] = concat_list_bytes(PARTS, DECLARED);
+        assert_eq!(
+            std::str::from_utf8(&TWO).unwrap(),
+            "declared scopes: `read:notes`, `write:notes`"
+        );
+        const ONE: [u8; concat_list_len(&[], &["a"])] = concat_list_bytes(&[], &["a"]);
+        assert_eq!(&ONE, b"`a`");
+        const NONE: [u8; concat_list_len(PARTS, &[])] = concat_list_bytes(PARTS, &[]);
+        assert_eq!(std::str::from_utf8(&NONE).unwrap(), "declared scopes: none");
+    }
 
     #[test]
     fn const_concat() {

@@ -1,0 +1,462 @@
+//! `#[mcp_resource]`: raw arguments to a checked [`Model`], every rule from [`mcp_auth_rules`].
+
+use mcp_auth_rules::{DiscoveryKind, UrlCheck, prm::PrmDocument};
+use proc_macro2::{Span, TokenStream};
+use syn::LitStr;
+
+use super::parse::{Keyed, List, ResourceArgs, ValueArg};
+use crate::diag;
+
+/// A checked string value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Source {
+    /// A literal that passed the rules.
+    Literal(String),
+    /// Read from the environment at start-up; the default passed the rules.
+    Env {
+        /// The variable name.
+        var: String,
+        /// The value used when the variable is unset.
+        default: Option<String>,
+    },
+}
+
+impl Source {
+    fn literal(&self) -> Option<&str> {
+        match self {
+            Self::Literal(s) => Some(s),
+            Self::Env { .. } => None,
+        }
+    }
+}
+
+/// A checked `#[mcp_resource]` declaration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Model {
+    pub(crate) id: Source,
+    pub(crate) issuers: Vec<Source>,
+    pub(crate) discovery: DiscoveryKind,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) name: Option<String>,
+    pub(crate) documentation: Option<String>,
+    pub(crate) policy_uri: Option<String>,
+    pub(crate) tos_uri: Option<String>,
+    pub(crate) accept_jwt_typ: bool,
+    pub(crate) lenient_claims: bool,
+    pub(crate) scope_claim: Option<String>,
+}
+
+impl Model {
+    /// The literal resource identifier.
+    pub(crate) fn literal_id(&self) -> Option<&str> {
+        self.id.literal()
+    }
+
+    /// Where the metadata is served (RFC 9728 §3.1), when the id is a literal.
+    pub(crate) fn well_known_path(&self) -> Option<String> {
+        self.literal_id().and_then(mcp_auth_rules::metadata_path)
+    }
+
+    /// The metadata document, when the id and every issuer are literals: the same bytes the
+    /// runtime serves, from the same serialiser.
+    pub(crate) fn metadata_json(&self) -> Option<String> {
+        let id = self.literal_id()?;
+        let issuers = self
+            .issuers
+            .iter()
+            .map(|i| i.literal().map(str::to_owned))
+            .collect::<Option<Vec<_>>>()?;
+        let mut doc = PrmDocument::new(id);
+        doc.authorization_servers = issuers;
+        doc.scopes_supported = self.scopes.clone();
+        doc.resource_name = self.name.clone();
+        doc.resource_documentation = self.documentation.clone();
+        doc.resource_policy_uri = self.policy_uri.clone();
+        doc.resource_tos_uri = self.tos_uri.clone();
+        Some(doc.to_json())
+    }
+}
+
+/// Checks `args`; every problem is pushed to `errors`. `None` when a required key is missing or
+/// a value is wrong (then `errors` is not empty).
+///
+/// `attr` is the whole argument list, the span of "missing key" errors.
+pub(crate) fn validate(
+    args: ResourceArgs,
+    attr: &TokenStream,
+    errors: &mut Vec<syn::Error>,
+) -> Option<Model> {
+    let before = errors.len();
+
+    let id = match &args.id {
+        Some(k) => value(&k.value, "id", mcp_auth_rules::resource_id, errors),
+        None if args.has("id") => None,
+        None => {
+            errors.push(
+                diag::at(attr, "missing `id`: add the resource identifier, e.g. `id = \"https://mcp.example.com/mcp\"` or `id = env(\"RESOURCE_ID\")`",),
+            );
+            None
+        }
+    };
+
+    let issuers = issuers(&args, attr, errors);
+    let scopes = scopes(args.scopes.as_ref(), errors);
+    let discovery = args
+        .discovery
+        .as_ref()
+        .map_or(Some(DiscoveryKind::Auto), |k| discovery(&k.value, errors));
+
+    let name = non_empty(args.name.as_ref(), "name", errors);
+    let documentation = metadata_url(
+        args.documentation.as_ref(),
+        "resource_documentation",
+        errors,
+    );
+    let policy_uri = metadata_url(args.policy_uri.as_ref(), "resource_policy_uri", errors);
+    let tos_uri = metadata_url(args.tos_uri.as_ref(), "resource_tos_uri", errors);
+    let scope_claim = non_empty(args.scope_claim.as_ref(), "scope_claim", errors);
+
+    if errors.len() > before {
+        return None;
+    }
+    Some(Model {
+        id: id?,
+        issuers: issuers?,
+        discovery: discovery?,
+        scopes,
+        name,
+        documentation,
+        policy_uri,
+        tos_uri,
+        accept_jwt_typ: args.accept_jwt_typ.is_some_and(|k| k.value.0),
+        lenient_claims: args.lenient_claims.is_some_and(|k| k.value.0),
+        scope_claim,
+    })
+}
+
+/// Checks a literal or an `env` name and default with `rule`.
+fn value(
+    arg: &ValueArg,
+    key: &str,
+    rule: fn(&str) -> UrlCheck,
+    errors: &mut Vec<syn::Error>,
+) -> Option<Source> {
+    let before = errors.len();
+    let source = match arg {
+        ValueArg::Literal(lit) => {
+            let value = lit.value();
+            diag::url_check(&rule(&value), lit, errors);
+            Source::Literal(value)
+        }
+        ValueArg::Env { var, default, .. } => {
+            env_var_name(var, key, errors);
+            if let Some(d) = default {
+                diag::url_check(&rule(&d.value()), d, errors);
+            }
+            Source::Env {
+                var: var.value(),
+                default: default.as_ref().map(LitStr::value),
+            }
+        }
+    };
+    (errors.len() == before).then_some(source)
+}
+
+/// An environment variable name must be non-empty and free of `=` and NUL, or `std::env::var`
+/// can never find it.
+fn env_var_name(var: &LitStr, key: &str, errors: &mut Vec<syn::Error>) {
+    let name = var.value();
+    let problem = if name.is_empty() {
+        Some("the environment variable name is empty")
+    } else if name.contains('=') {
+        Some("an environment variable name cannot contain `=`")
+    } else if name.contains('\0') {
+        Some("an environment variable name cannot contain a NUL character")
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
+        let upper = key.to_ascii_uppercase();
+        errors.push(diag::at(
+            var,
+            format!(
+                "{problem}; name the variable `{key}` is read from, e.g. `env(\"NOTES_{upper}\")`"
+            ),
+        ));
+    }
+}
+
+/// `issuer = ...` or `issuers = [...]`, exactly one of them, at least one issuer, no duplicate.
+fn issuers(
+    args: &ResourceArgs,
+    attr: &TokenStream,
+    errors: &mut Vec<syn::Error>,
+) -> Option<Vec<Source>> {
+    let listed: Vec<&ValueArg> = match (&args.issuer, &args.issuers) {
+        (Some(_), Some(many)) => {
+            errors.push(
+                diag::at(&many.key, "give either `issuer = \"...\"` or `issuers = [...]`, not both: move the single issuer into the list",),
+            );
+            return None;
+        }
+        (None, None) if args.has("issuer") || args.has("issuers") => return None,
+        (None, None) => {
+            errors.push(
+                diag::at(attr, "missing `issuer`: add the authorization server that issues the tokens, e.g. `issuer = \"https://auth.example.com\"` (or `issuers = [...]` for several)",),
+            );
+            return None;
+        }
+        (Some(one), None) => vec![&one.value],
+        (None, Some(many)) => {
+            if many.value.0.is_empty() {
+                errors.push(
+                    diag::at(&many.key, "`issuers` is empty: list at least one authorization server, e.g. `issuers = [\"https://auth.example.com\"]`",),
+                );
+                return None;
+            }
+            many.value.0.iter().collect()
+        }
+    };
+    let before = errors.len();
+    let mut out = Vec::with_capacity(listed.len());
+    for arg in listed {
+        if let Some(source) = value(arg, "issuer", mcp_auth_rules::issuer, errors) {
+            if out.contains(&source) {
+                let shown = match &source {
+                    Source::Literal(s) => format!("issuer `{s}`"),
+                    Source::Env { var, .. } => format!("issuer `env(\"{var}\")`"),
+                };
+                errors.push(diag::at_span(
+                    value_span(arg),
+                    format!("{shown} is listed twice; remove one"),
+                ));
+            } else {
+                out.push(source);
+            }
+        }
+    }
+    (errors.len() == before).then_some(out)
+}
+
+fn value_span(arg: &ValueArg) -> Span {
+    match arg {
+        ValueArg::Literal(lit) => lit.span(),
+        ValueArg::Env { span, .. } => *span,
+    }
+}
+
+/// `scopes = [...]`: RFC 6749 tokens, each once, no `offline_access` ([`mcp_auth_rules::scope_list`]).
+/// Empty or absent is allowed: `scopes_supported` is then omitted.
+fn scopes(arg: Option<&Keyed<List<LitStr>>>, errors: &mut Vec<syn::Error>) -> Vec<String> {
+    let Some(arg) = arg else {
+        return Vec::new();
+    };
+    let values: Vec<String> = arg.value.0.iter().map(LitStr::value).collect();
+    for (i, problem) in mcp_auth_rules::scope_list(values.iter().map(String::as_str)) {
+        if let Some(lit) = arg.value.0.get(i) {
+            errors.push(diag::problem(&problem, lit));
+        }
+    }
+    values
+}
+
+fn discovery(lit: &LitStr, errors: &mut Vec<syn::Error>) -> Option<DiscoveryKind> {
+    match lit.value().as_str() {
+        "oauth" => Some(DiscoveryKind::OAuth),
+        "oidc" => Some(DiscoveryKind::Oidc),
+        "auto" => Some(DiscoveryKind::Auto),
+        other => {
+            errors.push(
+                diag::at(lit, format!(
+                    "unknown discovery `{}`; use `\"oauth\"` (RFC 8414 only), `\"oidc\"` (OpenID Connect Discovery only) or `\"auto\"` (both, in the MCP order; the default)",
+                    other.escape_default()
+                )),
+            );
+            None
+        }
+    }
+}
+
+/// A metadata URL ([`mcp_auth_rules::https_url`]).
+fn metadata_url(
+    arg: Option<&Keyed<LitStr>>,
+    field: &str,
+    errors: &mut Vec<syn::Error>,
+) -> Option<String> {
+    let lit = &arg?.value;
+    let value = lit.value();
+    diag::url_check(&mcp_auth_rules::https_url(field, &value), lit, errors);
+    Some(value)
+}
+
+/// A free-text value that would silently disappear from the document when empty.
+fn non_empty(
+    arg: Option<&Keyed<LitStr>>,
+    key: &str,
+    errors: &mut Vec<syn::Error>,
+) -> Option<String> {
+    let lit = &arg?.value;
+    let value = lit.value();
+    if value.trim().is_empty() {
+        errors.push(diag::at(
+            lit,
+            format!("`{key}` is empty; give it a value or remove the key"),
+        ));
+    }
+    Some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::parse;
+    use super::*;
+    use quote::quote;
+
+    fn check(tokens: TokenStream) -> Result<Model, Vec<String>> {
+        let mut errors = Vec::new();
+        let args = parse::args(tokens.clone(), &mut errors);
+        let model = validate(args, &tokens, &mut errors);
+        match model {
+            Some(m) if errors.is_empty() => Ok(m),
+            _ => Err(errors.iter().map(ToString::to_string).collect()),
+        }
+    }
+
+    #[test]
+    fn rs07_metadata_json_is_the_runtime_serialiser_output() {
+        let m = check(quote! {
+            id = "https://mcp.example.com/mcp",
+            issuer = "https://auth.example.com/",
+            scopes = ["read:notes", "write:notes"],
+            name = "Notes",
+            documentation = "https://docs.example.com/notes",
+        })
+        .unwrap();
+        assert_eq!(
+            m.metadata_json().as_deref(),
+            Some(
+                r#"{"resource":"https://mcp.example.com/mcp","authorization_servers":["https://auth.example.com/"],"scopes_supported":["read:notes","write:notes"],"bearer_methods_supported":["header"],"resource_name":"Notes","resource_documentation":"https://docs.example.com/notes"}"#
+            )
+        );
+        assert_eq!(
+            m.well_known_path().as_deref(),
+            Some("/.well-known/oauth-protected-resource/mcp")
+        );
+        assert_eq!(m.discovery, DiscoveryKind::Auto);
+    }
+
+    #[test]
+    fn env_values_have_no_literal_items() {
+        let m = check(quote! {
+            id = env("NOTES_ID", default = "http://127.0.0.1:3000/mcp"),
+            issuers = ["https://a.example", env("B")],
+            discovery = "oidc",
+        })
+        .unwrap();
+        assert_eq!(m.literal_id(), None);
+        assert_eq!(m.well_known_path(), None);
+        assert_eq!(m.metadata_json(), None);
+        assert!(m.scopes.is_empty());
+        assert_eq!(m.discovery, DiscoveryKind::Oidc);
+    }
+
+    #[test]
+    fn rs03_rs15_all_url_problems_in_one_pass() {
+        let errors = check(quote! {
+            id = "https://MCP.example.com/mcp/",
+            issuer = "http://auth.example.com?x=1",
+            documentation = "ftp://docs.example.com",
+        })
+        .unwrap_err();
+        assert_eq!(errors.len(), 4, "{errors:?}");
+        assert!(
+            errors[0].contains("write `https://mcp.example.com/mcp`"),
+            "{errors:?}"
+        );
+        assert!(errors[1].contains("must use https"), "{errors:?}");
+        assert!(errors[2].contains("?query"), "{errors:?}");
+        assert!(errors[3].contains("`ftp` scheme"), "{errors:?}");
+    }
+
+    #[test]
+    fn rs03_query_in_id_is_refused_with_the_runtime_alternative() {
+        let errors = check(quote!(
+            id = "https://mcp.example.com/mcp?t=a",
+            issuer = "https://a.example"
+        ))
+        .unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert!(
+            errors[0].contains("accepts this with a warning"),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn required_and_conflicting_keys() {
+        let errors = check(quote!(scopes = ["a"])).unwrap_err();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].starts_with("missing `id`"));
+        assert!(errors[1].starts_with("missing `issuer`"));
+        let errors = check(quote!(
+            id = "https://a.example",
+            issuer = "https://b.example",
+            issuers = ["https://c.example"]
+        ))
+        .unwrap_err();
+        assert!(errors[0].contains("not both"), "{errors:?}");
+        let errors = check(quote!(id = "https://a.example", issuers = [])).unwrap_err();
+        assert!(errors[0].contains("`issuers` is empty"), "{errors:?}");
+        let errors = check(quote!(
+            id = "https://a.example",
+            issuers = ["https://b.example", "https://b.example"]
+        ))
+        .unwrap_err();
+        assert!(errors[0].contains("listed twice"), "{errors:?}");
+    }
+
+    #[test]
+    fn rs11_scopes() {
+        let errors = check(quote! {
+            id = "https://a.example", issuer = "https://b.example",
+            scopes = ["read", "bad scope", "read", "offline_access"],
+        })
+        .unwrap_err();
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        assert!(errors[0].contains("contains a space"));
+        assert!(errors[1].contains("listed twice"));
+        assert!(errors[2].contains("offline_access"));
+    }
+
+    #[test]
+    fn env_names_and_defaults() {
+        let errors = check(quote! {
+            id = env("", default = "https://a.example/"),
+            issuer = env("A=B"),
+        })
+        .unwrap_err();
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        assert!(errors[0].contains("name is empty"));
+        assert!(errors[1].contains("not in canonical form"));
+        assert!(errors[2].contains("cannot contain `=`"));
+    }
+
+    #[test]
+    fn other_keys() {
+        let m = check(quote! {
+            id = "https://a.example", issuer = "https://b.example",
+            accept_jwt_typ = true, lenient_claims, scope_claim = "scp", discovery = "oauth",
+        })
+        .unwrap();
+        assert!(m.accept_jwt_typ && m.lenient_claims);
+        assert_eq!(m.scope_claim.as_deref(), Some("scp"));
+        assert_eq!(m.discovery, DiscoveryKind::OAuth);
+        let errors = check(quote! {
+            id = "https://a.example", issuer = "https://b.example",
+            discovery = "openid", name = "", scope_claim = " ",
+        })
+        .unwrap_err();
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        assert!(errors[0].contains("unknown discovery `openid`"));
+    }
+}

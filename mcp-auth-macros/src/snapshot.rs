@@ -1,0 +1,118 @@
+//! Expansion snapshots: what the macros write for a representative resource and handlers,
+//! pretty-printed, compared with `tests/snapshots/*.rs`. Run with `UPDATE_SNAPSHOTS=1` to
+//! rewrite them after an intended change, then review the diff.
+
+use std::path::PathBuf;
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+fn pretty(tokens: TokenStream) -> String {
+    match syn::parse2::<syn::File>(tokens.clone()) {
+        Ok(file) => prettyplease::unparse(&file),
+        Err(e) => panic!("the expansion is not a valid file: {e}\n{tokens}"),
+    }
+}
+
+fn assert_snapshot(name: &str, actual: &str) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots")
+        .join(format!("{name}.rs"));
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; run with UPDATE_SNAPSHOTS=1 to create it",
+            path.display()
+        )
+    });
+    assert!(
+        expected == actual,
+        "the expansion differs from {}; run with UPDATE_SNAPSHOTS=1 and review the diff\n--- actual ---\n{actual}",
+        path.display()
+    );
+}
+
+#[test]
+fn resource_with_literals() {
+    let out = crate::resource::mcp_resource(
+        quote! {
+            id = "https://mcp.example.com/mcp",
+            issuer = "https://auth.example.com/oidc",
+            scopes = ["read:notes", "write:notes"],
+            name = "Notes",
+            documentation = "https://docs.example.com/notes",
+        },
+        quote! {
+            /// The notes API.
+            pub struct Notes;
+        },
+    );
+    assert_snapshot("resource_literal", &pretty(out));
+}
+
+#[test]
+fn resource_from_env() {
+    let out = crate::resource::mcp_resource(
+        quote! {
+            id = env("NOTES_RESOURCE_ID", default = "http://127.0.0.1:3000/mcp"),
+            issuers = ["https://auth.example.com/oidc", env("NOTES_SECOND_ISSUER")],
+            scopes = ["read:notes"],
+            discovery = "oidc",
+            accept_jwt_typ = true,
+            lenient_claims = true,
+            scope_claim = "scp",
+        },
+        quote!(
+            pub(crate) struct Notes;
+        ),
+    );
+    assert_snapshot("resource_env", &pretty(out));
+}
+
+#[test]
+fn handler() {
+    let out = crate::requires_scope::requires_scope(
+        quote!("write:notes"),
+        quote! {
+            /// Creates a note.
+            pub async fn create_note(auth: Auth<Notes>, Json(note): Json<NewNote>) -> StatusCode {
+                StatusCode::CREATED
+            }
+        },
+    );
+    assert_snapshot("requires_scope_handler", &pretty(out));
+}
+
+#[test]
+fn method() {
+    let out = crate::requires_scope::requires_scope(
+        quote!(Notes, "read:notes"),
+        quote! {
+            async fn list_notes(&self) -> Result<CallToolResult, McpError> {
+                self.list().await
+            }
+        },
+    );
+    // A method expands to associated items; wrap them in an impl to pretty-print.
+    assert_snapshot(
+        "requires_scope_method",
+        &pretty(quote!(impl NotesServer { #out })),
+    );
+}
+
+#[test]
+fn errors_keep_the_item() {
+    let out = crate::resource::mcp_resource(
+        quote!(issuer = "http://auth.example.com"),
+        quote!(
+            pub struct Notes;
+        ),
+    );
+    let text = out.to_string();
+    assert!(text.starts_with("pub struct Notes ;"), "{text}");
+    assert_eq!(text.matches("compile_error").count(), 2, "{text}");
+}

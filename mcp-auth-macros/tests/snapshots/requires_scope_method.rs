@@ -1,0 +1,35 @@
+impl NotesServer {
+    #[doc(hidden)]
+    #[allow(non_upper_case_globals)]
+    const __MCP_AUTH_SCOPES_LIST_NOTES: &'static [&'static str] = {
+        const _: () = {
+            const DECLARED: &[&str] = <Notes as ::mcp_auth::__private::Resource>::SPEC
+                .scopes;
+            if !::mcp_auth::__private::scope_declared(DECLARED, "read:notes") {
+                const PARTS: &[&str] = &[
+                    "scope `read:notes` is not declared by resource `",
+                    <Notes as ::mcp_auth::__private::Resource>::SPEC.type_name,
+                    "`; declared scopes: ",
+                ];
+                const MESSAGE: [u8; ::mcp_auth::__private::concat_list_len(
+                    PARTS,
+                    DECLARED,
+                )] = ::mcp_auth::__private::concat_list_bytes(PARTS, DECLARED);
+                match ::mcp_auth::__private::core::str::from_utf8(&MESSAGE) {
+                    ::mcp_auth::__private::core::result::Result::Ok(message) => {
+                        ::mcp_auth::__private::core::panic!("{}", message)
+                    }
+                    ::mcp_auth::__private::core::result::Result::Err(_) => {
+                        ::mcp_auth::__private::core::panic!(
+                            "a required scope is not declared by the resource"
+                        )
+                    }
+                }
+            }
+        };
+        &["read:notes"]
+    };
+    async fn list_notes(&self) -> Result<CallToolResult, McpError> {
+        self.list().await
+    }
+}

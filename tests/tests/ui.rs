@@ -1,0 +1,20 @@
+//! Compile-time behaviour of `#[mcp_resource]` and `#[requires_scope]`: every `ui/fail` case
+//! must fail with exactly its `.stderr`, every `ui/pass` case must compile.
+//!
+//! The snapshots are tied to the compiler that produced them, so the test runs only on that
+//! one (rustc 1.95 stable) and is skipped elsewhere. To refresh after an intended change:
+//! `TRYBUILD=overwrite cargo test -p mcp-auth-tests --test ui`, then read every changed
+//! `.stderr`.
+
+#[rustversion::stable(1.95)]
+#[test]
+fn ui() {
+    let t = trybuild::TestCases::new();
+    t.compile_fail("ui/fail/*.rs");
+    t.pass("ui/pass/*.rs");
+}
+
+#[rustversion::not(stable(1.95))]
+#[test]
+#[ignore = "the ui snapshots were made with rustc 1.95 stable"]
+fn ui() {}

@@ -1,0 +1,6 @@
+use mcp_auth::mcp_resource;
+
+#[mcp_resource(id = "mcp.example.com/mcp", issuer = "https://auth.example.com")]
+pub struct Notes;
+
+fn main() {}

@@ -1,0 +1,8 @@
+use mcp_auth::mcp_resource;
+
+#[mcp_resource(id = "https://mcp.example.com/mcp", issuer = "https://auth.example.com")]
+pub union Notes {
+    a: u8,
+}
+
+fn main() {}
