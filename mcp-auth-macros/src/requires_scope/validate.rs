@@ -94,6 +94,13 @@ fn resource_from_arguments(
         })
         .collect();
     let Some(first) = found.first() else {
+        if let Some(bare) = item.sig.inputs.iter().find_map(bare_auth) {
+            errors.push(diag::at(
+                bare,
+                "this `Auth` does not name the resource the scopes belong to: write `Auth<Notes>`, or name the resource first: `#[requires_scope(Notes, \"read:notes\")]`",
+            ));
+            return None;
+        }
         errors.push(
             diag::at(attr, "cannot tell which resource these scopes belong to: take an `Auth<Notes>` argument, or name the resource first: `#[requires_scope(Notes, \"read:notes\")]`",),
         );
@@ -113,6 +120,18 @@ fn resource_from_arguments(
         return None;
     }
     Some((*first).clone())
+}
+
+/// The type of an argument typed `Auth` without a type argument (`Auth<AnyResource>`).
+fn bare_auth(arg: &FnArg) -> Option<&Type> {
+    let FnArg::Typed(pat) = arg else {
+        return None;
+    };
+    let Type::Path(path) = &*pat.ty else {
+        return None;
+    };
+    let last = path.path.segments.last()?;
+    (last.ident == "Auth" && last.arguments.is_none()).then_some(&*pat.ty)
 }
 
 /// `X` when `ty` is `Auth<X>` (any path ending in `Auth` with one type argument).
@@ -187,6 +206,14 @@ mod tests {
         )
         .unwrap_err();
         assert!(e[0].starts_with("cannot tell which resource"), "{e:?}");
+        let e = check(
+            quote!("r"),
+            quote!(
+                async fn f(a: Auth) {}
+            ),
+        )
+        .unwrap_err();
+        assert!(e[0].starts_with("this `Auth` does not name"), "{e:?}");
         let e = check(
             quote!("r"),
             quote!(
