@@ -5,9 +5,12 @@
 #![warn(missing_docs)]
 
 pub mod auth_info;
+pub mod bearer;
+pub mod challenge;
 pub mod clock;
 pub mod crypto;
 pub mod error;
+pub mod metadata;
 pub mod verify;
 
 pub use auth_info::{AuthInfo, TokenKind};
