@@ -5,10 +5,13 @@
 #![warn(missing_docs)]
 
 pub mod auth_info;
+pub mod bearer;
+pub mod challenge;
 pub mod clock;
 pub mod crypto;
 pub mod error;
 pub mod jwks;
+pub mod metadata;
 pub mod spec;
 pub mod verify;
 

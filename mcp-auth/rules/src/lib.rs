@@ -15,10 +15,12 @@
 //!   (RS-43).
 //! * [`prm::PrmDocument`] produces the bytes of an RFC 9728 metadata document.
 //! * [`audience_matches`] compares an `aud` value with a resource identifier (RS-34).
+//! * [`metadata_json`] writes the bytes of an RFC 9728 metadata document (RS-07, RS-10).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod metadata_json;
 pub mod prm;
 
 use std::fmt;
