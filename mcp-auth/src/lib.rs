@@ -10,13 +10,23 @@ pub mod challenge;
 pub mod clock;
 pub mod crypto;
 pub mod error;
+pub mod extract;
 pub mod jwks;
+pub mod layer;
 pub mod metadata;
+pub mod resource;
 pub mod spec;
+mod typed;
 pub mod verify;
+mod well_known;
 
 pub use auth_info::{AuthInfo, TokenKind};
 pub use error::{ConfigError, ErrorCode, VerifyError};
+pub use extract::Auth;
+pub use layer::{AnyResource, BearerLayer};
+pub use resource::{ProtectedResource, ResourceServer};
+pub use spec::Resource;
+pub use typed::{ResourceAuth, ResourceBuilder, StartupError};
 pub use verify::{JwtVerifier, SharedVerifier, TokenVerifier, VerifyOptions};
 
 /// The rules shared with the macros: URL and scope checks, well-known locations.
@@ -31,6 +41,8 @@ pub mod __private {
         IssuerSpec, MetadataSpec, Resource, ResourceSpec, ScopeSet, TokenSpec, ValueSource,
         concat_bytes, concat_len, scope_declared,
     };
+    pub use crate::extract::ScopeGuard;
+    pub use crate::typed::ResourceBuilder;
     pub use crate::verify::{ClaimsProfile, TypPolicy};
     pub use core;
 }
