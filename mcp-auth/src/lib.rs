@@ -7,10 +7,16 @@
 pub mod auth_info;
 pub mod clock;
 pub mod crypto;
+pub mod discovery;
 pub mod error;
+mod http_client;
 pub mod verify;
 
 pub use auth_info::{AuthInfo, TokenKind};
+pub use discovery::{
+    AuthServerConfig, AuthServerKind, AuthServerMetadata, DiscoveryError, ServerConfigFetcher,
+    ValidationReport, fetch_server_config, validate_server_config,
+};
 pub use error::{ConfigError, ErrorCode, VerifyError};
 pub use verify::{SharedVerifier, TokenVerifier, VerifyOptions};
 
