@@ -9,8 +9,10 @@ pub mod bearer;
 pub mod challenge;
 pub mod clock;
 pub mod crypto;
+pub mod discovery;
 pub mod error;
 pub mod extract;
+mod http_client;
 pub mod jwks;
 pub mod layer;
 pub mod metadata;
@@ -21,6 +23,10 @@ pub mod verify;
 mod well_known;
 
 pub use auth_info::{AuthInfo, TokenKind};
+pub use discovery::{
+    AuthServerConfig, AuthServerKind, AuthServerMetadata, DiscoveryError, ServerConfigFetcher,
+    ValidationReport, fetch_server_config, validate_server_config,
+};
 pub use error::{ConfigError, ErrorCode, VerifyError};
 pub use extract::Auth;
 pub use layer::{AnyResource, BearerLayer};
