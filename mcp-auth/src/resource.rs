@@ -530,7 +530,7 @@ fn build_resource(
     let metadata_url = mcp_auth_rules::metadata_url(&id)
         .ok_or_else(|| ConfigError::invalid("resource", "not an absolute URL"))?;
     let mut metadata = resource.metadata.clone();
-    metadata.set_resource(id.clone());
+    metadata.resource = id.clone();
     metadata = metadata.authorization_servers(issuers.iter().map(String::as_str));
     let document = bytes::Bytes::from(metadata.to_json_bytes());
     Ok(ResourceHandle {

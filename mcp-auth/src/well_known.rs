@@ -25,7 +25,7 @@ fn cors(headers: &mut HeaderMap) {
     headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
 }
 
-fn document_route(resource: Arc<ResourceHandle>) -> MethodRouter {
+fn document_route<S: Clone + Send + Sync + 'static>(resource: Arc<ResourceHandle>) -> MethodRouter<S> {
     let cache_control = resource.settings.metadata_cache_control.clone();
     get(move || {
         let resource = Arc::clone(&resource);
