@@ -8,6 +8,7 @@ pub mod auth_info;
 pub mod clock;
 pub mod crypto;
 pub mod error;
+pub mod introspection;
 pub mod jwks;
 pub mod verify;
 
