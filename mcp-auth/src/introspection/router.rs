@@ -1,7 +1,5 @@
 //! [`JwtOrIntrospection`]: JWTs are verified locally, everything else is introspected.
 
-use std::future::Future;
-
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
@@ -101,18 +99,13 @@ impl<J, I> JwtOrIntrospection<J, I> {
 }
 
 impl<J: TokenVerifier, I: TokenVerifier> TokenVerifier for JwtOrIntrospection<J, I> {
-    fn verify<'a>(
-        &'a self,
-        token: &'a str,
-    ) -> impl Future<Output = Result<AuthInfo, VerifyError>> + Send + 'a {
-        async move {
-            if Self::is_jwt_shaped(token) {
-                tracing::trace!("routing a JWT-shaped token to the JWT verifier");
-                self.jwt.verify(token).await
-            } else {
-                tracing::trace!("routing an opaque token to introspection");
-                self.introspection.verify(token).await
-            }
+    async fn verify(&self, token: &str) -> Result<AuthInfo, VerifyError> {
+        if Self::is_jwt_shaped(token) {
+            tracing::trace!("routing a JWT-shaped token to the JWT verifier");
+            self.jwt.verify(token).await
+        } else {
+            tracing::trace!("routing an opaque token to introspection");
+            self.introspection.verify(token).await
         }
     }
 }

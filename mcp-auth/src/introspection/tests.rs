@@ -701,6 +701,8 @@ async fn jwt_or_introspection_routes_by_shape() {
         .build()
         .unwrap();
     let router = JwtOrIntrospection::new(jwt, basic_verifier(&base));
+    // The router is a TokenVerifier with a Send future: it can be type-erased like any other.
+    let router = crate::verify::SharedVerifier::new(router);
 
     // A JWT from an issuer the JWT verifier does not trust: refused there, no request made,
     // and never handed to introspection.
