@@ -30,7 +30,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Request, StatusCode};
@@ -127,18 +126,29 @@ impl AuthRejection {
         }
     }
 
-    pub(crate) fn from_verify_error(resource: &ResourceHandle, error: &VerifyError, scopes: &[String]) -> Self {
+    pub(crate) fn from_verify_error(
+        resource: &ResourceHandle,
+        error: &VerifyError,
+        scopes: &[String],
+    ) -> Self {
         let description = error.to_string();
         match error {
             VerifyError::Unavailable { retry_after, .. } => Self {
                 status: StatusCode::SERVICE_UNAVAILABLE,
                 code: Some(ErrorCode::Unavailable),
                 // The reason names upstream URLs: log it, do not send it.
-                description: "The authorization server is temporarily unavailable; retry later".into(),
+                description: "The authorization server is temporarily unavailable; retry later"
+                    .into(),
                 challenge: None,
-                retry_after: Some(retry_after.as_secs().max(resource.settings.retry_after_floor)),
+                retry_after: Some(
+                    retry_after
+                        .as_secs()
+                        .max(resource.settings.retry_after_floor),
+                ),
             },
-            VerifyError::InsufficientScope { required } => Self::insufficient_scope(resource, required),
+            VerifyError::InsufficientScope { required } => {
+                Self::insufficient_scope(resource, required)
+            }
             _ => Self {
                 status: StatusCode::UNAUTHORIZED,
                 code: Some(ErrorCode::InvalidToken),
@@ -154,8 +164,14 @@ impl AuthRejection {
         }
     }
 
-    pub(crate) fn insufficient_scope(resource: &ResourceHandle, challenge_scopes: &[String]) -> Self {
-        let description = format!("The access token lacks a required scope; {} required", challenge_scopes.join(" "));
+    pub(crate) fn insufficient_scope(
+        resource: &ResourceHandle,
+        challenge_scopes: &[String],
+    ) -> Self {
+        let description = format!(
+            "The access token lacks a required scope; {} required",
+            challenge_scopes.join(" ")
+        );
         Self {
             status: StatusCode::FORBIDDEN,
             code: Some(ErrorCode::InsufficientScope),
@@ -231,7 +247,11 @@ impl Authenticated {
     }
 }
 
-pub(crate) fn challenge_scopes(resource: &ResourceHandle, needed: &[String], info: &AuthInfo) -> Vec<String> {
+pub(crate) fn challenge_scopes(
+    resource: &ResourceHandle,
+    needed: &[String],
+    info: &AuthInfo,
+) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for scope in needed {
         if !out.contains(scope) {
@@ -335,7 +355,10 @@ impl<R: 'static> BearerLayer<R> {
 
     /// Builds the JSON body of every rejection (the status and the `WWW-Authenticate`,
     /// `Retry-After` and CORS headers stay the layer's).
-    pub fn error_body(self, hook: impl Fn(&AuthRejection) -> serde_json::Value + Send + Sync + 'static) -> Self {
+    pub fn error_body(
+        self,
+        hook: impl Fn(&AuthRejection) -> serde_json::Value + Send + Sync + 'static,
+    ) -> Self {
         self.edit(|c| c.error_body = Some(Arc::new(hook)))
     }
 
@@ -422,7 +445,14 @@ where
         Box::pin(
             async move {
                 let origin = request.headers().get(header::ORIGIN).cloned();
-                let mut response = match authorize::<R>(&config, request.method(), request.headers(), request.uri()).await {
+                let mut response = match authorize::<R>(
+                    &config,
+                    request.method(),
+                    request.headers(),
+                    request.uri(),
+                )
+                .await
+                {
                     Ok(Decision::Preflight) => preflight(&config, request.headers()),
                     Ok(Decision::Proceed(authenticated)) => {
                         request.extensions_mut().insert(*authenticated);
@@ -473,7 +503,10 @@ async fn authorize<R: 'static>(
     let token = match extract_bearer(headers, uri) {
         Ok(BearerOutcome::Token(token)) => token,
         Ok(BearerOutcome::Missing | BearerOutcome::OtherScheme) => {
-            return Err(AuthRejection::missing_credentials(resource, &config.unauthenticated_scopes));
+            return Err(AuthRejection::missing_credentials(
+                resource,
+                &config.unauthenticated_scopes,
+            ));
         }
         Err(why) => {
             tracing::info!(reason = ?why, "malformed credentials");
@@ -489,10 +522,16 @@ async fn authorize<R: 'static>(
                 }
                 other => tracing::info!(reason = other.kind(), "token rejected"),
             }
-            return Err(AuthRejection::from_verify_error(resource, &error, &config.unauthenticated_scopes));
+            return Err(AuthRejection::from_verify_error(
+                resource,
+                &error,
+                &config.unauthenticated_scopes,
+            ));
         }
     };
-    let missing = resource.scope_hierarchy().missing(info.scopes(), &config.required);
+    let missing = resource
+        .scope_hierarchy()
+        .missing(info.scopes(), &config.required);
     if !missing.is_empty() {
         tracing::info!(missing = ?missing, "insufficient scope");
         let scopes = challenge_scopes(resource, &config.required, &info);
@@ -516,16 +555,26 @@ fn preflight(config: &LayerConfig, request_headers: &HeaderMap) -> Response {
     let _ = config;
     let mut response = StatusCode::NO_CONTENT.into_response();
     let headers = response.headers_mut();
-    headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, DELETE, OPTIONS"));
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, POST, DELETE, OPTIONS"),
+    );
     let mut allowed = ALLOWED_REQUEST_HEADERS.to_owned();
     if let Some(requested) = request_headers
         .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
         .and_then(|v| v.to_str().ok())
     {
-        for name in requested.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        for name in requested
+            .split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+        {
             let lower = name.to_ascii_lowercase();
             let known = allowed.split(", ").any(|a| a == lower);
-            if !known && lower.starts_with("mcp-") && HeaderName::from_bytes(lower.as_bytes()).is_ok() {
+            if !known
+                && lower.starts_with("mcp-")
+                && HeaderName::from_bytes(lower.as_bytes()).is_ok()
+            {
                 allowed.push_str(", ");
                 allowed.push_str(&lower);
             }
@@ -534,8 +583,14 @@ fn preflight(config: &LayerConfig, request_headers: &HeaderMap) -> Response {
     if let Ok(value) = HeaderValue::from_str(&allowed) {
         headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, value);
     }
-    headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400"));
-    headers.insert(header::ALLOW, HeaderValue::from_static("GET, POST, DELETE, OPTIONS"));
+    headers.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("86400"),
+    );
+    headers.insert(
+        header::ALLOW,
+        HeaderValue::from_static("GET, POST, DELETE, OPTIONS"),
+    );
     response
 }
 
@@ -545,6 +600,9 @@ fn add_cors_headers(headers: &mut HeaderMap, origin: &HeaderValue) {
         headers.append(header::VARY, HeaderValue::from_static("Origin"));
     }
     if !headers.contains_key(header::ACCESS_CONTROL_EXPOSE_HEADERS) {
-        headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(EXPOSED_HEADERS));
+        headers.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static(EXPOSED_HEADERS),
+        );
     }
 }

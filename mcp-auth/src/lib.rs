@@ -13,6 +13,7 @@ pub mod discovery;
 pub mod error;
 pub mod extract;
 mod http_client;
+pub mod introspection;
 pub mod jwks;
 pub mod layer;
 pub mod metadata;
@@ -42,12 +43,12 @@ pub use mcp_auth_rules as rules;
 /// guarantee, may change in any release.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::extract::ScopeGuard;
     pub use crate::rules::DiscoveryKind;
     pub use crate::spec::{
         IssuerSpec, MetadataSpec, Resource, ResourceSpec, ScopeSet, TokenSpec, ValueSource,
         concat_bytes, concat_len, scope_declared,
     };
-    pub use crate::extract::ScopeGuard;
     pub use crate::typed::ResourceBuilder;
     pub use crate::verify::{ClaimsProfile, TypPolicy};
     pub use core;

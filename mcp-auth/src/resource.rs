@@ -164,7 +164,11 @@ impl ProtectedResource {
     }
 
     /// Trusts `issuer`, whose keys are at `jwks_uri`, without discovery.
-    pub fn issuer_with_jwks(mut self, issuer: impl Into<String>, jwks_uri: impl Into<String>) -> Self {
+    pub fn issuer_with_jwks(
+        mut self,
+        issuer: impl Into<String>,
+        jwks_uri: impl Into<String>,
+    ) -> Self {
         self.servers.push(TrustedServer::Keys {
             issuer: issuer.into(),
             jwks_uri: jwks_uri.into(),
@@ -181,7 +185,9 @@ impl ProtectedResource {
         S: Into<String>,
     {
         let scopes: Vec<String> = scopes.into_iter().map(Into::into).collect();
-        self.metadata = self.metadata.scopes_supported(scopes.iter().map(String::as_str));
+        self.metadata = self
+            .metadata
+            .scopes_supported(scopes.iter().map(String::as_str));
         self.base_scopes = scopes;
         self
     }
@@ -445,7 +451,10 @@ impl ResourceServerBuilder {
                             "resource",
                             format!("resource `{}` is configured twice; remove one", handle.id),
                         ));
-                    } else if built.iter().any(|b| b.metadata_path == handle.metadata_path) {
+                    } else if built
+                        .iter()
+                        .any(|b| b.metadata_path == handle.metadata_path)
+                    {
                         errors.push(ConfigError::invalid(
                             "resource",
                             format!(
@@ -510,7 +519,8 @@ fn build_resource(
             issuers.push(issuer.to_owned());
         }
     }
-    for (_, problem) in mcp_auth_rules::scope_list(resource.base_scopes.iter().map(String::as_str)) {
+    for (_, problem) in mcp_auth_rules::scope_list(resource.base_scopes.iter().map(String::as_str))
+    {
         errors.push(ConfigError::invalid("scopes_supported", problem.message));
     }
     let verifier = if let Some(custom) = resource.verifier.clone() {
@@ -627,7 +637,8 @@ mod tests {
     use super::*;
 
     fn resource(id: &str) -> ProtectedResource {
-        ProtectedResource::new(id).issuer_with_jwks("https://auth.example.com", "https://auth.example.com/jwks")
+        ProtectedResource::new(id)
+            .issuer_with_jwks("https://auth.example.com", "https://auth.example.com/jwks")
     }
 
     #[test]
@@ -636,7 +647,11 @@ mod tests {
             .resource(ProtectedResource::new("https://mcp.example.com/mcp"))
             .build()
             .unwrap_err();
-        assert!(err.to_string().contains("at least one authorization server"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("at least one authorization server"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -647,8 +662,18 @@ mod tests {
             .unwrap();
         let r = auth.resource("https://mcp.example.com/mcp").unwrap();
         assert_eq!(r.id(), "https://mcp.example.com/mcp");
-        assert!(ResourceServer::builder().resource(resource("mcp.example.com")).build().is_err());
-        assert!(ResourceServer::builder().resource(resource("https://mcp.example.com#frag")).build().is_err());
+        assert!(
+            ResourceServer::builder()
+                .resource(resource("mcp.example.com"))
+                .build()
+                .is_err()
+        );
+        assert!(
+            ResourceServer::builder()
+                .resource(resource("https://mcp.example.com#frag"))
+                .build()
+                .is_err()
+        );
         assert_eq!(
             ResourceServer::builder()
                 .resource(resource("https://mcp.example.com/"))
@@ -662,8 +687,18 @@ mod tests {
 
     #[test]
     fn rs15_plain_http_only_on_loopback() {
-        assert!(ResourceServer::builder().resource(resource("http://mcp.example.com/mcp")).build().is_err());
-        assert!(ResourceServer::builder().resource(resource("http://127.0.0.1:3000/mcp")).build().is_ok());
+        assert!(
+            ResourceServer::builder()
+                .resource(resource("http://mcp.example.com/mcp"))
+                .build()
+                .is_err()
+        );
+        assert!(
+            ResourceServer::builder()
+                .resource(resource("http://127.0.0.1:3000/mcp"))
+                .build()
+                .is_ok()
+        );
     }
 
     #[test]
@@ -675,14 +710,19 @@ mod tests {
             )
             .build()
             .unwrap_err();
-        let ConfigError::Many(all) = err else { panic!("expected several errors") };
+        let ConfigError::Many(all) = err else {
+            panic!("expected several errors")
+        };
         assert!(all.len() >= 4, "{all:?}");
     }
 
     #[test]
     fn rs11_offline_access_is_refused() {
         let err = ResourceServer::builder()
-            .resource(resource("https://mcp.example.com/mcp").scopes_supported(["mcp:read", "offline_access"]))
+            .resource(
+                resource("https://mcp.example.com/mcp")
+                    .scopes_supported(["mcp:read", "offline_access"]),
+            )
             .build()
             .unwrap_err();
         assert!(err.to_string().contains("offline_access"));
@@ -690,15 +730,24 @@ mod tests {
 
     #[test]
     fn duplicate_resources_and_issuers_are_refused() {
-        assert!(ResourceServer::builder()
-            .resource(resource("https://mcp.example.com/mcp"))
-            .resource(resource("https://mcp.example.com/mcp"))
-            .build()
-            .is_err());
-        assert!(ResourceServer::builder()
-            .resource(resource("https://mcp.example.com/mcp").issuer_with_jwks("https://auth.example.com", "https://auth.example.com/jwks"))
-            .build()
-            .is_err());
+        assert!(
+            ResourceServer::builder()
+                .resource(resource("https://mcp.example.com/mcp"))
+                .resource(resource("https://mcp.example.com/mcp"))
+                .build()
+                .is_err()
+        );
+        assert!(
+            ResourceServer::builder()
+                .resource(
+                    resource("https://mcp.example.com/mcp").issuer_with_jwks(
+                        "https://auth.example.com",
+                        "https://auth.example.com/jwks"
+                    )
+                )
+                .build()
+                .is_err()
+        );
     }
 
     #[test]
@@ -706,7 +755,10 @@ mod tests {
         let auth = ResourceServer::builder()
             .resource(
                 ProtectedResource::new("https://mcp.example.com/mcp")
-                    .issuer_with_jwks("https://tenant.auth0.com/", "https://tenant.auth0.com/.well-known/jwks.json")
+                    .issuer_with_jwks(
+                        "https://tenant.auth0.com/",
+                        "https://tenant.auth0.com/.well-known/jwks.json",
+                    )
                     .scopes_supported(["mcp:read"])
                     .resource_name("Example MCP"),
             )

@@ -148,7 +148,10 @@ impl<R: Resource> ResourceBuilder<R> {
     }
 
     /// Customises discovery (timeouts, a transform hook, ...).
-    pub fn discovery(mut self, edit: impl FnOnce(ServerConfigFetcher) -> ServerConfigFetcher) -> Self {
+    pub fn discovery(
+        mut self,
+        edit: impl FnOnce(ServerConfigFetcher) -> ServerConfigFetcher,
+    ) -> Self {
         self.fetcher = edit(self.fetcher);
         self
     }
@@ -179,8 +182,10 @@ impl<R: Resource> ResourceBuilder<R> {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.hierarchy
-            .push((broader.into(), narrower.into_iter().map(Into::into).collect()));
+        self.hierarchy.push((
+            broader.into(),
+            narrower.into_iter().map(Into::into).collect(),
+        ));
         self
     }
 
@@ -295,9 +300,13 @@ fn resolve(source: ValueSource) -> Result<String, StartupError> {
         ValueSource::Literal(value) => Ok(value.to_owned()),
         ValueSource::Env { var, default } => match std::env::var(var) {
             Ok(value) => Ok(value),
-            Err(std::env::VarError::NotPresent) => default.map(str::to_owned).ok_or(StartupError::Env {
+            Err(std::env::VarError::NotPresent) => default
+                .map(str::to_owned)
+                .ok_or(StartupError::Env {
                 var,
-                problem: "is not set and has no default; set it or add `default = \"...\"` to `env(..)`".into(),
+                problem:
+                    "is not set and has no default; set it or add `default = \"...\"` to `env(..)`"
+                        .into(),
             }),
             Err(std::env::VarError::NotUnicode(_)) => Err(StartupError::Env {
                 var,

@@ -633,7 +633,10 @@ fn check_typ(header: &Map<String, Value>, policy: TypPolicy) -> Result<(), Verif
     }
 }
 
-fn claim_str(claims: &Map<String, Value>, name: ClaimName) -> Result<Option<&str>, VerifyError> {
+pub(crate) fn claim_str(
+    claims: &Map<String, Value>,
+    name: ClaimName,
+) -> Result<Option<&str>, VerifyError> {
     match claims.get(name) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
@@ -645,7 +648,7 @@ fn claim_str(claims: &Map<String, Value>, name: ClaimName) -> Result<Option<&str
 }
 
 /// A NumericDate (RFC 7519 §2): a JSON number of seconds, fractions allowed and floored.
-fn claim_numeric_date(
+pub(crate) fn claim_numeric_date(
     claims: &Map<String, Value>,
     name: ClaimName,
 ) -> Result<Option<u64>, VerifyError> {
@@ -670,7 +673,9 @@ fn claim_numeric_date(
 }
 
 /// `aud`: a string or an array of strings (RFC 7519 §4.1.3).
-fn claim_audiences(claims: &Map<String, Value>) -> Result<Option<Vec<String>>, VerifyError> {
+pub(crate) fn claim_audiences(
+    claims: &Map<String, Value>,
+) -> Result<Option<Vec<String>>, VerifyError> {
     let invalid = VerifyError::InvalidClaim {
         claim: "aud",
         expected: "a string or an array of strings",
@@ -688,7 +693,7 @@ fn claim_audiences(claims: &Map<String, Value>) -> Result<Option<Vec<String>>, V
 }
 
 /// The granted scopes from the first configured claim that is present.
-fn read_scopes(
+pub(crate) fn read_scopes(
     claims: &Map<String, Value>,
     sources: &[ScopeClaim],
 ) -> Result<Vec<String>, VerifyError> {

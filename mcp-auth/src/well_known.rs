@@ -22,10 +22,15 @@ use crate::resource::{ResourceHandle, ResourceServer};
 const ALLOWED_HEADERS: &str = "mcp-protocol-version, accept, authorization, content-type";
 
 fn cors(headers: &mut HeaderMap) {
-    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
 }
 
-fn document_route<S: Clone + Send + Sync + 'static>(resource: Arc<ResourceHandle>) -> MethodRouter<S> {
+fn document_route<S: Clone + Send + Sync + 'static>(
+    resource: Arc<ResourceHandle>,
+) -> MethodRouter<S> {
     let cache_control = resource.settings.metadata_cache_control.clone();
     get(move || {
         let resource = Arc::clone(&resource);
@@ -33,7 +38,10 @@ fn document_route<S: Clone + Send + Sync + 'static>(resource: Arc<ResourceHandle
         async move {
             let mut response = Response::new(Body::from(resource.document.clone()));
             let headers = response.headers_mut();
-            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
             headers.insert(header::CACHE_CONTROL, cache_control);
             cors(headers);
             response
@@ -46,14 +54,20 @@ fn preflight(request_headers: &HeaderMap) -> Response {
     let mut response = StatusCode::NO_CONTENT.into_response();
     let headers = response.headers_mut();
     cors(headers);
-    headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, HEAD, OPTIONS"));
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, HEAD, OPTIONS"),
+    );
     // Echo what the browser asks for (it is a public document), else our list.
     let allowed = request_headers
         .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
         .cloned()
         .unwrap_or_else(|| HeaderValue::from_static(ALLOWED_HEADERS));
     headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, allowed);
-    headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400"));
+    headers.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("86400"),
+    );
     response
 }
 
@@ -82,13 +96,23 @@ impl ResourceServer {
         let mut router = Router::new();
         let root = mcp_auth_rules::PROTECTED_RESOURCE_WELL_KNOWN;
         for resource in &self.resources {
-            router = router.route(route_path(resource.metadata_path()), document_route(Arc::clone(resource)));
+            router = router.route(
+                route_path(resource.metadata_path()),
+                document_route(Arc::clone(resource)),
+            );
         }
-        let root_taken = self.resources.iter().any(|r| route_path(r.metadata_path()) == root);
+        let root_taken = self
+            .resources
+            .iter()
+            .any(|r| route_path(r.metadata_path()) == root);
         if !root_taken {
             router = match self.resources.as_slice() {
                 [only] => router.route(root, document_route(Arc::clone(only))),
-                _ => router.route(root, get(|| async { not_found() }).options(|h: HeaderMap| async move { preflight(&h) })),
+                _ => router.route(
+                    root,
+                    get(|| async { not_found() })
+                        .options(|h: HeaderMap| async move { preflight(&h) }),
+                ),
             };
         }
         router
