@@ -40,6 +40,16 @@ pub(crate) fn shared_client() -> Result<Client, reqwest::Error> {
     Ok(CLIENT.get_or_init(|| client).clone())
 }
 
+/// A client that follows no redirect, for requests that carry credentials (introspection): a
+/// redirect must not carry the resource server's secret elsewhere.
+pub(crate) fn no_redirect_client() -> Result<Client, reqwest::Error> {
+    Client::builder()
+        .user_agent(USER_AGENT)
+        .connect_timeout(DEFAULT_TIMEOUT)
+        .redirect(redirect::Policy::none())
+        .build()
+}
+
 /// Follows at most [`MAX_REDIRECTS`] redirects and refuses to leave `https` for `http`.
 fn redirect_policy() -> redirect::Policy {
     redirect::Policy::custom(|attempt| {
@@ -118,4 +128,38 @@ pub(crate) async fn read_limited(
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+/// A reqwest error as a short phrase naming the URL (origin and path only) and what failed,
+/// without the long source chain.
+pub(crate) fn describe(e: &reqwest::Error) -> String {
+    let what = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else if e.is_body() || e.is_decode() {
+        "reading the response failed"
+    } else if e.is_redirect() {
+        "redirect refused"
+    } else {
+        "request failed"
+    };
+    match e.url() {
+        Some(url) => format!(
+            "{}{}: {what}",
+            url.origin().ascii_serialization(),
+            url.path()
+        ),
+        None => what.to_owned(),
+    }
+}
+
+impl HttpError {
+    /// A short phrase for logs and `Unavailable` reasons.
+    pub(crate) fn describe(&self, max_body_bytes: usize) -> String {
+        match self {
+            Self::Network(e) => describe(e),
+            Self::TooLarge => format!("the response is larger than {max_body_bytes} bytes"),
+        }
+    }
 }

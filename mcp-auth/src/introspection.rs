@@ -48,10 +48,9 @@ use serde_json::{Map, Value};
 use crate::auth_info::{AuthInfo, TokenKind};
 use crate::clock::SharedClock;
 use crate::error::{ConfigError, VerifyError};
-use crate::jwks::{describe_reqwest_error, read_limited};
 use crate::verify::{
     ScopeClaim, TokenVerifier, VerifyOptions, claim_audiences, claim_numeric_date, claim_str,
-    default_http_client, read_scopes,
+    read_scopes,
 };
 
 mod cache;
@@ -397,7 +396,7 @@ impl Inner {
             .form(&form)
             .send()
             .await
-            .map_err(|e| self.unavailable(describe_reqwest_error(&e), RETRY_TRANSIENT))?;
+            .map_err(|e| self.unavailable(crate::http_client::describe(&e), RETRY_TRANSIENT))?;
         let status = response.status();
         if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
             tracing::error!(
@@ -421,9 +420,9 @@ impl Inner {
                 RETRY_TRANSIENT,
             ));
         }
-        let body = read_limited(response, MAX_RESPONSE_BYTES)
+        let body = crate::http_client::read_limited(response, MAX_RESPONSE_BYTES)
             .await
-            .map_err(|reason| self.unavailable(reason, RETRY_TRANSIENT))?;
+            .map_err(|e| self.unavailable(e.describe(MAX_RESPONSE_BYTES), RETRY_TRANSIENT))?;
         match serde_json::from_slice::<Value>(&body) {
             Ok(Value::Object(map)) => Ok(map),
             _ => Err(self.unavailable("the response is not a JSON object", RETRY_TRANSIENT)),
@@ -665,10 +664,13 @@ impl IntrospectionVerifierBuilder {
         }
         let http = match self.http {
             Some(http) => Some(http),
-            None => match default_http_client() {
+            None => match crate::http_client::no_redirect_client() {
                 Ok(http) => Some(http),
                 Err(e) => {
-                    errors.push(e);
+                    errors.push(ConfigError::invalid(
+                        "http_client",
+                        format!("cannot build the HTTP client: {e}"),
+                    ));
                     None
                 }
             },

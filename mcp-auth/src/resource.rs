@@ -350,7 +350,6 @@ impl ResourceHandle {
 #[derive(Debug, Clone)]
 pub struct ResourceServer {
     pub(crate) resources: Vec<Arc<ResourceHandle>>,
-    pub(crate) settings: Arc<ServerSettings>,
 }
 
 /// Builds a [`ResourceServer`].
@@ -470,10 +469,7 @@ impl ResourceServerBuilder {
             }
         }
         ConfigError::from_all(errors)?;
-        Ok(ResourceServer {
-            resources: built,
-            settings,
-        })
+        Ok(ResourceServer { resources: built })
     }
 }
 

@@ -435,7 +435,7 @@ impl JwtVerifierBuilder {
         self
     }
 
-    /// The HTTP client for JWKS fetches (default: a client with redirects disabled).
+    /// The HTTP client for JWKS fetches (default: the crate's shared client).
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self
@@ -483,10 +483,13 @@ impl JwtVerifierBuilder {
         }
         let http = match self.http {
             Some(http) => Some(http),
-            None => match default_http_client() {
+            None => match crate::http_client::shared_client() {
                 Ok(http) => Some(http),
                 Err(e) => {
-                    errors.push(e);
+                    errors.push(ConfigError::invalid(
+                        "http_client",
+                        format!("cannot build the HTTP client: {e}"),
+                    ));
                     None
                 }
             },
@@ -516,19 +519,6 @@ impl JwtVerifierBuilder {
             }),
         })
     }
-}
-
-/// The HTTP client used for outbound requests when none is given: no redirects (a redirect
-/// could lead a fetch away from the configured host), a connect timeout.
-pub(crate) fn default_http_client() -> Result<reqwest::Client, ConfigError> {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(Duration::from_secs(5))
-        .user_agent(concat!("mcp-auth/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| {
-            ConfigError::invalid("http_client", format!("cannot build the HTTP client: {e}"))
-        })
 }
 
 /// The three segments of a compact JWS.
