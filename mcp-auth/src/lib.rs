@@ -7,6 +7,8 @@
 pub mod auth_info;
 pub mod clock;
 pub mod crypto;
+#[cfg(feature = "dev-server")]
+pub mod dev;
 pub mod error;
 pub mod verify;
 
