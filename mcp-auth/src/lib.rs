@@ -9,6 +9,8 @@ pub mod bearer;
 pub mod challenge;
 pub mod clock;
 pub mod crypto;
+#[cfg(feature = "dev-server")]
+pub mod dev;
 pub mod discovery;
 pub mod error;
 pub mod extract;
