@@ -176,7 +176,9 @@ pub(crate) fn check_scopes(auth: &Authenticated, needed: &[&str]) -> Result<(), 
         }
     }
     let scopes = auth.challenge_scopes(&all);
-    Err(auth.reject(AuthRejection::insufficient_scope(resource, &scopes)))
+    Err(auth.reject(AuthRejection::insufficient_scope(
+        resource, &scopes, &missing,
+    )))
 }
 
 impl<St: Send + Sync, R: 'static, S: ScopeSet> FromRequestParts<St> for ScopeGuard<R, S> {

@@ -147,7 +147,8 @@ impl AuthRejection {
                 ),
             },
             VerifyError::InsufficientScope { required } => {
-                Self::insufficient_scope(resource, required)
+                let missing: Vec<&str> = required.iter().map(String::as_str).collect();
+                Self::insufficient_scope(resource, required, &missing)
             }
             _ => Self {
                 status: StatusCode::UNAUTHORIZED,
@@ -167,18 +168,17 @@ impl AuthRejection {
     pub(crate) fn insufficient_scope(
         resource: &ResourceHandle,
         challenge_scopes: &[String],
+        missing: &[&str],
     ) -> Self {
-        let description = format!(
-            "The access token lacks a required scope; {} required",
-            challenge_scopes.join(" ")
-        );
+        let description = format!("{} required", missing.join(" "));
         Self {
             status: StatusCode::FORBIDDEN,
             code: Some(ErrorCode::InsufficientScope),
             challenge: Some(
                 BearerChallenge::new(resource.metadata_url())
                     .error(ErrorCode::InsufficientScope)
-                    .scope(challenge_scopes),
+                    .scope(challenge_scopes)
+                    .error_description(description.clone()),
             ),
             description,
             retry_after: None,
@@ -302,9 +302,17 @@ impl<R> std::fmt::Debug for BearerLayer<R> {
     }
 }
 
-impl<R: 'static> BearerLayer<R> {
-    /// A layer for `resource` with no required scopes.
+impl BearerLayer<AnyResource> {
+    /// A layer for `resource` with no required scopes. See also
+    /// [`ResourceServer::bearer`](crate::ResourceServer::bearer).
     pub fn new(resource: Arc<ResourceHandle>) -> Self {
+        Self::for_resource(resource)
+    }
+}
+
+impl<R: 'static> BearerLayer<R> {
+    /// A layer for `resource`, tied to the marker type `R`.
+    pub fn for_resource(resource: Arc<ResourceHandle>) -> Self {
         let unauthenticated_scopes = resource.scopes_supported().to_vec();
         Self {
             config: Arc::new(LayerConfig {
@@ -535,7 +543,9 @@ async fn authorize<R: 'static>(
     if !missing.is_empty() {
         tracing::info!(missing = ?missing, "insufficient scope");
         let scopes = challenge_scopes(resource, &config.required, &info);
-        return Err(AuthRejection::insufficient_scope(resource, &scopes));
+        return Err(AuthRejection::insufficient_scope(
+            resource, &scopes, &missing,
+        ));
     }
     tracing::debug!(
         sub = info.subject().unwrap_or(""),

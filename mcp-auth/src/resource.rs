@@ -376,6 +376,26 @@ impl ResourceServer {
         self.resources.iter().find(|r| r.id == wanted)
     }
 
+    /// The bearer layer for the resource `id` (see [`BearerLayer`](crate::BearerLayer)).
+    ///
+    /// # Panics
+    ///
+    /// When no resource has this identifier: a start-up mistake, reported at once with the
+    /// identifiers that exist rather than by refusing every request later.
+    pub fn bearer(&self, id: &str) -> crate::BearerLayer {
+        match self.resource(id) {
+            Some(handle) => crate::BearerLayer::new(Arc::clone(handle)),
+            None => panic!(
+                "ResourceServer::bearer: no protected resource `{id}`; configured: {}",
+                self.resources
+                    .iter()
+                    .map(|r| r.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+
     /// Every resource, in configuration order.
     pub fn resources(&self) -> impl Iterator<Item = &Arc<ResourceHandle>> {
         self.resources.iter()

@@ -344,7 +344,7 @@ impl<R> std::fmt::Debug for ResourceAuth<R> {
 impl<R: Resource> ResourceAuth<R> {
     /// The bearer layer for the resource's routes (the MCP endpoint, an API).
     pub fn layer(&self) -> BearerLayer<R> {
-        BearerLayer::new(Arc::clone(&self.handle))
+        BearerLayer::for_resource(Arc::clone(&self.handle))
     }
 
     /// The router of the metadata document (merge it outside the layer).

@@ -325,6 +325,9 @@ impl JwtVerifier {
             .iter()
             .find(|c| c.issuer() == iss)
             .ok_or(VerifyError::UntrustedIssuer)?;
+        if parts.signature.is_empty() {
+            return Err(VerifyError::InvalidSignature);
+        }
         let key = jwks.key_for(kid, alg).await?;
         let verified = jsonwebtoken::crypto::verify(
             parts.signature,
@@ -549,9 +552,6 @@ impl<'a> CompactJws<'a> {
         ))?;
         if header.is_empty() || payload.is_empty() {
             return Err(VerifyError::Malformed("a JWT part is empty"));
-        }
-        if signature.is_empty() {
-            return Err(VerifyError::InvalidSignature);
         }
         Ok(Self {
             header,

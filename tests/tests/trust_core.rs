@@ -27,7 +27,7 @@ fn verifier_for(idps: &[&AuthorizationServer], options: VerifyOptions) -> JwtVer
     b.build().expect("valid verifier configuration")
 }
 
-async fn idp() -> AuthorizationServer {
+async fn start_idp() -> AuthorizationServer {
     AuthorizationServer::start()
         .await
         .expect("dev server starts")
@@ -35,7 +35,7 @@ async fn idp() -> AuthorizationServer {
 
 #[tokio::test]
 async fn a_good_token_yields_auth_info() {
-    let idp = idp().await;
+    let idp = start_idp().await;
     let v = verifier_for(&[&idp], VerifyOptions::default());
     let token = idp
         .token()
@@ -97,8 +97,8 @@ async fn every_algorithm_family_verifies() {
 
 #[tokio::test]
 async fn rs12_each_issuer_is_checked_against_its_own_keys() {
-    let as1 = idp().await;
-    let as2 = idp().await;
+    let as1 = start_idp().await;
+    let as2 = start_idp().await;
     let v = verifier_for(&[&as1, &as2], VerifyOptions::default());
     let good = as2.token().audience(R).mint();
     assert!(v.verify(&good).await.is_ok());
@@ -123,8 +123,8 @@ async fn rs12_each_issuer_is_checked_against_its_own_keys() {
 
 #[tokio::test]
 async fn rs12_rs44_an_unconfigured_issuer_causes_no_request() {
-    let trusted = idp().await;
-    let evil = idp().await;
+    let trusted = start_idp().await;
+    let evil = start_idp().await;
     let v = verifier_for(&[&trusted], VerifyOptions::default());
     let before = (trusted.total_requests(), evil.total_requests());
     for iss in [
@@ -149,7 +149,7 @@ async fn rs12_rs44_an_unconfigured_issuer_causes_no_request() {
 
 #[tokio::test]
 async fn rs34_audience_binding() {
-    let idp = idp().await;
+    let idp = start_idp().await;
     let v = verifier_for(
         &[&idp],
         VerifyOptions::default().extra_audience("api://mcp-server"),
@@ -193,7 +193,7 @@ async fn rs34_audience_binding() {
 
 #[tokio::test]
 async fn rs35_issuer_is_compared_byte_for_byte() {
-    let idp = idp().await;
+    let idp = start_idp().await;
     let v = verifier_for(&[&idp], VerifyOptions::default());
     let with_slash = format!("{}/", idp.issuer());
     let token = idp.token().audience(R).issuer(with_slash.as_str()).mint();
@@ -220,7 +220,7 @@ async fn rs35_issuer_is_compared_byte_for_byte() {
 
 #[tokio::test]
 async fn rs36_typ_must_be_at_jwt_unless_lenient() {
-    let idp = idp().await;
+    let idp = start_idp().await;
     let strict = verifier_for(&[&idp], VerifyOptions::default());
     let lenient = verifier_for(&[&idp], VerifyOptions::default().typ(TypPolicy::AllowJwt));
     let with = |typ: Option<&str>| idp.token().audience(R).typ(typ).mint();
@@ -255,7 +255,7 @@ async fn rs36_typ_must_be_at_jwt_unless_lenient() {
 
 #[tokio::test]
 async fn rs37_alg_none_and_hmac_confusion_are_refused() {
-    let idp = idp().await;
+    let idp = start_idp().await;
     let v = verifier_for(&[&idp], VerifyOptions::default());
     let none = idp.token().audience(R).unsigned().mint();
     assert_eq!(
@@ -275,8 +275,8 @@ async fn rs37_alg_none_and_hmac_confusion_are_refused() {
 
 #[tokio::test]
 async fn rs37_embedded_key_references_are_ignored() {
-    let idp = idp().await;
-    let attacker = idp().await;
+    let idp = start_idp().await;
+    let attacker = start_idp().await;
     let v = verifier_for(&[&idp], VerifyOptions::default());
     // Signed by the attacker's key, with our issuer, pointing at the attacker's JWKS.
     let token = attacker
@@ -299,18 +299,35 @@ async fn rs37_embedded_key_references_are_ignored() {
     );
 }
 
+/// A verifier on a manual clock, so tests can step past the JWKS refresh cooldown.
+fn verifier_with_clock(idp: &AuthorizationServer, clock: &ManualClock) -> JwtVerifier {
+    JwtVerifier::builder()
+        .resource(R)
+        .issuer(idp.issuer(), idp.jwks_uri())
+        .clock(Arc::new(clock.clone()))
+        .build()
+        .unwrap()
+}
+
 #[tokio::test]
 async fn rs37_key_rotation_is_picked_up_after_one_refresh() {
-    let idp = idp().await;
-    let v = verifier_for(&[&idp], VerifyOptions::default());
+    let idp = start_idp().await;
+    let clock = ManualClock::now();
+    let v = verifier_with_clock(&idp, &clock);
     let jwks_path = url::Url::parse(&idp.jwks_uri()).unwrap().path().to_owned();
     assert!(v.verify(&idp.token().audience(R).mint()).await.is_ok());
     assert_eq!(idp.requests(&jwks_path), 1);
     idp.rotate_keys();
-    assert!(
-        v.verify(&idp.token().audience(R).mint()).await.is_ok(),
-        "new kid after rotation"
+    // Within the cooldown of the last fetch an unknown kid is refused without a fetch.
+    let rotated = idp.token().audience(R).mint();
+    assert_eq!(
+        v.verify(&rotated).await.unwrap_err(),
+        VerifyError::UnknownKey
     );
+    assert_eq!(idp.requests(&jwks_path), 1);
+    clock.advance(Duration::from_secs(11));
+    let after = v.verify(&rotated).await;
+    assert!(after.is_ok(), "new kid after rotation: {after:?}");
     assert_eq!(idp.requests(&jwks_path), 2);
     // Unknown kid right after: rate-limited, no new request, refused.
     let unknown = idp.token().audience(R).kid(Some("nope")).mint();
@@ -323,7 +340,7 @@ async fn rs37_key_rotation_is_picked_up_after_one_refresh() {
 
 #[tokio::test]
 async fn rs38_time_claims_with_leeway() {
-    let idp = idp().await;
+    let idp = start_idp().await;
     let v = verifier_for(&[&idp], VerifyOptions::default());
     let t = now();
     let with = |name: &str, value: u64| idp.token().audience(R).claim(name, value).mint();
@@ -383,7 +400,7 @@ async fn rs38_verification_follows_the_injected_clock() {
 
 #[tokio::test]
 async fn rs39_required_claims_strict_and_lenient() {
-    let idp = idp().await;
+    let idp = start_idp().await;
     let strict = verifier_for(&[&idp], VerifyOptions::default());
     let lenient = verifier_for(
         &[&idp],
@@ -430,7 +447,7 @@ async fn rs39_required_claims_strict_and_lenient() {
 
 #[tokio::test]
 async fn rs40_scope_claim_parsing() {
-    let idp = idp().await;
+    let idp = start_idp().await;
     let v = verifier_for(&[&idp], VerifyOptions::default());
     let token = idp
         .token()
@@ -487,12 +504,7 @@ async fn jwk_with_stated_alg_must_match_token_alg() {
         .unwrap();
     let v = verifier_for(&[&idp], VerifyOptions::default());
     // The RS256 key, used for PS256: same family, but the JWK says RS256.
-    let token = idp
-        .token()
-        .audience(R)
-        .alg(SigningAlg::Ps256)
-        .kid(Some(&idp.kid_for(SigningAlg::Rs256)))
-        .mint();
+    let token = idp.token().audience(R).header("alg", "PS256").mint();
     assert_eq!(
         v.verify(&token).await.unwrap_err(),
         VerifyError::KeyMismatch
@@ -547,7 +559,7 @@ async fn a_token_without_kid_needs_exactly_one_fitting_key() {
 /// The bad-token table: each input yields its typed error, and nothing panics.
 #[tokio::test]
 async fn bad_tokens_table() {
-    let idp = idp().await;
+    let idp = start_idp().await;
     let v = verifier_for(&[&idp], VerifyOptions::default());
     let t = now();
     let good = idp.token().audience(R).mint();
@@ -846,13 +858,16 @@ async fn bad_tokens_table() {
 
 #[tokio::test]
 async fn concurrent_unknown_kid_misses_share_one_fetch_and_respect_the_cooldown() {
-    let idp = idp().await;
-    let v = verifier_for(&[&idp], VerifyOptions::default());
+    let idp = start_idp().await;
+    let clock = ManualClock::now();
+    let v = verifier_with_clock(&idp, &clock);
     let jwks_path = url::Url::parse(&idp.jwks_uri()).unwrap().path().to_owned();
     assert!(v.verify(&idp.token().audience(R).mint()).await.is_ok());
     assert_eq!(idp.requests(&jwks_path), 1);
 
-    // A new key: 200 concurrent tokens with its fresh kid cause exactly one fetch.
+    // A new key, after the cooldown: 200 concurrent tokens with its fresh kid cause exactly
+    // one fetch.
+    clock.advance(Duration::from_secs(11));
     let kid = idp.add_key(SigningAlg::Es256);
     let token = idp
         .token()
@@ -927,7 +942,7 @@ async fn jwks_down_after_start_keeps_known_keys_working() {
 
 #[tokio::test]
 async fn jwks_unreachable_from_the_start_is_unavailable_not_invalid() {
-    let idp = idp().await;
+    let idp = start_idp().await;
     let jwks_path = url::Url::parse(&idp.jwks_uri()).unwrap().path().to_owned();
     idp.set_fault(&jwks_path, Fault::Status(500));
     let v = verifier_for(
@@ -1072,7 +1087,7 @@ fn both_crypto_backends_enabled_never_panic() {
     assert_eq!(mcp_auth::crypto::backend(), "aws-lc-rs");
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let idp = idp().await;
+        let idp = start_idp().await;
         let v = verifier_for(&[&idp], VerifyOptions::default());
         assert!(v.verify(&idp.token().audience(R).mint()).await.is_ok());
     });
