@@ -435,6 +435,7 @@ impl JwksCache {
 
     /// One GET of the `jwks_uri`: the usable keys and the response's `max-age`.
     async fn fetch(&self) -> Result<(Vec<Arc<VerificationKey>>, Option<Duration>), String> {
+        let max = self.options.max_body_bytes;
         let response = self
             .http
             .get(&self.jwks_uri)
@@ -445,7 +446,7 @@ impl JwksCache {
             .timeout(self.options.timeout)
             .send()
             .await
-            .map_err(|e| describe_reqwest_error(&e))?;
+            .map_err(|e| crate::http_client::describe(&e))?;
         let status = response.status();
         if !status.is_success() {
             return Err(format!(
@@ -464,58 +465,11 @@ impl JwksCache {
                     cc.max_age()
                 }
             });
-        let body = read_limited(response, self.options.max_body_bytes).await?;
+        let body = crate::http_client::read_limited(response, max)
+            .await
+            .map_err(|e| e.describe(max))?;
         let keys = parse_jwks(&body)?;
         Ok((keys, max_age))
-    }
-}
-
-/// Reads a response body, refusing more than `max` bytes.
-pub(crate) async fn read_limited(
-    mut response: reqwest::Response,
-    max: usize,
-) -> Result<Vec<u8>, String> {
-    if response
-        .content_length()
-        .is_some_and(|len| len > max as u64)
-    {
-        return Err(format!("the response is larger than {max} bytes"));
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| describe_reqwest_error(&e))?
-    {
-        if body.len() + chunk.len() > max {
-            return Err(format!("the response is larger than {max} bytes"));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
-/// A reqwest error as a short phrase, without the URL's query (never holds tokens, but keep it
-/// tidy) and without the long source chain.
-pub(crate) fn describe_reqwest_error(e: &reqwest::Error) -> String {
-    let what = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "connection failed"
-    } else if e.is_body() || e.is_decode() {
-        "reading the response failed"
-    } else if e.is_redirect() {
-        "too many redirects"
-    } else {
-        "request failed"
-    };
-    match e.url() {
-        Some(url) => format!(
-            "{}{}: {what}",
-            url.origin().ascii_serialization(),
-            url.path()
-        ),
-        None => what.to_owned(),
     }
 }
 

@@ -5,15 +5,37 @@
 #![warn(missing_docs)]
 
 pub mod auth_info;
+pub mod bearer;
+pub mod challenge;
 pub mod clock;
 pub mod crypto;
+#[cfg(feature = "dev-server")]
+pub mod dev;
+pub mod discovery;
 pub mod error;
+pub mod extract;
+mod http_client;
+pub mod introspection;
 pub mod jwks;
+pub mod layer;
+pub mod metadata;
+pub mod resource;
 pub mod spec;
+mod typed;
 pub mod verify;
+mod well_known;
 
 pub use auth_info::{AuthInfo, TokenKind};
+pub use discovery::{
+    AuthServerConfig, AuthServerKind, AuthServerMetadata, DiscoveryError, ServerConfigFetcher,
+    ValidationReport, fetch_server_config, validate_server_config,
+};
 pub use error::{ConfigError, ErrorCode, VerifyError};
+pub use extract::Auth;
+pub use layer::{AnyResource, BearerLayer};
+pub use resource::{ProtectedResource, ResourceServer};
+pub use spec::Resource;
+pub use typed::{ResourceAuth, ResourceBuilder, StartupError};
 pub use verify::{JwtVerifier, SharedVerifier, TokenVerifier, VerifyOptions};
 
 pub use mcp_auth_macros::{mcp_resource, requires_scope};
@@ -25,11 +47,13 @@ pub use mcp_auth_rules as rules;
 /// guarantee, may change in any release.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::extract::ScopeGuard;
     pub use crate::rules::DiscoveryKind;
     pub use crate::spec::{
         IssuerSpec, MetadataSpec, Resource, ResourceSpec, ScopeSet, TokenSpec, ValueSource,
         concat_bytes, concat_len, concat_list_bytes, concat_list_len, scope_declared,
     };
+    pub use crate::typed::ResourceBuilder;
     pub use crate::verify::{ClaimsProfile, TypPolicy};
     pub use core;
 }

@@ -325,6 +325,9 @@ impl JwtVerifier {
             .iter()
             .find(|c| c.issuer() == iss)
             .ok_or(VerifyError::UntrustedIssuer)?;
+        if parts.signature.is_empty() {
+            return Err(VerifyError::InvalidSignature);
+        }
         let key = jwks.key_for(kid, alg).await?;
         let verified = jsonwebtoken::crypto::verify(
             parts.signature,
@@ -435,7 +438,7 @@ impl JwtVerifierBuilder {
         self
     }
 
-    /// The HTTP client for JWKS fetches (default: a client with redirects disabled).
+    /// The HTTP client for JWKS fetches (default: the crate's shared client).
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self
@@ -483,10 +486,13 @@ impl JwtVerifierBuilder {
         }
         let http = match self.http {
             Some(http) => Some(http),
-            None => match default_http_client() {
+            None => match crate::http_client::shared_client() {
                 Ok(http) => Some(http),
                 Err(e) => {
-                    errors.push(e);
+                    errors.push(ConfigError::invalid(
+                        "http_client",
+                        format!("cannot build the HTTP client: {e}"),
+                    ));
                     None
                 }
             },
@@ -518,19 +524,6 @@ impl JwtVerifierBuilder {
     }
 }
 
-/// The HTTP client used for outbound requests when none is given: no redirects (a redirect
-/// could lead a fetch away from the configured host), a connect timeout.
-pub(crate) fn default_http_client() -> Result<reqwest::Client, ConfigError> {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(Duration::from_secs(5))
-        .user_agent(concat!("mcp-auth/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| {
-            ConfigError::invalid("http_client", format!("cannot build the HTTP client: {e}"))
-        })
-}
-
 /// The three segments of a compact JWS.
 struct CompactJws<'a> {
     header: &'a str,
@@ -559,9 +552,6 @@ impl<'a> CompactJws<'a> {
         ))?;
         if header.is_empty() || payload.is_empty() {
             return Err(VerifyError::Malformed("a JWT part is empty"));
-        }
-        if signature.is_empty() {
-            return Err(VerifyError::InvalidSignature);
         }
         Ok(Self {
             header,
@@ -633,7 +623,10 @@ fn check_typ(header: &Map<String, Value>, policy: TypPolicy) -> Result<(), Verif
     }
 }
 
-fn claim_str(claims: &Map<String, Value>, name: ClaimName) -> Result<Option<&str>, VerifyError> {
+pub(crate) fn claim_str(
+    claims: &Map<String, Value>,
+    name: ClaimName,
+) -> Result<Option<&str>, VerifyError> {
     match claims.get(name) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
@@ -645,7 +638,7 @@ fn claim_str(claims: &Map<String, Value>, name: ClaimName) -> Result<Option<&str
 }
 
 /// A NumericDate (RFC 7519 §2): a JSON number of seconds, fractions allowed and floored.
-fn claim_numeric_date(
+pub(crate) fn claim_numeric_date(
     claims: &Map<String, Value>,
     name: ClaimName,
 ) -> Result<Option<u64>, VerifyError> {
@@ -670,7 +663,9 @@ fn claim_numeric_date(
 }
 
 /// `aud`: a string or an array of strings (RFC 7519 §4.1.3).
-fn claim_audiences(claims: &Map<String, Value>) -> Result<Option<Vec<String>>, VerifyError> {
+pub(crate) fn claim_audiences(
+    claims: &Map<String, Value>,
+) -> Result<Option<Vec<String>>, VerifyError> {
     let invalid = VerifyError::InvalidClaim {
         claim: "aud",
         expected: "a string or an array of strings",
@@ -688,7 +683,7 @@ fn claim_audiences(claims: &Map<String, Value>) -> Result<Option<Vec<String>>, V
 }
 
 /// The granted scopes from the first configured claim that is present.
-fn read_scopes(
+pub(crate) fn read_scopes(
     claims: &Map<String, Value>,
     sources: &[ScopeClaim],
 ) -> Result<Vec<String>, VerifyError> {

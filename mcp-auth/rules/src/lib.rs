@@ -13,13 +13,13 @@
 //! * [`metadata_path`] and [`metadata_url`] build the RFC 9728 §3.1 path-inserted well-known
 //!   location (RS-05), and [`discovery_urls`] the RFC 8414 / OIDC discovery URLs in MCP order
 //!   (RS-43).
-//! * [`prm::PrmDocument`] produces the bytes of an RFC 9728 metadata document.
 //! * [`audience_matches`] compares an `aud` value with a resource identifier (RS-34).
+//! * [`metadata_json`] writes the bytes of an RFC 9728 metadata document (RS-07, RS-10).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod prm;
+pub mod metadata_json;
 
 use std::fmt;
 

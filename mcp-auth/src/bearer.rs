@@ -1,0 +1,394 @@
+//! Extracting the bearer token from a request (RFC 6750 §2, OAuth 2.1 §5.1, RS-27 to RS-31).
+//!
+//! Only the `Authorization` request header is read (RS-27). A token in the query string is never
+//! read (RS-28) and the body is never looked at (RS-29). The rules:
+//!
+//! * `credentials = "Bearer" 1*SP b64token`, the scheme compared case-insensitively, one or
+//!   more spaces before the token (`Bearer  T` is accepted);
+//! * `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`;
+//! * spaces and tabs after the token are tolerated: they are optional whitespace around a field
+//!   value (RFC 9110 §5.5), which HTTP parsers strip anyway; the same goes for leading
+//!   whitespace;
+//! * anything else after `Bearer` is [`MalformedCredentials`], answered with
+//!   `400 invalid_request` (RS-30);
+//! * an `Authorization` header with another scheme (`Basic ...`) is
+//!   [`BearerOutcome::OtherScheme`]: no usable credentials, answered like a request without
+//!   any (RS-31);
+//! * a Bearer header together with an `access_token` query parameter is
+//!   [`MalformedCredentials::MultipleMethods`] (RFC 6750 §3.1); the query value itself is never
+//!   looked at.
+//!
+//! ```
+//! use http::{HeaderMap, HeaderValue, Uri, header::AUTHORIZATION};
+//! use mcp_auth::bearer::{extract_bearer, BearerOutcome};
+//!
+//! let mut headers = HeaderMap::new();
+//! headers.insert(AUTHORIZATION, HeaderValue::from_static("bearer abc.def-ghi"));
+//! let uri: Uri = "/mcp".parse().unwrap();
+//! assert_eq!(extract_bearer(&headers, &uri), Ok(BearerOutcome::Token("abc.def-ghi")));
+//! ```
+
+use std::fmt;
+
+use http::{HeaderMap, Uri, header::AUTHORIZATION};
+
+use crate::ErrorCode;
+
+/// What the `Authorization` header of a well-formed request holds.
+///
+/// Its `Debug` output never shows the token.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum BearerOutcome<'a> {
+    /// A syntactically valid bearer token, without the scheme and surrounding whitespace. Not
+    /// verified yet.
+    Token(&'a str),
+    /// No `Authorization` header (a query-string `access_token` is ignored, RS-28).
+    Missing,
+    /// Only an `Authorization` header with another scheme, e.g. `Basic` (RS-31): treat it as a
+    /// request without credentials.
+    OtherScheme,
+}
+
+impl fmt::Debug for BearerOutcome<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Token(token) => write!(f, "Token(<redacted, {} bytes>)", token.len()),
+            Self::Missing => f.write_str("Missing"),
+            Self::OtherScheme => f.write_str("OtherScheme"),
+        }
+    }
+}
+
+/// Why the credentials of a request are malformed: answered with `400 invalid_request`
+/// (RFC 6750 §3.1, RS-30).
+///
+/// The messages describe the shape of the problem only, never the token, so they are fit for
+/// logs and for the `error_description` of the challenge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum MalformedCredentials {
+    /// `Authorization: Bearer` with no token after it.
+    #[error("The Authorization header has the Bearer scheme but no token")]
+    Empty,
+    /// The token has a character outside the RFC 6750 b64token set, or the scheme is not
+    /// followed by a space.
+    #[error("The bearer token contains characters that a bearer token cannot contain")]
+    InvalidCharacters,
+    /// More than one value follows `Bearer` (`Bearer a b`).
+    #[error("The Authorization header must hold exactly one bearer token after the scheme")]
+    ExtraParts,
+    /// The request has more than one `Authorization` header.
+    #[error("The request has more than one Authorization header")]
+    MultipleHeaders,
+    /// The token is sent in the `Authorization` header and as an `access_token` query parameter.
+    #[error(
+        "The request sends an access token in more than one way; send it only in the Authorization header"
+    )]
+    MultipleMethods,
+    /// The header value has bytes outside ASCII.
+    #[error("The Authorization header contains non-ASCII bytes")]
+    NotAscii,
+}
+
+impl MalformedCredentials {
+    /// Always [`ErrorCode::InvalidRequest`] (HTTP 400).
+    pub fn code(self) -> ErrorCode {
+        ErrorCode::InvalidRequest
+    }
+}
+
+/// Finds the bearer token of a request (RS-27 to RS-31). See the [module documentation](self).
+///
+/// `uri` is only checked for the presence of an `access_token` query parameter, to refuse a
+/// request that uses two methods at once.
+pub fn extract_bearer<'a>(
+    headers: &'a HeaderMap,
+    uri: &Uri,
+) -> Result<BearerOutcome<'a>, MalformedCredentials> {
+    let mut values = headers.get_all(AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
+        return Ok(BearerOutcome::Missing);
+    };
+    if values.next().is_some() {
+        return Err(MalformedCredentials::MultipleHeaders);
+    }
+    let outcome = parse_credentials(value.as_bytes())?;
+    if matches!(outcome, BearerOutcome::Token(_)) && has_query_token(uri) {
+        return Err(MalformedCredentials::MultipleMethods);
+    }
+    Ok(outcome)
+}
+
+/// Parses one `Authorization` value.
+fn parse_credentials(value: &[u8]) -> Result<BearerOutcome<'_>, MalformedCredentials> {
+    let value = trim_ows(value);
+    let scheme_len = value.iter().take_while(|&&b| is_tchar(b)).count();
+    let (scheme, rest) = value.split_at(scheme_len);
+    if !scheme.eq_ignore_ascii_case(b"bearer") {
+        return Ok(BearerOutcome::OtherScheme);
+    }
+    let Some((&first, _)) = rest.split_first() else {
+        return Err(MalformedCredentials::Empty);
+    };
+    if first != b' ' {
+        return Err(if first.is_ascii() {
+            MalformedCredentials::InvalidCharacters
+        } else {
+            MalformedCredentials::NotAscii
+        });
+    }
+    let token = trim_ows(rest);
+    if token.is_empty() {
+        return Err(MalformedCredentials::Empty);
+    }
+    if token.iter().any(|&b| b == b' ' || b == b'\t') {
+        return Err(MalformedCredentials::ExtraParts);
+    }
+    if !token.is_ascii() {
+        return Err(MalformedCredentials::NotAscii);
+    }
+    if !is_b64token(token) {
+        return Err(MalformedCredentials::InvalidCharacters);
+    }
+    std::str::from_utf8(token)
+        .map(BearerOutcome::Token)
+        .map_err(|_| MalformedCredentials::NotAscii)
+}
+
+/// `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
+fn is_b64token(token: &[u8]) -> bool {
+    let body_len = token
+        .iter()
+        .take_while(|&&b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        })
+        .count();
+    body_len > 0 && token.iter().skip(body_len).all(|&b| b == b'=')
+}
+
+/// RFC 9110 §5.6.2 `tchar`.
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'!' | b'#'
+                | b'$'
+                | b'%'
+                | b'&'
+                | b'\''
+                | b'*'
+                | b'+'
+                | b'-'
+                | b'.'
+                | b'^'
+                | b'_'
+                | b'`'
+                | b'|'
+                | b'~'
+        )
+}
+
+fn trim_ows(mut value: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = value {
+        value = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = value {
+        value = rest;
+    }
+    value
+}
+
+/// Whether the query string has an `access_token` parameter (its value is not looked at).
+fn has_query_token(uri: &Uri) -> bool {
+    uri.query().is_some_and(|query| {
+        url::form_urlencoded::parse(query.as_bytes()).any(|(name, _)| name == "access_token")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use http::HeaderValue;
+
+    use super::*;
+
+    fn headers(values: &[&[u8]]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for v in values {
+            map.append(AUTHORIZATION, HeaderValue::from_bytes(v).unwrap());
+        }
+        map
+    }
+
+    /// An owned mirror of [`BearerOutcome`], so that helpers can return it.
+    #[derive(Debug, PartialEq)]
+    enum Got {
+        Token(String),
+        Missing,
+        OtherScheme,
+    }
+
+    fn extract(values: &[&[u8]], uri: &str) -> Result<Got, MalformedCredentials> {
+        let map = headers(values);
+        extract_bearer(&map, &uri.parse().unwrap()).map(|outcome| match outcome {
+            BearerOutcome::Token(t) => Got::Token(t.to_owned()),
+            BearerOutcome::Missing => Got::Missing,
+            BearerOutcome::OtherScheme => Got::OtherScheme,
+        })
+    }
+
+    fn one(value: &str) -> Result<Got, MalformedCredentials> {
+        extract(&[value.as_bytes()], "/mcp")
+    }
+
+    #[test]
+    fn rs27_scheme_is_case_insensitive() {
+        for value in ["Bearer T", "bearer T", "BEARER T", "bEaReR T"] {
+            assert_eq!(one(value), Ok(Got::Token("T".into())), "{value}");
+        }
+    }
+
+    #[test]
+    fn rs27_one_or_more_spaces_before_the_token() {
+        assert_eq!(one("Bearer  T"), Ok(Got::Token("T".into())));
+        assert_eq!(one("Bearer      T"), Ok(Got::Token("T".into())));
+    }
+
+    #[test]
+    fn rs27_full_b64token_alphabet_with_padding() {
+        let token = "AZaz09-._~+/==";
+        assert_eq!(
+            one(&format!("Bearer {token}")),
+            Ok(Got::Token(token.into()))
+        );
+        let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1MSJ9.c2ln";
+        assert_eq!(one(&format!("Bearer {jwt}")), Ok(Got::Token(jwt.into())));
+    }
+
+    #[test]
+    fn rs27_surrounding_whitespace_is_tolerated() {
+        assert_eq!(one("Bearer T \t "), Ok(Got::Token("T".into())));
+        assert_eq!(one(" \tBearer T"), Ok(Got::Token("T".into())));
+    }
+
+    #[test]
+    fn rs28_query_token_alone_is_never_read() {
+        assert_eq!(extract(&[], "/mcp?access_token=eyJ.x.y"), Ok(Got::Missing));
+        assert_eq!(extract(&[], "/mcp"), Ok(Got::Missing));
+    }
+
+    #[test]
+    fn rs28_header_and_query_token_is_multiple_methods() {
+        assert_eq!(
+            extract(&[b"Bearer T"], "/mcp?x=1&access_token=T"),
+            Err(MalformedCredentials::MultipleMethods)
+        );
+        assert_eq!(
+            extract(&[b"Bearer T"], "/mcp?access_token"),
+            Err(MalformedCredentials::MultipleMethods)
+        );
+        // Percent-encoded names are decoded like any form parser would.
+        assert_eq!(
+            extract(&[b"Bearer T"], "/mcp?access%5Ftoken=T"),
+            Err(MalformedCredentials::MultipleMethods)
+        );
+    }
+
+    #[test]
+    fn rs28_other_query_parameters_are_fine() {
+        assert_eq!(
+            extract(&[b"Bearer T"], "/mcp?token=1&access_token_hint=2"),
+            Ok(Got::Token("T".into()))
+        );
+    }
+
+    #[test]
+    fn rs28_other_scheme_with_query_token_is_unauthenticated() {
+        assert_eq!(
+            extract(&[b"Basic dXNlcjpwYXNz"], "/mcp?access_token=T"),
+            Ok(Got::OtherScheme)
+        );
+    }
+
+    #[test]
+    fn rs30_empty_bearer() {
+        assert_eq!(one("Bearer"), Err(MalformedCredentials::Empty));
+        assert_eq!(one("Bearer "), Err(MalformedCredentials::Empty));
+        assert_eq!(one("bearer    "), Err(MalformedCredentials::Empty));
+    }
+
+    #[test]
+    fn rs30_extra_parts() {
+        assert_eq!(one("Bearer a b"), Err(MalformedCredentials::ExtraParts));
+        assert_eq!(one("Bearer a\tb"), Err(MalformedCredentials::ExtraParts));
+        assert_eq!(one("Bearer a, b"), Err(MalformedCredentials::ExtraParts));
+    }
+
+    #[test]
+    fn rs30_invalid_characters() {
+        for value in [
+            "Bearer tok\"en",
+            "Bearer tok,en",
+            "Bearer =abc",
+            "Bearer ab=c",
+            "Bearer tok\\en",
+            "Bearer\tT",
+            "Bearer:T",
+            "Bearer realm=\"x\"",
+        ] {
+            assert_eq!(
+                one(value),
+                Err(MalformedCredentials::InvalidCharacters),
+                "{value}"
+            );
+        }
+    }
+
+    #[test]
+    fn rs30_non_ascii() {
+        assert_eq!(
+            extract(&[b"Bearer tok\xC3\xA9n"], "/mcp"),
+            Err(MalformedCredentials::NotAscii)
+        );
+        assert_eq!(
+            extract(&[b"Bearer\xA0T"], "/mcp"),
+            Err(MalformedCredentials::NotAscii)
+        );
+    }
+
+    #[test]
+    fn rs30_two_authorization_headers() {
+        assert_eq!(
+            extract(&[b"Bearer a", b"Bearer b"], "/mcp"),
+            Err(MalformedCredentials::MultipleHeaders)
+        );
+        assert_eq!(
+            extract(&[b"Basic x", b"Bearer b"], "/mcp"),
+            Err(MalformedCredentials::MultipleHeaders)
+        );
+    }
+
+    #[test]
+    fn rs30_errors_are_invalid_request_and_never_echo_the_token() {
+        let secret = "s3cr3t\"token";
+        let err = one(&format!("Bearer {secret}")).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidRequest);
+        assert!(!err.to_string().contains("s3cr3t"));
+        assert!(!format!("{err:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn rs31_other_scheme_is_not_credentials() {
+        assert_eq!(one("Basic dXNlcjpwYXNz"), Ok(Got::OtherScheme));
+        assert_eq!(one("DPoP abc"), Ok(Got::OtherScheme));
+        assert_eq!(one("Bearerx T"), Ok(Got::OtherScheme));
+        assert_eq!(one(""), Ok(Got::OtherScheme));
+        assert_eq!(one("\"Bearer\" T"), Ok(Got::OtherScheme));
+    }
+
+    #[test]
+    fn token_debug_is_redacted() {
+        let debug = format!("{:?}", BearerOutcome::Token("secret-token"));
+        assert!(!debug.contains("secret"));
+        assert_eq!(debug, "Token(<redacted, 12 bytes>)");
+    }
+}

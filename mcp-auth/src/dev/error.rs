@@ -1,0 +1,62 @@
+//! [`DevServerError`]: why the development authorization server could not start or act.
+
+use super::keys::SigningAlg;
+
+/// Why the development authorization server could not start, or could not do what a test
+/// asked of it. Each message names the setting and how to fix it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DevServerError {
+    /// No TCP port could be bound on 127.0.0.1.
+    #[error("could not bind the development authorization server to 127.0.0.1: {0}")]
+    Bind(#[source] std::io::Error),
+    /// A signing key could not be generated.
+    #[error("could not generate the {alg} signing key: {reason}")]
+    KeyGeneration {
+        /// The algorithm the key was for.
+        alg: SigningAlg,
+        /// What failed.
+        reason: String,
+    },
+    /// [`algorithms`](super::AuthorizationServerBuilder::algorithms) was given an empty list.
+    #[error(
+        "algorithms: the list is empty; give at least one algorithm, e.g. `.algorithms([SigningAlg::Rs256])`"
+    )]
+    NoAlgorithms,
+    /// The [`issuer_path`](super::AuthorizationServerBuilder::issuer_path) cannot be used.
+    #[error("issuer_path `{path}` {problem}")]
+    InvalidIssuerPath {
+        /// The path as given.
+        path: String,
+        /// What is wrong and how to fix it.
+        problem: String,
+    },
+    /// The [`metadata_document`](super::AuthorizationServerBuilder::metadata_document) cannot
+    /// be served.
+    #[error("metadata_document: {0}")]
+    InvalidMetadataDocument(String),
+    /// Both an issuer path and a metadata document were given; each decides the issuer.
+    #[error(
+        "issuer_path and metadata_document both set the issuer; keep one (a metadata document's issuer is its own `issuer` with the origin rewritten)"
+    )]
+    ConflictingIssuer,
+    /// The [`jwks_cache_control`](super::AuthorizationServerBuilder::jwks_cache_control) value
+    /// is not a valid HTTP header value.
+    #[error(
+        "jwks_cache_control `{0}` is not a valid HTTP header value; use visible ASCII, e.g. `max-age=300`"
+    )]
+    InvalidCacheControl(String),
+    /// A token asked for an algorithm that has no key on this server.
+    #[error(
+        "this development server has no {0} key; list it in `AuthorizationServerBuilder::algorithms` or call `AuthorizationServer::add_key`"
+    )]
+    NoKey(SigningAlg),
+    /// A token asked to be signed with a `kid` that is not in the JWKS.
+    #[error(
+        "no published key has kid `{0}`; use one of `AuthorizationServer::key_ids()` (keys leave the JWKS on `rotate_keys`)"
+    )]
+    UnknownKid(String),
+    /// Signing a token failed.
+    #[error("could not sign the token: {0}")]
+    Signing(String),
+}

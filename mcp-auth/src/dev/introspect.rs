@@ -1,0 +1,102 @@
+//! What the introspection endpoint answers (RFC 7662 §2.2).
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Map, Value, json};
+
+use super::server::Shared;
+
+fn inactive() -> Value {
+    json!({"active": false})
+}
+
+/// A number claim as whole seconds (fractions dropped); `None` when absent or not a number.
+fn seconds(claims: &Map<String, Value>, name: &str) -> Option<f64> {
+    claims.get(name).and_then(Value::as_f64)
+}
+
+/// `true` when `exp` (if any) is still ahead and `nbf` (if any) has passed.
+fn in_validity_window(claims: &Map<String, Value>, now: u64) -> bool {
+    #[allow(clippy::cast_precision_loss)] // Unix seconds fit an f64 exactly until year 285 million.
+    let now = now as f64;
+    let exp_ok = match claims.get("exp") {
+        None => true,
+        Some(_) => seconds(claims, "exp").is_some_and(|exp| exp > now),
+    };
+    let nbf_ok = match claims.get("nbf") {
+        None => true,
+        Some(_) => seconds(claims, "nbf").is_some_and(|nbf| nbf <= now),
+    };
+    exp_ok && nbf_ok
+}
+
+fn active(claims: Map<String, Value>) -> Value {
+    let mut response = Map::new();
+    response.insert("active".into(), true.into());
+    response.insert("token_type".into(), "Bearer".into());
+    for (name, value) in claims {
+        if name != "active" {
+            response.insert(name, value);
+        }
+    }
+    Value::Object(response)
+}
+
+/// The introspection response for `token`: its claims with `active:true` when it is a
+/// registered opaque token or a JWT signed by a published key of this server, still valid and
+/// not revoked; `{"active":false}` otherwise.
+pub(crate) fn introspect(shared: &Shared, token: &str) -> Value {
+    if shared.is_revoked(token) {
+        return inactive();
+    }
+    let now = shared.clock.unix_seconds();
+    if let Some(record) = shared.opaque(token) {
+        let is_active = match record.active {
+            Some(forced) => forced,
+            None => in_validity_window(&record.claims, now),
+        };
+        return if is_active {
+            active(record.claims)
+        } else {
+            inactive()
+        };
+    }
+    match own_jwt_claims(shared, token) {
+        Some(claims)
+            if claims.get("iss").and_then(Value::as_str) == Some(shared.layout.issuer.as_str())
+                && claims.get("exp").is_some()
+                && in_validity_window(&claims, now) =>
+        {
+            active(claims)
+        }
+        _ => inactive(),
+    }
+}
+
+/// The claims of a compact JWS whose `kid` names a published key, whose `alg` is that key's
+/// algorithm, and whose signature verifies.
+fn own_jwt_claims(shared: &Shared, token: &str) -> Option<Map<String, Value>> {
+    let mut segments = token.split('.');
+    let (header, claims, signature) = (segments.next()?, segments.next()?, segments.next()?);
+    if segments.next().is_some() {
+        return None;
+    }
+    let header: Map<String, Value> =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).ok()?).ok()?;
+    let kid = header.get("kid")?.as_str()?;
+    let alg = header.get("alg")?.as_str()?;
+    let key = shared.keys().by_kid(kid).cloned()?;
+    if alg != key.alg.name() {
+        return None;
+    }
+    let signing_input = token.get(..header_len(token)?)?;
+    if !key.verify(signing_input.as_bytes(), signature) {
+        return None;
+    }
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(claims).ok()?).ok()
+}
+
+/// The length of `header.claims` in a compact JWS.
+fn header_len(token: &str) -> Option<usize> {
+    token.rfind('.')
+}

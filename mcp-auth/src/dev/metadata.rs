@@ -1,0 +1,381 @@
+//! Where things are served: issuer, discovery URLs, endpoint paths, and metadata documents.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+use serde_json::{Map, Value, json};
+use url::Url;
+
+use super::error::DevServerError;
+use super::keys::SigningAlg;
+use crate::rules::{DiscoveryKind, discovery_urls};
+
+/// Which of the RS-43 discovery URLs the server answers. For an issuer with path `{path}`:
+///
+/// | URL | `Both` | `OAuthOnly` | `OidcOnly` | `OidcAppendOnly` |
+/// |---|---|---|---|---|
+/// | `/.well-known/oauth-authorization-server{path}` (RFC 8414) | yes | yes | | |
+/// | `/.well-known/openid-configuration{path}` (OIDC, inserted) | yes | | yes | |
+/// | `{path}/.well-known/openid-configuration` (OIDC Discovery 1.0, appended) | yes | | yes | yes |
+///
+/// With an empty path the two OIDC URLs are the same, `/.well-known/openid-configuration`.
+/// The RFC 8414 URL serves the RFC 8414 document, the OIDC URLs the OIDC one (which adds
+/// `subject_types_supported` and `id_token_signing_alg_values_supported`). Every other path is
+/// a 404.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use mcp_auth::dev::{AuthorizationServer, Discovery};
+///
+/// let idp = AuthorizationServer::builder()
+///     .issuer_path("/tenant1")
+///     .discovery(Discovery::OidcAppendOnly)
+///     .start()
+///     .await?;
+/// assert_eq!(
+///     idp.well_known_urls(),
+///     [format!("{}/tenant1/.well-known/openid-configuration", idp.origin())]
+/// );
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Discovery {
+    /// Every URL (the default).
+    #[default]
+    Both,
+    /// Only the RFC 8414 URL.
+    OAuthOnly,
+    /// Only the OIDC URLs (inserted and appended).
+    OidcOnly,
+    /// Only the appended OIDC URL (`{issuer}/.well-known/openid-configuration`).
+    OidcAppendOnly,
+}
+
+/// What a path serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Route {
+    OAuthMetadata,
+    OidcMetadata,
+    Jwks,
+    Token,
+    Introspect,
+}
+
+/// The server's URLs and routing table, fixed at start.
+#[derive(Debug)]
+pub(crate) struct Layout {
+    pub(crate) issuer: String,
+    pub(crate) jwks_uri: String,
+    pub(crate) token_endpoint: String,
+    pub(crate) introspection_endpoint: String,
+    pub(crate) well_known: Vec<String>,
+    /// Request path (as sent on the wire, percent-encoded) to route.
+    pub(crate) routes: HashMap<String, Route>,
+    /// The rewritten document given to `metadata_document`, served as is.
+    pub(crate) document: Option<Value>,
+}
+
+impl Layout {
+    /// The layout of a generated server whose issuer is `origin` + `issuer_path`.
+    pub(crate) fn generated(
+        origin: &str,
+        issuer_path: &str,
+        discovery: Discovery,
+    ) -> Result<Self, DevServerError> {
+        check_issuer_path(issuer_path)?;
+        let issuer = format!("{origin}{issuer_path}");
+        let base = format!("{origin}{}", issuer_path.trim_end_matches('/'));
+        Self::assemble(
+            issuer,
+            discovery,
+            format!("{base}/.well-known/jwks.json"),
+            format!("{base}/token"),
+            format!("{base}/introspect"),
+            None,
+        )
+    }
+
+    /// The layout of a server that serves `document` with every absolute URL moved to `origin`.
+    pub(crate) fn from_document(
+        origin: &str,
+        mut document: Value,
+        discovery: Discovery,
+    ) -> Result<Self, DevServerError> {
+        if !document.is_object() {
+            return Err(DevServerError::InvalidMetadataDocument(
+                "the document must be a JSON object".into(),
+            ));
+        }
+        rewrite_origins(&mut document, origin);
+        let issuer = document
+            .get("issuer")
+            .and_then(Value::as_str)
+            .filter(|iss| same_origin(iss, origin))
+            .ok_or_else(|| {
+                DevServerError::InvalidMetadataDocument(
+                    "the document needs an `issuer` string that is an absolute http(s) URL".into(),
+                )
+            })?
+            .to_owned();
+        let base = format!(
+            "{origin}{}",
+            url_path(&issuer).unwrap_or_default().trim_end_matches('/')
+        );
+        let endpoint = |member: &str, default: String| {
+            document
+                .get(member)
+                .and_then(Value::as_str)
+                .filter(|url| same_origin(url, origin))
+                .map_or(default, str::to_owned)
+        };
+        let jwks_uri = endpoint("jwks_uri", format!("{base}/.well-known/jwks.json"));
+        let token = endpoint("token_endpoint", format!("{base}/token"));
+        let introspect = endpoint("introspection_endpoint", format!("{base}/introspect"));
+        Self::assemble(
+            issuer,
+            discovery,
+            jwks_uri,
+            token,
+            introspect,
+            Some(document),
+        )
+    }
+
+    fn assemble(
+        issuer: String,
+        discovery: Discovery,
+        jwks_uri: String,
+        token_endpoint: String,
+        introspection_endpoint: String,
+        document: Option<Value>,
+    ) -> Result<Self, DevServerError> {
+        let invalid = || DevServerError::InvalidIssuerPath {
+            path: url_path(&issuer).unwrap_or_default(),
+            problem: "does not form a valid issuer URL".into(),
+        };
+        let oauth = discovery_urls(&issuer, DiscoveryKind::OAuth).ok_or_else(invalid)?;
+        let oidc = discovery_urls(&issuer, DiscoveryKind::Oidc).ok_or_else(invalid)?;
+        let mut well_known: Vec<(String, Route)> = Vec::new();
+        if matches!(discovery, Discovery::Both | Discovery::OAuthOnly) {
+            well_known.extend(oauth.into_iter().map(|u| (u, Route::OAuthMetadata)));
+        }
+        match discovery {
+            Discovery::Both | Discovery::OidcOnly => {
+                well_known.extend(oidc.into_iter().map(|u| (u, Route::OidcMetadata)));
+            }
+            Discovery::OidcAppendOnly => {
+                well_known.extend(oidc.into_iter().last().map(|u| (u, Route::OidcMetadata)));
+            }
+            Discovery::OAuthOnly => {}
+        }
+
+        let mut routes = HashMap::new();
+        let mut add = |url: &str, route: Route, what: &str| -> Result<(), DevServerError> {
+            let path = url_path(url).ok_or_else(|| {
+                DevServerError::InvalidMetadataDocument(format!("`{what}` is not a URL"))
+            })?;
+            match routes.entry(path) {
+                Entry::Vacant(slot) => {
+                    slot.insert(route);
+                    Ok(())
+                }
+                Entry::Occupied(slot) if *slot.get() == route => Ok(()),
+                Entry::Occupied(slot) => Err(DevServerError::InvalidMetadataDocument(format!(
+                    "`{what}` has the path `{}`, which already serves another route; give it its own path",
+                    slot.key()
+                ))),
+            }
+        };
+        for (url, route) in &well_known {
+            add(url, *route, "a discovery URL")?;
+        }
+        add(&jwks_uri, Route::Jwks, "jwks_uri")?;
+        add(&token_endpoint, Route::Token, "token_endpoint")?;
+        add(
+            &introspection_endpoint,
+            Route::Introspect,
+            "introspection_endpoint",
+        )?;
+
+        Ok(Self {
+            issuer,
+            jwks_uri,
+            token_endpoint,
+            introspection_endpoint,
+            well_known: well_known.into_iter().map(|(url, _)| url).collect(),
+            routes,
+            document,
+        })
+    }
+
+    /// The discovery document served at a metadata route.
+    pub(crate) fn metadata(&self, oidc: bool, algs: &[SigningAlg]) -> Value {
+        if let Some(document) = &self.document {
+            return document.clone();
+        }
+        let client_auth = json!(["client_secret_basic", "client_secret_post"]);
+        let mut doc = Map::new();
+        doc.insert("issuer".into(), self.issuer.clone().into());
+        doc.insert("jwks_uri".into(), self.jwks_uri.clone().into());
+        doc.insert("token_endpoint".into(), self.token_endpoint.clone().into());
+        doc.insert(
+            "introspection_endpoint".into(),
+            self.introspection_endpoint.clone().into(),
+        );
+        // No authorization endpoint exists, so no response type works.
+        doc.insert("response_types_supported".into(), json!([]));
+        doc.insert(
+            "grant_types_supported".into(),
+            json!(["client_credentials"]),
+        );
+        doc.insert(
+            "token_endpoint_auth_methods_supported".into(),
+            client_auth.clone(),
+        );
+        doc.insert(
+            "introspection_endpoint_auth_methods_supported".into(),
+            client_auth,
+        );
+        if oidc {
+            doc.insert("subject_types_supported".into(), json!(["public"]));
+            let names: Vec<&str> = algs.iter().map(|a| a.name()).collect();
+            doc.insert("id_token_signing_alg_values_supported".into(), json!(names));
+        }
+        Value::Object(doc)
+    }
+}
+
+/// The path of an absolute URL as it goes on the wire (percent-encoded).
+pub(crate) fn url_path(url: &str) -> Option<String> {
+    Url::parse(url)
+        .ok()
+        .filter(Url::has_host)
+        .map(|u| u.path().to_owned())
+}
+
+/// The wire form of `path_or_url`: the path of an absolute URL, or a path as a client would
+/// send it (leading `/` added, percent-encoded, query and fragment dropped).
+pub(crate) fn wire_path(path_or_url: &str) -> String {
+    if let Some(path) = url_path(path_or_url) {
+        return path;
+    }
+    let path = if path_or_url.starts_with('/') {
+        path_or_url.to_owned()
+    } else {
+        format!("/{path_or_url}")
+    };
+    url_path(&format!("http://127.0.0.1{path}")).unwrap_or(path)
+}
+
+fn same_origin(url: &str, origin: &str) -> bool {
+    url.strip_prefix(origin)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?', '#']))
+}
+
+fn check_issuer_path(path: &str) -> Result<(), DevServerError> {
+    let problem = |problem: String| {
+        Err(DevServerError::InvalidIssuerPath {
+            path: path.to_owned(),
+            problem,
+        })
+    };
+    if path.is_empty() {
+        return Ok(());
+    }
+    if !path.starts_with('/') {
+        return problem(format!("must start with `/`; write `/{path}`"));
+    }
+    if path.contains(['?', '#']) {
+        return problem("must not contain `?` or `#`; an issuer has no query or fragment".into());
+    }
+    match url_path(&format!("http://127.0.0.1{path}")) {
+        Some(canonical) if canonical == path => Ok(()),
+        Some(canonical) => problem(format!(
+            "is not in the form clients send; write it as `{canonical}`"
+        )),
+        None => problem("is not a valid URL path".into()),
+    }
+}
+
+/// Replaces the origin (scheme, host, port) of every absolute `http(s)` URL string in `value`,
+/// at any depth, with `origin`. Object keys and other strings are left alone.
+pub(crate) fn rewrite_origins(value: &mut Value, origin: &str) {
+    match value {
+        Value::String(s) => {
+            if let Some(rewritten) = rewrite_origin(s, origin) {
+                *s = rewritten;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| rewrite_origins(v, origin)),
+        Value::Object(members) => members
+            .values_mut()
+            .for_each(|v| rewrite_origins(v, origin)),
+        _ => {}
+    }
+}
+
+fn rewrite_origin(value: &str, origin: &str) -> Option<String> {
+    let rest = ["https://", "http://"].into_iter().find_map(|scheme| {
+        value
+            .get(..scheme.len())
+            .filter(|p| p.eq_ignore_ascii_case(scheme))
+            .and_then(|_| value.get(scheme.len()..))
+    })?;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    if end == 0 {
+        return None;
+    }
+    Some(format!("{origin}{}", rest.get(end..)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const O: &str = "http://127.0.0.1:4000";
+
+    #[test]
+    fn rewrite_moves_only_http_urls_and_keeps_paths_exact() {
+        let mut doc = json!({
+            "issuer": "https://x.auth0.com/",
+            "jwks_uri": "HTTPS://X.auth0.com:8443/.well-known/jwks.json?x=1",
+            "nested": {"aliases": ["https://mtls.example.com/token", "urn:ietf:x"]},
+            "entra": "https://login.microsoftonline.com/{tenantid}/v2.0",
+            "bare": "https://",
+            "https://key.example.com/": 1,
+        });
+        rewrite_origins(&mut doc, O);
+        assert_eq!(doc["issuer"], "http://127.0.0.1:4000/");
+        assert_eq!(
+            doc["jwks_uri"],
+            "http://127.0.0.1:4000/.well-known/jwks.json?x=1"
+        );
+        assert_eq!(doc["nested"]["aliases"][0], "http://127.0.0.1:4000/token");
+        assert_eq!(doc["nested"]["aliases"][1], "urn:ietf:x");
+        assert_eq!(doc["entra"], "http://127.0.0.1:4000/{tenantid}/v2.0");
+        assert_eq!(doc["bare"], "https://");
+        assert_eq!(doc["https://key.example.com/"], 1);
+    }
+
+    #[test]
+    fn issuer_path_must_be_a_canonical_absolute_path() {
+        assert!(check_issuer_path("").is_ok());
+        assert!(check_issuer_path("/").is_ok());
+        assert!(check_issuer_path("/tenant1").is_ok());
+        let err = check_issuer_path("tenant1").unwrap_err().to_string();
+        assert!(err.contains("write `/tenant1`"), "{err}");
+        assert!(check_issuer_path("/t?x=1").is_err());
+        let err = check_issuer_path("/a b").unwrap_err().to_string();
+        assert!(err.contains("`/a%20b`"), "{err}");
+    }
+
+    #[test]
+    fn wire_path_accepts_paths_and_urls() {
+        assert_eq!(wire_path("/token"), "/token");
+        assert_eq!(wire_path("token"), "/token");
+        assert_eq!(wire_path("http://127.0.0.1:1/a/b?q"), "/a/b");
+        assert_eq!(wire_path("/{tenantid}/x"), "/%7Btenantid%7D/x");
+    }
+}

@@ -1,0 +1,561 @@
+//! [`AuthorizationServer`] and its builder.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use axum::Router;
+use http::HeaderValue;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use super::error::DevServerError;
+use super::fault::{Fault, Traffic};
+use super::keys::{KeyStore, SigningAlg, SigningKey, random_b64};
+use super::metadata::{Discovery, Layout, wire_path};
+use super::mint::{OpaqueRecord, OpaqueTokenBuilder, TokenBuilder};
+use super::routes;
+use crate::clock::{SharedClock, SystemClock};
+
+/// The state the HTTP handlers and the handles share.
+pub(crate) struct Shared {
+    pub(crate) layout: Layout,
+    pub(crate) origin: String,
+    pub(crate) clock: SharedClock,
+    pub(crate) client_id: String,
+    pub(crate) client_secret: String,
+    pub(crate) jwks_cache_control: HeaderValue,
+    pub(crate) publish_key_alg: bool,
+    pub(crate) traffic: Traffic,
+    keys: RwLock<KeyStore>,
+    foreign: Mutex<HashMap<SigningAlg, Arc<SigningKey>>>,
+    opaque: Mutex<HashMap<String, OpaqueRecord>>,
+    revoked: Mutex<HashSet<String>>,
+}
+
+impl Shared {
+    pub(crate) fn keys(&self) -> RwLockReadGuard<'_, KeyStore> {
+        self.keys.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn keys_mut(&self) -> RwLockWriteGuard<'_, KeyStore> {
+        self.keys.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A key of `alg` that is never published, made on first use.
+    pub(crate) fn foreign_key(&self, alg: SigningAlg) -> Result<Arc<SigningKey>, DevServerError> {
+        let mut foreign = self.foreign.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(key) = foreign.get(&alg) {
+            return Ok(Arc::clone(key));
+        }
+        let key = Arc::new(SigningKey::generate(alg)?);
+        foreign.insert(alg, Arc::clone(&key));
+        Ok(key)
+    }
+
+    pub(crate) fn register_opaque(&self, token: String, record: OpaqueRecord) {
+        self.opaque
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(token, record);
+    }
+
+    pub(crate) fn opaque(&self, token: &str) -> Option<OpaqueRecord> {
+        self.opaque
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(token)
+            .cloned()
+    }
+
+    pub(crate) fn is_revoked(&self, token: &str) -> bool {
+        self.revoked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(token)
+    }
+
+    /// The JWK Set document.
+    pub(crate) fn jwks(&self) -> Value {
+        self.keys().jwks(self.publish_key_alg)
+    }
+
+    /// The discovery document for an RFC 8414 (`oidc = false`) or OIDC URL.
+    pub(crate) fn metadata(&self, oidc: bool) -> Value {
+        let algs = self.keys().algs();
+        self.layout.metadata(oidc, &algs)
+    }
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A real OAuth 2.0 authorization server on `127.0.0.1` (random port), for tests and examples.
+///
+/// It publishes discovery documents (RFC 8414 and OpenID Connect, see [`Discovery`]), a JWKS,
+/// a `client_credentials` token endpoint (RFC 6749 §4.4, with RFC 8707 `resource`) and an
+/// introspection endpoint (RFC 7662). Tests mint tokens directly with [`token`](Self::token)
+/// and [`opaque_token`](Self::opaque_token), rotate keys, count requests and inject faults.
+///
+/// Handles are cheap clones of one server. The server runs as a task on the Tokio runtime that
+/// started it and stops when the last handle is dropped.
+///
+/// One confidential client is registered (see [`introspection_client`](Self::introspection_client)):
+/// it authenticates at the token and introspection endpoints with `client_secret_basic` or
+/// `client_secret_post`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use mcp_auth::dev::AuthorizationServer;
+///
+/// let idp = AuthorizationServer::start().await?;
+/// assert!(idp.issuer().starts_with("http://127.0.0.1:"));
+/// let token = idp
+///     .token()
+///     .audience("https://api.example.com/mcp")
+///     .scopes(["mcp:read"])
+///     .mint();
+///
+/// let jwks: serde_json::Value = reqwest::get(idp.jwks_uri()).await?.json().await?;
+/// assert_eq!(jwks["keys"].as_array().map(Vec::len), Some(3)); // RS256, ES256, EdDSA
+/// assert_eq!(idp.requests("/.well-known/jwks.json"), 1);
+/// # let _ = token;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct AuthorizationServer {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for AuthorizationServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthorizationServer")
+            .field("issuer", &self.issuer())
+            .field("key_ids", &self.key_ids())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthorizationServer {
+    /// Starts a server with the defaults of [`AuthorizationServerBuilder`]: issuer
+    /// `http://127.0.0.1:PORT`, every discovery URL, RS256 + ES256 + EdDSA keys.
+    ///
+    /// Must be called inside a Tokio runtime.
+    pub async fn start() -> Result<Self, DevServerError> {
+        Self::builder().start().await
+    }
+
+    /// A builder for a server with another issuer path, discovery document, keys or clock.
+    pub fn builder() -> AuthorizationServerBuilder {
+        AuthorizationServerBuilder::default()
+    }
+
+    fn shared(&self) -> &Shared {
+        &self.inner.shared
+    }
+
+    /// The issuer identifier, exactly as in the metadata and the `iss` of minted tokens, e.g.
+    /// `http://127.0.0.1:41234` or `http://127.0.0.1:41234/tenant1`.
+    pub fn issuer(&self) -> &str {
+        &self.shared().layout.issuer
+    }
+
+    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    pub fn origin(&self) -> &str {
+        &self.shared().origin
+    }
+
+    /// The JWKS URL (`{issuer}/.well-known/jwks.json` by default).
+    pub fn jwks_uri(&self) -> String {
+        self.shared().layout.jwks_uri.clone()
+    }
+
+    /// The RFC 7662 introspection endpoint (`{issuer}/introspect` by default).
+    pub fn introspection_endpoint(&self) -> String {
+        self.shared().layout.introspection_endpoint.clone()
+    }
+
+    /// The token endpoint (`{issuer}/token` by default).
+    pub fn token_endpoint(&self) -> String {
+        self.shared().layout.token_endpoint.clone()
+    }
+
+    /// The discovery URLs this server answers, in RS-43 order (see [`Discovery`]).
+    pub fn well_known_urls(&self) -> Vec<String> {
+        self.shared().layout.well_known.clone()
+    }
+
+    /// The registered client's `(client_id, client_secret)`, accepted by the introspection
+    /// and token endpoints. By default `"dev-client"` and a random secret.
+    pub fn introspection_client(&self) -> (&str, &str) {
+        let shared = self.shared();
+        (&shared.client_id, &shared.client_secret)
+    }
+
+    /// Starts a signed JWT access token; see [`TokenBuilder`].
+    pub fn token(&self) -> TokenBuilder<'_> {
+        TokenBuilder::new(self.shared())
+    }
+
+    /// Starts an opaque token for the introspection endpoint; see [`OpaqueTokenBuilder`].
+    pub fn opaque_token(&self) -> OpaqueTokenBuilder<'_> {
+        OpaqueTokenBuilder::new(self.shared())
+    }
+
+    /// Makes the introspection endpoint answer `{"active":false}` for `token` from now on
+    /// (an opaque token or a JWT minted here).
+    pub fn revoke(&self, token: &str) {
+        self.shared()
+            .revoked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(token.to_owned());
+    }
+
+    /// The `kid`s in the JWKS, in document order.
+    pub fn key_ids(&self) -> Vec<String> {
+        self.shared().keys().kids()
+    }
+
+    /// The JWK Set as served at [`jwks_uri`](Self::jwks_uri).
+    pub fn jwks(&self) -> Value {
+        self.shared().jwks()
+    }
+
+    /// The `kid` of the key that signs `alg` tokens (the newest key of that algorithm).
+    ///
+    /// # Panics
+    ///
+    /// When the server has no `alg` key; list it in
+    /// [`AuthorizationServerBuilder::algorithms`] or call [`add_key`](Self::add_key).
+    pub fn kid_for(&self, alg: SigningAlg) -> String {
+        match self.shared().keys().current(alg) {
+            Some(key) => key.kid.clone(),
+            None => panic!("{}", DevServerError::NoKey(alg)),
+        }
+    }
+
+    /// Replaces every key with a fresh one (new `kid`) for each algorithm that has a key. The
+    /// old keys leave the JWKS at once, so tokens they signed no longer verify.
+    ///
+    /// Generating RSA keys takes some milliseconds; this blocks the calling thread meanwhile.
+    ///
+    /// # Panics
+    ///
+    /// When aws-lc-rs cannot generate a key (it does not fail in practice).
+    pub fn rotate_keys(&self) {
+        let rotated = self.shared().keys().rotated();
+        match rotated {
+            Ok(keys) => *self.shared().keys_mut() = keys,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// Publishes one more `alg` key and makes it the one that signs `alg` tokens; the
+    /// previous keys stay in the JWKS. Returns the new `kid`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use mcp_auth::dev::{AuthorizationServer, SigningAlg};
+    ///
+    /// let idp = AuthorizationServer::start().await?;
+    /// let old = idp.kid_for(SigningAlg::Rs256);
+    /// let new = idp.add_key(SigningAlg::Rs256);
+    /// assert_eq!(idp.kid_for(SigningAlg::Rs256), new);
+    /// assert!(idp.key_ids().contains(&old));
+    /// let signed_by_old = idp.token().signing_key(&old).mint();
+    /// # let _ = signed_by_old;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When aws-lc-rs cannot generate a key (it does not fail in practice).
+    pub fn add_key(&self, alg: SigningAlg) -> String {
+        match SigningKey::generate(alg) {
+            Ok(key) => {
+                let kid = key.kid.clone();
+                self.shared().keys_mut().push(key);
+                kid
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// The DER SubjectPublicKeyInfo (the body of a `-----BEGIN PUBLIC KEY-----` PEM) of the
+    /// current RS256 key (else of the newest RSA key), for algorithm-confusion tests:
+    /// `token().sign_with_hs256(&idp.rsa_public_key_der())`.
+    ///
+    /// # Panics
+    ///
+    /// When the server has no RSA key.
+    pub fn rsa_public_key_der(&self) -> Vec<u8> {
+        let keys = self.shared().keys();
+        match keys.rsa().and_then(|k| k.spki_der()) {
+            Some(der) => der.to_vec(),
+            None => panic!("{}", DevServerError::NoKey(SigningAlg::Rs256)),
+        }
+    }
+
+    /// How many requests arrived at `path` (any method, faults included). `path` may also be
+    /// a full URL of this server, e.g. `idp.requests(&idp.jwks_uri())`.
+    pub fn requests(&self, path: &str) -> usize {
+        self.shared().traffic.count(&wire_path(path))
+    }
+
+    /// How many requests arrived in total, at any path.
+    pub fn total_requests(&self) -> usize {
+        self.shared().traffic.total()
+    }
+
+    /// Makes requests to exactly `path` (or the path of a full URL of this server) misbehave,
+    /// until [`clear_faults`](Self::clear_faults).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use mcp_auth::dev::{AuthorizationServer, Fault};
+    ///
+    /// let idp = AuthorizationServer::start().await?;
+    /// idp.set_fault(&idp.jwks_uri(), Fault::Status(503));
+    /// assert_eq!(reqwest::get(idp.jwks_uri()).await?.status(), 503);
+    /// idp.clear_faults();
+    /// assert_eq!(reqwest::get(idp.jwks_uri()).await?.status(), 200);
+    /// assert_eq!(idp.requests(&idp.jwks_uri()), 2);
+    /// # Ok(()) }
+    /// ```
+    pub fn set_fault(&self, path: &str, fault: Fault) {
+        self.shared().traffic.set_fault(wire_path(path), fault);
+    }
+
+    /// Removes every fault.
+    pub fn clear_faults(&self) {
+        self.shared().traffic.clear_faults();
+    }
+}
+
+/// Configures an [`AuthorizationServer`] before it starts.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::sync::Arc;
+/// use mcp_auth::clock::ManualClock;
+/// use mcp_auth::dev::{AuthorizationServer, Discovery, SigningAlg};
+///
+/// let clock = ManualClock::at_unix(1_700_000_000);
+/// let idp = AuthorizationServer::builder()
+///     .issuer_path("/tenant1")
+///     .discovery(Discovery::OAuthOnly)
+///     .algorithms([SigningAlg::Rs256, SigningAlg::Ps256])
+///     .clock(Arc::new(clock.clone()))
+///     .jwks_cache_control("max-age=60")
+///     .start()
+///     .await?;
+/// assert_eq!(idp.issuer(), format!("{}/tenant1", idp.origin()));
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `start` is awaited"]
+pub struct AuthorizationServerBuilder {
+    issuer_path: Option<String>,
+    discovery: Discovery,
+    clock: Option<SharedClock>,
+    algorithms: Vec<SigningAlg>,
+    jwks_cache_control: String,
+    metadata_document: Option<Value>,
+    client: Option<(String, String)>,
+    publish_key_alg: bool,
+}
+
+impl Default for AuthorizationServerBuilder {
+    fn default() -> Self {
+        Self {
+            issuer_path: None,
+            discovery: Discovery::Both,
+            clock: None,
+            algorithms: vec![SigningAlg::Rs256, SigningAlg::Es256, SigningAlg::EdDsa],
+            jwks_cache_control: "max-age=300".into(),
+            metadata_document: None,
+            client: None,
+            publish_key_alg: true,
+        }
+    }
+}
+
+impl AuthorizationServerBuilder {
+    /// Gives the issuer a path: `"/tenant1"` makes it `http://127.0.0.1:PORT/tenant1`, and `"/"`
+    /// makes it `http://127.0.0.1:PORT/` (trailing slash, like Auth0). The path must start with
+    /// `/` and be written as clients send it (percent-encoded).
+    pub fn issuer_path(mut self, path: impl Into<String>) -> Self {
+        self.issuer_path = Some(path.into());
+        self
+    }
+
+    /// Which discovery URLs are answered (default [`Discovery::Both`]).
+    pub fn discovery(mut self, discovery: Discovery) -> Self {
+        self.discovery = discovery;
+        self
+    }
+
+    /// The clock that minting and introspection read (default: the system clock). Timestamps
+    /// (`iat`, `exp`) come from it, and opaque tokens and JWTs stop introspecting as active
+    /// when it passes their `exp`.
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// The algorithms to create a key for, one key each (default RS256, ES256, EdDSA).
+    /// Duplicates are ignored; an empty list is an error at [`start`](Self::start).
+    pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = SigningAlg>) -> Self {
+        self.algorithms.clear();
+        for alg in algorithms {
+            if !self.algorithms.contains(&alg) {
+                self.algorithms.push(alg);
+            }
+        }
+        self
+    }
+
+    /// The `Cache-Control` header of JWKS responses (default `max-age=300`).
+    pub fn jwks_cache_control(mut self, value: impl Into<String>) -> Self {
+        self.jwks_cache_control = value.into();
+        self
+    }
+
+    /// Serves `document` (e.g. a real provider's discovery document) instead of the generated
+    /// one, at every discovery URL of its issuer.
+    ///
+    /// Every absolute `http(s)` URL string in it, at any depth, gets the server's origin in
+    /// place of its own, path kept: `"issuer": "https://x.auth0.com/"` becomes
+    /// `"http://127.0.0.1:PORT/"`. That rewritten issuer is the server's issuer. The JWKS, token
+    /// and introspection endpoints are served at the paths of the rewritten `jwks_uri`,
+    /// `token_endpoint` and `introspection_endpoint` (or at the default paths under the issuer
+    /// when the document lacks them). The document is otherwise served as given: it may
+    /// advertise features this server does not have.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use mcp_auth::dev::{AuthorizationServer, Discovery};
+    /// use serde_json::json;
+    ///
+    /// let idp = AuthorizationServer::builder()
+    ///     .metadata_document(json!({
+    ///         "issuer": "https://example.supabase.co/auth/v1",
+    ///         "jwks_uri": "https://example.supabase.co/auth/v1/.well-known/jwks.json",
+    ///         "response_types_supported": ["code"],
+    ///     }))
+    ///     .discovery(Discovery::OAuthOnly)
+    ///     .start()
+    ///     .await?;
+    /// assert_eq!(idp.issuer(), format!("{}/auth/v1", idp.origin()));
+    /// assert_eq!(idp.jwks_uri(), format!("{}/auth/v1/.well-known/jwks.json", idp.origin()));
+    /// # Ok(()) }
+    /// ```
+    pub fn metadata_document(mut self, document: Value) -> Self {
+        self.metadata_document = Some(document);
+        self
+    }
+
+    /// The registered client (default `"dev-client"` with a random secret).
+    pub fn client_credentials(
+        mut self,
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+    ) -> Self {
+        self.client = Some((client_id.into(), client_secret.into()));
+        self
+    }
+
+    /// Whether each JWK states its `alg` (default `true`). Keys are bound to one algorithm
+    /// either way; `false` imitates providers whose JWKS omits `alg` (Entra ID, many Okta
+    /// servers).
+    pub fn publish_key_alg(mut self, publish: bool) -> Self {
+        self.publish_key_alg = publish;
+        self
+    }
+
+    /// Binds `127.0.0.1:0`, generates the keys and starts serving on the current Tokio
+    /// runtime.
+    pub async fn start(self) -> Result<AuthorizationServer, DevServerError> {
+        crate::crypto::ensure_provider();
+        if self.algorithms.is_empty() {
+            return Err(DevServerError::NoAlgorithms);
+        }
+        if self.issuer_path.is_some() && self.metadata_document.is_some() {
+            return Err(DevServerError::ConflictingIssuer);
+        }
+        let jwks_cache_control = HeaderValue::from_str(&self.jwks_cache_control)
+            .map_err(|_| DevServerError::InvalidCacheControl(self.jwks_cache_control.clone()))?;
+
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .await
+            .map_err(DevServerError::Bind)?;
+        let port = listener.local_addr().map_err(DevServerError::Bind)?.port();
+        let origin = format!("http://127.0.0.1:{port}");
+        let layout = match self.metadata_document {
+            Some(document) => Layout::from_document(&origin, document, self.discovery)?,
+            None => Layout::generated(
+                &origin,
+                self.issuer_path.as_deref().unwrap_or(""),
+                self.discovery,
+            )?,
+        };
+
+        let algorithms = self.algorithms.clone();
+        let first = algorithms.first().copied().unwrap_or(SigningAlg::Rs256);
+        let keys = tokio::task::spawn_blocking(move || KeyStore::generate(&algorithms))
+            .await
+            .map_err(|e| DevServerError::KeyGeneration {
+                alg: first,
+                reason: format!("the key generation task failed: {e}"),
+            })??;
+
+        let (client_id, client_secret) = self.client.unwrap_or_else(|| {
+            (
+                "dev-client".to_owned(),
+                format!("dev-secret-{}", random_b64(18)),
+            )
+        });
+        let shared = Arc::new(Shared {
+            layout,
+            origin,
+            clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+            client_id,
+            client_secret,
+            jwks_cache_control,
+            publish_key_alg: self.publish_key_alg,
+            traffic: Traffic::default(),
+            keys: RwLock::new(keys),
+            foreign: Mutex::default(),
+            opaque: Mutex::default(),
+            revoked: Mutex::default(),
+        });
+        let router = Router::new()
+            .fallback(routes::handle)
+            .with_state(Arc::clone(&shared));
+        let task = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, router).await {
+                tracing::warn!(error = %e, "the development authorization server stopped");
+            }
+        });
+        tracing::debug!(issuer = %shared.layout.issuer, "development authorization server started");
+        Ok(AuthorizationServer {
+            inner: Arc::new(Inner { shared, task }),
+        })
+    }
+}

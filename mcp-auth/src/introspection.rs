@@ -1,0 +1,700 @@
+//! Opaque access tokens: RFC 7662 token introspection (RS-42), with a bounded result cache
+//! (RS-45), and [`JwtOrIntrospection`], which sends JWTs to a [`JwtVerifier`] and everything
+//! else here.
+//!
+//! # The request
+//!
+//! `POST <introspection_endpoint>` with `Content-Type: application/x-www-form-urlencoded`, body
+//! `token=<t>&token_type_hint=access_token` and `Accept: application/json`. The endpoint is the
+//! `introspection_endpoint` of the authorization server's metadata; it is configured, never
+//! derived from a token. The resource server authenticates itself ([`ClientAuth`]). Redirects
+//! are not followed and the response is read up to a size cap.
+//!
+//! # The decision
+//!
+//! | Response | Result |
+//! |---|---|
+//! | `"active": false` | [`VerifyError::Inactive`] (401 `invalid_token`) |
+//! | `"active": true`, `iss` present and not the configured issuer | [`VerifyError::UntrustedIssuer`] |
+//! | `"active": true`, `exp` past (beyond the leeway) | [`VerifyError::Expired`] |
+//! | `"active": true`, `nbf` future (beyond the leeway) | [`VerifyError::NotYetValid`] |
+//! | `"active": true`, `aud` without this resource | [`VerifyError::InvalidAudience`] |
+//! | `"active": true`, no `aud` | [`VerifyError::MissingClaim`]`("aud")`, unless [`IntrospectionVerifierBuilder::allow_missing_audience`] |
+//! | `"active": true`, all of the above fine | [`AuthInfo`] ([`TokenKind::Opaque`]) |
+//! | HTTP 401/403 (our credentials refused), other non-2xx, timeout, connection error | [`VerifyError::Unavailable`] (503) |
+//! | 2xx that is not a JSON object, or `active` missing or not a boolean | [`VerifyError::Unavailable`] (503) |
+//!
+//! A 2xx answer without a boolean `active` is the authorization server breaking RFC 7662 §2.2,
+//! exactly like a non-JSON answer, so it is reported as [`VerifyError::Unavailable`]: access is
+//! refused (fail closed) but the token is not blamed, which would send the client into a
+//! re-authorization loop that cannot succeed. The problem is logged at `warn` level.
+//!
+//! # The cache
+//!
+//! Active results are cached under the SHA-256 digest of the token (the token is never stored),
+//! each for at most `min(max_ttl, exp - now)`: a cached answer never outlives the token (RS-45),
+//! but a token revoked at the authorization server may still be accepted for up to `max_ttl`
+//! (default 60 s). Inactive and failed results are not cached.
+//!
+//! [`JwtVerifier`]: crate::verify::JwtVerifier
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use serde_json::{Map, Value};
+
+use crate::auth_info::{AuthInfo, TokenKind};
+use crate::clock::SharedClock;
+use crate::error::{ConfigError, VerifyError};
+use crate::verify::{
+    ScopeClaim, TokenVerifier, VerifyOptions, claim_audiences, claim_numeric_date, claim_str,
+    read_scopes,
+};
+
+mod cache;
+mod router;
+
+use cache::TokenCache;
+pub use router::JwtOrIntrospection;
+
+/// The largest introspection response accepted.
+const MAX_RESPONSE_BYTES: usize = 64 * 1024;
+/// `Retry-After` suggested when the endpoint failed transiently.
+const RETRY_TRANSIENT: Duration = Duration::from_secs(5);
+/// `Retry-After` suggested when the endpoint refused our credentials (needs an operator).
+const RETRY_CREDENTIALS: Duration = Duration::from_secs(60);
+
+/// How the resource server authenticates itself to the introspection endpoint (RFC 7662 §2.1:
+/// the endpoint MUST require some authorization).
+///
+/// `Debug` never shows a secret or token.
+///
+/// ```
+/// use mcp_auth::introspection::ClientAuth;
+///
+/// let auth = ClientAuth::basic("mcp-server", "s3cret");
+/// assert!(!format!("{auth:?}").contains("s3cret"));
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClientAuth {
+    /// `client_secret_basic` (RFC 6749 §2.3.1): `Authorization: Basic`, with the client id and
+    /// secret each `application/x-www-form-urlencoded` before they are joined and base64-encoded.
+    Basic {
+        /// The resource server's client id at the authorization server.
+        client_id: String,
+        /// Its client secret.
+        client_secret: String,
+    },
+    /// `client_secret_post`: `client_id` and `client_secret` in the form body.
+    Post {
+        /// The resource server's client id at the authorization server.
+        client_id: String,
+        /// Its client secret.
+        client_secret: String,
+    },
+    /// `Authorization: Bearer <token>` with the resource server's own access token (not the
+    /// token being introspected).
+    Bearer(String),
+}
+
+impl ClientAuth {
+    /// [`ClientAuth::Basic`]: `client_secret_basic`, the method every authorization server must
+    /// support (RFC 6749 §2.3.1).
+    pub fn basic(client_id: impl Into<String>, client_secret: impl Into<String>) -> Self {
+        Self::Basic {
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+        }
+    }
+
+    /// [`ClientAuth::Post`]: `client_secret_post`.
+    pub fn post(client_id: impl Into<String>, client_secret: impl Into<String>) -> Self {
+        Self::Post {
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+        }
+    }
+
+    /// [`ClientAuth::Bearer`]: the resource server's own access token.
+    pub fn bearer(token: impl Into<String>) -> Self {
+        Self::Bearer(token.into())
+    }
+
+    /// The method's name as in RFC 8414 `introspection_endpoint_auth_methods_supported`
+    /// (`"bearer"` for [`ClientAuth::Bearer`], which has no registered name).
+    pub fn method(&self) -> &'static str {
+        match self {
+            Self::Basic { .. } => "client_secret_basic",
+            Self::Post { .. } => "client_secret_post",
+            Self::Bearer(_) => "bearer",
+        }
+    }
+
+    fn problems(&self) -> Vec<ConfigError> {
+        let mut errors = Vec::new();
+        match self {
+            Self::Basic {
+                client_id,
+                client_secret,
+            }
+            | Self::Post {
+                client_id,
+                client_secret,
+            } => {
+                if client_id.is_empty() {
+                    errors.push(ConfigError::invalid(
+                        "client_auth",
+                        "the client id is empty; use the resource server's client id at the authorization server",
+                    ));
+                }
+                if client_secret.is_empty() {
+                    errors.push(ConfigError::invalid(
+                        "client_auth",
+                        "the client secret is empty; set the resource server's client secret",
+                    ));
+                }
+            }
+            Self::Bearer(token) => {
+                if token.is_empty() {
+                    errors.push(ConfigError::invalid(
+                        "client_auth",
+                        "the bearer token is empty; use the resource server's own access token",
+                    ));
+                } else if http::HeaderValue::from_str(&format!("Bearer {token}")).is_err() {
+                    errors.push(ConfigError::invalid(
+                        "client_auth",
+                        "the bearer token contains characters not allowed in an HTTP header",
+                    ));
+                }
+            }
+        }
+        errors
+    }
+}
+
+impl fmt::Debug for ClientAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Basic { client_id, .. } => f
+                .debug_struct("Basic")
+                .field("client_id", client_id)
+                .field("client_secret", &"<redacted>")
+                .finish(),
+            Self::Post { client_id, .. } => f
+                .debug_struct("Post")
+                .field("client_id", client_id)
+                .field("client_secret", &"<redacted>")
+                .finish(),
+            Self::Bearer(_) => f.debug_tuple("Bearer").field(&"<redacted>").finish(),
+        }
+    }
+}
+
+/// `application/x-www-form-urlencoded` encoding of one value (RFC 6749 Appendix B).
+fn form_encode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// Verifies opaque access tokens by asking the authorization server (RFC 7662).
+///
+/// Cloning is cheap and shares the HTTP client and the cache. See the [module
+/// documentation](self) for the request, the decision table and the cache.
+///
+/// ```
+/// use std::time::Duration;
+/// use mcp_auth::introspection::{ClientAuth, IntrospectionVerifier};
+///
+/// let verifier = IntrospectionVerifier::builder()
+///     .issuer("https://auth.example.com")
+///     .endpoint("https://auth.example.com/oauth2/introspect")
+///     .resource("https://mcp.example.com/mcp")
+///     .client_auth(ClientAuth::basic("mcp-server", "s3cret"))
+///     .timeout(Duration::from_secs(3))
+///     .build()?;
+/// assert_eq!(verifier.endpoint(), "https://auth.example.com/oauth2/introspect");
+/// # Ok::<(), mcp_auth::ConfigError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct IntrospectionVerifier {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    issuer: String,
+    endpoint: String,
+    resource: String,
+    client_auth: ClientAuth,
+    options: VerifyOptions,
+    allow_missing_audience: bool,
+    clock: SharedClock,
+    http: reqwest::Client,
+    timeout: Duration,
+    cache: Option<TokenCache>,
+}
+
+/// Builds an [`IntrospectionVerifier`]. `issuer`, `endpoint`, `resource` and `client_auth` are
+/// required.
+#[derive(Debug)]
+pub struct IntrospectionVerifierBuilder {
+    issuer: Option<String>,
+    endpoint: Option<String>,
+    resource: Option<String>,
+    client_auth: Option<ClientAuth>,
+    options: VerifyOptions,
+    allow_missing_audience: bool,
+    clock: Option<SharedClock>,
+    http: Option<reqwest::Client>,
+    timeout: Duration,
+    cache_entries: usize,
+    cache_ttl: Duration,
+}
+
+impl Default for IntrospectionVerifierBuilder {
+    fn default() -> Self {
+        Self {
+            issuer: None,
+            endpoint: None,
+            resource: None,
+            client_auth: None,
+            options: VerifyOptions::default(),
+            allow_missing_audience: false,
+            clock: None,
+            http: None,
+            timeout: Duration::from_secs(5),
+            cache_entries: 10_000,
+            cache_ttl: Duration::from_secs(60),
+        }
+    }
+}
+
+impl IntrospectionVerifier {
+    /// Starts a builder.
+    ///
+    /// ```
+    /// use mcp_auth::introspection::{ClientAuth, IntrospectionVerifier};
+    ///
+    /// let verifier = IntrospectionVerifier::builder()
+    ///     .issuer("https://auth.example.com")
+    ///     .endpoint("https://auth.example.com/oauth2/introspect")
+    ///     .resource("https://mcp.example.com/mcp")
+    ///     .client_auth(ClientAuth::post("mcp-server", "s3cret"))
+    ///     .build()?;
+    /// assert_eq!(verifier.issuer(), "https://auth.example.com");
+    /// # Ok::<(), mcp_auth::ConfigError>(())
+    /// ```
+    pub fn builder() -> IntrospectionVerifierBuilder {
+        IntrospectionVerifierBuilder::default()
+    }
+
+    /// The authorization server whose endpoint is asked.
+    pub fn issuer(&self) -> &str {
+        &self.inner.issuer
+    }
+
+    /// The introspection endpoint.
+    pub fn endpoint(&self) -> &str {
+        &self.inner.endpoint
+    }
+
+    /// The resource identifier tokens must be issued for.
+    pub fn resource(&self) -> &str {
+        &self.inner.resource
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> &VerifyOptions {
+        &self.inner.options
+    }
+
+    /// The number of cached results (0 when caching is disabled).
+    pub fn cached_entries(&self) -> usize {
+        self.inner.cache.as_ref().map_or(0, TokenCache::len)
+    }
+
+    async fn introspect(&self, token: &str) -> Result<AuthInfo, VerifyError> {
+        let inner = &*self.inner;
+        let max = inner.options.max_token_bytes;
+        if token.len() > max {
+            return Err(VerifyError::TooLarge { max });
+        }
+        if token.is_empty() {
+            return Err(VerifyError::Malformed("the token is empty"));
+        }
+        let cache = inner.cache.as_ref().map(|c| (c, TokenCache::key(token)));
+        if let Some((cache, key)) = &cache
+            && let Some(info) = cache.get(key, inner.now_millis())
+        {
+            tracing::debug!(issuer = %inner.issuer, outcome = "active", cached = true, "introspection");
+            return Ok(info);
+        }
+        let response = inner.call(token).await?;
+        let result = inner.evaluate(response);
+        match &result {
+            Ok(info) => {
+                let cached = cache.is_some_and(|(cache, key)| {
+                    cache.insert(key, info.clone(), inner.now_millis())
+                });
+                tracing::debug!(issuer = %inner.issuer, outcome = "active", cached, "introspection");
+            }
+            Err(e @ VerifyError::Unavailable { reason, .. }) => {
+                tracing::warn!(issuer = %inner.issuer, outcome = e.kind(), %reason, "introspection");
+            }
+            Err(e) => {
+                tracing::debug!(issuer = %inner.issuer, outcome = e.kind(), "introspection");
+            }
+        }
+        result
+    }
+}
+
+impl Inner {
+    fn now_millis(&self) -> u64 {
+        self.clock
+            .now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    fn unavailable(&self, what: impl fmt::Display, retry_after: Duration) -> VerifyError {
+        VerifyError::Unavailable {
+            reason: format!("introspection at {}: {what}", self.issuer),
+            retry_after,
+        }
+    }
+
+    /// One introspection request; the response's JSON object, or `Unavailable`.
+    async fn call(&self, token: &str) -> Result<Map<String, Value>, VerifyError> {
+        let mut form: Vec<(&str, &str)> =
+            vec![("token", token), ("token_type_hint", "access_token")];
+        let mut request = self
+            .http
+            .post(&self.endpoint)
+            .header(http::header::ACCEPT, "application/json")
+            .timeout(self.timeout);
+        match &self.client_auth {
+            ClientAuth::Basic {
+                client_id,
+                client_secret,
+            } => {
+                request =
+                    request.basic_auth(form_encode(client_id), Some(form_encode(client_secret)));
+            }
+            ClientAuth::Post {
+                client_id,
+                client_secret,
+            } => {
+                form.push(("client_id", client_id));
+                form.push(("client_secret", client_secret));
+            }
+            ClientAuth::Bearer(own_token) => request = request.bearer_auth(own_token),
+        }
+        let response = request
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| self.unavailable(crate::http_client::describe(&e), RETRY_TRANSIENT))?;
+        let status = response.status();
+        if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
+            tracing::error!(
+                issuer = %self.issuer,
+                endpoint = %self.endpoint,
+                status = status.as_u16(),
+                method = self.client_auth.method(),
+                "the introspection endpoint refused the resource server's credentials; check the client id and secret (or token) configured for introspection"
+            );
+            return Err(self.unavailable(
+                format_args!(
+                    "the endpoint refused the resource server's credentials (HTTP {})",
+                    status.as_u16()
+                ),
+                RETRY_CREDENTIALS,
+            ));
+        }
+        if !status.is_success() {
+            return Err(self.unavailable(
+                format_args!("the endpoint answered HTTP {}", status.as_u16()),
+                RETRY_TRANSIENT,
+            ));
+        }
+        let body = crate::http_client::read_limited(response, MAX_RESPONSE_BYTES)
+            .await
+            .map_err(|e| self.unavailable(e.describe(MAX_RESPONSE_BYTES), RETRY_TRANSIENT))?;
+        match serde_json::from_slice::<Value>(&body) {
+            Ok(Value::Object(map)) => Ok(map),
+            _ => Err(self.unavailable("the response is not a JSON object", RETRY_TRANSIENT)),
+        }
+    }
+
+    /// Applies RS-42 to an introspection response.
+    fn evaluate(&self, claims: Map<String, Value>) -> Result<AuthInfo, VerifyError> {
+        match claims.get("active") {
+            Some(Value::Bool(true)) => {}
+            Some(Value::Bool(false)) => return Err(VerifyError::Inactive),
+            _ => {
+                return Err(self.unavailable(
+                    "the response has no boolean `active` member (RFC 7662 §2.2)",
+                    RETRY_TRANSIENT,
+                ));
+            }
+        }
+        if claim_str(&claims, "iss")?.is_some_and(|iss| iss != self.issuer) {
+            return Err(VerifyError::UntrustedIssuer);
+        }
+        let now = self.clock.unix_seconds();
+        let leeway = self.options.leeway.as_secs();
+        let exp = claim_numeric_date(&claims, "exp")?;
+        if exp.is_some_and(|exp| exp.saturating_add(leeway) <= now) {
+            return Err(VerifyError::Expired);
+        }
+        if claim_numeric_date(&claims, "nbf")?.is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
+            return Err(VerifyError::NotYetValid);
+        }
+        let audiences = match claim_audiences(&claims)? {
+            Some(audiences) => {
+                let ours = audiences.iter().any(|aud| {
+                    mcp_auth_rules::audience_matches(aud, &self.resource)
+                        || self
+                            .options
+                            .extra_audiences
+                            .iter()
+                            .any(|extra| extra == aud)
+                });
+                if !ours {
+                    return Err(VerifyError::InvalidAudience);
+                }
+                audiences
+            }
+            None if self.allow_missing_audience => Vec::new(),
+            None => return Err(VerifyError::MissingClaim("aud")),
+        };
+        let issued_at = claim_numeric_date(&claims, "iat")?;
+        let subject = claim_str(&claims, "sub")?.map(str::to_owned);
+        let client_id = claim_str(&claims, "client_id")?.map(str::to_owned);
+        let token_id = claim_str(&claims, "jti")?.map(str::to_owned);
+        claim_str(&claims, "username")?;
+        // `scope` is the RFC 7662 member; the configured claims are fallbacks after it.
+        let mut sources = vec![ScopeClaim::Scope];
+        sources.extend(
+            self.options
+                .scope_claims
+                .iter()
+                .filter(|c| **c != ScopeClaim::Scope)
+                .cloned(),
+        );
+        let scopes = read_scopes(&claims, &sources)?;
+        Ok(AuthInfo {
+            issuer: self.issuer.clone(),
+            subject,
+            client_id,
+            audiences,
+            scopes,
+            expires_at: exp,
+            issued_at,
+            token_id,
+            claims,
+            kind: TokenKind::Opaque,
+        })
+    }
+}
+
+impl TokenVerifier for IntrospectionVerifier {
+    fn verify<'a>(
+        &'a self,
+        token: &'a str,
+    ) -> impl Future<Output = Result<AuthInfo, VerifyError>> + Send + 'a {
+        self.introspect(token)
+    }
+}
+
+impl IntrospectionVerifierBuilder {
+    /// The authorization server the endpoint belongs to, exactly as its metadata spells
+    /// `issuer`. A response's `iss`, when present, must equal it. Required.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// The `introspection_endpoint` from the authorization server's metadata (never from a
+    /// token). Required.
+    pub fn endpoint(mut self, introspection_endpoint: impl Into<String>) -> Self {
+        self.endpoint = Some(introspection_endpoint.into());
+        self
+    }
+
+    /// The resource identifier a response's `aud` must contain (RS-34); audiences added with
+    /// [`VerifyOptions::extra_audience`] are accepted too. Required.
+    pub fn resource(mut self, resource: impl Into<String>) -> Self {
+        self.resource = Some(resource.into());
+        self
+    }
+
+    /// How the resource server authenticates to the endpoint. Required.
+    pub fn client_auth(mut self, auth: ClientAuth) -> Self {
+        self.client_auth = Some(auth);
+        self
+    }
+
+    /// Verification options: leeway, scope claims (read after `scope`), extra audiences, token
+    /// size cap. The `typ` and claims-profile settings apply to JWTs only.
+    pub fn options(mut self, options: VerifyOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Accepts active tokens whose introspection response has no `aud` (default: refused).
+    ///
+    /// **Risk:** without `aud`, nothing shows that the token was issued for this resource, so
+    /// a token meant for another API of the same authorization server is accepted here too
+    /// (the confused-deputy problem the MCP audience rule exists to prevent). Enable it only
+    /// when the authorization server issues tokens for this resource alone, or binds tokens to
+    /// resources in a way the response does not show.
+    pub fn allow_missing_audience(mut self, allow: bool) -> Self {
+        self.allow_missing_audience = allow;
+        self
+    }
+
+    /// The clock (default: the system clock).
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// The HTTP client (default: a client that follows no redirects). A client given here
+    /// should not follow redirects either.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    /// The timeout of one introspection request (default 5 s). On timeout the request fails
+    /// with [`VerifyError::Unavailable`].
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Caches active results: at most `max_entries`, each for at most `max_ttl` and never past
+    /// the token's `exp` (default 10 000 entries, 60 s). A zero in either disables the cache.
+    /// `max_ttl` is also how long a revoked token may still be accepted.
+    pub fn cache(mut self, max_entries: usize, max_ttl: Duration) -> Self {
+        self.cache_entries = max_entries;
+        self.cache_ttl = max_ttl;
+        self
+    }
+
+    /// Checks the configuration and builds the verifier. Every problem is reported at once.
+    ///
+    /// ```
+    /// use mcp_auth::introspection::IntrospectionVerifier;
+    ///
+    /// let err = IntrospectionVerifier::builder()
+    ///     .issuer("http://auth.example.com")
+    ///     .build()
+    ///     .unwrap_err();
+    /// let text = err.to_string();
+    /// assert!(text.contains("issuer"));
+    /// assert!(text.contains("endpoint"));
+    /// assert!(text.contains("client_auth"));
+    /// ```
+    pub fn build(self) -> Result<IntrospectionVerifier, ConfigError> {
+        crate::crypto::ensure_provider();
+        let mut errors = Vec::new();
+        let mut required = |value: Option<String>, field: &'static str, fix: &str| match value {
+            Some(v) if !v.is_empty() => v,
+            _ => {
+                errors.push(ConfigError::invalid(field, format!("is required; {fix}")));
+                String::new()
+            }
+        };
+        let issuer = required(
+            self.issuer,
+            "issuer",
+            "call .issuer(\"https://auth.example.com\") with the authorization server's issuer",
+        );
+        let endpoint = required(
+            self.endpoint,
+            "introspection_endpoint",
+            "call .endpoint(..) with the `introspection_endpoint` of the authorization server's metadata",
+        );
+        let resource = required(
+            self.resource,
+            "resource",
+            "call .resource(\"https://mcp.example.com/mcp\")",
+        );
+        if !issuer.is_empty() {
+            for problem in mcp_auth_rules::issuer(&issuer).errors() {
+                errors.push(ConfigError::invalid("issuer", problem.message.clone()));
+            }
+        }
+        if !endpoint.is_empty() {
+            for problem in mcp_auth_rules::https_url("introspection_endpoint", &endpoint).errors() {
+                errors.push(ConfigError::invalid(
+                    "introspection_endpoint",
+                    problem.message.clone(),
+                ));
+            }
+        }
+        if !resource.is_empty() {
+            for problem in mcp_auth_rules::https_url("resource", &resource).errors() {
+                errors.push(ConfigError::invalid("resource", problem.message.clone()));
+            }
+        }
+        match &self.client_auth {
+            Some(auth) => errors.extend(auth.problems()),
+            None => errors.push(ConfigError::invalid(
+                "client_auth",
+                "is required (RFC 7662 §2.1: the endpoint authenticates its callers); call .client_auth(ClientAuth::basic(client_id, client_secret))",
+            )),
+        }
+        if self.timeout.is_zero() {
+            errors.push(ConfigError::invalid(
+                "timeout",
+                "must be greater than zero; the default is 5 s",
+            ));
+        }
+        if self.options.max_token_bytes == 0 {
+            errors.push(ConfigError::invalid(
+                "max_token_bytes",
+                "must be greater than zero",
+            ));
+        }
+        let http = match self.http {
+            Some(http) => Some(http),
+            None => match crate::http_client::no_redirect_client() {
+                Ok(http) => Some(http),
+                Err(e) => {
+                    errors.push(ConfigError::invalid(
+                        "http_client",
+                        format!("cannot build the HTTP client: {e}"),
+                    ));
+                    None
+                }
+            },
+        };
+        ConfigError::from_all(errors)?;
+        let (Some(http), Some(client_auth)) = (http, self.client_auth) else {
+            return Err(ConfigError::invalid("client_auth", "is required"));
+        };
+        Ok(IntrospectionVerifier {
+            inner: Arc::new(Inner {
+                issuer,
+                endpoint,
+                resource,
+                client_auth,
+                options: self.options,
+                allow_missing_audience: self.allow_missing_audience,
+                clock: self.clock.unwrap_or_else(crate::clock::system),
+                http,
+                timeout: self.timeout,
+                cache: TokenCache::new(self.cache_entries, self.cache_ttl),
+            }),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;
