@@ -51,7 +51,8 @@ pub mod __private {
     pub use crate::rules::DiscoveryKind;
     pub use crate::spec::{
         IssuerSpec, MetadataSpec, Resource, ResourceSpec, ScopeSet, TokenSpec, ValueSource,
-        concat_bytes, concat_len, concat_list_bytes, concat_list_len, scope_declared,
+        compile_error, concat_bytes, concat_len, concat_list_bytes, concat_list_len,
+        scope_declared,
     };
     pub use crate::typed::ResourceBuilder;
     pub use crate::verify::{ClaimsProfile, TypPolicy};

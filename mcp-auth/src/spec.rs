@@ -173,6 +173,17 @@ pub const fn concat_len(parts: &[&str]) -> usize {
     len
 }
 
+/// Fails compile-time evaluation with `message`, reported at the caller's location: the
+/// generated code calls it with the span of the offending literal, so the error points there
+/// rather than at the whole attribute (as a `panic!` inside the expansion would).
+#[track_caller]
+pub const fn compile_error(message: &[u8]) -> ! {
+    match core::str::from_utf8(message) {
+        Ok(message) => panic!("{}", message),
+        Err(_) => panic!("mcp-auth: a compile-time check failed"),
+    }
+}
+
 /// What [`concat_list_bytes`] writes for an empty list.
 const LIST_NONE: &str = "none";
 

@@ -84,7 +84,9 @@ pub(crate) fn expand(mut item: ItemFn, model: &ScopeModel) -> TokenStream {
 /// A `const` item that fails to compile, at the scope literal, when `resource` does not
 /// declare `scope`. The message lists the declared scopes.
 fn declared_check(resource: &Type, scope: &LitStr) -> TokenStream {
-    let p = quote!(::mcp_auth::__private);
+    // Every token of the failing call carries the literal's span: a call whose tokens mix spans
+    // is reported at the whole attribute.
+    let p = quote_spanned!(scope.span()=> ::mcp_auth::__private);
     let head = format!("scope `{}` is not declared by resource `", scope.value());
     quote_spanned! {scope.span()=>
         const _: () = {
@@ -97,10 +99,7 @@ fn declared_check(resource: &Type, scope: &LitStr) -> TokenStream {
                 ];
                 const MESSAGE: [u8; #p::concat_list_len(PARTS, DECLARED)] =
                     #p::concat_list_bytes(PARTS, DECLARED);
-                match #p::core::str::from_utf8(&MESSAGE) {
-                    #p::core::result::Result::Ok(message) => #p::core::panic!("{}", message),
-                    #p::core::result::Result::Err(_) => #p::core::panic!("a required scope is not declared by the resource"),
-                }
+                #p::compile_error(&MESSAGE);
             }
         };
     }

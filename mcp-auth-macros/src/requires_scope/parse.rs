@@ -68,7 +68,7 @@ pub(crate) fn args(tokens: TokenStream, errors: &mut Vec<syn::Error>) -> ScopeAr
     let parsed = match Punctuated::<Arg, Token![,]>::parse_terminated.parse2(tokens) {
         Ok(parsed) => parsed,
         Err(e) => {
-            errors.push(e.into());
+            errors.push(e);
             return out;
         }
     };

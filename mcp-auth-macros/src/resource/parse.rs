@@ -209,7 +209,7 @@ pub(crate) fn args(tokens: TokenStream, errors: &mut Vec<syn::Error>) -> Resourc
     let items = match NestedMeta::parse_meta_list(tokens) {
         Ok(items) => items,
         Err(e) => {
-            errors.push(e.into());
+            errors.push(e);
             return out;
         }
     };

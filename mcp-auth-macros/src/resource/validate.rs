@@ -1,6 +1,7 @@
 //! `#[mcp_resource]`: raw arguments to a checked [`Model`], every rule from [`mcp_auth_rules`].
 
-use mcp_auth_rules::{DiscoveryKind, UrlCheck, prm::PrmDocument};
+use mcp_auth_rules::metadata_json::MetadataJson;
+use mcp_auth_rules::{DiscoveryKind, UrlCheck};
 use proc_macro2::{Span, TokenStream};
 use syn::LitStr;
 
@@ -66,13 +67,18 @@ impl Model {
             .iter()
             .map(|i| i.literal().map(str::to_owned))
             .collect::<Option<Vec<_>>>()?;
-        let mut doc = PrmDocument::new(id);
-        doc.authorization_servers = issuers;
-        doc.scopes_supported = self.scopes.clone();
-        doc.resource_name = self.name.clone();
-        doc.resource_documentation = self.documentation.clone();
-        doc.resource_policy_uri = self.policy_uri.clone();
-        doc.resource_tos_uri = self.tos_uri.clone();
+        let bearer_methods = ["header".to_owned()];
+        let doc = MetadataJson {
+            resource: id,
+            authorization_servers: &issuers,
+            scopes_supported: &self.scopes,
+            bearer_methods_supported: &bearer_methods,
+            resource_name: self.name.as_deref(),
+            resource_documentation: self.documentation.as_deref(),
+            resource_policy_uri: self.policy_uri.as_deref(),
+            resource_tos_uri: self.tos_uri.as_deref(),
+            ..MetadataJson::default()
+        };
         Some(doc.to_json())
     }
 }

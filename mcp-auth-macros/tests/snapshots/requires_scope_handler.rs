@@ -17,16 +17,7 @@ const _: () = {
             PARTS,
             DECLARED,
         );
-        match ::mcp_auth::__private::core::str::from_utf8(&MESSAGE) {
-            ::mcp_auth::__private::core::result::Result::Ok(message) => {
-                ::mcp_auth::__private::core::panic!("{}", message)
-            }
-            ::mcp_auth::__private::core::result::Result::Err(_) => {
-                ::mcp_auth::__private::core::panic!(
-                    "a required scope is not declared by the resource"
-                )
-            }
-        }
+        ::mcp_auth::__private::compile_error(&MESSAGE);
     }
 };
 /// Creates a note.

@@ -15,16 +15,7 @@ impl NotesServer {
                     PARTS,
                     DECLARED,
                 )] = ::mcp_auth::__private::concat_list_bytes(PARTS, DECLARED);
-                match ::mcp_auth::__private::core::str::from_utf8(&MESSAGE) {
-                    ::mcp_auth::__private::core::result::Result::Ok(message) => {
-                        ::mcp_auth::__private::core::panic!("{}", message)
-                    }
-                    ::mcp_auth::__private::core::result::Result::Err(_) => {
-                        ::mcp_auth::__private::core::panic!(
-                            "a required scope is not declared by the resource"
-                        )
-                    }
-                }
+                ::mcp_auth::__private::compile_error(&MESSAGE);
             }
         };
         &["read:notes"]

@@ -1,4 +1,4 @@
-use mcp_auth::{Auth, mcp_resource, requires_scope};
+use mcp_auth::{mcp_resource, requires_scope};
 
 #[mcp_resource(
     id = "https://mcp.example.com/mcp",
