@@ -156,8 +156,8 @@ impl IntoResponse for ScopeRejection {
     }
 }
 
-/// Checks `needed` against the token of `auth`; the `403` response when scopes are missing.
-pub(crate) fn check_scopes(auth: &Authenticated, needed: &[&str]) -> Result<(), Response> {
+/// Checks `needed` against the token of `auth`: `None` when granted, else the `403` response.
+pub(crate) fn missing_scopes_response(auth: &Authenticated, needed: &[&str]) -> Option<Response> {
     let resource: &ResourceHandle = &auth.resource;
     let granted = auth.info.scopes();
     let missing: Vec<&str> = needed
@@ -166,7 +166,7 @@ pub(crate) fn check_scopes(auth: &Authenticated, needed: &[&str]) -> Result<(), 
         .filter(|scope| !resource.scope_hierarchy().satisfies(granted, scope))
         .collect();
     if missing.is_empty() {
-        return Ok(());
+        return None;
     }
     tracing::info!(?missing, "insufficient scope");
     let mut all: Vec<String> = needed.iter().map(|s| (*s).to_owned()).collect();
@@ -176,7 +176,7 @@ pub(crate) fn check_scopes(auth: &Authenticated, needed: &[&str]) -> Result<(), 
         }
     }
     let scopes = auth.challenge_scopes(&all);
-    Err(auth.reject(AuthRejection::insufficient_scope(
+    Some(auth.reject(AuthRejection::insufficient_scope(
         resource, &scopes, &missing,
     )))
 }
@@ -186,7 +186,9 @@ impl<St: Send + Sync, R: 'static, S: ScopeSet> FromRequestParts<St> for ScopeGua
 
     async fn from_request_parts(parts: &mut Parts, _state: &St) -> Result<Self, Self::Rejection> {
         let auth = authenticated::<R>(parts).map_err(ScopeRejection::MissingLayer)?;
-        check_scopes(auth, S::SCOPES).map_err(ScopeRejection::Insufficient)?;
+        if let Some(response) = missing_scopes_response(auth, S::SCOPES) {
+            return Err(ScopeRejection::Insufficient(response));
+        }
         Ok(Self {
             _marker: PhantomData,
         })

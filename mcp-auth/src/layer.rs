@@ -30,6 +30,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Request, StatusCode};
@@ -40,6 +41,7 @@ use crate::auth_info::AuthInfo;
 use crate::bearer::{BearerOutcome, MalformedCredentials, extract_bearer};
 use crate::challenge::BearerChallenge;
 use crate::error::{ErrorCode, VerifyError};
+use crate::mcp::{McpPolicy, McpScopes};
 use crate::resource::ResourceHandle;
 use crate::verify::TokenVerifier as _;
 
@@ -282,6 +284,8 @@ struct LayerConfig {
     unauthenticated_scopes: Vec<String>,
     error_body: Option<ErrorBodyHook>,
     cors: bool,
+    /// MCP mode: per-operation scopes from the JSON-RPC body and session binding.
+    mcp: Option<Arc<McpPolicy>>,
 }
 
 impl<R> Clone for BearerLayer<R> {
@@ -321,6 +325,7 @@ impl<R: 'static> BearerLayer<R> {
                 unauthenticated_scopes,
                 error_body: None,
                 cors: true,
+                mcp: None,
             }),
             _resource: PhantomData,
         }
@@ -333,6 +338,7 @@ impl<R: 'static> BearerLayer<R> {
             unauthenticated_scopes: self.config.unauthenticated_scopes.clone(),
             error_body: self.config.error_body.clone(),
             cors: self.config.cors,
+            mcp: self.config.mcp.clone(),
         };
         f(&mut config);
         Self {
@@ -374,6 +380,28 @@ impl<R: 'static> BearerLayer<R> {
     /// for applications that put their own CORS layer outside this one.
     pub fn without_cors(self) -> Self {
         self.edit(|c| c.cors = false)
+    }
+
+    /// MCP mode: reads the JSON-RPC body of each `POST` (up to 4 MiB, see
+    /// [`mcp_max_body_bytes`](Self::mcp_max_body_bytes)), requires the scopes `scopes` names for
+    /// its operations (answering `403 insufficient_scope` before dispatch, RS-46), and binds the
+    /// MCP sessions the server issues to the user who created them (RS-56). See [`crate::mcp`].
+    pub fn mcp(self, scopes: McpScopes) -> Self {
+        self.edit(|c| {
+            let max = c
+                .mcp
+                .as_ref()
+                .map_or(crate::mcp::DEFAULT_MAX_BODY_BYTES, |m| m.max_body_bytes);
+            c.mcp = Some(Arc::new(McpPolicy::new(scopes, max)));
+        })
+    }
+
+    /// The largest JSON-RPC body MCP mode reads (default 4 MiB); larger ones get `413`.
+    pub fn mcp_max_body_bytes(self, max: usize) -> Self {
+        self.edit(|c| {
+            let scopes = c.mcp.as_ref().map(|m| m.scopes.clone()).unwrap_or_default();
+            c.mcp = Some(Arc::new(McpPolicy::new(scopes, max)));
+        })
     }
 
     /// The resource this layer protects.
@@ -424,11 +452,10 @@ const ALLOWED_REQUEST_HEADERS: &str = "authorization, content-type, accept, mcp-
 /// The response headers a browser client must be able to read (RS-26).
 const EXPOSED_HEADERS: &str = "WWW-Authenticate, Mcp-Session-Id, MCP-Protocol-Version";
 
-impl<S, R, B> Service<Request<B>> for BearerService<S, R>
+impl<S, R> Service<Request<Body>> for BearerService<S, R>
 where
-    S: Service<Request<B>, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + 'static,
     S::Future: Send + 'static,
-    B: Send + 'static,
     R: 'static,
 {
     type Response = Response;
@@ -439,7 +466,7 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
         // The ready inner service serves this request; a fresh clone waits for the next one.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
@@ -463,8 +490,7 @@ where
                 {
                     Ok(Decision::Preflight) => preflight(&config, request.headers()),
                     Ok(Decision::Proceed(authenticated)) => {
-                        request.extensions_mut().insert(*authenticated);
-                        inner.call(request).await?
+                        proceed(&config, &mut inner, request, *authenticated).await?
                     }
                     Err(rejection) => {
                         tracing::info!(status = rejection.status.as_u16(), "request rejected");
@@ -485,6 +511,43 @@ where
             .instrument(span),
         )
     }
+}
+
+/// Runs an authenticated request: in MCP mode the session and per-operation checks first.
+async fn proceed<S>(
+    config: &LayerConfig,
+    inner: &mut S,
+    request: Request<Body>,
+    authenticated: Authenticated,
+) -> Result<Response, Infallible>
+where
+    S: Service<Request<Body>, Response = Response, Error = Infallible>,
+{
+    let Some(policy) = &config.mcp else {
+        let mut request = request;
+        request.extensions_mut().insert(authenticated);
+        return inner.call(request).await;
+    };
+    if let Some(response) = policy.session_refusal(request.headers(), &authenticated.info) {
+        return Ok(response);
+    }
+    let (mut request, needed) = match policy.inspect(request).await {
+        Ok(inspected) => inspected,
+        Err(response) => return Ok(response),
+    };
+    if !needed.is_empty() {
+        let needed: Vec<&str> = needed.iter().map(String::as_str).collect();
+        if let Some(response) = crate::extract::missing_scopes_response(&authenticated, &needed) {
+            return Ok(response);
+        }
+    }
+    let method = request.method().clone();
+    let session = request.headers().get(crate::mcp::SESSION_HEADER).cloned();
+    let info = authenticated.info.clone();
+    request.extensions_mut().insert(authenticated);
+    let response = inner.call(request).await?;
+    policy.after_response(&method, session.as_ref(), &response, &info);
+    Ok(response)
 }
 
 enum Decision {

@@ -18,6 +18,7 @@ mod http_client;
 pub mod introspection;
 pub mod jwks;
 pub mod layer;
+pub mod mcp;
 pub mod metadata;
 pub mod resource;
 pub mod spec;

@@ -41,7 +41,7 @@ use crate::verify::{JwksOptions, JwtVerifier, SharedVerifier, TokenVerifier, Ver
 #[derive(Debug, Clone)]
 enum TrustedServer {
     /// Discovered (or hand-written) metadata.
-    Discovered(AuthServerConfig),
+    Discovered(Box<AuthServerConfig>),
     /// An issuer and its `jwks_uri`, without metadata.
     Keys { issuer: String, jwks_uri: String },
 }
@@ -159,7 +159,8 @@ impl ProtectedResource {
     /// `issuer` is published byte-exact in `authorization_servers` (RS-02) and its `jwks_uri`
     /// verifies JWTs.
     pub fn authorization_server(mut self, config: AuthServerConfig) -> Self {
-        self.servers.push(TrustedServer::Discovered(config));
+        self.servers
+            .push(TrustedServer::Discovered(Box::new(config)));
         self
     }
 

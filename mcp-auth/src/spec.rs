@@ -162,7 +162,7 @@ pub const fn concat_bytes<const N: usize>(parts: &[&str]) -> [u8; N] {
     out
 }
 
-/// The total length of `parts`, for [`concat_bytes`].
+/// The total length of `parts`, for [`concat_bytes()`].
 pub const fn concat_len(parts: &[&str]) -> usize {
     let mut len = 0;
     let mut p = 0;

@@ -347,6 +347,12 @@ impl<R: Resource> ResourceAuth<R> {
         BearerLayer::for_resource(Arc::clone(&self.handle))
     }
 
+    /// The bearer layer in MCP mode: per-operation scopes from the JSON-RPC body (RS-46) and
+    /// sessions bound to their user (RS-56). See [`crate::mcp`].
+    pub fn mcp_layer(&self, scopes: crate::mcp::McpScopes) -> BearerLayer<R> {
+        self.layer().mcp(scopes)
+    }
+
     /// The router of the metadata document (merge it outside the layer).
     pub fn metadata_router<S: Clone + Send + Sync + 'static>(&self) -> axum::Router<S> {
         self.server.metadata_router()

@@ -17,7 +17,7 @@ pub use crate::jwks::{JwksCache, JwksOptions};
 
 /// Checks an access token and says what it grants.
 ///
-/// Implemented by [`JwtVerifier`](crate::verify::JwtVerifier) (RFC 9068 JWTs),
+/// Implemented by [`JwtVerifier`] (RFC 9068 JWTs),
 /// [`IntrospectionVerifier`](crate::introspection::IntrospectionVerifier) (RFC 7662 opaque
 /// tokens) and anything users plug in. Implementations must check at least integrity, expiry,
 /// issuer and audience; scope checks happen per operation, after verification.

@@ -1,0 +1,1 @@
+//! Runnable examples of mcp-auth; see `notes.rs` (`cargo run --example notes`).
