@@ -54,6 +54,7 @@ pub enum StartupError {
 pub struct ResourceBuilder<R> {
     id: Option<String>,
     issuers: Vec<AuthServerConfig>,
+    replacement_servers: Option<Vec<AuthServerConfig>>,
     options: VerifyOptions,
     jwks: JwksOptions,
     clock: Option<SharedClock>,
@@ -96,6 +97,7 @@ impl<R: Resource> ResourceBuilder<R> {
         Self {
             id: None,
             issuers: Vec::new(),
+            replacement_servers: None,
             options,
             jwks: JwksOptions::default(),
             clock: None,
@@ -170,6 +172,18 @@ impl<R: Resource> ResourceBuilder<R> {
         self
     }
 
+    /// Replaces the declared authorization servers with `servers`: the declared ones are then
+    /// neither discovered nor trusted. For tests against
+    /// `mcp_auth::dev::AuthorizationServer` (whose issuer has a random port) and for
+    /// staging environments; production code trusts what the declaration says.
+    pub fn replace_authorization_servers(
+        mut self,
+        servers: impl IntoIterator<Item = AuthServerConfig>,
+    ) -> Self {
+        self.replacement_servers = Some(servers.into_iter().collect());
+        self
+    }
+
     /// Verifies opaque tokens by introspection (see [`ProtectedResource::introspection`]).
     pub fn introspection(mut self, client: ClientAuth) -> Self {
         self.introspection = Some(client);
@@ -239,7 +253,16 @@ impl<R: Resource> ResourceBuilder<R> {
         }
         let mut given = self.issuers;
         let mut errors = Vec::new();
-        for issuer_spec in spec.issuers {
+        let declared = match self.replacement_servers {
+            Some(replacements) => {
+                for config in replacements {
+                    resource = resource.authorization_server(config);
+                }
+                &[][..]
+            }
+            None => spec.issuers,
+        };
+        for issuer_spec in declared {
             let issuer = resolve(issuer_spec.issuer)?;
             for problem in mcp_auth_rules::issuer(&issuer).errors() {
                 errors.push(ConfigError::invalid("issuer", problem.message.clone()));
