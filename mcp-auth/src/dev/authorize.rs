@@ -230,21 +230,25 @@ fn granted_scopes(
     if scope.is_none() {
         return Ok(client.scope.clone().unwrap_or_default());
     }
-    if !shared.scopes.is_empty() {
-        if let Some(unknown) = requested.iter().find(|s| !shared.scopes.contains(s)) {
-            return Err(OAuthError::bad_request(
-                "invalid_scope",
-                format!("the scope `{unknown}` is not in scopes_supported"),
-            ));
-        }
+    if let Some(unknown) = requested
+        .iter()
+        .find(|s| !shared.scopes.is_empty() && !shared.scopes.contains(s))
+    {
+        return Err(OAuthError::bad_request(
+            "invalid_scope",
+            format!("the scope `{unknown}` is not in scopes_supported"),
+        ));
     }
-    if let Some(allowed) = &client.scope {
-        if let Some(extra) = requested.iter().find(|s| !allowed.contains(s)) {
-            return Err(OAuthError::bad_request(
-                "invalid_scope",
-                format!("the scope `{extra}` is not in the scope this client registered"),
-            ));
-        }
+    if let Some(extra) = requested.iter().find(|s| {
+        client
+            .scope
+            .as_ref()
+            .is_some_and(|allowed| !allowed.contains(s))
+    }) {
+        return Err(OAuthError::bad_request(
+            "invalid_scope",
+            format!("the scope `{extra}` is not in the scope this client registered"),
+        ));
     }
     Ok(requested)
 }

@@ -355,12 +355,18 @@ pub(crate) fn authenticate(
         Presented::Basic { id, .. } | Presented::Post { id, .. } | Presented::Public { id } => id,
     };
     let client = clients.get(id).ok_or_else(failed)?;
-    let method_ok = match (&presented, client.auth_method) {
-        (Presented::Public { .. }, AuthMethod::None) => true,
-        (Presented::Basic { .. }, AuthMethod::SecretBasic | AuthMethod::SecretAny)
-        | (Presented::Post { .. }, AuthMethod::SecretPost | AuthMethod::SecretAny) => true,
-        _ => false,
-    };
+    let method_ok = matches!(
+        (&presented, client.auth_method),
+        (Presented::Public { .. }, AuthMethod::None)
+            | (
+                Presented::Basic { .. },
+                AuthMethod::SecretBasic | AuthMethod::SecretAny
+            )
+            | (
+                Presented::Post { .. },
+                AuthMethod::SecretPost | AuthMethod::SecretAny
+            )
+    );
     if !method_ok {
         return Err(OAuthError::invalid_client(format!(
             "this client registered token_endpoint_auth_method `{}`; authenticate that way",

@@ -256,7 +256,10 @@ mod tests {
     fn codes_are_single_use_and_expire_after_60_seconds() {
         let grants = Grants::default();
         let code = grants.issue_code(authorization(), 1000);
-        assert!(matches!(grants.redeem_code(&code, 1059), Redeemed::Fresh(_)));
+        assert!(matches!(
+            grants.redeem_code(&code, 1059),
+            Redeemed::Fresh(_)
+        ));
         assert!(matches!(
             grants.redeem_code(&code, 1059),
             Redeemed::Replayed { .. }
@@ -309,7 +312,9 @@ mod tests {
         );
         let (id, csrf) = grants.await_consent(authorization(), 0);
         assert_eq!(
-            grants.take_consent(&id, &csrf, CONSENT_LIFETIME).unwrap_err(),
+            grants
+                .take_consent(&id, &csrf, CONSENT_LIFETIME)
+                .unwrap_err(),
             ConsentError::Unknown
         );
     }

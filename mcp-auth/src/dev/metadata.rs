@@ -268,7 +268,10 @@ impl Layout {
             "introspection_endpoint_auth_methods_supported",
             json!(["client_secret_basic", "client_secret_post"]),
         );
-        put("authorization_response_iss_parameter_supported", true.into());
+        put(
+            "authorization_response_iss_parameter_supported",
+            true.into(),
+        );
         if oidc {
             doc.insert("subject_types_supported".into(), json!(["public"]));
             let names: Vec<&str> = algs.iter().map(|a| a.name()).collect();

@@ -171,6 +171,8 @@ mod token;
 mod wire;
 
 #[cfg(test)]
+mod flow_tests;
+#[cfg(test)]
 mod tests;
 
 pub use authorize::Consent;

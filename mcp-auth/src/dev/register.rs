@@ -154,10 +154,9 @@ impl Metadata {
 
         let scope = match string(request, "scope")? {
             None => None,
-            Some(scope) => Some(
-                wire::scope_tokens(Some(&scope))
-                    .map_err(|_| invalid_metadata("scope must be scope tokens separated by single spaces"))?,
-            ),
+            Some(scope) => Some(wire::scope_tokens(Some(&scope)).map_err(|_| {
+                invalid_metadata("scope must be scope tokens separated by single spaces")
+            })?),
         };
         Ok(Self {
             redirect_uris: dedup(redirect_uris),
@@ -230,15 +229,42 @@ mod tests {
         let uris = json!(["https://app.example.com/cb"]);
         for (body, code) in [
             (json!({}), "invalid_redirect_uri"),
-            (json!({"redirect_uris": "https://x.example/cb"}), "invalid_redirect_uri"),
-            (json!({"redirect_uris": ["http://x.example/cb"]}), "invalid_redirect_uri"),
-            (json!({"redirect_uris": uris, "grant_types": ["implicit"]}), "invalid_client_metadata"),
-            (json!({"redirect_uris": uris, "response_types": ["token"]}), "invalid_client_metadata"),
-            (json!({"redirect_uris": uris, "response_types": []}), "invalid_client_metadata"),
-            (json!({"redirect_uris": uris, "token_endpoint_auth_method": "private_key_jwt"}), "invalid_client_metadata"),
-            (json!({"grant_types": ["client_credentials"], "token_endpoint_auth_method": "none"}), "invalid_client_metadata"),
-            (json!({"redirect_uris": uris, "scope": "a  b"}), "invalid_client_metadata"),
-            (json!({"redirect_uris": uris, "client_name": 7}), "invalid_client_metadata"),
+            (
+                json!({"redirect_uris": "https://x.example/cb"}),
+                "invalid_redirect_uri",
+            ),
+            (
+                json!({"redirect_uris": ["http://x.example/cb"]}),
+                "invalid_redirect_uri",
+            ),
+            (
+                json!({"redirect_uris": uris, "grant_types": ["implicit"]}),
+                "invalid_client_metadata",
+            ),
+            (
+                json!({"redirect_uris": uris, "response_types": ["token"]}),
+                "invalid_client_metadata",
+            ),
+            (
+                json!({"redirect_uris": uris, "response_types": []}),
+                "invalid_client_metadata",
+            ),
+            (
+                json!({"redirect_uris": uris, "token_endpoint_auth_method": "private_key_jwt"}),
+                "invalid_client_metadata",
+            ),
+            (
+                json!({"grant_types": ["client_credentials"], "token_endpoint_auth_method": "none"}),
+                "invalid_client_metadata",
+            ),
+            (
+                json!({"redirect_uris": uris, "scope": "a  b"}),
+                "invalid_client_metadata",
+            ),
+            (
+                json!({"redirect_uris": uris, "client_name": 7}),
+                "invalid_client_metadata",
+            ),
         ] {
             assert_eq!(parse(body.clone()).unwrap_err(), code, "{body}");
         }

@@ -123,16 +123,22 @@ impl Drop for Inner {
 /// A real OAuth 2.0 authorization server on `127.0.0.1` (random port), for tests and examples.
 ///
 /// It publishes discovery documents (RFC 8414 and OpenID Connect, see [`Discovery`]), a JWKS,
-/// a `client_credentials` token endpoint (RFC 6749 §4.4, with RFC 8707 `resource`) and an
-/// introspection endpoint (RFC 7662). Tests mint tokens directly with [`token`](Self::token)
-/// and [`opaque_token`](Self::opaque_token), rotate keys, count requests and inject faults.
+/// dynamic client registration (RFC 7591), an authorization endpoint (code flow with PKCE, see
+/// [`Consent`]), a token endpoint (`authorization_code`, `refresh_token`, `client_credentials`,
+/// with RFC 8707 `resource`) and an introspection endpoint (RFC 7662); see
+/// [the module documentation](super#the-authorization-code-flow). Tests also mint tokens
+/// directly with [`token`](Self::token) and [`opaque_token`](Self::opaque_token), rotate keys,
+/// count requests and inject faults.
 ///
 /// Handles are cheap clones of one server. The server runs as a task on the Tokio runtime that
 /// started it and stops when the last handle is dropped.
 ///
-/// One confidential client is registered (see [`introspection_client`](Self::introspection_client)):
-/// it authenticates at the token and introspection endpoints with `client_secret_basic` or
-/// `client_secret_post`.
+/// One confidential client is always registered (see
+/// [`introspection_client`](Self::introspection_client)): it authenticates at the token and
+/// introspection endpoints with `client_secret_basic` or `client_secret_post` and may use the
+/// `client_credentials` grant. Other clients register at
+/// [`registration_endpoint`](Self::registration_endpoint) or are pre-registered with
+/// [`AuthorizationServerBuilder::client`]; any confidential client may introspect.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -482,10 +488,11 @@ impl AuthorizationServerBuilder {
     ///
     /// Every absolute `http(s)` URL string in it, at any depth, gets the server's origin in
     /// place of its own, path kept: `"issuer": "https://x.auth0.com/"` becomes
-    /// `"http://127.0.0.1:PORT/"`. That rewritten issuer is the server's issuer. The JWKS, token
-    /// and introspection endpoints are served at the paths of the rewritten `jwks_uri`,
-    /// `token_endpoint` and `introspection_endpoint` (or at the default paths under the issuer
-    /// when the document lacks them). The document is otherwise served as given: it may
+    /// `"http://127.0.0.1:PORT/"`. That rewritten issuer is the server's issuer. The JWKS,
+    /// token, introspection, authorization and registration endpoints are served at the paths
+    /// of the rewritten `jwks_uri`, `token_endpoint`, `introspection_endpoint`,
+    /// `authorization_endpoint` and `registration_endpoint` (or at the default paths under the
+    /// issuer when the document lacks them). The document is otherwise served as given: it may
     /// advertise features this server does not have.
     ///
     /// ```
@@ -635,11 +642,12 @@ impl AuthorizationServerBuilder {
         ));
         for registration in self.clients {
             let id = registration.client_id.clone();
-            let client = Client::preregistered(registration)
-                .map_err(|problem| DevServerError::InvalidClient {
+            let client = Client::preregistered(registration).map_err(|problem| {
+                DevServerError::InvalidClient {
                     client_id: id.clone(),
                     problem,
-                })?;
+                }
+            })?;
             if !clients.insert(client) {
                 return Err(DevServerError::InvalidClient {
                     client_id: id,

@@ -8,7 +8,7 @@ use http::HeaderMap;
 use serde_json::{Value, json};
 
 use super::clients::{Client, authenticate};
-use super::grants::{RefreshGrant, Redeemed};
+use super::grants::{Redeemed, RefreshGrant};
 use super::keys::{b64, random_b64};
 use super::mint::{DEFAULT_LIFETIME, TokenBuilder};
 use super::server::Shared;
@@ -165,7 +165,9 @@ fn refresh_token(shared: &Shared, client: &Client, form: &Form) -> Result<Respon
             if let Some(extra) = narrowed.iter().find(|s| !grant.scopes.contains(s)) {
                 return Err(OAuthError::bad_request(
                     "invalid_scope",
-                    format!("the scope `{extra}` was not granted originally; a refresh may only narrow the scope"),
+                    format!(
+                        "the scope `{extra}` was not granted originally; a refresh may only narrow the scope"
+                    ),
                 ));
             }
             narrowed
@@ -285,7 +287,10 @@ mod tests {
 
     #[test]
     fn resources_narrow_within_the_authorized_ones() {
-        let authorized = vec!["https://a.example/".to_owned(), "https://b.example/".to_owned()];
+        let authorized = vec![
+            "https://a.example/".to_owned(),
+            "https://b.example/".to_owned(),
+        ];
         assert_eq!(narrowed_resources(vec![], &authorized).unwrap(), authorized);
         assert_eq!(
             narrowed_resources(vec!["https://b.example/".into()], &authorized).unwrap(),

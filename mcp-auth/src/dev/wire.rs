@@ -210,7 +210,7 @@ pub(crate) fn is_resource_indicator(value: &str) -> bool {
 }
 
 /// Checks every `resource` value (RFC 8707 §2), `invalid_target` otherwise.
-pub(crate) fn resources<'f>(form: &'f Form) -> Result<Vec<&'f str>, OAuthError> {
+pub(crate) fn resources(form: &Form) -> Result<Vec<&str>, OAuthError> {
     let values = all(form, "resource");
     if values.iter().all(|r| is_resource_indicator(r)) {
         Ok(values)
@@ -233,9 +233,15 @@ mod tests {
             scope_tokens(Some("a b a")).unwrap(),
             vec!["a".to_owned(), "b".to_owned()]
         );
-        assert_eq!(scope_tokens(Some("a  b")).unwrap_err().code, "invalid_scope");
+        assert_eq!(
+            scope_tokens(Some("a  b")).unwrap_err().code,
+            "invalid_scope"
+        );
         assert_eq!(scope_tokens(Some("")).unwrap_err().code, "invalid_scope");
-        assert_eq!(scope_tokens(Some("a\"b")).unwrap_err().code, "invalid_scope");
+        assert_eq!(
+            scope_tokens(Some("a\"b")).unwrap_err().code,
+            "invalid_scope"
+        );
     }
 
     #[test]
