@@ -56,6 +56,20 @@ pub enum DevServerError {
         "no published key has kid `{0}`; use one of `AuthorizationServer::key_ids()` (keys leave the JWKS on `rotate_keys`)"
     )]
     UnknownKid(String),
+    /// A [`ClientRegistration`](super::ClientRegistration) cannot be registered.
+    #[error("client `{client_id}` {problem}")]
+    InvalidClient {
+        /// The client's `client_id`.
+        client_id: String,
+        /// What is wrong and how to fix it.
+        problem: String,
+    },
+    /// A scope given to [`scopes`](super::AuthorizationServerBuilder::scopes) is not a valid
+    /// scope token.
+    #[error(
+        "scopes: `{0}` is not a scope token (RFC 6749 §3.3: printable ASCII without spaces, `\"` or `\\`)"
+    )]
+    InvalidScope(String),
     /// Signing a token failed.
     #[error("could not sign the token: {0}")]
     Signing(String),

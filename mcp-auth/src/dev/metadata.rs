@@ -61,6 +61,8 @@ pub(crate) enum Route {
     Jwks,
     Token,
     Introspect,
+    Authorize,
+    Register,
 }
 
 /// The server's URLs and routing table, fixed at start.
@@ -70,6 +72,8 @@ pub(crate) struct Layout {
     pub(crate) jwks_uri: String,
     pub(crate) token_endpoint: String,
     pub(crate) introspection_endpoint: String,
+    pub(crate) authorization_endpoint: String,
+    pub(crate) registration_endpoint: String,
     pub(crate) well_known: Vec<String>,
     /// Request path (as sent on the wire, percent-encoded) to route.
     pub(crate) routes: HashMap<String, Route>,
@@ -90,9 +94,13 @@ impl Layout {
         Self::assemble(
             issuer,
             discovery,
-            format!("{base}/.well-known/jwks.json"),
-            format!("{base}/token"),
-            format!("{base}/introspect"),
+            Endpoints {
+                jwks_uri: format!("{base}/.well-known/jwks.json"),
+                token: format!("{base}/token"),
+                introspection: format!("{base}/introspect"),
+                authorization: format!("{base}/authorize"),
+                registration: format!("{base}/register"),
+            },
             None,
         )
     }
@@ -130,25 +138,20 @@ impl Layout {
                 .filter(|url| same_origin(url, origin))
                 .map_or(default, str::to_owned)
         };
-        let jwks_uri = endpoint("jwks_uri", format!("{base}/.well-known/jwks.json"));
-        let token = endpoint("token_endpoint", format!("{base}/token"));
-        let introspect = endpoint("introspection_endpoint", format!("{base}/introspect"));
-        Self::assemble(
-            issuer,
-            discovery,
-            jwks_uri,
-            token,
-            introspect,
-            Some(document),
-        )
+        let endpoints = Endpoints {
+            jwks_uri: endpoint("jwks_uri", format!("{base}/.well-known/jwks.json")),
+            token: endpoint("token_endpoint", format!("{base}/token")),
+            introspection: endpoint("introspection_endpoint", format!("{base}/introspect")),
+            authorization: endpoint("authorization_endpoint", format!("{base}/authorize")),
+            registration: endpoint("registration_endpoint", format!("{base}/register")),
+        };
+        Self::assemble(issuer, discovery, endpoints, Some(document))
     }
 
     fn assemble(
         issuer: String,
         discovery: Discovery,
-        jwks_uri: String,
-        token_endpoint: String,
-        introspection_endpoint: String,
+        endpoints: Endpoints,
         document: Option<Value>,
     ) -> Result<Self, DevServerError> {
         let invalid = || DevServerError::InvalidIssuerPath {
@@ -191,52 +194,83 @@ impl Layout {
         for (url, route) in &well_known {
             add(url, *route, "a discovery URL")?;
         }
-        add(&jwks_uri, Route::Jwks, "jwks_uri")?;
-        add(&token_endpoint, Route::Token, "token_endpoint")?;
+        add(&endpoints.jwks_uri, Route::Jwks, "jwks_uri")?;
+        add(&endpoints.token, Route::Token, "token_endpoint")?;
         add(
-            &introspection_endpoint,
+            &endpoints.introspection,
             Route::Introspect,
             "introspection_endpoint",
+        )?;
+        add(
+            &endpoints.authorization,
+            Route::Authorize,
+            "authorization_endpoint",
+        )?;
+        add(
+            &endpoints.registration,
+            Route::Register,
+            "registration_endpoint",
         )?;
 
         Ok(Self {
             issuer,
-            jwks_uri,
-            token_endpoint,
-            introspection_endpoint,
+            jwks_uri: endpoints.jwks_uri,
+            token_endpoint: endpoints.token,
+            introspection_endpoint: endpoints.introspection,
+            authorization_endpoint: endpoints.authorization,
+            registration_endpoint: endpoints.registration,
             well_known: well_known.into_iter().map(|(url, _)| url).collect(),
             routes,
             document,
         })
     }
 
-    /// The discovery document served at a metadata route.
-    pub(crate) fn metadata(&self, oidc: bool, algs: &[SigningAlg]) -> Value {
+    /// The discovery document served at a metadata route; `scopes` become `scopes_supported`
+    /// when not empty.
+    pub(crate) fn metadata(&self, oidc: bool, algs: &[SigningAlg], scopes: &[String]) -> Value {
         if let Some(document) = &self.document {
             return document.clone();
         }
-        let client_auth = json!(["client_secret_basic", "client_secret_post"]);
         let mut doc = Map::new();
-        doc.insert("issuer".into(), self.issuer.clone().into());
-        doc.insert("jwks_uri".into(), self.jwks_uri.clone().into());
-        doc.insert("token_endpoint".into(), self.token_endpoint.clone().into());
-        doc.insert(
-            "introspection_endpoint".into(),
+        let mut put = |name: &str, value: Value| {
+            doc.insert(name.into(), value);
+        };
+        put("issuer", self.issuer.clone().into());
+        put(
+            "authorization_endpoint",
+            self.authorization_endpoint.clone().into(),
+        );
+        put("token_endpoint", self.token_endpoint.clone().into());
+        put("jwks_uri", self.jwks_uri.clone().into());
+        put(
+            "registration_endpoint",
+            self.registration_endpoint.clone().into(),
+        );
+        put(
+            "introspection_endpoint",
             self.introspection_endpoint.clone().into(),
         );
-        // No authorization endpoint exists, so no response type works.
-        doc.insert("response_types_supported".into(), json!([]));
-        doc.insert(
-            "grant_types_supported".into(),
-            json!(["client_credentials"]),
+        if !scopes.is_empty() {
+            put("scopes_supported", json!(scopes));
+        }
+        put("response_types_supported", json!(["code"]));
+        put("response_modes_supported", json!(["query"]));
+        put(
+            "grant_types_supported",
+            json!(["authorization_code", "refresh_token", "client_credentials"]),
         );
-        doc.insert(
-            "token_endpoint_auth_methods_supported".into(),
-            client_auth.clone(),
+        put("code_challenge_methods_supported", json!(["S256"]));
+        put(
+            "token_endpoint_auth_methods_supported",
+            json!(["none", "client_secret_basic", "client_secret_post"]),
         );
-        doc.insert(
-            "introspection_endpoint_auth_methods_supported".into(),
-            client_auth,
+        put(
+            "introspection_endpoint_auth_methods_supported",
+            json!(["client_secret_basic", "client_secret_post"]),
+        );
+        put(
+            "authorization_response_iss_parameter_supported",
+            true.into(),
         );
         if oidc {
             doc.insert("subject_types_supported".into(), json!(["public"]));
@@ -245,6 +279,15 @@ impl Layout {
         }
         Value::Object(doc)
     }
+}
+
+/// The URLs of the endpoints, before routing.
+struct Endpoints {
+    jwks_uri: String,
+    token: String,
+    introspection: String,
+    authorization: String,
+    registration: String,
 }
 
 /// The path of an absolute URL as it goes on the wire (percent-encoded).

@@ -9,12 +9,118 @@
 //! | `/.well-known/oauth-authorization-server{path}` | RFC 8414 metadata |
 //! | `/.well-known/openid-configuration{path}`, `{path}/.well-known/openid-configuration` | OpenID Connect Discovery metadata |
 //! | `{issuer}/.well-known/jwks.json` | the JWK Set (RFC 7517), `Cache-Control: max-age=300` |
-//! | `POST {issuer}/token` | `client_credentials` grant (RFC 6749 §4.4), `resource` → `aud` (RFC 8707) |
+//! | `POST {issuer}/register` | dynamic client registration (RFC 7591) |
+//! | `GET {issuer}/authorize` | authorization endpoint: code flow with PKCE `S256` (OAuth 2.1), `resource` (RFC 8707), `iss` in the response (RFC 9207) |
+//! | `POST {issuer}/authorize` | the consent form of [`Consent::Page`] |
+//! | `POST {issuer}/token` | `authorization_code`, `refresh_token` (rotated) and `client_credentials` grants; `resource` → `aud` |
 //! | `POST {issuer}/introspect` | token introspection (RFC 7662) |
 //!
-//! The generated metadata advertises only what works: the `client_credentials` grant,
-//! `client_secret_basic` and `client_secret_post` client authentication, no authorization
-//! endpoint (so `response_types_supported` is empty) and no PKCE.
+//! The metadata, JWKS, registration and token endpoints answer CORS requests
+//! (`Access-Control-Allow-Origin: *`, preflights included), because browser-based clients such
+//! as MCP Inspector call them directly. The generated metadata advertises what works and
+//! nothing else: `code` as the only response type, PKCE `S256` only, the three grants, public
+//! clients (`none`) and `client_secret_basic` / `client_secret_post`, and the `iss`
+//! authorization response parameter. [`validate_server_config`](crate::validate_server_config)
+//! finds no error in it. No ID tokens are issued.
+//!
+//! # The authorization code flow
+//!
+//! A client registers (or is pre-registered with [`ClientRegistration`]), sends the user to the
+//! authorization endpoint with a PKCE challenge, receives a code at its redirect URI and
+//! exchanges it with the verifier. With [`Consent::Auto`] (the default) the endpoint answers a
+//! valid request with the redirect at once, so a test follows it with an HTTP client that does
+//! not follow redirects and reads the `Location` header. With [`Consent::Page`] a person
+//! approves in a browser.
+//!
+//! The rules are strict on purpose: redirect URIs match a registered one exactly (string
+//! equality); until the client and redirect URI are known to be right, errors are shown on a
+//! page and never redirected; PKCE is always required and only `S256` is accepted; codes are
+//! single-use and expire after 60 seconds of the server's clock (a replayed code revokes what
+//! it issued); refresh tokens rotate on every use and may narrow, never widen, the scope; the
+//! `resource`s authorized at the authorization endpoint bound the `aud` of every token of the
+//! grant. Tokens get `sub` = [`AuthorizationServerBuilder::user`].
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use base64::Engine as _;
+//! use mcp_auth::dev::AuthorizationServer;
+//! use serde_json::{Value, json};
+//! use sha2::Digest as _;
+//!
+//! let idp = AuthorizationServer::builder().user("alice").start().await?;
+//! let http = reqwest::Client::builder()
+//!     .redirect(reqwest::redirect::Policy::none())
+//!     .build()?;
+//! let redirect_uri = "http://127.0.0.1:33418/callback";
+//!
+//! // 1. Dynamic client registration (RFC 7591), as a public client.
+//! let client: Value = http
+//!     .post(idp.registration_endpoint())
+//!     .json(&json!({
+//!         "redirect_uris": [redirect_uri],
+//!         "client_name": "My MCP client",
+//!         "grant_types": ["authorization_code", "refresh_token"],
+//!         "token_endpoint_auth_method": "none",
+//!     }))
+//!     .send()
+//!     .await?
+//!     .json()
+//!     .await?;
+//! let client_id = client["client_id"].as_str().unwrap_or_default();
+//!
+//! // 2. The authorization request, with a PKCE S256 challenge.
+//! let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"; // random in real clients
+//! let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+//!     .encode(sha2::Sha256::digest(verifier.as_bytes()));
+//! let resource = "https://mcp.example.com/mcp";
+//! let authorize = url::Url::parse_with_params(
+//!     &idp.authorization_endpoint(),
+//!     [
+//!         ("response_type", "code"),
+//!         ("client_id", client_id),
+//!         ("redirect_uri", redirect_uri),
+//!         ("code_challenge", challenge.as_str()),
+//!         ("code_challenge_method", "S256"),
+//!         ("scope", "mcp:read"),
+//!         ("state", "xyz"),
+//!         ("resource", resource),
+//!     ],
+//! )?;
+//! let response = http.get(authorize).send().await?;
+//! assert_eq!(response.status(), 302);
+//! let location = url::Url::parse(response.headers()["location"].to_str()?)?;
+//! let param = |name: &str| {
+//!     location
+//!         .query_pairs()
+//!         .find(|(k, _)| k == name)
+//!         .map(|(_, v)| v.into_owned())
+//!         .unwrap_or_default()
+//! };
+//! assert_eq!(param("state"), "xyz");
+//! assert_eq!(param("iss"), idp.issuer());
+//!
+//! // 3. The token request, with the verifier.
+//! let tokens: Value = http
+//!     .post(idp.token_endpoint())
+//!     .form(&[
+//!         ("grant_type", "authorization_code"),
+//!         ("code", param("code").as_str()),
+//!         ("redirect_uri", redirect_uri),
+//!         ("code_verifier", verifier),
+//!         ("client_id", client_id),
+//!         ("resource", resource),
+//!     ])
+//!     .send()
+//!     .await?
+//!     .json()
+//!     .await?;
+//! assert_eq!(tokens["token_type"], "Bearer");
+//! assert_eq!(tokens["scope"], "mcp:read");
+//! assert!(tokens["refresh_token"].is_string());
+//! // tokens["access_token"] is an RFC 9068 JWT: sub "alice", aud = resource, scope "mcp:read".
+//! # Ok(()) }
+//! ```
 //!
 //! Tests mint tokens without HTTP: [`AuthorizationServer::token`] builds any JWT (valid
 //! RFC 9068 by default, or broken in a chosen way) and [`AuthorizationServer::opaque_token`]
@@ -49,18 +155,28 @@
 //! # Ok(()) }
 //! ```
 
+mod authorize;
+mod clients;
 mod error;
 mod fault;
+mod grants;
 mod introspect;
 mod keys;
 mod metadata;
 mod mint;
+mod register;
 mod routes;
 mod server;
+mod token;
+mod wire;
 
+#[cfg(test)]
+mod flow_tests;
 #[cfg(test)]
 mod tests;
 
+pub use authorize::Consent;
+pub use clients::ClientRegistration;
 pub use error::DevServerError;
 pub use fault::Fault;
 pub use keys::SigningAlg;

@@ -11,8 +11,11 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+use super::authorize::Consent;
+use super::clients::{Client, ClientRegistration, Clients};
 use super::error::DevServerError;
 use super::fault::{Fault, Traffic};
+use super::grants::Grants;
 use super::keys::{KeyStore, SigningAlg, SigningKey, random_b64};
 use super::metadata::{Discovery, Layout, wire_path};
 use super::mint::{OpaqueRecord, OpaqueTokenBuilder, TokenBuilder};
@@ -29,6 +32,15 @@ pub(crate) struct Shared {
     pub(crate) jwks_cache_control: HeaderValue,
     pub(crate) publish_key_alg: bool,
     pub(crate) traffic: Traffic,
+    /// Every client: the introspection client, pre-registered and dynamically registered ones.
+    pub(crate) clients: Clients,
+    /// Pending consents, authorization codes, refresh tokens.
+    pub(crate) grants: Grants,
+    pub(crate) consent: Consent,
+    /// The `sub` of tokens issued through the authorization endpoint.
+    pub(crate) user: String,
+    /// `scopes_supported`; when not empty, the authorization endpoint accepts only these.
+    pub(crate) scopes: Vec<String>,
     keys: RwLock<KeyStore>,
     foreign: Mutex<HashMap<SigningAlg, Arc<SigningKey>>>,
     opaque: Mutex<HashMap<String, OpaqueRecord>>,
@@ -70,6 +82,14 @@ impl Shared {
             .cloned()
     }
 
+    /// Makes introspection answer `{"active":false}` for `token` from now on.
+    pub(crate) fn revoke(&self, token: String) {
+        self.revoked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(token);
+    }
+
     pub(crate) fn is_revoked(&self, token: &str) -> bool {
         self.revoked
             .lock()
@@ -85,7 +105,7 @@ impl Shared {
     /// The discovery document for an RFC 8414 (`oidc = false`) or OIDC URL.
     pub(crate) fn metadata(&self, oidc: bool) -> Value {
         let algs = self.keys().algs();
-        self.layout.metadata(oidc, &algs)
+        self.layout.metadata(oidc, &algs, &self.scopes)
     }
 }
 
@@ -103,16 +123,22 @@ impl Drop for Inner {
 /// A real OAuth 2.0 authorization server on `127.0.0.1` (random port), for tests and examples.
 ///
 /// It publishes discovery documents (RFC 8414 and OpenID Connect, see [`Discovery`]), a JWKS,
-/// a `client_credentials` token endpoint (RFC 6749 §4.4, with RFC 8707 `resource`) and an
-/// introspection endpoint (RFC 7662). Tests mint tokens directly with [`token`](Self::token)
-/// and [`opaque_token`](Self::opaque_token), rotate keys, count requests and inject faults.
+/// dynamic client registration (RFC 7591), an authorization endpoint (code flow with PKCE, see
+/// [`Consent`]), a token endpoint (`authorization_code`, `refresh_token`, `client_credentials`,
+/// with RFC 8707 `resource`) and an introspection endpoint (RFC 7662); see
+/// [the module documentation](super#the-authorization-code-flow). Tests also mint tokens
+/// directly with [`token`](Self::token) and [`opaque_token`](Self::opaque_token), rotate keys,
+/// count requests and inject faults.
 ///
 /// Handles are cheap clones of one server. The server runs as a task on the Tokio runtime that
 /// started it and stops when the last handle is dropped.
 ///
-/// One confidential client is registered (see [`introspection_client`](Self::introspection_client)):
-/// it authenticates at the token and introspection endpoints with `client_secret_basic` or
-/// `client_secret_post`.
+/// One confidential client is always registered (see
+/// [`introspection_client`](Self::introspection_client)): it authenticates at the token and
+/// introspection endpoints with `client_secret_basic` or `client_secret_post` and may use the
+/// `client_credentials` grant. Other clients register at
+/// [`registration_endpoint`](Self::registration_endpoint) or are pre-registered with
+/// [`AuthorizationServerBuilder::client`]; any confidential client may introspect.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -191,6 +217,23 @@ impl AuthorizationServer {
         self.shared().layout.token_endpoint.clone()
     }
 
+    /// The authorization endpoint (`{issuer}/authorize` by default): authorization code with
+    /// PKCE `S256`, see [the module documentation](super#the-authorization-code-flow).
+    pub fn authorization_endpoint(&self) -> String {
+        self.shared().layout.authorization_endpoint.clone()
+    }
+
+    /// The RFC 7591 dynamic client registration endpoint (`{issuer}/register` by default).
+    pub fn registration_endpoint(&self) -> String {
+        self.shared().layout.registration_endpoint.clone()
+    }
+
+    /// The `sub` of tokens issued through the authorization endpoint (see
+    /// [`AuthorizationServerBuilder::user`]).
+    pub fn user(&self) -> &str {
+        &self.shared().user
+    }
+
     /// The discovery URLs this server answers, in RS-43 order (see [`Discovery`]).
     pub fn well_known_urls(&self) -> Vec<String> {
         self.shared().layout.well_known.clone()
@@ -216,11 +259,7 @@ impl AuthorizationServer {
     /// Makes the introspection endpoint answer `{"active":false}` for `token` from now on
     /// (an opaque token or a JWT minted here).
     pub fn revoke(&self, token: &str) {
-        self.shared()
-            .revoked
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(token.to_owned());
+        self.shared().revoke(token.to_owned());
     }
 
     /// The `kid`s in the JWKS, in document order.
@@ -378,6 +417,10 @@ pub struct AuthorizationServerBuilder {
     metadata_document: Option<Value>,
     client: Option<(String, String)>,
     publish_key_alg: bool,
+    clients: Vec<ClientRegistration>,
+    consent: Consent,
+    user: String,
+    scopes: Vec<String>,
 }
 
 impl Default for AuthorizationServerBuilder {
@@ -391,6 +434,10 @@ impl Default for AuthorizationServerBuilder {
             metadata_document: None,
             client: None,
             publish_key_alg: true,
+            clients: Vec::new(),
+            consent: Consent::Auto,
+            user: "user-1".into(),
+            scopes: Vec::new(),
         }
     }
 }
@@ -441,10 +488,11 @@ impl AuthorizationServerBuilder {
     ///
     /// Every absolute `http(s)` URL string in it, at any depth, gets the server's origin in
     /// place of its own, path kept: `"issuer": "https://x.auth0.com/"` becomes
-    /// `"http://127.0.0.1:PORT/"`. That rewritten issuer is the server's issuer. The JWKS, token
-    /// and introspection endpoints are served at the paths of the rewritten `jwks_uri`,
-    /// `token_endpoint` and `introspection_endpoint` (or at the default paths under the issuer
-    /// when the document lacks them). The document is otherwise served as given: it may
+    /// `"http://127.0.0.1:PORT/"`. That rewritten issuer is the server's issuer. The JWKS,
+    /// token, introspection, authorization and registration endpoints are served at the paths
+    /// of the rewritten `jwks_uri`, `token_endpoint`, `introspection_endpoint`,
+    /// `authorization_endpoint` and `registration_endpoint` (or at the default paths under the
+    /// issuer when the document lacks them). The document is otherwise served as given: it may
     /// advertise features this server does not have.
     ///
     /// ```
@@ -486,6 +534,55 @@ impl AuthorizationServerBuilder {
     /// servers).
     pub fn publish_key_alg(mut self, publish: bool) -> Self {
         self.publish_key_alg = publish;
+        self
+    }
+
+    /// Registers a client before the server starts, for tests that skip dynamic registration.
+    /// May be called several times; `client_id`s must differ from each other and from the
+    /// introspection client's.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use mcp_auth::dev::{AuthorizationServer, ClientRegistration};
+    ///
+    /// let idp = AuthorizationServer::builder()
+    ///     .client(ClientRegistration::public("app", ["http://127.0.0.1:8000/callback"]))
+    ///     .start()
+    ///     .await?;
+    /// # let _ = idp;
+    /// # Ok(()) }
+    /// ```
+    pub fn client(mut self, registration: ClientRegistration) -> Self {
+        self.clients.push(registration);
+        self
+    }
+
+    /// What the authorization endpoint does with a valid request (default [`Consent::Auto`]:
+    /// redirect at once with a code).
+    pub fn consent(mut self, consent: Consent) -> Self {
+        self.consent = consent;
+        self
+    }
+
+    /// The user who signs in at the authorization endpoint: the `sub` of the tokens issued
+    /// through it (default `"user-1"`).
+    pub fn user(mut self, subject: impl Into<String>) -> Self {
+        self.user = subject.into();
+        self
+    }
+
+    /// The scopes listed as `scopes_supported` in the generated metadata (default: none, and
+    /// the member is left out). When set, the authorization endpoint refuses other scopes with
+    /// `invalid_scope`.
+    pub fn scopes(mut self, scopes: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.scopes.clear();
+        for scope in scopes {
+            let scope = scope.into();
+            if !self.scopes.contains(&scope) {
+                self.scopes.push(scope);
+            }
+        }
         self
     }
 
@@ -531,6 +628,33 @@ impl AuthorizationServerBuilder {
                 format!("dev-secret-{}", random_b64(18)),
             )
         });
+        if let Some(bad) = self
+            .scopes
+            .iter()
+            .find(|s| crate::rules::scope_token(s).is_err())
+        {
+            return Err(DevServerError::InvalidScope(bad.clone()));
+        }
+        let clients = Clients::default();
+        clients.insert(Client::introspection(
+            client_id.clone(),
+            client_secret.clone(),
+        ));
+        for registration in self.clients {
+            let id = registration.client_id.clone();
+            let client = Client::preregistered(registration).map_err(|problem| {
+                DevServerError::InvalidClient {
+                    client_id: id.clone(),
+                    problem,
+                }
+            })?;
+            if !clients.insert(client) {
+                return Err(DevServerError::InvalidClient {
+                    client_id: id,
+                    problem: "is registered twice (or is the introspection client's id)".into(),
+                });
+            }
+        }
         let shared = Arc::new(Shared {
             layout,
             origin,
@@ -540,6 +664,11 @@ impl AuthorizationServerBuilder {
             jwks_cache_control,
             publish_key_alg: self.publish_key_alg,
             traffic: Traffic::default(),
+            clients,
+            grants: Grants::default(),
+            consent: self.consent,
+            user: self.user,
+            scopes: self.scopes,
             keys: RwLock::new(keys),
             foreign: Mutex::default(),
             opaque: Mutex::default(),

@@ -191,16 +191,25 @@ async fn rs43_trailing_slash_issuer_strips_the_slash_for_discovery() {
 async fn generated_metadata_advertises_only_what_works() {
     let idp = AuthorizationServer::start().await.unwrap();
     let (_, doc) = get(&idp.well_known_urls()[0]).await;
-    assert_eq!(doc["grant_types_supported"], json!(["client_credentials"]));
-    assert_eq!(doc["response_types_supported"], json!([]));
-    let auth = json!(["client_secret_basic", "client_secret_post"]);
-    assert_eq!(doc["token_endpoint_auth_methods_supported"], auth);
-    assert_eq!(doc["introspection_endpoint_auth_methods_supported"], auth);
+    assert_eq!(
+        doc["grant_types_supported"],
+        json!(["authorization_code", "refresh_token", "client_credentials"])
+    );
+    assert_eq!(doc["response_types_supported"], json!(["code"]));
+    assert_eq!(doc["response_modes_supported"], json!(["query"]));
+    assert_eq!(
+        doc["token_endpoint_auth_methods_supported"],
+        json!(["none", "client_secret_basic", "client_secret_post"])
+    );
+    assert_eq!(
+        doc["introspection_endpoint_auth_methods_supported"],
+        json!(["client_secret_basic", "client_secret_post"])
+    );
     for absent in [
-        "authorization_endpoint",
-        "registration_endpoint",
-        "code_challenge_methods_supported",
         "scopes_supported",
+        "client_id_metadata_document_supported",
+        "revocation_endpoint",
+        "userinfo_endpoint",
     ] {
         assert!(doc.get(absent).is_none(), "{absent} must not be advertised");
     }
@@ -932,8 +941,13 @@ async fn token_endpoint_errors_follow_rfc6749() {
     );
     assert_eq!(post(vec![cc], None).await, (401, "invalid_client".into()));
     assert_eq!(
-        post(vec![("grant_type", "authorization_code")], good).await,
+        post(vec![("grant_type", "password")], good).await,
         (400, "unsupported_grant_type".into())
+    );
+    // The introspection client has no redirect URI and only client_credentials.
+    assert_eq!(
+        post(vec![("grant_type", "authorization_code")], good).await,
+        (400, "unauthorized_client".into())
     );
     assert_eq!(post(vec![], good).await, (400, "invalid_request".into()));
     assert_eq!(

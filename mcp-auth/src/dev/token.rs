@@ -1,0 +1,306 @@
+//! The token endpoint: `authorization_code` with PKCE (OAuth 2.1 §4.1.3, RFC 7636),
+//! `refresh_token` with rotation (OAuth 2.1 §4.3) and `client_credentials` (RFC 6749 §4.4),
+//! each with RFC 8707 `resource`.
+
+use axum::Json;
+use axum::response::{IntoResponse, Response};
+use http::HeaderMap;
+use serde_json::{Value, json};
+
+use super::clients::{Client, authenticate};
+use super::grants::{Redeemed, RefreshGrant};
+use super::keys::{b64, random_b64};
+use super::mint::{DEFAULT_LIFETIME, TokenBuilder};
+use super::server::Shared;
+use super::wire::{self, Form, OAuthError};
+
+pub(crate) fn token_endpoint(
+    shared: &Shared,
+    headers: &HeaderMap,
+    form: &Form,
+) -> Result<Response, OAuthError> {
+    let client = authenticate(&shared.clients, headers, form)?;
+    let grant_type = wire::single(form, "grant_type")?
+        .ok_or_else(|| OAuthError::invalid_request("the grant_type parameter is missing"))?;
+    if !matches!(
+        grant_type,
+        "authorization_code" | "refresh_token" | "client_credentials"
+    ) {
+        return Err(OAuthError::bad_request(
+            "unsupported_grant_type",
+            "the supported grant types are authorization_code, refresh_token and client_credentials",
+        ));
+    }
+    if !client.may_use(grant_type) {
+        return Err(OAuthError::bad_request(
+            "unauthorized_client",
+            format!("this client may not use the {grant_type} grant"),
+        ));
+    }
+    match grant_type {
+        "authorization_code" => authorization_code(shared, &client, form),
+        "refresh_token" => refresh_token(shared, &client, form),
+        _ => client_credentials(shared, &client, form),
+    }
+}
+
+fn client_credentials(
+    shared: &Shared,
+    client: &Client,
+    form: &Form,
+) -> Result<Response, OAuthError> {
+    let scopes = wire::scope_tokens(wire::single(form, "scope")?)?;
+    let resources = owned(wire::resources(form)?);
+    let access_token = mint(shared, &client.client_id, client, &resources, &scopes)?;
+    Ok(token_response(access_token, &scopes, None))
+}
+
+fn authorization_code(
+    shared: &Shared,
+    client: &Client,
+    form: &Form,
+) -> Result<Response, OAuthError> {
+    let code = wire::single(form, "code")?
+        .ok_or_else(|| OAuthError::invalid_request("the code parameter is missing"))?;
+    let verifier = wire::single(form, "code_verifier")?.ok_or_else(|| {
+        OAuthError::invalid_request("the code_verifier parameter is missing (PKCE is required)")
+    })?;
+    let redirect_uri = wire::single(form, "redirect_uri")?;
+    let requested = owned(wire::resources(form)?);
+
+    let now = shared.clock.unix_seconds();
+    let authorization = match shared.grants.redeem_code(code, now) {
+        Redeemed::Fresh(authorization) => authorization,
+        Redeemed::Unknown => {
+            return Err(OAuthError::invalid_grant(
+                "the authorization code is not valid",
+            ));
+        }
+        Redeemed::Expired => {
+            return Err(OAuthError::invalid_grant(
+                "the authorization code expired (codes are valid for 60 seconds)",
+            ));
+        }
+        Redeemed::Replayed {
+            access_token,
+            family,
+        } => {
+            if let Some(token) = access_token {
+                shared.revoke(token);
+            }
+            if let Some(family) = family {
+                shared.grants.revoke_family(&family);
+            }
+            return Err(OAuthError::invalid_grant(
+                "the authorization code was already used; the tokens issued for it are revoked",
+            ));
+        }
+    };
+    if authorization.client_id != client.client_id {
+        return Err(OAuthError::invalid_grant(
+            "the authorization code was issued to another client",
+        ));
+    }
+    let redirect_ok = match redirect_uri {
+        Some(uri) => uri == authorization.redirect_uri,
+        None => !authorization.redirect_uri_sent,
+    };
+    if !redirect_ok {
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri must be identical to the one of the authorization request",
+        ));
+    }
+    if !pkce_s256_matches(verifier, &authorization.code_challenge) {
+        return Err(OAuthError::invalid_grant(
+            "the code_verifier does not match the code_challenge (PKCE S256)",
+        ));
+    }
+    let audiences = narrowed_resources(requested, &authorization.resources)?;
+    let access_token = mint(
+        shared,
+        &authorization.subject,
+        client,
+        &audiences,
+        &authorization.scopes,
+    )?;
+    let refresh = client.may_use("refresh_token").then(|| {
+        let family = random_b64(16);
+        let token = shared.grants.issue_refresh(RefreshGrant {
+            client_id: client.client_id.clone(),
+            subject: authorization.subject.clone(),
+            scopes: authorization.scopes.clone(),
+            resources: authorization.resources.clone(),
+            family: family.clone(),
+        });
+        (token, family)
+    });
+    shared.grants.record_issued(
+        code,
+        access_token.clone(),
+        refresh.as_ref().map(|(_, family)| family.clone()),
+    );
+    Ok(token_response(
+        access_token,
+        &authorization.scopes,
+        refresh.map(|(token, _)| token),
+    ))
+}
+
+fn refresh_token(shared: &Shared, client: &Client, form: &Form) -> Result<Response, OAuthError> {
+    let token = wire::single(form, "refresh_token")?
+        .ok_or_else(|| OAuthError::invalid_request("the refresh_token parameter is missing"))?;
+    let scope = wire::single(form, "scope")?;
+    let requested = owned(wire::resources(form)?);
+    let invalid = || OAuthError::invalid_grant("the refresh token is not valid");
+    let grant = shared.grants.refresh_grant(token).ok_or_else(invalid)?;
+    if grant.client_id != client.client_id {
+        return Err(OAuthError::invalid_grant(
+            "the refresh token was issued to another client",
+        ));
+    }
+    let scopes = match scope {
+        None => grant.scopes.clone(),
+        Some(_) => {
+            let narrowed = wire::scope_tokens(scope)?;
+            if let Some(extra) = narrowed.iter().find(|s| !grant.scopes.contains(s)) {
+                return Err(OAuthError::bad_request(
+                    "invalid_scope",
+                    format!(
+                        "the scope `{extra}` was not granted originally; a refresh may only narrow the scope"
+                    ),
+                ));
+            }
+            narrowed
+        }
+    };
+    let audiences = narrowed_resources(requested, &grant.resources)?;
+    // Rotation: the presented token stops working now (OAuth 2.1 §4.3.1).
+    let grant = shared.grants.take_refresh(token).ok_or_else(invalid)?;
+    let access_token = mint(shared, &grant.subject, client, &audiences, &scopes)?;
+    let new_refresh = shared.grants.issue_refresh(grant);
+    Ok(token_response(access_token, &scopes, Some(new_refresh)))
+}
+
+/// The audiences of the token: the requested resources, each authorized, or all authorized
+/// ones when none is requested.
+fn narrowed_resources(
+    requested: Vec<String>,
+    authorized: &[String],
+) -> Result<Vec<String>, OAuthError> {
+    if requested.is_empty() {
+        return Ok(authorized.to_vec());
+    }
+    match requested.iter().find(|r| !authorized.contains(r)) {
+        Some(other) => Err(OAuthError::bad_request(
+            "invalid_target",
+            format!("the resource `{other}` was not authorized in the authorization request"),
+        )),
+        None => Ok(requested),
+    }
+}
+
+/// `BASE64URL(SHA256(code_verifier)) == code_challenge` (RFC 7636 §4.6), for a verifier of 43
+/// to 128 unreserved characters (§4.1).
+pub(crate) fn pkce_s256_matches(verifier: &str, challenge: &str) -> bool {
+    let well_formed = (43..=128).contains(&verifier.len())
+        && verifier
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
+    if !well_formed {
+        return false;
+    }
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes());
+    let computed = b64(digest.as_ref());
+    aws_lc_rs::constant_time::verify_slices_are_equal(computed.as_bytes(), challenge.as_bytes())
+        .is_ok()
+}
+
+fn owned(values: Vec<&str>) -> Vec<String> {
+    values.into_iter().map(str::to_owned).collect()
+}
+
+/// An RFC 9068 access token for `subject`, issued to `client`.
+fn mint(
+    shared: &Shared,
+    subject: &str,
+    client: &Client,
+    audiences: &[String],
+    scopes: &[String],
+) -> Result<String, OAuthError> {
+    let mut builder = TokenBuilder::new(shared)
+        .subject(subject)
+        .client_id(client.client_id.clone());
+    builder = match audiences {
+        [] => builder,
+        [one] => builder.audience(one.clone()),
+        many => builder.audiences(many.iter().cloned()),
+    };
+    if !scopes.is_empty() {
+        builder = builder.scopes(scopes.iter().cloned());
+    }
+    builder.try_mint().map_err(|e| {
+        tracing::warn!(error = %e, "the development authorization server could not mint a token");
+        OAuthError::server_error("the token could not be signed")
+    })
+}
+
+/// The successful response (RFC 6749 §5.1).
+fn token_response(access_token: String, scopes: &[String], refresh: Option<String>) -> Response {
+    let mut body = json!({
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": DEFAULT_LIFETIME,
+    });
+    if let Value::Object(map) = &mut body {
+        if !scopes.is_empty() {
+            map.insert("scope".into(), scopes.join(" ").into());
+        }
+        if let Some(refresh) = refresh {
+            map.insert("refresh_token".into(), refresh.into());
+        }
+    }
+    Json(body).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkce_s256_matches_the_rfc7636_appendix_b_example() {
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+        assert!(pkce_s256_matches(verifier, challenge));
+        assert!(!pkce_s256_matches(
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXX",
+            challenge
+        ));
+        // `plain` (verifier == challenge) never passes.
+        assert!(!pkce_s256_matches(challenge, challenge));
+        // Too short or with characters outside the unreserved set.
+        assert!(!pkce_s256_matches("abc", challenge));
+        assert!(!pkce_s256_matches(
+            "dBjftJeZ4CVP+mB92K27uhbUJU1p1r/wW1gFWFOEjXk",
+            challenge
+        ));
+    }
+
+    #[test]
+    fn resources_narrow_within_the_authorized_ones() {
+        let authorized = vec![
+            "https://a.example/".to_owned(),
+            "https://b.example/".to_owned(),
+        ];
+        assert_eq!(narrowed_resources(vec![], &authorized).unwrap(), authorized);
+        assert_eq!(
+            narrowed_resources(vec!["https://b.example/".into()], &authorized).unwrap(),
+            ["https://b.example/"]
+        );
+        assert_eq!(
+            narrowed_resources(vec!["https://c.example/".into()], &authorized)
+                .unwrap_err()
+                .code,
+            "invalid_target"
+        );
+    }
+}
