@@ -370,26 +370,8 @@ impl JwksCache {
             }
         }
         *last_attempt = Some(now);
-        match self.fetch().await {
-            Ok((keys, max_age)) => {
-                let ttl = self.options.ttl_for(max_age);
-                let fresh = Arc::new(KeySet {
-                    keys,
-                    expires_at: self.clock.unix_seconds().saturating_add(ttl.as_secs()),
-                    generation: current.generation + 1,
-                });
-                tracing::debug!(
-                    issuer = %self.issuer,
-                    keys = fresh.keys.len(),
-                    ttl_secs = ttl.as_secs(),
-                    "fetched JWKS"
-                );
-                match self.current.write() {
-                    Ok(mut guard) => *guard = Arc::clone(&fresh),
-                    Err(poisoned) => *poisoned.into_inner() = Arc::clone(&fresh),
-                }
-                Ok(fresh)
-            }
+        match self.fetch_and_store(current.generation).await {
+            Ok(fresh) => Ok(fresh),
             Err(reason) => {
                 tracing::warn!(issuer = %self.issuer, jwks_uri = %self.jwks_uri, %reason, "JWKS fetch failed");
                 if current.generation > 0 {
@@ -400,6 +382,29 @@ impl JwksCache {
                 }
             }
         }
+    }
+
+    /// Fetches the set and, on success, publishes it as the generation after `generation`.
+    /// Callers hold the refresh gate.
+    async fn fetch_and_store(&self, generation: u64) -> Result<Arc<KeySet>, String> {
+        let (keys, max_age) = self.fetch().await?;
+        let ttl = self.options.ttl_for(max_age);
+        let fresh = Arc::new(KeySet {
+            keys,
+            expires_at: self.clock.unix_seconds().saturating_add(ttl.as_secs()),
+            generation: generation + 1,
+        });
+        tracing::debug!(
+            issuer = %self.issuer,
+            keys = fresh.keys.len(),
+            ttl_secs = ttl.as_secs(),
+            "fetched JWKS"
+        );
+        match self.current.write() {
+            Ok(mut guard) => *guard = Arc::clone(&fresh),
+            Err(poisoned) => *poisoned.into_inner() = Arc::clone(&fresh),
+        }
+        Ok(fresh)
     }
 
     fn unavailable(&self, reason: &str, retry_after: Duration) -> VerifyError {
@@ -414,23 +419,12 @@ impl JwksCache {
     pub async fn refresh_now(&self) -> Result<usize, VerifyError> {
         let mut last_attempt = self.refresh.lock().await;
         *last_attempt = Some(self.now_millis());
-        let current = self.snapshot();
-        let (keys, max_age) = self
-            .fetch()
+        let generation = self.snapshot().generation;
+        let fresh = self
+            .fetch_and_store(generation)
             .await
             .map_err(|reason| self.unavailable(&reason, self.options.cooldown))?;
-        let count = keys.len();
-        let ttl = self.options.ttl_for(max_age);
-        let fresh = Arc::new(KeySet {
-            keys,
-            expires_at: self.clock.unix_seconds().saturating_add(ttl.as_secs()),
-            generation: current.generation + 1,
-        });
-        match self.current.write() {
-            Ok(mut guard) => *guard = fresh,
-            Err(poisoned) => *poisoned.into_inner() = fresh,
-        }
-        Ok(count)
+        Ok(fresh.keys.len())
     }
 
     /// One GET of the `jwks_uri`: the usable keys and the response's `max-age`.
