@@ -21,6 +21,8 @@ pub mod layer;
 pub mod mcp;
 pub mod metadata;
 pub mod resource;
+#[cfg(feature = "rmcp")]
+pub mod rmcp;
 pub mod spec;
 mod typed;
 pub mod verify;
