@@ -100,10 +100,8 @@ mod tests {
     fn authenticated(subject: &str) -> Authenticated {
         let server = ResourceServer::builder()
             .resource(
-                ProtectedResource::new("https://mcp.example.com/mcp").issuer_with_jwks(
-                    "https://auth.example.com",
-                    "https://auth.example.com/jwks",
-                ),
+                ProtectedResource::new("https://mcp.example.com/mcp")
+                    .issuer_with_jwks("https://auth.example.com", "https://auth.example.com/jwks"),
             )
             .build()
             .unwrap();

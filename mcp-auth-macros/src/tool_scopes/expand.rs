@@ -14,10 +14,11 @@ use crate::requires_scope::expand::declared_check;
 pub(crate) fn expand(item: &ItemImpl, model: &ToolScopesModel) -> TokenStream {
     let p = quote!(::mcp_auth::__private);
     let resource = &model.resource;
-    let checks = model
-        .ops
-        .iter()
-        .flat_map(|op| op.scopes.iter().map(|scope| declared_check(resource, scope)));
+    let checks = model.ops.iter().flat_map(|op| {
+        op.scopes
+            .iter()
+            .map(|scope| declared_check(resource, scope))
+    });
     let entries = model.ops.iter().map(|op| {
         let name = &op.name;
         let scopes = &op.scopes;

@@ -187,15 +187,16 @@ pub(crate) fn take_methods(item: &mut ItemImpl, errors: &mut Vec<syn::Error>) ->
                     } else {
                         OpKind::Prompt
                     };
-                    match op_name(&attr, kind) {
-                        Ok(Some((name, span))) => ops.push(RawOp { kind, name, span }),
-                        Ok(None) => ops.push(RawOp {
-                            kind,
-                            name: method.sig.ident.to_string(),
-                            span: method.sig.ident.span(),
-                        }),
-                        Err(e) => errors.push(e),
-                    }
+                    let (name, span) = match op_name(&attr, kind) {
+                        Ok(Some(found)) => found,
+                        Ok(None) => (method.sig.ident.to_string(), method.sig.ident.span()),
+                        Err(e) => {
+                            // Still an operation: no follow-up "neither a tool nor a prompt".
+                            errors.push(e);
+                            (method.sig.ident.to_string(), method.sig.ident.span())
+                        }
+                    };
+                    ops.push(RawOp { kind, name, span });
                     kept.push(attr);
                 }
                 _ => kept.push(attr),
@@ -363,9 +364,11 @@ mod tests {
 
     #[test]
     fn only_impl_blocks() {
-        assert!(target(&quote!(
-            struct S;
-        ))
-        .is_err());
+        assert!(
+            target(&quote!(
+                struct S;
+            ))
+            .is_err()
+        );
     }
 }

@@ -192,7 +192,10 @@ mod tests {
             .collect();
         assert_eq!(
             ops,
-            [(OpKind::Tool, "create", 1), (OpKind::Prompt, "summarise", 1)]
+            [
+                (OpKind::Tool, "create", 1),
+                (OpKind::Prompt, "summarise", 1)
+            ]
         );
     }
 
@@ -226,7 +229,10 @@ mod tests {
             },
         )
         .unwrap_err();
-        assert!(e[0].contains("neither a `#[tool]` nor a `#[prompt]`"), "{e:?}");
+        assert!(
+            e[0].contains("neither a `#[tool]` nor a `#[prompt]`"),
+            "{e:?}"
+        );
     }
 
     #[test]
