@@ -2,15 +2,17 @@
 //! per-tool scopes collected by `#[tool_scopes]`, driven over loopback HTTP with raw JSON-RPC:
 //! a tool needing more scope gets `403 insufficient_scope` before dispatch (RS-46, RS-47), the
 //! right token reaches the tool, which reads the verified token with
-//! `mcp_auth::rmcp::auth_info`, and a tool without `#[requires_scope]` needs only the base
+//! `mcp_auth::rmcp::auth_info` (or `auth_info_from_parts`), and a tool without `#[requires_scope]` needs only the base
 //! scopes (RS-50).
 
 use axum::Router;
+use http::request::Parts;
 use mcp_auth::dev::AuthorizationServer;
-use mcp_auth::{AuthServerKind, fetch_server_config, mcp_resource, tool_scopes};
+use mcp_auth::{AuthInfo, AuthServerKind, fetch_server_config, mcp_resource, tool_scopes};
 use mcp_auth_tests::challenge_parser::assert_valid_bearer;
 use mcp_auth_tests::{Spy, bind, spawn};
 use reqwest::StatusCode;
+use rmcp::handler::server::tool::Extension;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, ContentBlock};
 use rmcp::service::RequestContext;
@@ -64,9 +66,15 @@ impl NotesServer {
         Ok(CallToolResult::success(vec![ContentBlock::text(text)]))
     }
 
+    /// Reads the token from rmcp's `Extension<Parts>`; the plain `AuthInfo` the layer also
+    /// inserts is the same.
     #[tool(description = "Who am I")]
-    async fn whoami(&self, ctx: RequestContext<RoleServer>) -> Result<String, McpError> {
-        let auth = mcp_auth::rmcp::auth_info(&ctx)?;
+    async fn whoami(&self, Extension(parts): Extension<Parts>) -> Result<String, McpError> {
+        let auth = mcp_auth::rmcp::auth_info_from_parts(&parts)
+            .ok_or_else(|| McpError::internal_error("not behind the layer", None))?;
+        if parts.extensions.get::<AuthInfo>() != Some(auth) {
+            return Err(McpError::internal_error("the plain AuthInfo differs", None));
+        }
         Ok(auth.subject().unwrap_or("?").to_owned())
     }
 }

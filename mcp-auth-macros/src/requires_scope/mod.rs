@@ -18,13 +18,13 @@ use crate::diag;
 /// problem found.
 pub(crate) fn requires_scope(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Vec::new();
-    let parsed = parse::args(args.clone(), &mut errors);
     let target = parse::target(&item).map_err(|e| errors.push(e.into())).ok();
     if let Some(method) = target.as_ref().filter(|f| f.sig.receiver().is_some()) {
         // The one thing to fix; the arguments are checked once `#[tool_scopes]` reads them.
         let error = method_without_tool_scopes(&method.sig.ident).into_compile_error();
         return quote!(#item #error);
     }
+    let parsed = parse::args(args.clone(), &mut errors);
     let model = target
         .as_ref()
         .and_then(|f| validate::validate(parsed, &args, f, &mut errors));
