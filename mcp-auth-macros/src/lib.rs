@@ -1,5 +1,5 @@
-//! Procedural macros for [`mcp-auth`](https://docs.rs/mcp-auth): [`macro@mcp_resource`] and
-//! [`macro@requires_scope`].
+//! Procedural macros for [`mcp-auth`](https://docs.rs/mcp-auth): [`macro@mcp_resource`],
+//! [`macro@requires_scope`] and [`macro@tool_scopes`].
 //!
 //! Use them through `mcp_auth` (`use mcp_auth::{mcp_resource, requires_scope};`): the code they
 //! generate names the runtime only through `::mcp_auth::__private`, never through the caller's
@@ -21,6 +21,7 @@ use proc_macro::TokenStream;
 mod diag;
 mod requires_scope;
 mod resource;
+mod tool_scopes;
 
 #[cfg(test)]
 mod snapshot;
@@ -76,7 +77,8 @@ pub fn mcp_resource(args: TokenStream, item: TokenStream) -> TokenStream {
     resource::mcp_resource(args.into(), item.into()).into()
 }
 
-/// Requires scopes for an axum handler (or, later, an MCP tool method).
+/// Requires scopes for an axum handler or, inside a [`macro@tool_scopes`] impl block, an MCP
+/// tool or prompt.
 ///
 /// ```ignore
 /// use mcp_auth::{requires_scope, Auth};
@@ -104,13 +106,75 @@ pub fn mcp_resource(args: TokenStream, item: TokenStream) -> TokenStream {
 /// `__mcp_auth_scopes_<fn>` carrying the scopes is emitted next to it, with the function's
 /// visibility. List all scopes in one attribute.
 ///
-/// # Methods (a `self` receiver)
+/// # Methods (MCP tools and prompts)
 ///
-/// The method is emitted unchanged with, next to it, a hidden associated constant
-/// `__MCP_AUTH_SCOPES_<METHOD>: &[&str]` and the same compile-time check. Enforcement per MCP
-/// tool comes from the MCP layer, which reads these constants. An associated function without a
-/// receiver is treated as a free function, which cannot be expanded inside an `impl` block.
+/// On the methods of an rmcp server, `#[requires_scope]` is read by [`macro@tool_scopes`] on the
+/// impl block, which names the resource (so the method attribute needs none) and hands the
+/// scopes to the MCP layer. A method with a `self` receiver reached by `#[requires_scope]`
+/// itself has no `#[tool_scopes]` on its impl block, so nothing would enforce the scopes: that
+/// is a compile error that says so.
 #[proc_macro_attribute]
 pub fn requires_scope(args: TokenStream, item: TokenStream) -> TokenStream {
     requires_scope::requires_scope(args.into(), item.into()).into()
+}
+
+/// Collects the `#[requires_scope]` of an rmcp server's tools and prompts into
+/// `Server::tool_scopes()`, the per-operation scopes of the MCP layer.
+///
+/// ```ignore
+/// use mcp_auth::tool_scopes;
+///
+/// #[tool_scopes(Notes)]          // above rmcp's #[tool_router]
+/// #[tool_router]
+/// impl NotesServer {
+///     #[tool(description = "List notes")]
+///     #[requires_scope("read:notes")]
+///     async fn list_notes(&self, ctx: RequestContext<RoleServer>) -> Result<CallToolResult, McpError> {
+///         let auth = mcp_auth::rmcp::auth_info(&ctx)?;
+///         /* ... */
+///     }
+///
+///     #[tool(name = "create", description = "Create a note")]
+///     #[requires_scope("write:notes")]
+///     async fn create_note(&self /* , ... */) -> Result<CallToolResult, McpError> { /* ... */ }
+///
+///     #[tool(description = "Who am I")]
+///     async fn whoami(&self) -> Result<CallToolResult, McpError> { /* ... */ } // base scopes only
+/// }
+///
+/// let app = Router::new()
+///     .nest_service("/mcp", service)
+///     .layer(notes.mcp_layer(NotesServer::tool_scopes()));
+/// ```
+///
+/// # Arguments
+///
+/// * the resource type (`Notes` or `resource = Notes`), declared with [`macro@mcp_resource`]:
+///   every scope of the impl block belongs to it, and must be one of its declared scopes or the
+///   crate does not compile (the error is at the scope literal);
+/// * `fn_name = prompt_scopes` (optional): the name of the generated function, for a second
+///   impl block of the same type (e.g. one with `#[prompt_router]`); merge the results with
+///   `McpScopes::merge`.
+///
+/// # What it reads
+///
+/// For every method with `#[requires_scope("...")]` it takes the operation the method serves:
+/// `#[tool]` (a `tools/call` of its name) or `#[prompt]` (a `prompts/get`); the name is the
+/// attribute's `name = "..."` or else the method's name, as rmcp computes it. The method-level
+/// attribute is removed (this macro enforces it), so it needs no import and no resource; naming
+/// the same resource (`#[requires_scope(Notes, "...")]`) is accepted, another one is an error.
+/// Tools and prompts without `#[requires_scope]` need only the layer's base scopes.
+///
+/// # Errors
+///
+/// `#[requires_scope]` on a method that is neither a tool nor a prompt; two tools (or two
+/// prompts) with the same name; invalid, repeated or undeclared scopes; a missing resource.
+///
+/// # Generated items
+///
+/// `impl Server { pub fn tool_scopes() -> mcp_auth::mcp::McpScopes }` (with the impl block's
+/// generics), next to the impl block, which is otherwise unchanged.
+#[proc_macro_attribute]
+pub fn tool_scopes(args: TokenStream, item: TokenStream) -> TokenStream {
+    tool_scopes::tool_scopes(args.into(), item.into()).into()
 }

@@ -88,7 +88,42 @@ fn handler() {
 }
 
 #[test]
-fn method() {
+fn tool_scopes() {
+    let out = crate::tool_scopes::tool_scopes(
+        quote!(Notes),
+        quote! {
+            #[tool_router]
+            impl NotesServer {
+                #[tool(description = "List notes")]
+                #[requires_scope("read:notes")]
+                async fn list_notes(&self, ctx: RequestContext<RoleServer>) -> Result<CallToolResult, McpError> {
+                    self.list(ctx).await
+                }
+
+                #[tool(name = "create", description = "Create a note")]
+                #[requires_scope(Notes, "write:notes", "read:notes")]
+                async fn create_note(&self) -> Result<CallToolResult, McpError> {
+                    self.create().await
+                }
+
+                #[prompt(name = "summarise")]
+                #[requires_scope("read:notes")]
+                async fn summary(&self) -> Vec<PromptMessage> {
+                    Vec::new()
+                }
+
+                #[tool(description = "Who am I")]
+                async fn whoami(&self) -> Result<CallToolResult, McpError> {
+                    self.me().await
+                }
+            }
+        },
+    );
+    assert_snapshot("tool_scopes", &pretty(out));
+}
+
+#[test]
+fn requires_scope_on_a_method_needs_tool_scopes() {
     let out = crate::requires_scope::requires_scope(
         quote!(Notes, "read:notes"),
         quote! {
@@ -97,11 +132,10 @@ fn method() {
             }
         },
     );
-    // A method expands to associated items; wrap them in an impl to pretty-print.
-    assert_snapshot(
-        "requires_scope_method",
-        &pretty(quote!(impl NotesServer { #out })),
-    );
+    let text = out.to_string();
+    assert!(text.starts_with("async fn list_notes"), "{text}");
+    assert!(text.contains("tool_scopes"), "{text}");
+    assert_eq!(text.matches("compile_error").count(), 1, "{text}");
 }
 
 #[test]

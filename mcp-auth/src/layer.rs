@@ -15,8 +15,10 @@
 //! 5. The layer's required scopes (all of them, with the resource's scope hierarchy, RS-49):
 //!    missing → `403 insufficient_scope` with every scope the operation needs plus the granted
 //!    baseline scopes (RS-47, RS-48).
-//! 6. The verified [`AuthInfo`] goes into the request extensions, where [`Auth`](crate::Auth)
-//!    finds it, and the request proceeds.
+//! 6. The verified token goes into the request extensions, where [`Auth`](crate::Auth) finds
+//!    it, and the request proceeds. A clone of the [`AuthInfo`] is inserted there too, for code
+//!    that reads extensions directly (`Extension<AuthInfo>` in axum, `parts.extensions` in an
+//!    rmcp tool, see `mcp_auth::rmcp` with the `rmcp` feature).
 //!
 //! Every `401`/`403` carries one `Bearer` challenge with the absolute `resource_metadata` URL
 //! (RS-16, RS-18, RS-25), a JSON body without token material (RS-24), and the CORS headers a
@@ -525,7 +527,7 @@ where
 {
     let Some(policy) = &config.mcp else {
         let mut request = request;
-        request.extensions_mut().insert(authenticated);
+        attach(&mut request, authenticated);
         return inner.call(request).await;
     };
     if let Some(response) = policy.session_refusal(request.headers(), &authenticated.info) {
@@ -544,10 +546,19 @@ where
     let method = request.method().clone();
     let session = request.headers().get(crate::mcp::SESSION_HEADER).cloned();
     let info = authenticated.info.clone();
-    request.extensions_mut().insert(authenticated);
+    attach(&mut request, authenticated);
     let response = inner.call(request).await?;
     policy.after_response(&method, session.as_ref(), &response, &info);
     Ok(response)
+}
+
+/// Puts the verified token into the request extensions: the [`Authenticated`] record that
+/// [`Auth`](crate::Auth) and `mcp_auth::rmcp` trust (only this layer can create one), and a plain
+/// [`AuthInfo`] clone for `Extension<AuthInfo>` users.
+fn attach(request: &mut Request<Body>, authenticated: Authenticated) {
+    let extensions = request.extensions_mut();
+    extensions.insert(authenticated.info.clone());
+    extensions.insert(authenticated);
 }
 
 enum Decision {

@@ -21,6 +21,8 @@ pub mod layer;
 pub mod mcp;
 pub mod metadata;
 pub mod resource;
+#[cfg(feature = "rmcp")]
+pub mod rmcp;
 pub mod spec;
 mod typed;
 pub mod verify;
@@ -39,7 +41,7 @@ pub use spec::Resource;
 pub use typed::{ResourceAuth, ResourceBuilder, StartupError};
 pub use verify::{JwtVerifier, SharedVerifier, TokenVerifier, VerifyOptions};
 
-pub use mcp_auth_macros::{mcp_resource, requires_scope};
+pub use mcp_auth_macros::{mcp_resource, requires_scope, tool_scopes};
 
 /// The rules shared with the macros: URL and scope checks, well-known locations.
 pub use mcp_auth_rules as rules;
@@ -49,6 +51,7 @@ pub use mcp_auth_rules as rules;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::extract::ScopeGuard;
+    pub use crate::mcp::McpScopes;
     pub use crate::rules::DiscoveryKind;
     pub use crate::spec::{
         IssuerSpec, MetadataSpec, Resource, ResourceSpec, ScopeSet, TokenSpec, ValueSource,

@@ -1,5 +1,5 @@
-//! Compile-time behaviour of `#[mcp_resource]` and `#[requires_scope]`: every `ui/fail` case
-//! must fail with exactly its `.stderr`, every `ui/pass` case must compile.
+//! Compile-time behaviour of `#[mcp_resource]`, `#[requires_scope]` and `#[tool_scopes]`: every
+//! `ui/fail` case must fail with exactly its `.stderr`, every `ui/pass` case must compile.
 //!
 //! The snapshots are tied to the compiler that produced them, so the test runs only on that
 //! one (rustc 1.95 stable) and is skipped elsewhere. To refresh after an intended change:

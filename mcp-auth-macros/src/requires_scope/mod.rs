@@ -1,10 +1,15 @@
 //! `#[requires_scope]`.
+//!
+//! On a free function (an axum handler) it expands on its own. On a method (an MCP tool or
+//! prompt) it is read and removed by `#[tool_scopes]` on the impl block, which expands first;
+//! reaching this macro on a method means there is no `#[tool_scopes]`, and nothing would
+//! enforce the scopes, so it is an error.
 
-mod expand;
-mod parse;
-mod validate;
+pub(crate) mod expand;
+pub(crate) mod parse;
+pub(crate) mod validate;
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::quote;
 
 use crate::diag;
@@ -13,8 +18,13 @@ use crate::diag;
 /// problem found.
 pub(crate) fn requires_scope(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Vec::new();
-    let parsed = parse::args(args.clone(), &mut errors);
     let target = parse::target(&item).map_err(|e| errors.push(e.into())).ok();
+    if let Some(method) = target.as_ref().filter(|f| f.sig.receiver().is_some()) {
+        // The one thing to fix; the arguments are checked once `#[tool_scopes]` reads them.
+        let error = method_without_tool_scopes(&method.sig.ident).into_compile_error();
+        return quote!(#item #error);
+    }
+    let parsed = parse::args(args.clone(), &mut errors);
     let model = target
         .as_ref()
         .and_then(|f| validate::validate(parsed, &args, f, &mut errors));
@@ -25,4 +35,18 @@ pub(crate) fn requires_scope(args: TokenStream, item: TokenStream) -> TokenStrea
             quote!(#item #errors)
         }
     }
+}
+
+/// `#[requires_scope]` on a method whose impl block has no `#[tool_scopes]`.
+fn method_without_tool_scopes(method: &syn::Ident) -> syn::Error {
+    diag::at_span(
+        Span::call_site(),
+        format!(
+            "#[requires_scope] on the method `{method}` is enforced only through \
+             `#[mcp_auth::tool_scopes(Notes)]` on its impl block (above `#[tool_router]`), which \
+             collects the scopes of every `#[tool]` and `#[prompt]` for \
+             `resource.mcp_layer(Server::tool_scopes())`; add it, or nothing would enforce these \
+             scopes"
+        ),
+    )
 }

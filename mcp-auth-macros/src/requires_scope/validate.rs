@@ -48,15 +48,32 @@ pub(crate) fn validate(
         None => resource_from_arguments(item, attr, errors),
     };
 
-    if args.scopes.is_empty() {
+    check_scopes(&args.scopes, attr, errors);
+
+    if errors.len() > before {
+        return None;
+    }
+    Some(ScopeModel {
+        resource: resource?,
+        scopes: args.scopes,
+    })
+}
+
+/// Checks the scopes of one `#[requires_scope]`: at least one, each a valid RFC 6749 scope
+/// token, listed once, not `offline_access`. Every problem is pushed to `errors` at its literal;
+/// an empty list is reported at `attr`.
+///
+/// Shared by `#[requires_scope]` and `#[tool_scopes]`.
+pub(crate) fn check_scopes<T: ToTokens>(scopes: &[LitStr], attr: &T, errors: &mut Vec<syn::Error>) {
+    if scopes.is_empty() {
         errors.push(diag::at(
             attr,
             "#[requires_scope] needs at least one scope, e.g. `#[requires_scope(\"read:notes\")]`",
         ));
     }
-    let values: Vec<String> = args.scopes.iter().map(LitStr::value).collect();
+    let values: Vec<String> = scopes.iter().map(LitStr::value).collect();
     for (i, problem) in mcp_auth_rules::scope_list(values.iter().map(String::as_str)) {
-        let Some(lit) = args.scopes.get(i) else {
+        let Some(lit) = scopes.get(i) else {
             continue;
         };
         if problem.kind == ProblemKind::OfflineAccess {
@@ -67,14 +84,6 @@ pub(crate) fn validate(
             errors.push(diag::problem(&problem, lit));
         }
     }
-
-    if errors.len() > before {
-        return None;
-    }
-    Some(ScopeModel {
-        resource: resource?,
-        scopes: args.scopes,
-    })
 }
 
 /// The `X` of the function's `Auth<X>` arguments; an error when there is none or several

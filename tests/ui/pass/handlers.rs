@@ -54,16 +54,6 @@ async fn r#type(_auth: Auth<Notes>) -> &'static str {
     "raw identifiers work"
 }
 
-pub struct NotesServer;
-
-impl NotesServer {
-    /// An MCP tool method: the scopes become an associated constant for the MCP layer.
-    #[requires_scope(Notes, "read:notes")]
-    pub async fn list_notes(&self) -> Vec<String> {
-        Vec::new()
-    }
-}
-
 fn main() {
     let _app: Router = Router::new()
         .route("/notes/{id}", post(api::update))
@@ -74,6 +64,4 @@ fn main() {
     assert_eq!(api::__mcp_auth_scopes_update::SCOPES, ["write:notes"]);
     assert_eq!(api::__mcp_auth_scopes_export::SCOPES, ["read:notes", "admin"]);
     assert_eq!(__mcp_auth_scopes_type::SCOPES, ["read:notes"]);
-    assert_eq!(NotesServer::__MCP_AUTH_SCOPES_LIST_NOTES, ["read:notes"]);
-    let _ = NotesServer.list_notes();
 }

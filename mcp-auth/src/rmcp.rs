@@ -1,0 +1,180 @@
+//! The verified token inside [rmcp](https://docs.rs/rmcp) tool and prompt handlers (feature
+//! `rmcp`).
+//!
+//! An rmcp server mounted behind [`BearerLayer`](crate::BearerLayer) (usually
+//! [`ResourceAuth::mcp_layer`](crate::ResourceAuth::mcp_layer)) gets every request only after
+//! the layer verified its token and checked the scopes of the tool it calls. rmcp's streamable
+//! HTTP server hands the HTTP request's [`Parts`] to handlers in
+//! [`RequestContext::extensions`]; the layer put the verified token into those parts'
+//! extensions. [`auth_info`] reads it in one line:
+//!
+//! ```
+//! use mcp_auth::rmcp::auth_info;
+//! use rmcp::service::RequestContext;
+//! use rmcp::{ErrorData, RoleServer};
+//!
+//! // The body of a `#[tool]` method taking `ctx: RequestContext<RoleServer>`.
+//! async fn whoami(ctx: RequestContext<RoleServer>) -> Result<String, ErrorData> {
+//!     let auth = auth_info(&ctx)?;
+//!     Ok(auth.subject().unwrap_or("unknown").to_owned())
+//! }
+//! ```
+//!
+//! A handler that takes rmcp's `Extension<Parts>` uses [`auth_info_from_parts`] instead. The
+//! layer also inserts a plain [`AuthInfo`] clone into the request extensions, so
+//! `parts.extensions.get::<AuthInfo>()` works as well; the functions here are preferred because
+//! they only accept what the layer itself recorded.
+//!
+//! A handler reached without the layer (the server is not mounted behind it, or runs over stdio)
+//! gets an error, never an anonymous identity.
+
+use http::request::Parts;
+use rmcp::model::Extensions;
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer};
+
+use crate::auth_info::AuthInfo;
+use crate::layer::Authenticated;
+
+/// The message when rmcp has no HTTP request for the handler.
+const NO_HTTP_REQUEST: &str = "mcp-auth: this request did not arrive over HTTP (no \
+    http::request::Parts in the request context); serve the MCP server with rmcp's \
+    StreamableHttpService behind mcp-auth's bearer layer";
+
+/// The message when the HTTP request did not pass through the layer.
+const NOT_BEHIND_LAYER: &str = "mcp-auth: the MCP server is not behind mcp-auth's bearer layer \
+    (no verified token on the request); mount it with \
+    `Router::new().nest_service(\"/mcp\", service).layer(resource.mcp_layer(...))`";
+
+/// The verified token of the request a tool or prompt handler serves.
+///
+/// # Errors
+///
+/// An `internal_error` (a server misconfiguration, not a client mistake) when the request did
+/// not pass through mcp-auth's layer: rmcp's request context carries no HTTP request (e.g. a
+/// stdio transport), or the HTTP request carries no token verified by the layer.
+pub fn auth_info(ctx: &RequestContext<RoleServer>) -> Result<AuthInfo, ErrorData> {
+    from_extensions(&ctx.extensions)
+}
+
+/// The verified token recorded in the HTTP request `parts`, for handlers that take rmcp's
+/// `Extension<http::request::Parts>`; `None` when the request did not pass through the layer.
+///
+/// ```
+/// use mcp_auth::rmcp::auth_info_from_parts;
+///
+/// let (parts, ()) = http::Request::new(()).into_parts();
+/// assert!(auth_info_from_parts(&parts).is_none(), "not behind the layer");
+/// ```
+pub fn auth_info_from_parts(parts: &Parts) -> Option<&AuthInfo> {
+    parts
+        .extensions
+        .get::<Authenticated>()
+        .map(|authenticated| &authenticated.info)
+}
+
+fn from_extensions(extensions: &Extensions) -> Result<AuthInfo, ErrorData> {
+    let Some(parts) = extensions.get::<Parts>() else {
+        tracing::error!("{NO_HTTP_REQUEST}");
+        return Err(ErrorData::internal_error(NO_HTTP_REQUEST, None));
+    };
+    match auth_info_from_parts(parts) {
+        Some(info) => Ok(info.clone()),
+        None => {
+            tracing::error!("{NOT_BEHIND_LAYER}");
+            Err(ErrorData::internal_error(NOT_BEHIND_LAYER, None))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::any::TypeId;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::auth_info::TokenKind;
+    use crate::layer::AnyResource;
+    use crate::resource::{ProtectedResource, ResourceServer};
+
+    fn authenticated(subject: &str) -> Authenticated {
+        let server = ResourceServer::builder()
+            .resource(
+                ProtectedResource::new("https://mcp.example.com/mcp")
+                    .issuer_with_jwks("https://auth.example.com", "https://auth.example.com/jwks"),
+            )
+            .build()
+            .unwrap();
+        let resource = Arc::clone(server.resources().next().unwrap());
+        Authenticated {
+            info: AuthInfo {
+                issuer: "https://auth.example.com".into(),
+                subject: Some(subject.into()),
+                client_id: None,
+                audiences: vec!["https://mcp.example.com/mcp".into()],
+                scopes: vec!["read:notes".into()],
+                expires_at: None,
+                issued_at: None,
+                token_id: None,
+                claims: serde_json::Map::new(),
+                kind: TokenKind::Jwt,
+            },
+            resource,
+            marker: TypeId::of::<AnyResource>(),
+            required: Arc::from(Vec::new()),
+            error_body: None,
+        }
+    }
+
+    fn parts_with(authenticated: Option<Authenticated>) -> Parts {
+        let mut request = http::Request::new(());
+        if let Some(a) = authenticated {
+            request.extensions_mut().insert(a);
+        }
+        request.into_parts().0
+    }
+
+    #[test]
+    fn reads_the_token_the_layer_recorded() {
+        let mut extensions = Extensions::new();
+        extensions.insert(parts_with(Some(authenticated("alice"))));
+        let info = from_extensions(&extensions).unwrap();
+        assert_eq!(info.subject(), Some("alice"));
+    }
+
+    #[test]
+    fn a_plain_auth_info_is_not_trusted() {
+        // Only the layer's own record counts: a bare `AuthInfo` (which any middleware could
+        // insert) is not taken for a verified token.
+        let mut request = http::Request::new(());
+        request
+            .extensions_mut()
+            .insert(authenticated("mallory").info);
+        let parts = request.into_parts().0;
+        assert!(auth_info_from_parts(&parts).is_none());
+    }
+
+    #[test]
+    fn without_the_layer_it_is_an_internal_error_not_anonymous() {
+        let mut extensions = Extensions::new();
+        extensions.insert(parts_with(None));
+        let error = from_extensions(&extensions).unwrap_err();
+        assert_eq!(error.code, rmcp::model::ErrorCode::INTERNAL_ERROR);
+        assert!(
+            error.message.contains("not behind mcp-auth's bearer layer"),
+            "{}",
+            error.message
+        );
+    }
+
+    #[test]
+    fn without_http_it_is_an_internal_error() {
+        let error = from_extensions(&Extensions::new()).unwrap_err();
+        assert_eq!(error.code, rmcp::model::ErrorCode::INTERNAL_ERROR);
+        assert!(
+            error.message.contains("did not arrive over HTTP"),
+            "{}",
+            error.message
+        );
+    }
+}
