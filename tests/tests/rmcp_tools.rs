@@ -22,11 +22,10 @@ use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, tool, tool_handler,
 use serde_json::{Value, json};
 
 /// The issuer is the development server's, known only at run time.
-const ISSUER_VAR: &str = "MCP_AUTH_RMCP_TOOLS_ISSUER";
 
 #[mcp_resource(
     id = env("MCP_AUTH_RMCP_TOOLS_ID", default = "http://127.0.0.1:3000/mcp"),
-    issuer = env("MCP_AUTH_RMCP_TOOLS_ISSUER"),
+    issuer = "https://auth.example.com",
     scopes = ["read:notes", "write:notes"],
     name = "Notes",
 )]
@@ -92,9 +91,6 @@ struct App {
 impl App {
     async fn start() -> Self {
         let idp = AuthorizationServer::start().await.unwrap();
-        // SAFETY: this binary's only test sets the variable first, before it starts any thread
-        // that could read the environment concurrently (the test runtime is single-threaded).
-        unsafe { std::env::set_var(ISSUER_VAR, idp.issuer()) };
         let (listener, origin) = bind().await;
         let url = format!("{origin}/mcp");
         let issuer = fetch_server_config(idp.issuer(), AuthServerKind::Auto)
@@ -102,7 +98,7 @@ impl App {
             .unwrap();
         let notes = Notes::builder()
             .id(&url)
-            .authorization_server(issuer)
+            .replace_authorization_servers([issuer])
             .build()
             .await
             .unwrap();
