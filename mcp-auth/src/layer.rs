@@ -523,8 +523,11 @@ async fn proceed<S>(
 where
     S: Service<Request<Body>, Response = Response, Error = Infallible>,
 {
+    let mut request = request;
+    // A plain `AuthInfo` too, for code that reads the request extensions without the `Auth`
+    // extractor (an rmcp tool finds them in the HTTP `Parts` of its `RequestContext`).
+    request.extensions_mut().insert(authenticated.info.clone());
     let Some(policy) = &config.mcp else {
-        let mut request = request;
         request.extensions_mut().insert(authenticated);
         return inner.call(request).await;
     };
