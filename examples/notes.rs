@@ -37,8 +37,7 @@ use mcp_auth_examples::notes_server::{DEV_ISSUER_PORT, DEV_USER, Notes, app};
 async fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
     if let Err(error) = run().await {
@@ -101,7 +100,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             "    -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \\"
         );
         println!("    -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}}'");
-        println!("Same token, create_note (needs write:notes): 403 with `WWW-Authenticate: Bearer error=\"insufficient_scope\"`:");
+        println!(
+            "Same token, create_note (needs write:notes): 403 with `WWW-Authenticate: Bearer error=\"insufficient_scope\"`:"
+        );
         println!("  curl -si {mcp} -H 'Authorization: Bearer {token}' \\");
         println!(
             "    -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \\"
@@ -112,8 +113,12 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!();
     println!("Connect a client (it discovers the authorization server, registers and signs in):");
-    println!("  MCP Inspector:  npx @modelcontextprotocol/inspector  then Streamable HTTP, URL {mcp}, Connect");
-    println!("  Claude Code:    claude mcp add --transport http notes {mcp}  then /mcp, Authenticate");
+    println!(
+        "  MCP Inspector:  npx @modelcontextprotocol/inspector  then Streamable HTTP, URL {mcp}, Connect"
+    );
+    println!(
+        "  Claude Code:    claude mcp add --transport http notes {mcp}  then /mcp, Authenticate"
+    );
     println!();
 
     axum::serve(listener, app(&notes))

@@ -169,7 +169,9 @@ impl ServerHandler for NotesServer {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new("notes", env!("CARGO_PKG_VERSION")))
-            .with_instructions("Personal notes. list_notes needs read:notes, create_note write:notes.")
+            .with_instructions(
+                "Personal notes. list_notes needs read:notes, create_note write:notes.",
+            )
     }
 }
 
@@ -218,9 +220,10 @@ pub fn app(notes: &ResourceAuth<Notes>) -> Router {
 /// `localhost:3000`).
 fn allowed_hosts(resource_id: &str) -> Vec<String> {
     const LOOPBACK: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
-    let host = url::Url::parse(resource_id)
-        .ok()
-        .and_then(|url| url.host_str().map(|h| h.trim_matches(['[', ']']).to_owned()));
+    let host = url::Url::parse(resource_id).ok().and_then(|url| {
+        url.host_str()
+            .map(|h| h.trim_matches(['[', ']']).to_owned())
+    });
     match host {
         Some(host) if !LOOPBACK.contains(&host.as_str()) => vec![host],
         _ => LOOPBACK.iter().map(|h| (*h).to_owned()).collect(),
