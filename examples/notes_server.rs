@@ -75,14 +75,17 @@ pub fn tool_scopes() -> McpScopes {
         .tool("create_note", ["write:notes"])
 }
 
-/// Notes per user (issuer and subject of the token), shared by every request.
+/// A user: the issuer and subject of the token (the client id for tokens without a subject).
+type Owner = (String, String);
+
+/// Notes per user, shared by every request.
 #[derive(Debug, Clone, Default)]
 pub struct NoteStore {
-    notes: Arc<Mutex<HashMap<(String, String), Vec<String>>>>,
+    notes: Arc<Mutex<HashMap<Owner, Vec<String>>>>,
 }
 
 impl NoteStore {
-    fn key(auth: &AuthInfo) -> (String, String) {
+    fn key(auth: &AuthInfo) -> Owner {
         (
             auth.issuer().to_owned(),
             auth.subject().or(auth.client_id()).unwrap_or("").to_owned(),
@@ -248,6 +251,18 @@ mod tests {
             allowed_hosts("http://[::1]:3000/mcp"),
             ["localhost", "127.0.0.1", "::1"]
         );
+    }
+
+    #[test]
+    fn every_scoped_tool_exists_in_the_router() {
+        let mut tools: Vec<String> = NotesServer::new(NoteStore::default())
+            .tool_router
+            .list_all()
+            .into_iter()
+            .map(|t| t.name.into_owned())
+            .collect();
+        tools.sort();
+        assert_eq!(tools, ["create_note", "list_notes", "whoami"]);
     }
 
     #[test]
