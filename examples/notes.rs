@@ -1,122 +1,146 @@
-//! A protected MCP-style notes endpoint with an embedded development authorization server.
+//! The notes MCP server ([`mcp_auth_examples::notes_server`]), protected by OAuth 2.1.
 //!
 //! ```text
 //! cargo run --example notes
 //! ```
 //!
-//! With no configuration it starts `mcp_auth::dev::AuthorizationServer` on loopback, protects
-//! `POST /mcp` with it and prints a ready-to-use token and a curl line. To use a real
-//! authorization server instead, set `MCP_AUTH_ISSUER` (its issuer identifier, discovered with
-//! RFC 8414 / OpenID Connect) and optionally `MCP_RESOURCE_ID` (default
-//! `http://127.0.0.1:3000/mcp`; `MCP_BIND` sets the listening address when it differs).
+//! With no configuration it starts the development authorization server
+//! (`mcp_auth::dev::AuthorizationServer`) at `http://127.0.0.1:3002` (a fixed port, so that
+//! clients which remember the issuer find it again after a restart), with dynamic client
+//! registration and automatic consent as the user `dev-user`: MCP Inspector and Claude Code
+//! complete the whole OAuth flow against it without a login page. The MCP endpoint listens at
+//! `http://127.0.0.1:3000/mcp`. It prints the URLs, a token with `read:notes` and a curl line.
+//!
+//! The development server keeps its keys and registered clients in memory: after a restart,
+//! clients holding an old token or client id have to authenticate again (Claude Code: `/mcp`,
+//! then "Authenticate"; MCP Inspector: "Clear OAuth State").
+//!
+//! To use a real authorization server, set its issuer identifier (copied byte for byte from its
+//! discovery document) and the public URL of the MCP endpoint:
+//!
+//! ```text
+//! NOTES_ISSUER=https://your-tenant.example.com NOTES_RESOURCE_ID=https://mcp.example.com/mcp \
+//!     NOTES_BIND=0.0.0.0:3000 cargo run --example notes
+//! ```
+//!
+//! Both are checked at start-up with the rules the macro applies to literals (https or
+//! loopback, canonical form, ...), and the issuer is discovered (RFC 8414 / OpenID Connect);
+//! any problem stops the server with a message naming the variable. `NOTES_BIND` is the listening
+//! address when it differs from the host and port of `NOTES_RESOURCE_ID` (behind a proxy).
 
-use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use axum::extract::State;
-use axum::routing::post;
-use axum::{Json, Router};
 use mcp_auth::dev::AuthorizationServer;
-use mcp_auth::{Auth, AuthServerKind, ProtectedResource, ResourceServer, fetch_server_config};
-use serde_json::{Value, json};
-
-type Notes = Arc<Mutex<Vec<String>>>;
-
-/// A tiny JSON-RPC endpoint: `tools/list`, and `tools/call` for `list_notes`, `create_note`,
-/// `whoami`. Every request reaching it was authenticated by the layer.
-async fn mcp(State(notes): State<Notes>, auth: Auth, Json(request): Json<Value>) -> Json<Value> {
-    let id = request.get("id").cloned().unwrap_or(Value::Null);
-    let result = match request["method"].as_str() {
-        Some("tools/list") => json!({"tools": [
-            {"name": "list_notes"}, {"name": "create_note"}, {"name": "whoami"}
-        ]}),
-        Some("tools/call") => match request["params"]["name"].as_str() {
-            Some("list_notes") => {
-                json!({"notes": *notes.lock().unwrap_or_else(|e| e.into_inner())})
-            }
-            Some("create_note") if auth.has_scope("write:notes") => {
-                let text = request["params"]["arguments"]["text"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_owned();
-                notes.lock().unwrap_or_else(|e| e.into_inner()).push(text);
-                json!({"created": true})
-            }
-            Some("create_note") => json!({"error": "write:notes required"}),
-            Some("whoami") => json!({
-                "subject": auth.subject(), "client_id": auth.client_id(), "scopes": auth.scopes()
-            }),
-            _ => json!({"error": "unknown tool"}),
-        },
-        _ => json!({"error": "unknown method"}),
-    };
-    Json(json!({"jsonrpc": "2.0", "id": id, "result": result}))
-}
+use mcp_auth_examples::notes_server::{DEV_ISSUER_PORT, DEV_USER, Notes, app};
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt().with_env_filter("info").init();
-    let resource_id =
-        std::env::var("MCP_RESOURCE_ID").unwrap_or_else(|_| "http://127.0.0.1:3000/mcp".into());
-    let (issuer, dev) = match std::env::var("MCP_AUTH_ISSUER") {
-        Ok(issuer) => (
-            fetch_server_config(&issuer, AuthServerKind::Auto).await?,
-            None,
-        ),
-        Err(_) => {
-            let dev = AuthorizationServer::start().await?;
-            (
-                fetch_server_config(dev.issuer(), AuthServerKind::Auto).await?,
-                Some(dev),
-            )
-        }
-    };
-    let auth = ResourceServer::builder()
-        .resource(
-            ProtectedResource::new(&resource_id)
-                .authorization_server(issuer)
-                .scopes_supported(["read:notes", "write:notes"])
-                .resource_name("Notes"),
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
-        .build()?;
-    let app = Router::new()
-        .route("/mcp", post(mcp))
-        .with_state(Notes::default())
-        .layer(auth.bearer(&resource_id).required_scopes(["read:notes"]))
-        .merge(auth.metadata_router());
+        .init();
+    if let Err(error) = run().await {
+        eprintln!("error: {error}");
+        let mut source = error.source();
+        while let Some(cause) = source {
+            eprintln!("  caused by: {cause}");
+            source = cause.source();
+        }
+        std::process::exit(1);
+    }
+}
 
-    let address = url_address(&resource_id)?;
-    let listener = tokio::net::TcpListener::bind(&address).await?;
-    let handle = auth.resource(&resource_id).ok_or("resource")?;
-    println!("MCP endpoint:      {}", handle.id());
-    println!("Metadata (RFC 9728): {}", handle.metadata_url());
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    // Without NOTES_ISSUER, the default issuer is the development server started here.
+    let dev = match std::env::var_os("NOTES_ISSUER") {
+        Some(_) => None,
+        None => Some(
+            AuthorizationServer::builder()
+                .port(DEV_ISSUER_PORT)
+                .user(DEV_USER)
+                .start()
+                .await
+                .map_err(|e| {
+                    format!("{e} (is another `cargo run --example notes` running? stop it, or set NOTES_ISSUER)")
+                })?,
+        ),
+    };
+    let notes = Notes::builder().build().await?;
+    let bind = bind_address(notes.resource_id())?;
+    let listener = tokio::net::TcpListener::bind(&bind)
+        .await
+        .map_err(|e| format!("cannot listen on {bind}: {e} (set NOTES_BIND to another address)"))?;
+
+    let mcp = notes.resource_id();
+    println!();
+    println!("Notes MCP server (OAuth 2.1 protected resource)");
+    println!("  MCP endpoint:          {mcp}");
+    println!("  Metadata (RFC 9728):   {}", notes.metadata_url());
     if let Some(dev) = &dev {
         let token = dev
             .token()
-            .audience(handle.id())
+            .audience(mcp)
             .scopes(["read:notes"])
-            .subject("dev-user")
+            .subject(DEV_USER)
+            .client_id("curl")
+            .expires_in(Duration::from_secs(24 * 3600))
             .mint();
-        println!("Authorization server (development): {}", dev.issuer());
-        println!("Token with read:notes:\n  {token}");
         println!(
-            "Try it:\n  curl -s -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' \\\n    -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}}' {}",
-            handle.id()
+            "  Authorization server:  {} (development: dynamic registration, automatic consent as `{DEV_USER}`)",
+            dev.issuer()
+        );
+        println!();
+        println!("A token with read:notes (valid 24 hours):");
+        println!("  {token}");
+        println!();
+        println!("List the tools:");
+        println!("  curl -s {mcp} -H 'Authorization: Bearer {token}' \\");
+        println!(
+            "    -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \\"
+        );
+        println!("    -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}}'");
+        println!(
+            "Same token, create_note (needs write:notes): 403 with `WWW-Authenticate: Bearer error=\"insufficient_scope\"`:"
+        );
+        println!("  curl -si {mcp} -H 'Authorization: Bearer {token}' \\");
+        println!(
+            "    -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \\"
+        );
+        println!(
+            "    -d '{{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{{\"name\":\"create_note\",\"arguments\":{{\"text\":\"hi\"}}}}}}'"
         );
     }
-    axum::serve(listener, app).await?;
+    println!();
+    println!("Connect a client (it discovers the authorization server, registers and signs in):");
+    println!(
+        "  MCP Inspector:  npx @modelcontextprotocol/inspector  then Streamable HTTP, URL {mcp}, Connect"
+    );
+    println!(
+        "  Claude Code:    claude mcp add --transport http notes {mcp}  then /mcp, Authenticate"
+    );
+    println!();
+
+    axum::serve(listener, app(&notes))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
     Ok(())
 }
 
-/// Where to listen: `MCP_BIND`, else the host and port of the resource identifier (which is
-/// right for loopback URLs; behind a proxy, set `MCP_BIND`).
-fn url_address(resource: &str) -> Result<String, Box<dyn std::error::Error>> {
-    if let Ok(bind) = std::env::var("MCP_BIND") {
+/// Where to listen: `NOTES_BIND`, else the host and port of the resource identifier (right for
+/// loopback URLs; behind a proxy, set `NOTES_BIND`).
+fn bind_address(resource_id: &str) -> Result<String, Box<dyn std::error::Error>> {
+    if let Ok(bind) = std::env::var("NOTES_BIND") {
         return Ok(bind);
     }
-    let url = url::Url::parse(resource)?;
-    let host = url.host_str().ok_or("MCP_RESOURCE_ID must have a host")?;
+    let url = url::Url::parse(resource_id)?;
+    let host = url
+        .host_str()
+        .ok_or("NOTES_RESOURCE_ID has no host; set NOTES_BIND")?;
     let port = url
         .port_or_known_default()
-        .ok_or("MCP_RESOURCE_ID must have a port")?;
+        .ok_or("NOTES_RESOURCE_ID has no port; set NOTES_BIND")?;
     Ok(format!("{host}:{port}"))
 }

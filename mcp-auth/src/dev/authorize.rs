@@ -219,8 +219,13 @@ fn check_request(
     })
 }
 
-/// The requested scopes, limited to the server's `scopes_supported` (when configured) and the
-/// client's registered `scope` (when it registered one); without `scope`, the registered one.
+/// The requested scopes, limited to the server's `scopes_supported` (when configured); without
+/// `scope`, the client's registered one.
+///
+/// The registered `scope` is only a default, not a cap: MCP clients register with the scope of
+/// their first challenge and step up later (a `403 insufficient_scope` names more), and RFC 7591
+/// leaves it to the server whether to enforce it. Refusing the step-up would test our clients
+/// against a stricter server than the flow is designed for.
 fn granted_scopes(
     shared: &Shared,
     client: &Client,
@@ -237,17 +242,6 @@ fn granted_scopes(
         return Err(OAuthError::bad_request(
             "invalid_scope",
             format!("the scope `{unknown}` is not in scopes_supported"),
-        ));
-    }
-    if let Some(extra) = requested.iter().find(|s| {
-        client
-            .scope
-            .as_ref()
-            .is_some_and(|allowed| !allowed.contains(s))
-    }) {
-        return Err(OAuthError::bad_request(
-            "invalid_scope",
-            format!("the scope `{extra}` is not in the scope this client registered"),
         ));
     }
     Ok(requested)

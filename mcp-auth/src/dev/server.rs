@@ -421,6 +421,7 @@ pub struct AuthorizationServerBuilder {
     consent: Consent,
     user: String,
     scopes: Vec<String>,
+    port: u16,
 }
 
 impl Default for AuthorizationServerBuilder {
@@ -438,6 +439,7 @@ impl Default for AuthorizationServerBuilder {
             consent: Consent::Auto,
             user: "user-1".into(),
             scopes: Vec::new(),
+            port: 0,
         }
     }
 }
@@ -586,8 +588,17 @@ impl AuthorizationServerBuilder {
         self
     }
 
-    /// Binds `127.0.0.1:0`, generates the keys and starts serving on the current Tokio
-    /// runtime.
+    /// Listens on this port of `127.0.0.1` instead of a random one (default `0`: random), so
+    /// that the issuer stays the same across restarts, e.g. for an example whose clients
+    /// cache the discovered issuer. Tests keep the random port. A port in use fails
+    /// [`start`](Self::start) with [`DevServerError::Bind`].
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Binds `127.0.0.1` at [`port`](Self::port) (random by default), generates the keys and
+    /// starts serving on the current Tokio runtime.
     pub async fn start(self) -> Result<AuthorizationServer, DevServerError> {
         crate::crypto::ensure_provider();
         if self.algorithms.is_empty() {
@@ -599,7 +610,7 @@ impl AuthorizationServerBuilder {
         let jwks_cache_control = HeaderValue::from_str(&self.jwks_cache_control)
             .map_err(|_| DevServerError::InvalidCacheControl(self.jwks_cache_control.clone()))?;
 
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, self.port))
             .await
             .map_err(DevServerError::Bind)?;
         let port = listener.local_addr().map_err(DevServerError::Bind)?.port();

@@ -1190,3 +1190,30 @@ async fn the_server_stops_when_the_last_handle_drops() {
         "the server still answers after the last handle dropped"
     );
 }
+
+#[tokio::test]
+async fn a_fixed_port_gives_a_fixed_issuer_and_a_taken_port_fails_to_bind() {
+    // Find a free port, release it, start there (another process could take it in between;
+    // then `start` fails with `Bind`, which the second half of the test checks anyway).
+    let probe = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = probe.local_addr().unwrap().port();
+    drop(probe);
+    let idp = AuthorizationServer::builder()
+        .port(port)
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(idp.issuer(), format!("http://127.0.0.1:{port}"));
+    let (status, metadata) = get(&format!(
+        "http://127.0.0.1:{port}/.well-known/oauth-authorization-server"
+    ))
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(metadata["issuer"], idp.issuer());
+
+    let taken = AuthorizationServer::builder().port(port).start().await;
+    assert!(
+        matches!(taken, Err(DevServerError::Bind(_))),
+        "the port is in use by the first server"
+    );
+}
