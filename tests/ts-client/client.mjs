@@ -1,0 +1,338 @@
+// The official MCP TypeScript SDK client (@modelcontextprotocol/sdk, pinned in package.json)
+// running its real OAuth flow against an MCP server protected by mcp-auth. Driven by
+// tests/tests/ts_sdk_client.rs against the notes example server and the development
+// authorization server; it also runs by hand against `cargo run --example notes`:
+//
+//     node client.mjs http://127.0.0.1:3000/mcp
+//
+// Usage: node client.mjs <mcp-url> [--redirect-url <url>] [--first-consent <scope>|--no-first-consent]
+//                                   [--no-refresh-workaround]
+//
+// The scenario, each step done by the SDK itself (StreamableHTTPClientTransport + auth()):
+//   1. connect: POST initialize -> 401 -> protected resource metadata -> authorization server
+//      metadata -> dynamic client registration -> authorization request (PKCE S256, resource)
+//      -> code -> token -> initialize again with the bearer token;
+//   2. tools/list, then tools/call whoami;
+//   3. tools/call create_note with a token that only has read:notes -> HTTP 403
+//      insufficient_scope -> the SDK re-authorizes with the challenged scope (its step-up) ->
+//      create_note succeeds;
+//   4. tools/call list_notes shows the note.
+//
+// The "user agent" is redirectToAuthorization(): it sends the authorization request without
+// following the redirect and reads the code from the Location header (the authorization
+// server approves at once), checking `state` and `iss` (RFC 9207) first. Nothing listens at the
+// redirect URL.
+//
+// The user approves read:notes only at the first authorization (--first-consent, default
+// "read:notes"): the server's 401 names every scope its tools need, and the SDK asks for the
+// challenged scope first (before PRM scopes_supported and clientMetadata.scope), so a narrower
+// first grant has to come from the user. The client does it by narrowing the `scope` of the
+// first authorization request.
+//
+// SDK 1.32.2 workaround (modelcontextprotocol/typescript-sdk#2255): on a 403 insufficient_scope
+// the SDK calls auth(), which uses a stored refresh token before anything else; a refresh
+// cannot widen the scope (RFC 6749 §6), so the retry gets the same 403 and the SDK gives up
+// ("Server returned 403 after trying upscoping"). While a step-up is pending the provider
+// therefore hides the refresh token from the SDK, which then sends the user to the
+// authorization endpoint as the MCP step-up flow intends. --no-refresh-workaround shows the bug.
+//
+// Output: one JSON line on stdout (tools, whoami, authorizations, step-ups, notes, and the
+// HTTP requests the SDK made: method, path, status, whether a bearer token was sent, and the
+// JSON-RPC method of MCP requests). Any failure: a message on stderr and exit code 1. Tokens,
+// codes and verifiers are never printed.
+
+import { randomBytes } from 'node:crypto';
+
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+
+const USAGE =
+    'usage: node client.mjs <mcp-url> [--redirect-url <url>] [--first-consent <scope>|--no-first-consent] [--no-refresh-workaround]';
+const OVERALL_TIMEOUT_MS = 50_000;
+
+function fail(message) {
+    process.stderr.write(`ts-client: ${message}\n`);
+    process.exit(1);
+}
+
+function parseArgs(argv) {
+    const options = {
+        mcpUrl: undefined,
+        redirectUrl: 'http://127.0.0.1:33418/callback',
+        firstConsent: 'read:notes',
+        refreshWorkaround: true
+    };
+    for (let i = 0; i < argv.length; i++) {
+        const arg = argv[i];
+        const value = () => {
+            const next = argv[++i];
+            if (next === undefined) fail(`${arg} needs a value\n${USAGE}`);
+            return next;
+        };
+        if (arg === '--redirect-url') options.redirectUrl = value();
+        else if (arg === '--first-consent') options.firstConsent = value();
+        else if (arg === '--no-first-consent') options.firstConsent = undefined;
+        else if (arg === '--no-refresh-workaround') options.refreshWorkaround = false;
+        else if (arg.startsWith('--')) fail(`unknown option ${arg}\n${USAGE}`);
+        else if (options.mcpUrl === undefined) options.mcpUrl = arg;
+        else fail(`unexpected argument ${arg}\n${USAGE}`);
+    }
+    if (options.mcpUrl === undefined) fail(`the MCP URL is missing\n${USAGE}`);
+    for (const [name, url] of [
+        ['MCP URL', options.mcpUrl],
+        ['redirect URL', options.redirectUrl]
+    ]) {
+        if (!URL.canParse(url)) fail(`the ${name} ${JSON.stringify(url)} is not an absolute URL`);
+    }
+    return options;
+}
+
+/** The request log, and whether a step-up is under way (a 403 insufficient_scope was seen). */
+class Traffic {
+    constructor(mcpUrl) {
+        this.mcpUrl = new URL(mcpUrl).href;
+        this.requests = [];
+        this.stepUpPending = false;
+    }
+
+    /** A `fetch` that records each request (never headers' values, query strings or bodies). */
+    fetch = async (input, init = {}) => {
+        const isRequest = input instanceof Request;
+        const url = new URL(isRequest ? input.url : input);
+        const headers = new Headers(init.headers ?? (isRequest ? input.headers : undefined));
+        const entry = {
+            method: (init.method ?? (isRequest ? input.method : 'GET')).toUpperCase(),
+            url: `${url.origin}${url.pathname}`,
+            bearer: /^bearer /i.test(headers.get('authorization') ?? '')
+        };
+        if (url.href === this.mcpUrl && typeof init.body === 'string') {
+            try {
+                const message = JSON.parse(init.body);
+                if (typeof message?.method === 'string') entry.rpc = message.method;
+                if (typeof message?.params?.name === 'string') entry.tool = message.params.name;
+            } catch {
+                // Not JSON: recorded without a JSON-RPC method.
+            }
+        }
+        this.requests.push(entry);
+        const response = await fetch(input, init);
+        entry.status = response.status;
+        const challenge = response.headers.get('www-authenticate') ?? '';
+        if (response.status === 403 && /error="?insufficient_scope/.test(challenge)) {
+            this.stepUpPending = true;
+        }
+        return response;
+    };
+}
+
+/**
+ * An OAuthClientProvider keeping everything in memory, whose "browser" follows the
+ * authorization request up to the redirect and keeps the code for finishAuth().
+ */
+class InMemoryOAuthProvider {
+    constructor({ redirectUrl, firstConsent, refreshWorkaround, traffic }) {
+        this._redirectUrl = redirectUrl;
+        this._firstConsent = firstConsent;
+        this._refreshWorkaround = refreshWorkaround;
+        this._traffic = traffic;
+        this._clientInformation = undefined;
+        this._tokens = undefined;
+        this._codeVerifier = undefined;
+        this._state = undefined;
+        this._issuer = undefined;
+        this._pendingCode = undefined;
+        /** One entry per authorization request: why, the scope asked, the scope approved. */
+        this.authorizations = [];
+        /** The scope of each token response (the value the authorization server returned). */
+        this.grantedScopes = [];
+    }
+
+    get redirectUrl() {
+        return this._redirectUrl;
+    }
+
+    get clientMetadata() {
+        return {
+            client_name: 'mcp-auth TypeScript SDK interop client',
+            redirect_uris: [this._redirectUrl],
+            grant_types: ['authorization_code', 'refresh_token'],
+            response_types: ['code'],
+            token_endpoint_auth_method: 'none'
+        };
+    }
+
+    state() {
+        this._state = randomBytes(16).toString('hex');
+        return this._state;
+    }
+
+    clientInformation() {
+        return this._clientInformation;
+    }
+
+    saveClientInformation(information) {
+        this._clientInformation = information;
+    }
+
+    tokens() {
+        if (this._tokens && this._refreshWorkaround && this._traffic.stepUpPending) {
+            // See the header: refreshing cannot widen the scope, so the SDK must not try.
+            const { refresh_token: _hidden, ...withoutRefresh } = this._tokens;
+            return withoutRefresh;
+        }
+        return this._tokens;
+    }
+
+    saveTokens(tokens) {
+        this._tokens = tokens;
+        this.grantedScopes.push(tokens.scope ?? null);
+        this._traffic.stepUpPending = false;
+    }
+
+    saveCodeVerifier(codeVerifier) {
+        this._codeVerifier = codeVerifier;
+    }
+
+    codeVerifier() {
+        if (this._codeVerifier === undefined) throw new Error('no PKCE code verifier was saved');
+        return this._codeVerifier;
+    }
+
+    // Only the setter: without discoveryState() the SDK runs discovery on every auth() call,
+    // as it does by default. The metadata it used gives the issuer expected in `iss`.
+    saveDiscoveryState(state) {
+        this._issuer = state?.authorizationServerMetadata?.issuer;
+    }
+
+    invalidateCredentials(scope) {
+        if (scope === 'all' || scope === 'client') this._clientInformation = undefined;
+        if (scope === 'all' || scope === 'tokens') this._tokens = undefined;
+        if (scope === 'all' || scope === 'verifier') this._codeVerifier = undefined;
+    }
+
+    async redirectToAuthorization(authorizationUrl) {
+        const url = new URL(authorizationUrl);
+        const requested = url.searchParams.get('scope');
+        const reason = this._traffic.stepUpPending ? 'insufficient_scope' : 'unauthorized';
+        let approved = requested;
+        if (this.authorizations.length === 0 && this._firstConsent !== undefined) {
+            // The user approves only part of what was asked (see the header).
+            approved = this._firstConsent;
+            url.searchParams.set('scope', approved);
+        }
+        this.authorizations.push({ reason, requested, approved });
+
+        const response = await this._traffic.fetch(url, { redirect: 'manual' });
+        await response.body?.cancel();
+        const location = response.headers.get('location');
+        if (response.status < 300 || response.status > 399 || location === null) {
+            throw new Error(
+                `the authorization endpoint answered ${response.status} without a redirect (Consent::Auto expected)`
+            );
+        }
+        const target = new URL(location, url);
+        const expected = new URL(this._redirectUrl);
+        if (target.origin !== expected.origin || target.pathname !== expected.pathname) {
+            throw new Error(`the authorization endpoint redirected to ${target.origin}${target.pathname}, not the redirect URI`);
+        }
+        const param = name => target.searchParams.get(name);
+        if (param('state') !== this._state) throw new Error('the authorization response has the wrong state');
+        if (this._issuer === undefined) throw new Error('no authorization server metadata was discovered before the redirect');
+        if (param('iss') !== this._issuer) {
+            throw new Error(
+                `the authorization response iss ${JSON.stringify(param('iss'))} is not the issuer ${JSON.stringify(this._issuer)} (RFC 9207)`
+            );
+        }
+        if (param('error') !== null) {
+            throw new Error(`the authorization failed: ${param('error')}: ${param('error_description') ?? ''}`);
+        }
+        if (param('code') === null) throw new Error('the authorization response has no code');
+        this._pendingCode = param('code');
+    }
+
+    /** The code of the last authorization response, once. */
+    takeCode() {
+        const code = this._pendingCode;
+        this._pendingCode = undefined;
+        return code;
+    }
+}
+
+/** Runs `operation`; on UnauthorizedError finishes the authorization and runs `retry` once. */
+async function withAuthorization(what, provider, transport, operation, retry = operation) {
+    try {
+        return await operation();
+    } catch (error) {
+        if (!(error instanceof UnauthorizedError)) throw error;
+        const code = provider.takeCode();
+        if (code === undefined) throw new Error(`${what}: unauthorized, and no authorization code was obtained`);
+        await transport.finishAuth(code);
+        return await retry();
+    }
+}
+
+function structured(what, result) {
+    if (result.isError) {
+        const text = (result.content ?? []).map(c => c.text ?? '').join(' ');
+        throw new Error(`${what} returned a tool error: ${text}`);
+    }
+    if (result.structuredContent === undefined) throw new Error(`${what} returned no structured content`);
+    return result.structuredContent;
+}
+
+async function main() {
+    const options = parseArgs(process.argv.slice(2));
+    const traffic = new Traffic(options.mcpUrl);
+    const provider = new InMemoryOAuthProvider({ ...options, traffic });
+    const client = new Client({ name: 'mcp-auth-ts-client', version: '1.0.0' });
+    const newTransport = () =>
+        new StreamableHTTPClientTransport(new URL(options.mcpUrl), { authProvider: provider, fetch: traffic.fetch });
+
+    // The SDK's documented pattern: connect; on UnauthorizedError finish the authorization
+    // with the code from the redirect, then connect again with a new transport.
+    let transport = newTransport();
+    await withAuthorization(
+        'connect',
+        provider,
+        transport,
+        () => client.connect(transport),
+        () => {
+            transport = newTransport();
+            return client.connect(transport);
+        }
+    );
+
+    const tools = (await client.listTools()).tools.map(tool => tool.name).sort();
+    const whoami = structured('whoami', await client.callTool({ name: 'whoami', arguments: {} }));
+
+    const text = `written by the TypeScript SDK at ${new Date().toISOString()}`;
+    // A 403 insufficient_scope here makes the SDK re-authorize; the call is then sent again.
+    const created = await withAuthorization('create_note', provider, transport, () =>
+        client.callTool({ name: 'create_note', arguments: { text } })
+    );
+    if (created.isError) throw new Error(`create_note returned a tool error: ${JSON.stringify(created.content)}`);
+    const after = structured('whoami', await client.callTool({ name: 'whoami', arguments: {} }));
+    const listed = structured('list_notes', await client.callTool({ name: 'list_notes', arguments: {} }));
+    await client.close();
+
+    const result = {
+        sdk: '@modelcontextprotocol/sdk',
+        tools,
+        whoami: { subject: whoami.subject, client_id: whoami.client_id, scopes: whoami.scopes },
+        scopes_after_step_up: after.scopes,
+        authorizations: provider.authorizations,
+        granted_scopes: provider.grantedScopes,
+        step_ups: provider.authorizations.filter(a => a.reason === 'insufficient_scope').length,
+        created_note: text,
+        notes: listed.notes,
+        requests: traffic.requests
+    };
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+setTimeout(() => fail(`no result after ${OVERALL_TIMEOUT_MS / 1000} s`), OVERALL_TIMEOUT_MS).unref();
+main().then(
+    () => process.exit(0),
+    error => fail(error instanceof Error ? `${error.name}: ${error.message}` : String(error))
+);
