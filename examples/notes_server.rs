@@ -32,7 +32,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use mcp_auth::{AuthInfo, ResourceAuth, mcp_resource};
+use mcp_auth::rmcp::auth_info;
+use mcp_auth::{AuthInfo, ResourceAuth, mcp_resource, tool_scopes};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
