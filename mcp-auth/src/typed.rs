@@ -225,7 +225,20 @@ impl<R: Resource> ResourceBuilder<R> {
         let spec = R::SPEC;
         let id = match self.id {
             Some(id) => id,
-            None => resolve(spec.id)?,
+            None => {
+                let id = resolve(spec.id)?;
+                // A value from the environment was not seen by the macro: check it here with the
+                // same rules, naming the variable, before anything else happens.
+                if let ValueSource::Env { var, .. } = spec.id {
+                    let problems: Vec<ConfigError> = mcp_auth_rules::resource_id(&id)
+                        .errors()
+                        .filter(|p| p.kind != mcp_auth_rules::ProblemKind::NotCanonical)
+                        .map(|p| ConfigError::invalid("resource", from_env(var, &p.message)))
+                        .collect();
+                    ConfigError::from_all(problems)?;
+                }
+                id
+            }
         };
         let mut resource = ProtectedResource::new(id)
             .scopes_supported(spec.scopes.iter().copied())
@@ -265,7 +278,11 @@ impl<R: Resource> ResourceBuilder<R> {
         for issuer_spec in declared {
             let issuer = resolve(issuer_spec.issuer)?;
             for problem in mcp_auth_rules::issuer(&issuer).errors() {
-                errors.push(ConfigError::invalid("issuer", problem.message.clone()));
+                let message = match issuer_spec.issuer {
+                    ValueSource::Env { var, .. } => from_env(var, &problem.message),
+                    ValueSource::Literal(_) => problem.message.clone(),
+                };
+                errors.push(ConfigError::invalid("issuer", message));
             }
             if let Some(pos) = given.iter().position(|c| c.issuer() == issuer) {
                 resource = resource.authorization_server(given.remove(pos));
@@ -316,6 +333,11 @@ impl<R: Resource> ResourceBuilder<R> {
             _resource: PhantomData,
         })
     }
+}
+
+/// A rule's message for a value read from the environment variable `var`.
+fn from_env(var: &str, message: &str) -> String {
+    format!("{message} (the value comes from the environment variable `{var}`)")
 }
 
 fn resolve(source: ValueSource) -> Result<String, StartupError> {

@@ -46,6 +46,10 @@ fn environment_values_are_checked_at_start_up() {
     }
     let err = rt.block_on(EnvNotes::builder().build()).unwrap_err();
     assert!(err.to_string().contains("must use https"), "{err}");
+    assert!(
+        err.to_string().contains("`MCP_AUTH_TEST_ISSUER`"),
+        "names the variable: {err}"
+    );
 
     unsafe {
         std::env::set_var("MCP_AUTH_TEST_ISSUER", "https://auth.example.com");
