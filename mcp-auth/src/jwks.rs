@@ -3,8 +3,9 @@
 //! * Keys come from the configured issuer's `jwks_uri` and nowhere else: never from a token's
 //!   `jku`, `x5u`, `jwk` or `iss` (RS-37, RS-44).
 //! * Each key is parsed into a [`DecodingKey`] once per fetch, never per request. Readers take a
-//!   snapshot (`Arc`) under a lock held only for the pointer copy, so the hot path never waits on
-//!   a fetch.
+//!   snapshot (`Arc`) under a lock held only for the pointer copy. When the set has expired, one
+//!   request refreshes it while the others keep verifying with the stale keys; requests wait on
+//!   a fetch only when no key was ever loaded, or for an unknown `kid`.
 //! * The set expires after the response's `Cache-Control: max-age`, bounded by
 //!   [`JwksOptions::min_ttl`] and [`JwksOptions::max_ttl`].
 //! * An unknown `kid` triggers one refresh: concurrent misses share a single fetch
@@ -297,7 +298,14 @@ impl JwksCache {
     ) -> Result<Arc<VerificationKey>, VerifyError> {
         let mut set = self.snapshot();
         if set.expires_at <= self.clock.unix_seconds() {
-            set = self.refresh_from(set.generation).await?;
+            if set.generation == 0 {
+                // Never loaded: nothing to verify with until the (shared) fetch finishes.
+                set = self.refresh_from(set.generation).await?;
+            } else if let Ok(gate) = self.refresh.try_lock() {
+                // Stale keys: this request refreshes them; concurrent ones keep using the stale
+                // set instead of queueing behind a slow authorization server.
+                set = self.refresh_locked(gate, set.generation).await?;
+            }
         }
         match Self::lookup(&set, kid, alg) {
             Lookup::Found(key) => Ok(key),
@@ -348,7 +356,16 @@ impl JwksCache {
     /// Fetches the set now, unless another task did since `seen_generation` or the cooldown is
     /// running. Returns the set to use; errors only when there is no usable set at all.
     async fn refresh_from(&self, seen_generation: u64) -> Result<Arc<KeySet>, VerifyError> {
-        let mut last_attempt = self.refresh.lock().await;
+        let gate = self.refresh.lock().await;
+        self.refresh_locked(gate, seen_generation).await
+    }
+
+    /// [`refresh_from`](Self::refresh_from) with the gate already held.
+    async fn refresh_locked(
+        &self,
+        mut last_attempt: tokio::sync::MutexGuard<'_, Option<u64>>,
+        seen_generation: u64,
+    ) -> Result<Arc<KeySet>, VerifyError> {
         let current = self.snapshot();
         if current.generation != seen_generation {
             // Someone refreshed while we waited for the gate: use their result.
@@ -369,8 +386,11 @@ impl JwksCache {
                 };
             }
         }
-        *last_attempt = Some(now);
-        match self.fetch_and_store(current.generation).await {
+        let outcome = self.fetch_and_store(current.generation).await;
+        // The cooldown runs from the end of the attempt: a fetch that hangs until its timeout
+        // must not let the next waiter start another one at once.
+        *last_attempt = Some(self.now_millis());
+        match outcome {
             Ok(fresh) => Ok(fresh),
             Err(reason) => {
                 tracing::warn!(issuer = %self.issuer, jwks_uri = %self.jwks_uri, %reason, "JWKS fetch failed");
@@ -418,12 +438,10 @@ impl JwksCache {
     /// fetch fails, without dropping the keys already cached.
     pub async fn refresh_now(&self) -> Result<usize, VerifyError> {
         let mut last_attempt = self.refresh.lock().await;
-        *last_attempt = Some(self.now_millis());
         let generation = self.snapshot().generation;
-        let fresh = self
-            .fetch_and_store(generation)
-            .await
-            .map_err(|reason| self.unavailable(&reason, self.options.cooldown))?;
+        let outcome = self.fetch_and_store(generation).await;
+        *last_attempt = Some(self.now_millis());
+        let fresh = outcome.map_err(|reason| self.unavailable(&reason, self.options.cooldown))?;
         Ok(fresh.keys.len())
     }
 

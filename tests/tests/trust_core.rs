@@ -1092,3 +1092,64 @@ fn both_crypto_backends_enabled_never_panic() {
         assert!(v.verify(&idp.token().audience(R).mint()).await.is_ok());
     });
 }
+
+#[tokio::test]
+async fn a_hanging_jwks_endpoint_is_asked_once_not_once_per_waiting_request() {
+    let idp = start_idp().await;
+    let jwks_path = url::Url::parse(&idp.jwks_uri()).unwrap().path().to_owned();
+    idp.set_fault(&jwks_path, Fault::Delay(Duration::from_secs(3)));
+    let v = JwtVerifier::builder()
+        .resource(R)
+        .issuer(idp.issuer(), idp.jwks_uri())
+        // Timeout = cooldown: the cooldown must run from the end of the attempt.
+        .jwks_options(
+            JwksOptions::default()
+                .timeout(Duration::from_millis(300))
+                .cooldown(Duration::from_millis(300)),
+        )
+        .build()
+        .unwrap();
+    let token = idp.token().audience(R).mint();
+    let results = futures_join_all((0..6).map(|_| {
+        let v = v.clone();
+        let token = token.clone();
+        tokio::spawn(async move { v.verify(&token).await })
+    }))
+    .await;
+    assert!(
+        results
+            .iter()
+            .all(|r| matches!(r, Err(VerifyError::Unavailable { .. })))
+    );
+    assert_eq!(
+        idp.requests(&jwks_path),
+        1,
+        "the waiters did not start fetches of their own"
+    );
+}
+
+#[tokio::test]
+async fn stale_keys_keep_verifying_while_one_request_refreshes() {
+    let clock = ManualClock::now();
+    let idp = AuthorizationServer::builder()
+        .clock(Arc::new(clock.clone()))
+        .start()
+        .await
+        .unwrap();
+    let v = verifier_with_clock(&idp, &clock);
+    let jwks_path = url::Url::parse(&idp.jwks_uri()).unwrap().path().to_owned();
+    assert!(v.verify(&idp.token().audience(R).mint()).await.is_ok());
+    // Past the cache lifetime, the endpoint hangs: one request waits for it (and falls back to
+    // the stale keys); the others verify with the stale keys at once.
+    idp.set_fault(&jwks_path, Fault::Delay(Duration::from_secs(2)));
+    clock.advance(Duration::from_secs(3600));
+    let token = idp.token().audience(R).mint();
+    let results = futures_join_all((0..6).map(|_| {
+        let v = v.clone();
+        let token = token.clone();
+        tokio::spawn(async move { v.verify(&token).await })
+    }))
+    .await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert!(idp.requests(&jwks_path) <= 2);
+}
