@@ -63,7 +63,7 @@ impl AuthInfo {
         self.scopes.iter().any(|s| s == scope)
     }
 
-    /// When the token expires (`exp`).
+    /// When the token expires (`exp`); `None` also for a date the platform cannot represent.
     pub fn expires_at(&self) -> Option<SystemTime> {
         self.expires_at.map(|s| UNIX_EPOCH + Duration::from_secs(s))
     }
@@ -75,7 +75,8 @@ impl AuthInfo {
 
     /// When the token was issued (`iat`).
     pub fn issued_at(&self) -> Option<SystemTime> {
-        self.issued_at.map(|s| UNIX_EPOCH + Duration::from_secs(s))
+        self.issued_at
+            .and_then(|s| UNIX_EPOCH.checked_add(Duration::from_secs(s)))
     }
 
     /// The token identifier (`jti`).

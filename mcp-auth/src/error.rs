@@ -115,6 +115,10 @@ pub enum VerifyError {
         /// What it must be, e.g. "a number".
         expected: &'static str,
     },
+    /// The token is bound to a key (`cnf`: DPoP or mutual TLS) and so cannot be used as a
+    /// plain bearer token; or introspection says it is not an access token (`token_type`).
+    #[error("The access token is sender-constrained or not a bearer access token")]
+    NotABearerToken,
     /// The authorization server says the token is not active (RFC 7662 `active:false`).
     #[error("The access token is not active")]
     Inactive,
@@ -165,6 +169,7 @@ impl VerifyError {
             Self::InvalidAudience => "invalid_audience",
             Self::MissingClaim(_) => "missing_claim",
             Self::InvalidClaim { .. } => "invalid_claim",
+            Self::NotABearerToken => "not_a_bearer_token",
             Self::Inactive => "inactive",
             Self::InsufficientScope { .. } => "insufficient_scope",
             Self::Unavailable { .. } => "unavailable",

@@ -444,6 +444,15 @@ impl Inner {
         if claim_str(&claims, "iss")?.is_some_and(|iss| iss != self.issuer) {
             return Err(VerifyError::UntrustedIssuer);
         }
+        // A key-bound token (`cnf`), or something that is not an access token (a refresh
+        // token is "active" too), must not pass as a bearer access token.
+        let bearer_type =
+            |t: &str| t.eq_ignore_ascii_case("bearer") || t.eq_ignore_ascii_case("access_token");
+        if claims.contains_key("cnf")
+            || claim_str(&claims, "token_type")?.is_some_and(|t| !bearer_type(t))
+        {
+            return Err(VerifyError::NotABearerToken);
+        }
         let now = self.clock.unix_seconds();
         let leeway = self.options.leeway.as_secs();
         let exp = claim_numeric_date(&claims, "exp")?;

@@ -481,7 +481,14 @@ where
         );
         Box::pin(
             async move {
-                let origin = request.headers().get(header::ORIGIN).cloned();
+                // CORS headers only for an allowed origin: a refused page must not read the 403.
+                let origin = request.headers().get(header::ORIGIN).cloned().filter(|o| {
+                    config
+                        .resource
+                        .settings
+                        .origins
+                        .allows(o, &config.resource.origin)
+                });
                 let mut response = match authorize::<R>(
                     &config,
                     request.method(),
@@ -573,9 +580,8 @@ async fn authorize<R: 'static>(
     uri: &http::Uri,
 ) -> Result<Decision, AuthRejection> {
     let resource = &config.resource;
-    if let Some(allowed) = &resource.settings.allowed_origins
-        && let Some(origin) = headers.get(header::ORIGIN)
-        && !allowed.iter().any(|a| a.as_bytes() == origin.as_bytes())
+    if let Some(origin) = headers.get(header::ORIGIN)
+        && !resource.settings.origins.allows(origin, &resource.origin)
     {
         return Err(AuthRejection::forbidden_origin());
     }

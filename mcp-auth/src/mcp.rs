@@ -175,14 +175,25 @@ impl McpPolicy {
     }
 
     /// Reads the body of a `POST` (other methods carry none), returns the scopes its requests
-    /// need and the request with the unchanged body. `Err` is a ready response (`413` for a body
-    /// over the limit, `400` for an unreadable one).
+    /// need and the request with the unchanged body. `Err` is a ready response: `413` for a body
+    /// over the limit, `415` for a compressed one, `400` for one that is not JSON (fail closed).
     pub(crate) async fn inspect(
         &self,
         request: Request<Body>,
     ) -> Result<(Request<Body>, Vec<String>), Response> {
         if request.method() != http::Method::POST {
             return Ok((request, Vec::new()));
+        }
+        let encoded = request
+            .headers()
+            .get(http::header::CONTENT_ENCODING)
+            .is_some_and(|e| !e.as_bytes().eq_ignore_ascii_case(b"identity"));
+        if encoded {
+            return Err(jsonrpc_error(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                -32600,
+                "Content-Encoding is not supported: send the JSON-RPC body uncompressed",
+            ));
         }
         let (parts, body) = request.into_parts();
         let bytes = match axum::body::to_bytes(body, self.max_body_bytes).await {
@@ -198,22 +209,29 @@ impl McpPolicy {
                     .into_response());
             }
         };
+        // Fail closed: a body the layer cannot read as JSON-RPC is never passed on with only the
+        // base scopes checked (a lenient parser or a decompression layer behind us could still
+        // read a tool call out of it).
+        let Ok(message) = serde_json::from_slice::<Value>(&bytes) else {
+            return Err(jsonrpc_error(
+                StatusCode::BAD_REQUEST,
+                -32700,
+                "Parse error: the body is not JSON",
+            ));
+        };
+        let messages: Vec<&Value> = match &message {
+            Value::Array(batch) => batch.iter().collect(),
+            single => vec![single],
+        };
         let mut needed: Vec<String> = Vec::new();
-        // Not JSON: let the MCP server answer with its JSON-RPC parse error.
-        if let Ok(message) = serde_json::from_slice::<Value>(&bytes) {
-            let messages: Vec<&Value> = match &message {
-                Value::Array(batch) => batch.iter().collect(),
-                single => vec![single],
+        for m in messages {
+            let Some(method) = m.get("method").and_then(Value::as_str) else {
+                continue;
             };
-            for m in messages {
-                let Some(method) = m.get("method").and_then(Value::as_str) else {
-                    continue;
-                };
-                let params = m.get("params").unwrap_or(&Value::Null);
-                for s in self.scopes.required(method, params) {
-                    if !needed.iter().any(|n| n == s) {
-                        needed.push(s.to_owned());
-                    }
+            let params = m.get("params").unwrap_or(&Value::Null);
+            for s in self.scopes.required(method, params) {
+                if !needed.iter().any(|n| n == s) {
+                    needed.push(s.to_owned());
                 }
             }
         }
@@ -268,6 +286,19 @@ impl McpPolicy {
 }
 
 pub(crate) const SESSION_HEADER: &str = "mcp-session-id";
+
+/// A JSON-RPC error response with an HTTP status.
+fn jsonrpc_error(status: StatusCode, code: i64, message: &str) -> Response {
+    (
+        status,
+        axum::Json(serde_json::json!({
+            "jsonrpc": "2.0",
+            "id": null,
+            "error": {"code": code, "message": message},
+        })),
+    )
+        .into_response()
+}
 
 /// Who a session belongs to: issuer and subject (and client when there is no subject).
 #[derive(Debug, Clone, PartialEq, Eq)]

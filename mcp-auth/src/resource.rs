@@ -283,11 +283,45 @@ impl ProtectedResource {
     }
 }
 
+/// Which browser origins may call a resource (RS-58). Requests without `Origin` (non-browser
+/// clients) are never affected.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) enum OriginPolicy {
+    /// The resource's own origin and loopback origins (`localhost`, `127.0.0.0/8`, `[::1]`,
+    /// any port): local tools such as MCP Inspector work, a page elsewhere is refused.
+    #[default]
+    LocalAndSelf,
+    /// The resource's own origin and exactly these.
+    List(Vec<String>),
+    /// Every origin.
+    Any,
+}
+
+impl OriginPolicy {
+    pub(crate) fn allows(&self, origin: &HeaderValue, resource_origin: &str) -> bool {
+        let Ok(origin) = origin.to_str() else {
+            return false;
+        };
+        if origin.eq_ignore_ascii_case(resource_origin) {
+            return true;
+        }
+        match self {
+            Self::Any => true,
+            Self::List(allowed) => allowed.iter().any(|a| a == origin),
+            Self::LocalAndSelf => url::Url::parse(origin).ok().is_some_and(|u| {
+                matches!(u.scheme(), "http" | "https")
+                    && u.host()
+                        .is_some_and(|h| mcp_auth_rules::is_loopback_host(&h))
+            }),
+        }
+    }
+}
+
 /// Settings that apply to every resource of a server.
 #[derive(Debug, Clone)]
 pub(crate) struct ServerSettings {
     pub(crate) metadata_cache_control: HeaderValue,
-    pub(crate) allowed_origins: Option<Vec<String>>,
+    pub(crate) origins: OriginPolicy,
     pub(crate) retry_after_floor: u64,
 }
 
@@ -297,6 +331,8 @@ pub struct ResourceHandle {
     pub(crate) id: String,
     pub(crate) metadata_url: String,
     pub(crate) metadata_path: String,
+    /// `scheme://host[:port]` of the identifier, the origin browsers send for same-origin calls.
+    pub(crate) origin: String,
     pub(crate) document: bytes::Bytes,
     pub(crate) verifier: SharedVerifier,
     pub(crate) base_scopes: Vec<String>,
@@ -358,7 +394,7 @@ pub struct ResourceServer {
 pub struct ResourceServerBuilder {
     resources: Vec<ProtectedResource>,
     cache_control: Option<String>,
-    allowed_origins: Option<Vec<String>>,
+    origins: OriginPolicy,
     clock: Option<SharedClock>,
     http: Option<reqwest::Client>,
 }
@@ -416,15 +452,25 @@ impl ResourceServerBuilder {
         self
     }
 
-    /// Accepts browser requests only from these origins (e.g. `https://claude.ai`). A request
-    /// with another `Origin` gets 403 before authentication (RS-58). Requests without `Origin`
-    /// (non-browser clients) are not affected. Default: every origin.
+    /// Accepts browser requests from these origins (e.g. `https://claude.ai`) besides the
+    /// resource's own. A request with another `Origin` gets 403 before authentication (RS-58),
+    /// without CORS headers. Requests without `Origin` (non-browser clients) are not affected.
+    ///
+    /// Default: the resource's own origin and loopback origins (`http://localhost:6274` for MCP
+    /// Inspector, ...).
     pub fn allowed_origins<I, S>(mut self, origins: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.allowed_origins = Some(origins.into_iter().map(Into::into).collect());
+        self.origins = OriginPolicy::List(origins.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Accepts browser requests from every origin: the DNS-rebinding protection of RS-58 is
+    /// then the application's job.
+    pub fn allow_any_origin(mut self) -> Self {
+        self.origins = OriginPolicy::Any;
         self
     }
 
@@ -459,7 +505,7 @@ impl ResourceServerBuilder {
         });
         let settings = Arc::new(ServerSettings {
             metadata_cache_control,
-            allowed_origins: self.allowed_origins,
+            origins: self.origins,
             retry_after_floor: 1,
         });
         let mut built: Vec<Arc<ResourceHandle>> = Vec::new();
@@ -492,6 +538,11 @@ impl ResourceServerBuilder {
         ConfigError::from_all(errors)?;
         Ok(ResourceServer { resources: built })
     }
+}
+
+/// The routable part of a metadata path (a query is not routable: RS-05 allows one).
+pub(crate) fn route_path(metadata_path: &str) -> &str {
+    metadata_path.split('?').next().unwrap_or(metadata_path)
 }
 
 fn build_resource(
@@ -556,6 +607,9 @@ fn build_resource(
         .ok_or_else(|| ConfigError::invalid("resource", "not an absolute URL"))?;
     let metadata_url = mcp_auth_rules::metadata_url(&id)
         .ok_or_else(|| ConfigError::invalid("resource", "not an absolute URL"))?;
+    let origin = url::Url::parse(&id)
+        .map(|u| u.origin().ascii_serialization())
+        .map_err(|e| ConfigError::invalid("resource", e.to_string()))?;
     let mut metadata = resource.metadata.clone();
     metadata.resource = id.clone();
     metadata = metadata.authorization_servers(issuers.iter().map(String::as_str));
@@ -564,6 +618,7 @@ fn build_resource(
         id,
         metadata_url,
         metadata_path,
+        origin,
         document,
         verifier: verifier.ok_or_else(|| ConfigError::invalid("verifier", "unavailable"))?,
         base_scopes: resource.base_scopes,

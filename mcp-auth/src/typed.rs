@@ -64,6 +64,7 @@ pub struct ResourceBuilder<R> {
     hierarchy: Vec<(String, Vec<String>)>,
     cache_control: Option<String>,
     allowed_origins: Option<Vec<String>>,
+    any_origin: bool,
     _resource: PhantomData<fn() -> R>,
 }
 
@@ -107,6 +108,7 @@ impl<R: Resource> ResourceBuilder<R> {
             hierarchy: Vec::new(),
             cache_control: None,
             allowed_origins: None,
+            any_origin: false,
             _resource: PhantomData,
         }
     }
@@ -209,13 +211,22 @@ impl<R: Resource> ResourceBuilder<R> {
         self
     }
 
-    /// Browser origins allowed to call the resource (RS-58); default: all.
+    /// Browser origins allowed to call the resource besides its own (RS-58); default: the
+    /// resource's own origin and loopback origins. See
+    /// [`ResourceServerBuilder::allowed_origins`](crate::resource::ResourceServerBuilder::allowed_origins).
     pub fn allowed_origins<I, S>(mut self, origins: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
         self.allowed_origins = Some(origins.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Accepts browser requests from every origin (the application then guards against DNS
+    /// rebinding itself).
+    pub fn allow_any_origin(mut self) -> Self {
+        self.any_origin = true;
         self
     }
 
@@ -320,6 +331,9 @@ impl<R: Resource> ResourceBuilder<R> {
         }
         if let Some(origins) = self.allowed_origins {
             server = server.allowed_origins(origins);
+        }
+        if self.any_origin {
+            server = server.allow_any_origin();
         }
         let server = server.build()?;
         let handle = server

@@ -381,6 +381,11 @@ impl JwtVerifier {
             Some(id) => Some(id),
             None => claim_str(&claims, "azp")?.map(str::to_owned),
         };
+        if claims.contains_key("cnf") {
+            // RFC 9449 / RFC 8705: a bound token is useless to a thief only if the holder's key
+            // is checked; presented as Bearer, it must be refused (RS-61).
+            return Err(VerifyError::NotABearerToken);
+        }
         let scopes = read_scopes(&claims, &options.scope_claims)?;
         Ok(AuthInfo {
             issuer: iss.to_owned(),

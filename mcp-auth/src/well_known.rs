@@ -17,7 +17,7 @@ use axum::routing::{MethodRouter, get};
 use http::header::{self, HeaderValue};
 use http::{HeaderMap, StatusCode};
 
-use crate::resource::{ResourceHandle, ResourceServer};
+use crate::resource::{ResourceHandle, ResourceServer, route_path};
 
 const ALLOWED_HEADERS: &str = "mcp-protocol-version, accept, authorization, content-type";
 
@@ -82,11 +82,6 @@ fn not_found() -> Response {
         .into_response();
     cors(response.headers_mut());
     response
-}
-
-/// The route path of a metadata path: the query part (RS-05 allows a query) is not routable.
-fn route_path(metadata_path: &str) -> &str {
-    metadata_path.split('?').next().unwrap_or(metadata_path)
 }
 
 impl ResourceServer {

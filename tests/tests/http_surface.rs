@@ -558,7 +558,12 @@ async fn rs49_scope_hierarchy() {
 
 #[tokio::test]
 async fn rs26_rs60_browser_clients_can_read_the_challenge() {
-    let app = App::start().await;
+    let app = App::start_with(
+        |r| r,
+        |s| s.allowed_origins(["https://allowed.example"]),
+        |l| l,
+    )
+    .await;
     let response = app
         .post()
         .header("origin", "https://allowed.example")
@@ -606,6 +611,39 @@ async fn rs26_rs60_browser_clients_can_read_the_challenge() {
         assert!(allowed.contains(h), "{h} in {allowed}");
     }
     assert_eq!(app.spy.count(), 0);
+}
+
+#[tokio::test]
+async fn rs58_by_default_only_the_resource_itself_and_loopback_origins_may_call() {
+    let app = App::start().await;
+    for (origin, status) in [
+        ("http://evil.example", StatusCode::FORBIDDEN),
+        ("null", StatusCode::FORBIDDEN),
+        ("http://localhost:6274", StatusCode::UNAUTHORIZED),
+        (app.origin.as_str(), StatusCode::UNAUTHORIZED),
+    ] {
+        let response = app.post().header("origin", origin).send().await.unwrap();
+        assert_eq!(response.status(), status, "{origin}");
+        if status == StatusCode::FORBIDDEN {
+            assert!(
+                response
+                    .headers()
+                    .get("access-control-allow-origin")
+                    .is_none(),
+                "a refused page cannot read the 403"
+            );
+        } else {
+            assert_eq!(response.headers()["access-control-allow-origin"], origin);
+        }
+    }
+    let any = App::start_with(|r| r, |s| s.allow_any_origin(), |l| l).await;
+    let response = any
+        .post()
+        .header("origin", "http://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]

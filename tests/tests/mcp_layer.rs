@@ -188,8 +188,23 @@ async fn batches_are_judged_as_a_whole_and_the_body_passes_unchanged() {
         .unwrap();
     assert_eq!(
         garbage.status(),
-        StatusCode::OK,
-        "the MCP server answers parse errors itself"
+        StatusCode::BAD_REQUEST,
+        "fails closed on a body it cannot read"
+    );
+    let gzip = mcp
+        .http
+        .post(&mcp.id)
+        .bearer_auth(&writer)
+        .header("content-encoding", "gzip")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gzip.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(
+        mcp.spy.count(),
+        1,
+        "only the readable request reached the server"
     );
 }
 

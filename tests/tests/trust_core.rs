@@ -751,6 +751,17 @@ async fn bad_tokens_table() {
             VerifyError::Expired,
         ),
         (
+            "DPoP-bound (cnf) presented as Bearer",
+            idp.token()
+                .audience(R)
+                .claim(
+                    "cnf",
+                    json!({"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}),
+                )
+                .mint(),
+            VerifyError::NotABearerToken,
+        ),
+        (
             "nbf in the future",
             idp.token().audience(R).not_before(t + 3600).mint(),
             VerifyError::NotYetValid,

@@ -335,6 +335,28 @@ async fn rs42_foreign_iss_is_rejected() {
 }
 
 #[tokio::test]
+async fn sender_constrained_and_non_access_tokens_are_refused() {
+    let (endpoint, base) = start_basic().await;
+    endpoint.reply("tok-dpop", 200, active(json!({"cnf": {"jkt": "abc"}})));
+    endpoint.reply(
+        "tok-refresh",
+        200,
+        active(json!({"token_type": "refresh_token"})),
+    );
+    endpoint.reply("tok-bearer", 200, active(json!({"token_type": "Bearer"})));
+    let v = basic_verifier(&base);
+    assert_eq!(
+        v.verify("tok-dpop").await.unwrap_err(),
+        VerifyError::NotABearerToken
+    );
+    assert_eq!(
+        v.verify("tok-refresh").await.unwrap_err(),
+        VerifyError::NotABearerToken
+    );
+    assert!(v.verify("tok-bearer").await.is_ok());
+}
+
+#[tokio::test]
 async fn mistyped_members_are_rejected() {
     let (endpoint, base) = start_basic().await;
     endpoint.reply("tok-scope", 200, active(json!({"scope": ["a", "b"]})));
