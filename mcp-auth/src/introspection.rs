@@ -234,7 +234,13 @@ struct Inner {
     http: reqwest::Client,
     timeout: Duration,
     cache: Option<TokenCache>,
+    /// Bounds the introspection requests in flight: any opaque string reaches the endpoint, so
+    /// a flood of garbage tokens must not become a flood of authenticated requests.
+    in_flight: tokio::sync::Semaphore,
 }
+
+/// The default bound on introspection requests in flight.
+const DEFAULT_MAX_IN_FLIGHT: usize = 32;
 
 /// Builds an [`IntrospectionVerifier`]. `issuer`, `endpoint`, `resource` and `client_auth` are
 /// required.
@@ -249,6 +255,7 @@ pub struct IntrospectionVerifierBuilder {
     clock: Option<SharedClock>,
     http: Option<reqwest::Client>,
     timeout: Duration,
+    max_in_flight: usize,
     cache_entries: usize,
     cache_ttl: Duration,
 }
@@ -265,6 +272,7 @@ impl Default for IntrospectionVerifierBuilder {
             clock: None,
             http: None,
             timeout: Duration::from_secs(5),
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             cache_entries: 10_000,
             cache_ttl: Duration::from_secs(60),
         }
@@ -331,6 +339,13 @@ impl IntrospectionVerifier {
             tracing::debug!(issuer = %inner.issuer, outcome = "active", cached = true, "introspection");
             return Ok(info);
         }
+        let Ok(_permit) = inner.in_flight.try_acquire() else {
+            tracing::warn!(issuer = %inner.issuer, "introspection concurrency limit reached");
+            return Err(inner.unavailable(
+                "too many introspection requests in flight",
+                Duration::from_secs(1),
+            ));
+        };
         let response = inner.call(token).await?;
         let result = inner.evaluate(response);
         match &result {
@@ -586,6 +601,15 @@ impl IntrospectionVerifierBuilder {
         self
     }
 
+    /// At most this many introspection requests in flight at once (default 32). Further tokens
+    /// that need a request are answered [`VerifyError::Unavailable`] (503) at once: an attacker
+    /// sending random opaque strings cannot turn the resource server into a flood of
+    /// authenticated requests against the authorization server. Cached tokens are not affected.
+    pub fn max_in_flight(mut self, max: usize) -> Self {
+        self.max_in_flight = max;
+        self
+    }
+
     /// Caches active results: at most `max_entries`, each for at most `max_ttl` and never past
     /// the token's `exp` (default 10 000 entries, 60 s). A zero in either disables the cache.
     /// `max_ttl` is also how long a revoked token may still be accepted.
@@ -700,6 +724,7 @@ impl IntrospectionVerifierBuilder {
                 http,
                 timeout: self.timeout,
                 cache: TokenCache::new(self.cache_entries, self.cache_ttl),
+                in_flight: tokio::sync::Semaphore::new(self.max_in_flight.max(1)),
             }),
         })
     }

@@ -399,6 +399,42 @@ async fn rs42_server_error_is_unavailable_not_invalid_token() {
 }
 
 #[tokio::test]
+async fn requests_in_flight_are_bounded() {
+    let (endpoint, base) = start_basic().await;
+    for i in 0..6 {
+        endpoint.reply_raw(
+            &format!("garbage-{i}"),
+            200,
+            json!({"active": false}).to_string(),
+            Duration::from_millis(500),
+        );
+    }
+    let verifier = builder(&base, ClientAuth::basic(BASIC_ID, BASIC_SECRET))
+        .max_in_flight(2)
+        .build()
+        .unwrap();
+    let calls = (0..6).map(|i| {
+        let v = verifier.clone();
+        tokio::spawn(async move { v.verify(&format!("garbage-{i}")).await })
+    });
+    let mut inactive = 0;
+    let mut refused = 0;
+    for call in calls.collect::<Vec<_>>() {
+        match call.await.unwrap() {
+            Err(VerifyError::Inactive) => inactive += 1,
+            Err(VerifyError::Unavailable { .. }) => refused += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((inactive, refused), (2, 4));
+    assert_eq!(
+        endpoint.calls(),
+        2,
+        "only two requests reached the authorization server"
+    );
+}
+
+#[tokio::test]
 async fn rs42_timeout_is_unavailable() {
     let (endpoint, base) = start_basic().await;
     endpoint.reply_raw(
