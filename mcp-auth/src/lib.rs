@@ -43,6 +43,11 @@ pub use verify::{JwtVerifier, SharedVerifier, TokenVerifier, VerifyOptions};
 
 pub use mcp_auth_macros::{mcp_resource, requires_scope, tool_scopes};
 
+/// The README's Rust examples, compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
+
 /// The rules shared with the macros: URL and scope checks, well-known locations.
 pub use mcp_auth_rules as rules;
 
