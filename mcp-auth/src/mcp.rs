@@ -330,6 +330,9 @@ type Bindings = (HashMap<Vec<u8>, Owner>, VecDeque<Vec<u8>>);
 struct SessionBindings {
     capacity: usize,
     inner: Mutex<Bindings>,
+    /// Set once a binding was dropped for capacity: from then on an unknown session id may be
+    /// an evicted one, so it is refused rather than served to whoever presents it.
+    evicted: std::sync::atomic::AtomicBool,
 }
 
 impl SessionBindings {
@@ -337,6 +340,7 @@ impl SessionBindings {
         Self {
             capacity,
             inner: Mutex::new((HashMap::new(), VecDeque::new())),
+            evicted: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -344,10 +348,14 @@ impl SessionBindings {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Unknown sessions are allowed (the MCP server decides whether they exist); known ones
-    /// only for their owner.
+    /// Known sessions only for their owner. Unknown ones are left to the MCP server (which
+    /// answers 404 for sessions it does not have, e.g. after a restart) until a binding was ever
+    /// evicted; after that they are refused, since one of them could be an evicted session.
     fn allows(&self, id: &[u8], who: &Owner) -> bool {
-        self.lock().0.get(id).is_none_or(|owner| owner == who)
+        match self.lock().0.get(id) {
+            Some(owner) => owner == who,
+            None => !self.evicted.load(std::sync::atomic::Ordering::Relaxed),
+        }
     }
 
     fn bind(&self, id: &[u8], who: Owner) {
@@ -359,6 +367,8 @@ impl SessionBindings {
                 match order.pop_front() {
                     Some(old) => {
                         map.remove(&old);
+                        self.evicted
+                            .store(true, std::sync::atomic::Ordering::Relaxed);
                     }
                     None => break,
                 }
@@ -430,8 +440,16 @@ mod tests {
         assert!(b.allows(b"unknown", &bob));
         b.bind(b"s2", bob.clone());
         b.bind(b"s3", bob.clone());
-        assert!(b.allows(b"s1", &bob), "oldest binding evicted at capacity");
+        assert!(
+            !b.allows(b"s1", &bob),
+            "an evicted session is not up for grabs"
+        );
+        assert!(
+            !b.allows(b"never-seen", &bob),
+            "after an eviction, unknown ids are refused"
+        );
+        assert!(b.allows(b"s3", &bob));
         b.forget(b"s2");
-        assert!(b.allows(b"s2", &alice));
+        assert!(!b.allows(b"s2", &alice));
     }
 }
