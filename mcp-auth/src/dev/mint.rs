@@ -79,6 +79,49 @@ fn strings(values: impl IntoIterator<Item = impl Into<String>>) -> Value {
     )
 }
 
+/// The claim setters both builders share: they edit the `claims` map of `self`.
+macro_rules! claim_setters {
+    () => {
+        /// Sets `aud` to one string.
+        pub fn audience(mut self, audience: impl Into<String>) -> Self {
+            self.claims.insert("aud".into(), audience.into().into());
+            self
+        }
+
+        /// Sets `aud` to an array of strings (even a one-element or empty one).
+        pub fn audiences(mut self, audiences: impl IntoIterator<Item = impl Into<String>>) -> Self {
+            self.claims.insert("aud".into(), strings(audiences));
+            self
+        }
+
+        /// Sets `scope` to the scopes joined with single spaces (RFC 9068 §2.2.3).
+        pub fn scopes(mut self, scopes: impl IntoIterator<Item = impl Into<String>>) -> Self {
+            self.claims
+                .insert("scope".into(), join_scopes(scopes).into());
+            self
+        }
+
+        /// Sets `sub`.
+        pub fn subject(mut self, subject: impl Into<String>) -> Self {
+            self.claims.insert("sub".into(), subject.into().into());
+            self
+        }
+
+        /// Sets `client_id`.
+        pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
+            self.claims
+                .insert("client_id".into(), client_id.into().into());
+            self
+        }
+
+        /// Sets `iss` (by default the server's issuer).
+        pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+            self.claims.insert("iss".into(), issuer.into().into());
+            self
+        }
+    };
+}
+
 /// Builds a signed JWT access token, from
 /// [`AuthorizationServer::token`](super::AuthorizationServer::token).
 ///
@@ -158,43 +201,7 @@ impl<'a> TokenBuilder<'a> {
         }
     }
 
-    /// Sets `aud` to one string.
-    pub fn audience(mut self, audience: impl Into<String>) -> Self {
-        self.claims.insert("aud".into(), audience.into().into());
-        self
-    }
-
-    /// Sets `aud` to an array of strings (even a one-element or empty one).
-    pub fn audiences(mut self, audiences: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        self.claims.insert("aud".into(), strings(audiences));
-        self
-    }
-
-    /// Sets `scope` to the scopes joined with single spaces (RFC 9068 §2.2.3).
-    pub fn scopes(mut self, scopes: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        self.claims
-            .insert("scope".into(), join_scopes(scopes).into());
-        self
-    }
-
-    /// Sets `sub`.
-    pub fn subject(mut self, subject: impl Into<String>) -> Self {
-        self.claims.insert("sub".into(), subject.into().into());
-        self
-    }
-
-    /// Sets `client_id`.
-    pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
-        self.claims
-            .insert("client_id".into(), client_id.into().into());
-        self
-    }
-
-    /// Sets `iss` (by default the server's issuer).
-    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
-        self.claims.insert("iss".into(), issuer.into().into());
-        self
-    }
+    claim_setters!();
 
     /// Sets or replaces any claim with any JSON value, e.g. `.claim("exp", "tomorrow")`.
     pub fn claim(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
@@ -421,43 +428,7 @@ impl<'a> OpaqueTokenBuilder<'a> {
         }
     }
 
-    /// Sets `aud` to one string.
-    pub fn audience(mut self, audience: impl Into<String>) -> Self {
-        self.claims.insert("aud".into(), audience.into().into());
-        self
-    }
-
-    /// Sets `aud` to an array of strings.
-    pub fn audiences(mut self, audiences: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        self.claims.insert("aud".into(), strings(audiences));
-        self
-    }
-
-    /// Sets `scope` to the scopes joined with single spaces.
-    pub fn scopes(mut self, scopes: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        self.claims
-            .insert("scope".into(), join_scopes(scopes).into());
-        self
-    }
-
-    /// Sets `sub`.
-    pub fn subject(mut self, subject: impl Into<String>) -> Self {
-        self.claims.insert("sub".into(), subject.into().into());
-        self
-    }
-
-    /// Sets `client_id`.
-    pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
-        self.claims
-            .insert("client_id".into(), client_id.into().into());
-        self
-    }
-
-    /// Sets `iss` (by default the server's issuer).
-    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
-        self.claims.insert("iss".into(), issuer.into().into());
-        self
-    }
+    claim_setters!();
 
     /// Sets `exp` to now + `lifetime`. The token turns inactive when the server's clock passes
     /// `exp` (unless [`active`](Self::active) forces an answer).
