@@ -479,15 +479,7 @@ impl Inner {
         }
         let audiences = match claim_audiences(&claims)? {
             Some(audiences) => {
-                let ours = audiences.iter().any(|aud| {
-                    mcp_auth_rules::audience_matches(aud, &self.resource)
-                        || self
-                            .options
-                            .extra_audiences
-                            .iter()
-                            .any(|extra| extra == aud)
-                });
-                if !ours {
+                if !self.options.accepts_audience(&audiences, &self.resource) {
                     return Err(VerifyError::InvalidAudience);
                 }
                 audiences

@@ -199,6 +199,15 @@ impl AuthRejection {
         }
     }
 
+    /// The response, its body built by `hook` when the application set one.
+    pub(crate) fn render(self, hook: Option<&ErrorBodyHook>) -> Response {
+        let body = match hook {
+            Some(hook) => hook(&self),
+            None => self.default_body(),
+        };
+        self.into_response_with(body)
+    }
+
     /// The response, with `body` as JSON.
     pub(crate) fn into_response_with(self, body: serde_json::Value) -> Response {
         let mut response = (self.status, axum::Json(body)).into_response();
@@ -216,8 +225,7 @@ impl AuthRejection {
 
 impl IntoResponse for AuthRejection {
     fn into_response(self) -> Response {
-        let body = self.default_body();
-        self.into_response_with(body)
+        self.render(None)
     }
 }
 
@@ -243,11 +251,7 @@ impl Authenticated {
     }
 
     pub(crate) fn reject(&self, rejection: AuthRejection) -> Response {
-        let body = match &self.error_body {
-            Some(hook) => hook(&rejection),
-            None => rejection.default_body(),
-        };
-        rejection.into_response_with(body)
+        rejection.render(self.error_body.as_ref())
     }
 }
 
@@ -503,11 +507,7 @@ where
                     }
                     Err(rejection) => {
                         tracing::info!(status = rejection.status.as_u16(), "request rejected");
-                        let body = match &config.error_body {
-                            Some(hook) => hook(&rejection),
-                            None => rejection.default_body(),
-                        };
-                        rejection.into_response_with(body)
+                        rejection.render(config.error_body.as_ref())
                     }
                 };
                 if config.cors

@@ -250,17 +250,11 @@ impl McpPolicy {
             None
         } else {
             tracing::warn!("session id presented by another user; refused");
-            Some(
-                (
-                    StatusCode::NOT_FOUND,
-                    axum::Json(serde_json::json!({
-                        "jsonrpc": "2.0",
-                        "id": null,
-                        "error": {"code": -32001, "message": "Session not found"},
-                    })),
-                )
-                    .into_response(),
-            )
+            Some(jsonrpc_error(
+                StatusCode::NOT_FOUND,
+                -32001,
+                "Session not found",
+            ))
         }
     }
 

@@ -209,6 +209,14 @@ impl VerifyOptions {
     pub fn get_leeway(&self) -> Duration {
         self.leeway
     }
+
+    /// Whether one of `audiences` designates `resource` (RS-34) or is an extra audience.
+    pub(crate) fn accepts_audience(&self, audiences: &[String], resource: &str) -> bool {
+        audiences.iter().any(|aud| {
+            mcp_auth_rules::audience_matches(aud, resource)
+                || self.extra_audiences.iter().any(|extra| extra == aud)
+        })
+    }
 }
 
 /// Verifies RFC 9068 JWT access tokens for one protected resource.
@@ -356,10 +364,7 @@ impl JwtVerifier {
             return Err(VerifyError::IssuedInFuture);
         }
         let audiences = claim_audiences(&claims)?.ok_or(VerifyError::MissingClaim("aud"))?;
-        if !audiences.iter().any(|aud| {
-            mcp_auth_rules::audience_matches(aud, &inner.resource)
-                || options.extra_audiences.iter().any(|extra| extra == aud)
-        }) {
+        if !options.accepts_audience(&audiences, &inner.resource) {
             return Err(VerifyError::InvalidAudience);
         }
         let subject = claim_str(&claims, "sub")?.map(str::to_owned);
