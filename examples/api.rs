@@ -63,37 +63,33 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .layer(api.layer())
         .merge(api.metadata_router());
 
-    let url = url::Url::parse(api.resource_id())?;
+    let url = url::Url::parse(api.id())?;
     let bind = format!(
         "{}:{}",
         url.host_str().unwrap_or("127.0.0.1"),
         url.port_or_known_default().unwrap_or(80)
     );
     let listener = tokio::net::TcpListener::bind(&bind).await?;
-    println!("Notes API:  {}", api.resource_id());
+    println!("Notes API:  {}", api.id());
     println!("Metadata:   {}", api.metadata_url());
     if let Some(dev) = &dev {
-        let read = dev
-            .token()
-            .audience(api.resource_id())
-            .scopes(["read:notes"])
-            .mint();
+        let read = dev.token().audience(api.id()).scopes(["read:notes"]).mint();
         let write = dev
             .token()
-            .audience(api.resource_id())
+            .audience(api.id())
             .scopes(["read:notes", "write:notes"])
             .mint();
         println!(
             "Read:   curl -s -H 'Authorization: Bearer {read}' {}",
-            api.resource_id()
+            api.id()
         );
         println!(
             "Write:  curl -s -H 'Authorization: Bearer {write}' -d 'hello' {}",
-            api.resource_id()
+            api.id()
         );
         println!(
             "403:    curl -si -H 'Authorization: Bearer {read}' -d 'hello' {}",
-            api.resource_id()
+            api.id()
         );
     }
     axum::serve(listener, app).await?;

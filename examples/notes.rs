@@ -67,12 +67,12 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         ),
     };
     let notes = Notes::builder().build().await?;
-    let bind = bind_address(notes.resource_id())?;
+    let bind = bind_address(notes.id())?;
     let listener = tokio::net::TcpListener::bind(&bind)
         .await
         .map_err(|e| format!("cannot listen on {bind}: {e} (set NOTES_BIND to another address)"))?;
 
-    let mcp = notes.resource_id();
+    let mcp = notes.id();
     println!();
     println!("Notes MCP server (OAuth 2.1 protected resource)");
     println!("  MCP endpoint:          {mcp}");

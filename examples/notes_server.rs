@@ -187,9 +187,9 @@ pub fn app(notes: &ResourceAuth<Notes>) -> Router {
         StreamableHttpServerConfig::default()
             .with_legacy_session_mode(false)
             .with_json_response(true)
-            .with_allowed_hosts(allowed_hosts(notes.resource_id())),
+            .with_allowed_hosts(allowed_hosts(notes.id())),
     );
-    let path = url::Url::parse(notes.resource_id())
+    let path = url::Url::parse(notes.id())
         .map(|url| url.path().to_owned())
         .unwrap_or_else(|_| "/mcp".to_owned());
     Router::new()

@@ -35,12 +35,12 @@ impl ErrorCode {
     }
 
     /// The HTTP status code for this outcome.
-    pub fn status(self) -> u16 {
+    pub fn status(self) -> http::StatusCode {
         match self {
-            Self::InvalidRequest => 400,
-            Self::InvalidToken => 401,
-            Self::InsufficientScope => 403,
-            Self::Unavailable => 503,
+            Self::InvalidRequest => http::StatusCode::BAD_REQUEST,
+            Self::InvalidToken => http::StatusCode::UNAUTHORIZED,
+            Self::InsufficientScope => http::StatusCode::FORBIDDEN,
+            Self::Unavailable => http::StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
@@ -122,12 +122,6 @@ pub enum VerifyError {
     /// The authorization server says the token is not active (RFC 7662 `active:false`).
     #[error("The access token is not active")]
     Inactive,
-    /// The token is valid but lacks scopes the operation needs.
-    #[error("The access token lacks a required scope")]
-    InsufficientScope {
-        /// Every scope the operation needs.
-        required: Vec<String>,
-    },
     /// The authorization server (JWKS or introspection endpoint) could not be used and no
     /// cached answer exists. Not the token's fault: reported as 503.
     #[error("The authorization server is unavailable: {reason}")]
@@ -143,7 +137,6 @@ impl VerifyError {
     /// The RFC 6750 error code this failure is reported with.
     pub fn code(&self) -> ErrorCode {
         match self {
-            Self::InsufficientScope { .. } => ErrorCode::InsufficientScope,
             Self::Unavailable { .. } => ErrorCode::Unavailable,
             _ => ErrorCode::InvalidToken,
         }
@@ -171,7 +164,6 @@ impl VerifyError {
             Self::InvalidClaim { .. } => "invalid_claim",
             Self::NotABearerToken => "not_a_bearer_token",
             Self::Inactive => "inactive",
-            Self::InsufficientScope { .. } => "insufficient_scope",
             Self::Unavailable { .. } => "unavailable",
         }
     }

@@ -4,6 +4,7 @@
 use std::any::{TypeId, type_name};
 use std::marker::PhantomData;
 use std::ops::Deref;
+use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::response::{IntoResponse, Response};
@@ -11,9 +12,50 @@ use http::StatusCode;
 use http::request::Parts;
 
 use crate::auth_info::AuthInfo;
-use crate::layer::{AnyResource, AuthRejection, Authenticated};
-use crate::resource::ResourceHandle;
+use crate::rejection::{AuthRejection, ErrorBodyHook};
+use crate::resource::{AnyResource, ResourceInner};
+use crate::scope::challenge_scopes;
 use crate::spec::ScopeSet;
+
+/// What a verified request carries in its extensions: the record that only the bearer layer
+/// creates, and that [`Auth`], [`ScopeGuard`], MCP mode and `mcp_auth::rmcp` trust.
+#[derive(Clone)]
+pub(crate) struct Authenticated {
+    pub(crate) info: AuthInfo,
+    pub(crate) resource: Arc<ResourceInner>,
+    /// The `#[mcp_resource]` type of the layer that verified the token.
+    pub(crate) marker: TypeId,
+    /// The layer's required scopes.
+    pub(crate) required: Arc<[String]>,
+    pub(crate) error_body: Option<ErrorBodyHook>,
+}
+
+impl Authenticated {
+    /// The scope decision for an operation that needs `needed` (beyond the layer's required
+    /// scopes, which the layer already checked): `Err` is the ready `403 insufficient_scope`,
+    /// whose challenge names every needed scope, the layer's required ones and the baseline
+    /// scopes the token holds.
+    pub(crate) fn require<'a>(
+        &self,
+        needed: impl Iterator<Item = &'a str> + Clone,
+    ) -> Result<(), Response> {
+        let Err(missing) = self
+            .resource
+            .hierarchy
+            .require(self.info.scopes(), needed.clone())
+        else {
+            return Ok(());
+        };
+        tracing::info!(missing = ?missing.scopes(), "insufficient scope");
+        let mut all: Vec<&str> = needed.collect();
+        all.extend(self.required.iter().map(String::as_str));
+        let scopes = challenge_scopes(all, &self.resource.base_scopes, &self.info);
+        Err(
+            AuthRejection::insufficient_scope(&self.resource, &scopes, &missing)
+                .render(self.error_body.as_ref()),
+        )
+    }
+}
 
 /// The verified token of the request, for handlers behind a [`BearerLayer`](crate::layer::BearerLayer).
 ///
@@ -102,7 +144,7 @@ fn authenticated<R: 'static>(parts: &Parts) -> Result<&Authenticated, MissingAut
         return Err(MissingAuthLayer(format!(
             "Auth<{}> is used behind the layer of another resource ({}); use that resource's layer or Auth<AnyResource>",
             short_name::<R>(),
-            auth.resource.id()
+            auth.resource.id
         )));
     }
     Ok(auth)
@@ -156,39 +198,13 @@ impl IntoResponse for ScopeRejection {
     }
 }
 
-/// Checks `needed` against the token of `auth`: `None` when granted, else the `403` response.
-pub(crate) fn missing_scopes_response(auth: &Authenticated, needed: &[&str]) -> Option<Response> {
-    let resource: &ResourceHandle = &auth.resource;
-    let granted = auth.info.scopes();
-    let missing: Vec<&str> = needed
-        .iter()
-        .copied()
-        .filter(|scope| !resource.scope_hierarchy().satisfies(granted, scope))
-        .collect();
-    if missing.is_empty() {
-        return None;
-    }
-    tracing::info!(?missing, "insufficient scope");
-    let mut all: Vec<String> = needed.iter().map(|s| (*s).to_owned()).collect();
-    for scope in auth.required.iter() {
-        if !all.contains(scope) {
-            all.push(scope.clone());
-        }
-    }
-    let scopes = auth.challenge_scopes(&all);
-    Some(auth.reject(AuthRejection::insufficient_scope(
-        resource, &scopes, &missing,
-    )))
-}
-
 impl<St: Send + Sync, R: 'static, S: ScopeSet> FromRequestParts<St> for ScopeGuard<R, S> {
     type Rejection = ScopeRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &St) -> Result<Self, Self::Rejection> {
         let auth = authenticated::<R>(parts).map_err(ScopeRejection::MissingLayer)?;
-        if let Some(response) = missing_scopes_response(auth, S::SCOPES) {
-            return Err(ScopeRejection::Insufficient(response));
-        }
+        auth.require(S::SCOPES.iter().copied())
+            .map_err(ScopeRejection::Insufficient)?;
         Ok(Self {
             _marker: PhantomData,
         })

@@ -247,6 +247,8 @@ const DEFAULT_MAX_IN_FLIGHT: usize = 32;
 #[derive(Debug)]
 pub struct IntrospectionVerifierBuilder {
     issuer: Option<String>,
+    /// Whether `issuer` came from a checked `AuthServerConfig`.
+    issuer_checked: bool,
     endpoint: Option<String>,
     resource: Option<String>,
     client_auth: Option<ClientAuth>,
@@ -264,6 +266,7 @@ impl Default for IntrospectionVerifierBuilder {
     fn default() -> Self {
         Self {
             issuer: None,
+            issuer_checked: false,
             endpoint: None,
             resource: None,
             client_auth: None,
@@ -531,6 +534,17 @@ impl IntrospectionVerifierBuilder {
     /// `issuer`. A response's `iss`, when present, must equal it. Required.
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
         self.issuer = Some(issuer.into());
+        self.issuer_checked = false;
+        self
+    }
+
+    /// The issuer and `introspection_endpoint` of a checked
+    /// [`AuthServerConfig`](crate::discovery::AuthServerConfig) (its issuer is not checked
+    /// again).
+    pub(crate) fn server(mut self, config: &crate::discovery::AuthServerConfig) -> Self {
+        self.issuer = Some(config.issuer().to_owned());
+        self.issuer_checked = true;
+        self.endpoint = config.introspection_endpoint().map(str::to_owned);
         self
     }
 
@@ -650,10 +664,11 @@ impl IntrospectionVerifierBuilder {
             "resource",
             "call .resource(\"https://mcp.example.com/mcp\")",
         );
-        if !issuer.is_empty() {
-            for problem in mcp_auth_rules::issuer(&issuer).errors() {
-                errors.push(ConfigError::invalid("issuer", problem.message.clone()));
-            }
+        if !issuer.is_empty()
+            && !self.issuer_checked
+            && let Err(message) = crate::discovery::check_issuer(&issuer)
+        {
+            errors.push(ConfigError::invalid("issuer", message));
         }
         if !endpoint.is_empty() {
             for problem in mcp_auth_rules::https_url("introspection_endpoint", &endpoint).errors() {

@@ -8,6 +8,7 @@ pub mod auth_info;
 pub mod bearer;
 pub mod challenge;
 pub mod clock;
+mod cors;
 pub mod crypto;
 #[cfg(feature = "dev-server")]
 pub mod dev;
@@ -20,9 +21,11 @@ pub mod jwks;
 pub mod layer;
 pub mod mcp;
 pub mod metadata;
+pub mod rejection;
 pub mod resource;
 #[cfg(feature = "rmcp")]
 pub mod rmcp;
+pub mod scope;
 pub mod spec;
 mod typed;
 pub mod verify;
@@ -35,10 +38,11 @@ pub use discovery::{
 };
 pub use error::{ConfigError, ErrorCode, VerifyError};
 pub use extract::Auth;
-pub use layer::{AnyResource, BearerLayer};
-pub use resource::{ProtectedResource, ResourceServer};
+pub use layer::BearerLayer;
+pub use rejection::AuthRejection;
+pub use resource::{AnyResource, ProtectedResource, ResourceAuth, ResourceServer};
 pub use spec::Resource;
-pub use typed::{ResourceAuth, ResourceBuilder, StartupError};
+pub use typed::{ResourceBuilder, StartupError};
 pub use verify::{JwtVerifier, SharedVerifier, TokenVerifier, VerifyOptions};
 
 pub use mcp_auth_macros::{mcp_resource, requires_scope, tool_scopes};

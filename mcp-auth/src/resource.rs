@@ -1,10 +1,15 @@
 //! The runtime configuration: protected resources and the server that hosts them.
 //!
-//! A [`ResourceServer`] holds one or more [`ProtectedResource`]s. Each has its identifier, its
-//! trusted authorization servers (each its own issuer and keys), its supported scopes, its RFC
-//! 9728 metadata and its verification options. [`ResourceServerBuilder::build`] checks
-//! everything with the same rules as the macros ([`mcp_auth_rules`]) and reports every problem
-//! at once.
+//! * [`ProtectedResource`]: one resource's configuration, before it is checked: its identifier,
+//!   the authorization servers it trusts, how tokens are verified, and its RFC 9728 metadata
+//!   document (edited through [`ProtectedResource::metadata`]).
+//! * [`ResourceServer`]: the resources of one server, checked and built by
+//!   [`ResourceServerBuilder::build`], which also holds what applies to all of them (browser
+//!   origins, the clock, the HTTP client, the metadata `Cache-Control`). Every problem is
+//!   reported at once, with the same rules as the macros ([`mcp_auth_rules`]).
+//! * [`ResourceAuth`]: one built resource, a cheap `Clone` handle that gives the bearer layer,
+//!   the metadata router and the verifier. `#[mcp_resource]` types start one with
+//!   `Notes::builder().build().await` as `ResourceAuth<Notes>`.
 //!
 //! ```
 //! use mcp_auth::resource::{ProtectedResource, ResourceServer};
@@ -13,8 +18,7 @@
 //!     .resource(
 //!         ProtectedResource::new("https://api.example.com/notes")
 //!             .issuer_with_jwks("https://auth.example.com", "https://auth.example.com/jwks")
-//!             .scopes_supported(["read:notes", "write:notes"])
-//!             .resource_name("Notes"),
+//!             .metadata(|m| m.scopes_supported(["read:notes", "write:notes"]).resource_name("Notes")),
 //!     )
 //!     .build()?;
 //! let notes = auth.resource("https://api.example.com/notes").unwrap();
@@ -25,24 +29,33 @@
 //! # Ok::<(), mcp_auth::ConfigError>(())
 //! ```
 
-use std::collections::BTreeMap;
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use http::HeaderValue;
 
 use crate::clock::SharedClock;
+use crate::cors::OriginPolicy;
 use crate::discovery::AuthServerConfig;
 use crate::error::ConfigError;
 use crate::introspection::{ClientAuth, IntrospectionVerifier, JwtOrIntrospection};
-use crate::metadata::{LocalizedMember, ProtectedResourceMetadata};
+use crate::layer::BearerLayer;
+use crate::mcp::McpScopes;
+use crate::metadata::ProtectedResourceMetadata;
+use crate::scope::ScopeHierarchy;
 use crate::verify::{JwksOptions, JwtVerifier, SharedVerifier, TokenVerifier, VerifyOptions};
+
+/// The marker of resources, layers and extractors that are not tied to a `#[mcp_resource]`
+/// type: resources configured at run time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AnyResource;
 
 /// A trusted authorization server of a resource.
 #[derive(Debug, Clone)]
 enum TrustedServer {
-    /// Discovered (or hand-written) metadata.
+    /// Discovered (or hand-written) metadata, whose issuer was checked when it was made.
     Discovered(Box<AuthServerConfig>),
-    /// An issuer and its `jwks_uri`, without metadata.
+    /// An issuer and its `jwks_uri`, without metadata (checked by the JWT verifier's builder).
     Keys { issuer: String, jwks_uri: String },
 }
 
@@ -62,66 +75,6 @@ impl TrustedServer {
     }
 }
 
-/// Scope implications (RS-49): a broader scope that grants narrower ones.
-///
-/// ```
-/// use mcp_auth::resource::ScopeHierarchy;
-///
-/// let h = ScopeHierarchy::default().implies("files:admin", ["files:write", "files:read"]);
-/// assert!(h.satisfies(&["files:admin".to_owned()], "files:write"));
-/// assert!(!h.satisfies(&["files:write".to_owned()], "files:admin"));
-/// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ScopeHierarchy {
-    implied: BTreeMap<String, Vec<String>>,
-}
-
-impl ScopeHierarchy {
-    /// Declares that `broader` grants each of `narrower` (transitively).
-    pub fn implies<I, S>(mut self, broader: impl Into<String>, narrower: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        let entry = self.implied.entry(broader.into()).or_default();
-        for scope in narrower {
-            let scope = scope.into();
-            if !entry.contains(&scope) {
-                entry.push(scope);
-            }
-        }
-        self
-    }
-
-    /// Whether `granted` grants `required`, directly or through implications.
-    pub fn satisfies(&self, granted: &[String], required: &str) -> bool {
-        let mut stack: Vec<&str> = granted.iter().map(String::as_str).collect();
-        let mut seen: Vec<&str> = Vec::new();
-        while let Some(scope) = stack.pop() {
-            if scope == required {
-                return true;
-            }
-            if seen.contains(&scope) {
-                continue;
-            }
-            seen.push(scope);
-            if let Some(narrower) = self.implied.get(scope) {
-                stack.extend(narrower.iter().map(String::as_str));
-            }
-        }
-        false
-    }
-
-    /// The scopes of `required` that `granted` does not grant.
-    pub fn missing<'r>(&self, granted: &[String], required: &'r [String]) -> Vec<&'r str> {
-        required
-            .iter()
-            .filter(|r| !self.satisfies(granted, r))
-            .map(String::as_str)
-            .collect()
-    }
-}
-
 /// One protected resource, before it is checked and built.
 #[derive(Debug, Clone)]
 pub struct ProtectedResource {
@@ -133,12 +86,12 @@ pub struct ProtectedResource {
     introspection: Option<ClientAuth>,
     verifier: Option<SharedVerifier>,
     hierarchy: ScopeHierarchy,
-    base_scopes: Vec<String>,
 }
 
 impl ProtectedResource {
-    /// A resource identified by `id`: the exact public URL of the MCP endpoint (RS-03, RS-04),
-    /// `https` (or `http` on a loopback host). Checked by [`ResourceServerBuilder::build`].
+    /// A resource identified by `id`: the exact public URL of the MCP endpoint, `https` (or
+    /// `http` on a loopback host), as MCP's authorization specification requires. Checked, and
+    /// canonicalised, by [`ResourceServerBuilder::build`].
     pub fn new(id: impl Into<String>) -> Self {
         let id = id.into();
         Self {
@@ -150,14 +103,13 @@ impl ProtectedResource {
             introspection: None,
             verifier: None,
             hierarchy: ScopeHierarchy::default(),
-            base_scopes: Vec::new(),
         }
     }
 
     /// Trusts an authorization server whose metadata was discovered with
     /// [`fetch_server_config`](crate::discovery::fetch_server_config) (or given by hand). Its
-    /// `issuer` is published byte-exact in `authorization_servers` (RS-02) and its `jwks_uri`
-    /// verifies JWTs.
+    /// `issuer` is published byte-exact in the metadata's `authorization_servers` and its
+    /// `jwks_uri` verifies JWTs.
     pub fn authorization_server(mut self, config: AuthServerConfig) -> Self {
         self.servers
             .push(TrustedServer::Discovered(Box::new(config)));
@@ -177,60 +129,13 @@ impl ProtectedResource {
         self
     }
 
-    /// `scopes_supported`: the minimal baseline set clients should ask for (RS-10). Also the
-    /// `scope` of a challenge to a request without credentials, unless the layer requires
-    /// scopes of its own.
-    pub fn scopes_supported<I, S>(mut self, scopes: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        let scopes: Vec<String> = scopes.into_iter().map(Into::into).collect();
-        self.metadata = self
-            .metadata
-            .scopes_supported(scopes.iter().map(String::as_str));
-        self.base_scopes = scopes;
-        self
-    }
-
-    /// `resource_name` (RECOMMENDED).
-    pub fn resource_name(mut self, name: impl Into<String>) -> Self {
-        self.metadata = self.metadata.resource_name(name);
-        self
-    }
-
-    /// `resource_documentation`.
-    pub fn resource_documentation(mut self, url: impl Into<String>) -> Self {
-        self.metadata = self.metadata.resource_documentation(url);
-        self
-    }
-
-    /// `resource_policy_uri`.
-    pub fn resource_policy_uri(mut self, url: impl Into<String>) -> Self {
-        self.metadata = self.metadata.resource_policy_uri(url);
-        self
-    }
-
-    /// `resource_tos_uri`.
-    pub fn resource_tos_uri(mut self, url: impl Into<String>) -> Self {
-        self.metadata = self.metadata.resource_tos_uri(url);
-        self
-    }
-
-    /// A language-tagged variant of a human-readable member, e.g. `resource_name#de`.
-    pub fn localized(
-        mut self,
-        member: LocalizedMember,
-        tag: impl Into<String>,
-        value: impl Into<String>,
-    ) -> Self {
-        self.metadata = self.metadata.localized(member, tag, value);
-        self
-    }
-
-    /// Edits the rest of the metadata document (`jwks_uri`, `resource_signing_alg_values_supported`,
-    /// extension members, ...). `resource`, `authorization_servers` and `scopes_supported` are
-    /// set from the resource's own configuration when it is built.
+    /// Edits the RFC 9728 metadata document: `scopes_supported` (the minimal baseline set
+    /// clients should ask for, also the `scope` of a challenge to a request without
+    /// credentials unless the layer requires scopes of its own), `resource_name`, the
+    /// documentation and policy URLs, language-tagged variants, extension members, ...
+    ///
+    /// `resource` and `authorization_servers` come from [`new`](Self::new) and the trusted
+    /// servers; setting them here to anything else is a configuration error.
     pub fn metadata(
         mut self,
         edit: impl FnOnce(ProtectedResourceMetadata) -> ProtectedResourceMetadata,
@@ -239,15 +144,17 @@ impl ProtectedResource {
         self
     }
 
-    /// Verification options (default: the strict RFC 9068 profile).
-    pub fn verify_options(mut self, options: VerifyOptions) -> Self {
-        self.options = options;
+    /// Edits the token verification options (default: the strict RFC 9068 profile; a
+    /// `#[mcp_resource]` starts from its declaration): leeway, `typ` policy, claims profile,
+    /// scope claims, extra audiences, ...
+    pub fn verify(mut self, edit: impl FnOnce(VerifyOptions) -> VerifyOptions) -> Self {
+        self.options = edit(self.options);
         self
     }
 
-    /// Key cache tuning.
-    pub fn jwks_options(mut self, options: JwksOptions) -> Self {
-        self.jwks = options;
+    /// Edits the key cache tuning (refresh cooldown, TTL bounds, timeout, size limit).
+    pub fn jwks(mut self, edit: impl FnOnce(JwksOptions) -> JwksOptions) -> Self {
+        self.jwks = edit(self.jwks);
         self
     }
 
@@ -267,7 +174,7 @@ impl ProtectedResource {
         self
     }
 
-    /// Declares that `broader` grants each of `narrower` (RS-49).
+    /// Declares that `broader` grants each of `narrower` (see [`ScopeHierarchy`]).
     pub fn scope_implies<I, S>(mut self, broader: impl Into<String>, narrower: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -281,39 +188,10 @@ impl ProtectedResource {
     pub fn id(&self) -> &str {
         &self.id
     }
-}
 
-/// Which browser origins may call a resource (RS-58). Requests without `Origin` (non-browser
-/// clients) are never affected.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) enum OriginPolicy {
-    /// The resource's own origin and loopback origins (`localhost`, `127.0.0.0/8`, `[::1]`,
-    /// any port): local tools such as MCP Inspector work, a page elsewhere is refused.
-    #[default]
-    LocalAndSelf,
-    /// The resource's own origin and exactly these.
-    List(Vec<String>),
-    /// Every origin.
-    Any,
-}
-
-impl OriginPolicy {
-    pub(crate) fn allows(&self, origin: &HeaderValue, resource_origin: &str) -> bool {
-        let Ok(origin) = origin.to_str() else {
-            return false;
-        };
-        if origin.eq_ignore_ascii_case(resource_origin) {
-            return true;
-        }
-        match self {
-            Self::Any => true,
-            Self::List(allowed) => allowed.iter().any(|a| a == origin),
-            Self::LocalAndSelf => url::Url::parse(origin).ok().is_some_and(|u| {
-                matches!(u.scheme(), "http" | "https")
-                    && u.host()
-                        .is_some_and(|h| mcp_auth_rules::is_loopback_host(&h))
-            }),
-        }
+    /// Whether an authorization server is trusted already.
+    pub(crate) fn has_servers(&self) -> bool {
+        !self.servers.is_empty()
     }
 }
 
@@ -325,9 +203,9 @@ pub(crate) struct ServerSettings {
     pub(crate) retry_after_floor: u64,
 }
 
-/// A built, checked protected resource. Shared by layers, extractors and the metadata route.
+/// What a built resource holds, shared by its layers, extractors and metadata route.
 #[derive(Debug)]
-pub struct ResourceHandle {
+pub(crate) struct ResourceInner {
     pub(crate) id: String,
     pub(crate) metadata_url: String,
     pub(crate) metadata_path: String,
@@ -339,54 +217,114 @@ pub struct ResourceHandle {
     pub(crate) hierarchy: ScopeHierarchy,
     pub(crate) issuers: Vec<String>,
     pub(crate) settings: Arc<ServerSettings>,
+    /// Whether the server has this one resource only, so that its document is also served at
+    /// the root well-known URL.
+    pub(crate) sole: bool,
 }
 
-impl ResourceHandle {
+/// A built, checked protected resource: a cheap `Clone` handle to its bearer layer, metadata
+/// router and verifier.
+///
+/// `R` is the `#[mcp_resource]` type it was started for (`Notes::builder().build().await`
+/// gives a `ResourceAuth<Notes>`), or [`AnyResource`] for resources configured at run time
+/// ([`ResourceServer::resource`]).
+pub struct ResourceAuth<R = AnyResource> {
+    pub(crate) inner: Arc<ResourceInner>,
+    _resource: PhantomData<fn() -> R>,
+}
+
+impl<R> Clone for ResourceAuth<R> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+            _resource: PhantomData,
+        }
+    }
+}
+
+impl<R> std::fmt::Debug for ResourceAuth<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResourceAuth")
+            .field("resource", &self.inner.id)
+            .field("issuers", &self.inner.issuers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R: 'static> ResourceAuth<R> {
+    /// A handle to `inner`.
+    pub(crate) fn from_inner(inner: Arc<ResourceInner>) -> Self {
+        Self {
+            inner,
+            _resource: PhantomData,
+        }
+    }
+
+    /// The same resource, tied to the marker `T`.
+    pub(crate) fn retag<T>(self) -> ResourceAuth<T> {
+        ResourceAuth {
+            inner: self.inner,
+            _resource: PhantomData,
+        }
+    }
+
+    /// The bearer layer for the resource's routes (the MCP endpoint, an API): see
+    /// [`BearerLayer`].
+    pub fn layer(&self) -> BearerLayer<R> {
+        BearerLayer::for_resource(Arc::clone(&self.inner))
+    }
+
+    /// The bearer layer in MCP mode: per-operation scopes from the JSON-RPC body and sessions
+    /// bound to their user. See [`crate::mcp`].
+    pub fn mcp_layer(&self, scopes: McpScopes) -> BearerLayer<R> {
+        self.layer().mcp(scopes)
+    }
+
     /// The canonical resource identifier (what `resource` in the metadata says).
     pub fn id(&self) -> &str {
-        &self.id
+        &self.inner.id
     }
 
-    /// The absolute URL of the metadata document (`resource_metadata` in challenges, RS-18).
+    /// The absolute URL of the metadata document (`resource_metadata` in challenges).
     pub fn metadata_url(&self) -> &str {
-        &self.metadata_url
+        &self.inner.metadata_url
     }
 
-    /// The path (and query) the metadata document is served at (RS-05).
+    /// The path (and query) the metadata document is served at (RFC 9728 §3.1).
     pub fn metadata_path(&self) -> &str {
-        &self.metadata_path
+        &self.inner.metadata_path
     }
 
     /// The metadata document's bytes, built once.
     pub fn metadata_document(&self) -> &[u8] {
-        &self.document
+        &self.inner.document
     }
 
     /// The verifier of this resource's tokens.
     pub fn verifier(&self) -> &SharedVerifier {
-        &self.verifier
+        &self.inner.verifier
     }
 
     /// The trusted issuers.
     pub fn issuers(&self) -> &[String] {
-        &self.issuers
+        &self.inner.issuers
     }
 
     /// `scopes_supported`.
     pub fn scopes_supported(&self) -> &[String] {
-        &self.base_scopes
+        &self.inner.base_scopes
     }
 
     /// The scope hierarchy.
     pub fn scope_hierarchy(&self) -> &ScopeHierarchy {
-        &self.hierarchy
+        &self.inner.hierarchy
     }
 }
 
 /// The protected resources of one server, checked and ready to serve.
 #[derive(Debug, Clone)]
 pub struct ResourceServer {
-    pub(crate) resources: Vec<Arc<ResourceHandle>>,
+    pub(crate) resources: Vec<ResourceAuth>,
 }
 
 /// Builds a [`ResourceServer`].
@@ -396,7 +334,7 @@ pub struct ResourceServerBuilder {
     cache_control: Option<String>,
     origins: OriginPolicy,
     clock: Option<SharedClock>,
-    http: Option<reqwest::Client>,
+    pub(crate) http: Option<reqwest::Client>,
 }
 
 impl ResourceServer {
@@ -407,26 +345,26 @@ impl ResourceServer {
 
     /// The resource whose canonical identifier is `id` (the identifier is canonicalised first,
     /// so `HTTPS://API.example.com/notes` finds `https://api.example.com/notes`).
-    pub fn resource(&self, id: &str) -> Option<&Arc<ResourceHandle>> {
+    pub fn resource(&self, id: &str) -> Option<ResourceAuth> {
         let canonical = mcp_auth_rules::resource_id(id).canonical;
         let wanted = canonical.as_deref().unwrap_or(id);
-        self.resources.iter().find(|r| r.id == wanted)
+        self.resources.iter().find(|r| r.id() == wanted).cloned()
     }
 
-    /// The bearer layer for the resource `id` (see [`BearerLayer`](crate::BearerLayer)).
+    /// The bearer layer for the resource `id` (see [`BearerLayer`]).
     ///
     /// # Panics
     ///
     /// When no resource has this identifier: a start-up mistake, reported at once with the
     /// identifiers that exist rather than by refusing every request later.
-    pub fn bearer(&self, id: &str) -> crate::BearerLayer {
+    pub fn bearer(&self, id: &str) -> BearerLayer {
         match self.resource(id) {
-            Some(handle) => crate::BearerLayer::new(Arc::clone(handle)),
+            Some(resource) => resource.layer(),
             None => panic!(
                 "ResourceServer::bearer: no protected resource `{id}`; configured: {}",
                 self.resources
                     .iter()
-                    .map(|r| r.id.as_str())
+                    .map(ResourceAuth::id)
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
@@ -434,27 +372,33 @@ impl ResourceServer {
     }
 
     /// Every resource, in configuration order.
-    pub fn resources(&self) -> impl Iterator<Item = &Arc<ResourceHandle>> {
+    pub fn resources(&self) -> impl Iterator<Item = &ResourceAuth> {
         self.resources.iter()
     }
 }
 
 impl ResourceServerBuilder {
+    /// Whether a resource was added.
+    pub(crate) fn has_resources(&self) -> bool {
+        !self.resources.is_empty()
+    }
+
     /// Adds a protected resource.
     pub fn resource(mut self, resource: ProtectedResource) -> Self {
         self.resources.push(resource);
         self
     }
 
-    /// The `Cache-Control` of metadata responses (default `max-age=3600`, RS-14).
+    /// The `Cache-Control` of metadata responses (default `max-age=3600`).
     pub fn metadata_cache_control(mut self, value: impl Into<String>) -> Self {
         self.cache_control = Some(value.into());
         self
     }
 
     /// Accepts browser requests from these origins (e.g. `https://claude.ai`) besides the
-    /// resource's own. A request with another `Origin` gets 403 before authentication (RS-58),
-    /// without CORS headers. Requests without `Origin` (non-browser clients) are not affected.
+    /// resource's own. A request with another `Origin` gets 403 before authentication (the
+    /// DNS-rebinding protection MCP's transport specification asks for), without CORS headers.
+    /// Requests without `Origin` (non-browser clients) are not affected.
     ///
     /// Default: the resource's own origin and loopback origins (`http://localhost:6274` for MCP
     /// Inspector, ...).
@@ -467,8 +411,8 @@ impl ResourceServerBuilder {
         self
     }
 
-    /// Accepts browser requests from every origin: the DNS-rebinding protection of RS-58 is
-    /// then the application's job.
+    /// Accepts browser requests from every origin: the DNS-rebinding protection is then the
+    /// application's job.
     pub fn allow_any_origin(mut self) -> Self {
         self.origins = OriginPolicy::Any;
         self
@@ -480,7 +424,8 @@ impl ResourceServerBuilder {
         self
     }
 
-    /// The HTTP client for JWKS and introspection requests.
+    /// The HTTP client for JWKS and introspection requests (and, for a `#[mcp_resource]`,
+    /// discovery).
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self
@@ -508,28 +453,38 @@ impl ResourceServerBuilder {
             origins: self.origins,
             retry_after_floor: 1,
         });
-        let mut built: Vec<Arc<ResourceHandle>> = Vec::new();
+        let sole = self.resources.len() == 1;
+        let mut built: Vec<ResourceAuth> = Vec::new();
         for resource in self.resources {
-            match build_resource(resource, &settings, self.clock.clone(), self.http.clone()) {
-                Ok(handle) => {
-                    if built.iter().any(|b| b.id == handle.id) {
+            let context = BuildContext {
+                settings: &settings,
+                clock: self.clock.as_ref(),
+                http: self.http.as_ref(),
+                sole,
+            };
+            match build_resource(resource, context) {
+                Ok(inner) => {
+                    if built.iter().any(|b| b.inner.id == inner.id) {
                         errors.push(ConfigError::invalid(
                             "resource",
-                            format!("resource `{}` is configured twice; remove one", handle.id),
+                            format!("resource `{}` is configured twice; remove one", inner.id),
                         ));
                     } else if built
                         .iter()
-                        .any(|b| b.metadata_path == handle.metadata_path)
+                        .any(|b| b.inner.metadata_path == inner.metadata_path)
                     {
                         errors.push(ConfigError::invalid(
                             "resource",
                             format!(
                                 "resources share the metadata path `{}`; give each a distinct path",
-                                handle.metadata_path
+                                inner.metadata_path
                             ),
                         ));
                     } else {
-                        built.push(Arc::new(handle));
+                        built.push(ResourceAuth {
+                            inner: Arc::new(inner),
+                            _resource: PhantomData,
+                        });
                     }
                 }
                 Err(e) => errors.push(e),
@@ -540,22 +495,30 @@ impl ResourceServerBuilder {
     }
 }
 
-/// The routable part of a metadata path (a query is not routable: RS-05 allows one).
+/// The routable part of a metadata path (a query is not routable, but RFC 9728 §3.1 allows
+/// one).
 pub(crate) fn route_path(metadata_path: &str) -> &str {
     metadata_path.split('?').next().unwrap_or(metadata_path)
 }
 
+/// What every resource of a server is built with.
+#[derive(Clone, Copy)]
+struct BuildContext<'a> {
+    settings: &'a Arc<ServerSettings>,
+    clock: Option<&'a SharedClock>,
+    http: Option<&'a reqwest::Client>,
+    sole: bool,
+}
+
 fn build_resource(
     resource: ProtectedResource,
-    settings: &Arc<ServerSettings>,
-    clock: Option<SharedClock>,
-    http: Option<reqwest::Client>,
-) -> Result<ResourceHandle, ConfigError> {
+    context: BuildContext<'_>,
+) -> Result<ResourceInner, ConfigError> {
     let mut errors = Vec::new();
     let check = mcp_auth_rules::resource_id(&resource.id);
     for problem in &check.problems {
         match problem.kind {
-            // The runtime canonicalises (RS-03); the macros insist on the canonical literal.
+            // The runtime canonicalises; the macros insist on the canonical literal.
             mcp_auth_rules::ProblemKind::NotCanonical => {}
             _ if problem.is_error() => {
                 errors.push(ConfigError::invalid("resource", problem.message.clone()));
@@ -568,16 +531,13 @@ fn build_resource(
         errors.push(ConfigError::invalid(
             "authorization_servers",
             format!(
-                "resource `{id}` needs at least one authorization server (MCP requires one in its metadata, RS-02); call .authorization_server(..) or .issuer_with_jwks(..)"
+                "resource `{id}` needs at least one authorization server (MCP requires one in its metadata); call .authorization_server(..) or .issuer_with_jwks(..)"
             ),
         ));
     }
     let mut issuers: Vec<String> = Vec::new();
     for server in &resource.servers {
         let issuer = server.issuer();
-        for problem in mcp_auth_rules::issuer(issuer).errors() {
-            errors.push(ConfigError::invalid("issuer", problem.message.clone()));
-        }
         if issuers.iter().any(|i| i == issuer) {
             errors.push(ConfigError::invalid(
                 "issuer",
@@ -587,20 +547,35 @@ fn build_resource(
             issuers.push(issuer.to_owned());
         }
     }
-    for (_, problem) in mcp_auth_rules::scope_list(resource.base_scopes.iter().map(String::as_str))
-    {
+    let mut metadata = resource.metadata.clone();
+    if metadata.resource != resource.id && metadata.resource != id {
+        errors.push(ConfigError::invalid(
+            "resource",
+            format!(
+                "the metadata's `resource` (`{}`) differs from the identifier `{id}`; set the identifier with ProtectedResource::new only",
+                metadata.resource
+            ),
+        ));
+    }
+    if !metadata.authorization_servers.is_empty() && metadata.authorization_servers != issuers {
+        errors.push(ConfigError::invalid(
+            "authorization_servers",
+            "the metadata's `authorization_servers` are the trusted servers; trust them with .authorization_server(..) or .issuer_with_jwks(..) instead of editing the document",
+        ));
+    }
+    let base_scopes = metadata.scopes_supported.clone();
+    for (_, problem) in mcp_auth_rules::scope_list(base_scopes.iter().map(String::as_str)) {
         errors.push(ConfigError::invalid("scopes_supported", problem.message));
     }
-    let verifier = if let Some(custom) = resource.verifier.clone() {
-        Some(custom)
-    } else {
-        match build_verifier(&resource, &id, clock, http) {
+    let verifier = match resource.verifier.clone() {
+        Some(custom) => Some(custom),
+        None => match build_verifier(&resource, &id, context) {
             Ok(v) => Some(v),
             Err(e) => {
                 errors.push(e);
                 None
             }
-        }
+        },
     };
     ConfigError::from_all(errors)?;
     let metadata_path = mcp_auth_rules::metadata_path(&id)
@@ -610,29 +585,28 @@ fn build_resource(
     let origin = url::Url::parse(&id)
         .map(|u| u.origin().ascii_serialization())
         .map_err(|e| ConfigError::invalid("resource", e.to_string()))?;
-    let mut metadata = resource.metadata.clone();
     metadata.resource = id.clone();
     metadata = metadata.authorization_servers(issuers.iter().map(String::as_str));
     let document = bytes::Bytes::from(metadata.to_json_bytes());
-    Ok(ResourceHandle {
+    Ok(ResourceInner {
         id,
         metadata_url,
         metadata_path,
         origin,
         document,
         verifier: verifier.ok_or_else(|| ConfigError::invalid("verifier", "unavailable"))?,
-        base_scopes: resource.base_scopes,
+        base_scopes,
         hierarchy: resource.hierarchy,
         issuers,
-        settings: Arc::clone(settings),
+        settings: Arc::clone(context.settings),
+        sole: context.sole,
     })
 }
 
 fn build_verifier(
     resource: &ProtectedResource,
     id: &str,
-    clock: Option<SharedClock>,
-    http: Option<reqwest::Client>,
+    context: BuildContext<'_>,
 ) -> Result<SharedVerifier, ConfigError> {
     let mut jwt = JwtVerifier::builder()
         .resource(id)
@@ -640,15 +614,23 @@ fn build_verifier(
         .jwks_options(resource.jwks.clone());
     let mut with_keys = 0;
     for server in &resource.servers {
-        if let Some(jwks_uri) = server.jwks_uri() {
-            jwt = jwt.issuer(server.issuer(), jwks_uri);
-            with_keys += 1;
+        match server {
+            TrustedServer::Discovered(config) => {
+                if let Some(jwks_uri) = config.jwks_uri() {
+                    jwt = jwt.checked_issuer(config.issuer(), jwks_uri);
+                    with_keys += 1;
+                }
+            }
+            TrustedServer::Keys { issuer, jwks_uri } => {
+                jwt = jwt.issuer(issuer, jwks_uri);
+                with_keys += 1;
+            }
         }
     }
-    if let Some(clock) = &clock {
+    if let Some(clock) = context.clock {
         jwt = jwt.clock(Arc::clone(clock));
     }
-    if let Some(http) = &http {
+    if let Some(http) = context.http {
         jwt = jwt.http_client(http.clone());
     }
     let Some(client) = resource.introspection.clone() else {
@@ -670,11 +652,9 @@ fn build_verifier(
         return Ok(SharedVerifier::new(jwt.build()?));
     };
     // Introspection: the first authorization server that has an introspection endpoint.
-    let Some((issuer, endpoint)) = resource.servers.iter().find_map(|s| match s {
-        TrustedServer::Discovered(c) => c
-            .introspection_endpoint()
-            .map(|e| (c.issuer().to_owned(), e.to_owned())),
-        TrustedServer::Keys { .. } => None,
+    let Some(config) = resource.servers.iter().find_map(|s| match s {
+        TrustedServer::Discovered(c) if c.introspection_endpoint().is_some() => Some(c),
+        _ => None,
     }) else {
         return Err(ConfigError::invalid(
             "introspection",
@@ -682,16 +662,15 @@ fn build_verifier(
         ));
     };
     let mut introspection = IntrospectionVerifier::builder()
-        .issuer(issuer)
-        .endpoint(endpoint)
+        .server(config)
         .resource(id)
         .client_auth(client)
         .options(resource.options.clone());
-    if let Some(clock) = clock {
-        introspection = introspection.clock(clock);
+    if let Some(clock) = context.clock {
+        introspection = introspection.clock(Arc::clone(clock));
     }
-    if let Some(http) = http {
-        introspection = introspection.http_client(http);
+    if let Some(http) = context.http {
+        introspection = introspection.http_client(http.clone());
     }
     let introspection = introspection.build()?;
     if with_keys > 0 {
@@ -778,7 +757,7 @@ mod tests {
         let err = ResourceServer::builder()
             .resource(
                 ProtectedResource::new("http://mcp.example.com/mcp#x")
-                    .scopes_supported(["a b", "offline_access"]),
+                    .metadata(|m| m.scopes_supported(["a b", "offline_access"])),
             )
             .build()
             .unwrap_err();
@@ -793,7 +772,7 @@ mod tests {
         let err = ResourceServer::builder()
             .resource(
                 resource("https://mcp.example.com/mcp")
-                    .scopes_supported(["mcp:read", "offline_access"]),
+                    .metadata(|m| m.scopes_supported(["mcp:read", "offline_access"])),
             )
             .build()
             .unwrap_err();
@@ -823,6 +802,29 @@ mod tests {
     }
 
     #[test]
+    fn the_document_cannot_contradict_the_configuration() {
+        let err = ResourceServer::builder()
+            .resource(
+                resource("https://mcp.example.com/mcp")
+                    .metadata(|m| m.authorization_servers(["https://evil.example"])),
+            )
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("authorization_servers"), "{err}");
+        let err = ResourceServer::builder()
+            .resource(resource("https://mcp.example.com/mcp").metadata(|mut m| {
+                m.resource = "https://other.example.com/mcp".into();
+                m
+            }))
+            .build()
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("differs from the identifier"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn rs02_issuers_published_byte_exact() {
         let auth = ResourceServer::builder()
             .resource(
@@ -831,8 +833,10 @@ mod tests {
                         "https://tenant.auth0.com/",
                         "https://tenant.auth0.com/.well-known/jwks.json",
                     )
-                    .scopes_supported(["mcp:read"])
-                    .resource_name("Example MCP"),
+                    .metadata(|m| {
+                        m.scopes_supported(["mcp:read"])
+                            .resource_name("Example MCP")
+                    }),
             )
             .build()
             .unwrap();

@@ -34,7 +34,7 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer};
 
 use crate::auth_info::AuthInfo;
-use crate::layer::Authenticated;
+use crate::extract::Authenticated;
 
 /// The message when rmcp has no HTTP request for the handler.
 const NO_HTTP_REQUEST: &str = "mcp-auth: this request did not arrive over HTTP (no \
@@ -94,8 +94,7 @@ mod tests {
 
     use super::*;
     use crate::auth_info::TokenKind;
-    use crate::layer::AnyResource;
-    use crate::resource::{ProtectedResource, ResourceServer};
+    use crate::resource::{AnyResource, ProtectedResource, ResourceServer};
 
     fn authenticated(subject: &str) -> Authenticated {
         let server = ResourceServer::builder()
@@ -105,7 +104,7 @@ mod tests {
             )
             .build()
             .unwrap();
-        let resource = Arc::clone(server.resources().next().unwrap());
+        let resource = Arc::clone(&server.resources().next().unwrap().inner);
         Authenticated {
             info: AuthInfo {
                 issuer: "https://auth.example.com".into(),

@@ -1,13 +1,26 @@
 //! Starting a `#[mcp_resource]`: [`ResourceBuilder`] turns the compile-time declaration into a
 //! running [`ResourceAuth`] (discovery, keys, metadata document, layer).
 //!
+//! The builder holds only what the declaration leaves open: where the identifier and the
+//! authorization servers come from (the environment, a test's development server) and how
+//! discovery runs. Every other setting has one home, reached through a closure:
+//! [`resource`](ResourceBuilder::resource) edits the [`ProtectedResource`] (verification
+//! options, introspection, scope implications, metadata members) and
+//! [`server`](ResourceBuilder::server) the [`ResourceServerBuilder`] (browser origins, clock,
+//! HTTP client).
+//!
 //! ```no_run
 //! # use mcp_auth::{mcp_resource, ResourceAuth};
+//! # use std::time::Duration;
 //! #[mcp_resource(id = "https://notes.example.com/mcp", issuer = "https://auth.example.com", scopes = ["read:notes"])]
 //! struct Notes;
 //!
 //! # async fn run() -> Result<(), mcp_auth::StartupError> {
-//! let notes: ResourceAuth<Notes> = Notes::builder().build().await?;
+//! let notes: ResourceAuth<Notes> = Notes::builder()
+//!     .resource(|r| r.verify(|v| v.leeway(Duration::from_secs(30))))
+//!     .server(|s| s.allowed_origins(["https://claude.ai"]))
+//!     .build()
+//!     .await?;
 //! let app = axum::Router::<()>::new()
 //!     .layer(notes.layer())
 //!     .merge(notes.metadata_router());
@@ -15,18 +28,13 @@
 //! ```
 
 use std::marker::PhantomData;
-use std::sync::Arc;
-use std::time::Duration;
 
-use crate::clock::SharedClock;
-use crate::discovery::{AuthServerConfig, DiscoveryError, ServerConfigFetcher};
+use crate::discovery::{AuthServerConfig, DiscoveryError, ServerConfigFetcher, check_issuer};
 use crate::error::ConfigError;
-use crate::introspection::ClientAuth;
-use crate::layer::BearerLayer;
-use crate::metadata::LocalizedMember;
-use crate::resource::{ProtectedResource, ResourceHandle, ResourceServer};
-use crate::spec::{Resource, ValueSource};
-use crate::verify::{JwksOptions, ScopeClaim, VerifyOptions};
+use crate::metadata::{LocalizedMember, ProtectedResourceMetadata};
+use crate::resource::{ProtectedResource, ResourceAuth, ResourceServer, ResourceServerBuilder};
+use crate::spec::{Resource, ResourceSpec, ValueSource};
+use crate::verify::{ScopeClaim, VerifyOptions};
 
 /// Why a resource could not start. Each message names the setting and the fix.
 #[derive(Debug, thiserror::Error)]
@@ -49,22 +57,17 @@ pub enum StartupError {
     Discovery(#[from] DiscoveryError),
 }
 
+type Edit<T> = Box<dyn FnOnce(T) -> T + Send>;
+
 /// Starts a `#[mcp_resource]` type `R`: reads environment values, discovers the authorization
 /// servers and builds the verifier. Created by the generated `R::builder()`.
 pub struct ResourceBuilder<R> {
     id: Option<String>,
-    issuers: Vec<AuthServerConfig>,
-    replacement_servers: Option<Vec<AuthServerConfig>>,
-    options: VerifyOptions,
-    jwks: JwksOptions,
-    clock: Option<SharedClock>,
-    http: Option<reqwest::Client>,
-    fetcher: ServerConfigFetcher,
-    introspection: Option<ClientAuth>,
-    hierarchy: Vec<(String, Vec<String>)>,
-    cache_control: Option<String>,
-    allowed_origins: Option<Vec<String>>,
-    any_origin: bool,
+    given: Vec<AuthServerConfig>,
+    replacement: Option<Vec<AuthServerConfig>>,
+    discovery: Vec<Edit<ServerConfigFetcher>>,
+    resource: Vec<Edit<ProtectedResource>>,
+    server: ResourceServerBuilder,
     _resource: PhantomData<fn() -> R>,
 }
 
@@ -85,79 +88,15 @@ impl<R: Resource> std::fmt::Debug for ResourceBuilder<R> {
 impl<R: Resource> ResourceBuilder<R> {
     /// A builder with the declaration's options.
     pub fn new() -> Self {
-        let token = R::SPEC.token;
-        let mut options = VerifyOptions::default().typ(token.typ).claims(token.claims);
-        if let Some(fallback) = token.scope_claim_fallback {
-            let fallback = match fallback {
-                "scp" => ScopeClaim::Scp,
-                "scopes" => ScopeClaim::Scopes,
-                other => ScopeClaim::Custom(other.to_owned()),
-            };
-            options = options.scope_claims([ScopeClaim::Scope, fallback]);
-        }
         Self {
             id: None,
-            issuers: Vec::new(),
-            replacement_servers: None,
-            options,
-            jwks: JwksOptions::default(),
-            clock: None,
-            http: None,
-            fetcher: ServerConfigFetcher::new(),
-            introspection: None,
-            hierarchy: Vec::new(),
-            cache_control: None,
-            allowed_origins: None,
-            any_origin: false,
+            given: Vec::new(),
+            replacement: None,
+            discovery: Vec::new(),
+            resource: Vec::new(),
+            server: ResourceServer::builder(),
             _resource: PhantomData,
         }
-    }
-
-    /// Clock skew tolerated for `exp`, `nbf` and `iat` (default 60 s).
-    pub fn leeway(mut self, leeway: Duration) -> Self {
-        self.options = self.options.leeway(leeway);
-        self
-    }
-
-    /// Replaces the verification options (the declaration's `typ`/claims/scope options are the
-    /// starting point of [`ResourceBuilder::new`]).
-    pub fn verify_options(mut self, options: VerifyOptions) -> Self {
-        self.options = options;
-        self
-    }
-
-    /// Accepts `audience` in `aud` besides the resource identifier.
-    pub fn extra_audience(mut self, audience: impl Into<String>) -> Self {
-        self.options = self.options.extra_audience(audience);
-        self
-    }
-
-    /// Key cache tuning.
-    pub fn jwks_options(mut self, options: JwksOptions) -> Self {
-        self.jwks = options;
-        self
-    }
-
-    /// The clock of the verifier.
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = Some(clock);
-        self
-    }
-
-    /// The HTTP client for discovery, JWKS and introspection.
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.fetcher = self.fetcher.http_client(client.clone());
-        self.http = Some(client);
-        self
-    }
-
-    /// Customises discovery (timeouts, a transform hook, ...).
-    pub fn discovery(
-        mut self,
-        edit: impl FnOnce(ServerConfigFetcher) -> ServerConfigFetcher,
-    ) -> Self {
-        self.fetcher = edit(self.fetcher);
-        self
     }
 
     /// Overrides the resource identifier (checked at [`build`](Self::build)).
@@ -170,114 +109,97 @@ impl<R: Resource> ResourceBuilder<R> {
     /// discovering it. When every declared issuer is given this way, no request is made at
     /// start-up. An issuer that is not declared is refused.
     pub fn authorization_server(mut self, config: AuthServerConfig) -> Self {
-        self.issuers.push(config);
+        self.given.push(config);
         self
     }
 
     /// Replaces the declared authorization servers with `servers`: the declared ones are then
-    /// neither discovered nor trusted. For tests against
-    /// `mcp_auth::dev::AuthorizationServer` (whose issuer has a random port) and for
-    /// staging environments; production code trusts what the declaration says.
+    /// neither discovered nor trusted. For tests against a development authorization server
+    /// (whose issuer has a random port) and for staging environments; production code trusts
+    /// what the declaration says.
     pub fn replace_authorization_servers(
         mut self,
         servers: impl IntoIterator<Item = AuthServerConfig>,
     ) -> Self {
-        self.replacement_servers = Some(servers.into_iter().collect());
+        self.replacement = Some(servers.into_iter().collect());
         self
     }
 
-    /// Verifies opaque tokens by introspection (see [`ProtectedResource::introspection`]).
-    pub fn introspection(mut self, client: ClientAuth) -> Self {
-        self.introspection = Some(client);
+    /// Customises discovery of the declared issuers (timeouts, a transform hook, ...). It uses
+    /// the server's HTTP client unless `edit` gives it one of its own.
+    pub fn discovery(
+        mut self,
+        edit: impl FnOnce(ServerConfigFetcher) -> ServerConfigFetcher + Send + 'static,
+    ) -> Self {
+        self.discovery.push(Box::new(edit));
         self
     }
 
-    /// Declares that `broader` grants each of `narrower` (RS-49).
-    pub fn scope_implies<I, S>(mut self, broader: impl Into<String>, narrower: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.hierarchy.push((
-            broader.into(),
-            narrower.into_iter().map(Into::into).collect(),
-        ));
+    /// Edits the resource's configuration, which starts from the declaration: verification
+    /// options (`.verify(|v| v.leeway(..))`), introspection, scope implications, metadata
+    /// members. Its authorization servers are the declaration's (see
+    /// [`authorization_server`](Self::authorization_server)).
+    pub fn resource(
+        mut self,
+        edit: impl FnOnce(ProtectedResource) -> ProtectedResource + Send + 'static,
+    ) -> Self {
+        self.resource.push(Box::new(edit));
         self
     }
 
-    /// The `Cache-Control` of metadata responses (default `max-age=3600`).
-    pub fn metadata_cache_control(mut self, value: impl Into<String>) -> Self {
-        self.cache_control = Some(value.into());
-        self
-    }
-
-    /// Browser origins allowed to call the resource besides its own (RS-58); default: the
-    /// resource's own origin and loopback origins. See
-    /// [`ResourceServerBuilder::allowed_origins`](crate::resource::ResourceServerBuilder::allowed_origins).
-    pub fn allowed_origins<I, S>(mut self, origins: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.allowed_origins = Some(origins.into_iter().map(Into::into).collect());
-        self
-    }
-
-    /// Accepts browser requests from every origin (the application then guards against DNS
-    /// rebinding itself).
-    pub fn allow_any_origin(mut self) -> Self {
-        self.any_origin = true;
+    /// Edits the settings of the server that hosts the resource: browser origins, the clock,
+    /// the HTTP client, the metadata `Cache-Control`. It hosts this resource only.
+    pub fn server(
+        mut self,
+        edit: impl FnOnce(ResourceServerBuilder) -> ResourceServerBuilder,
+    ) -> Self {
+        self.server = edit(self.server);
         self
     }
 
     /// Resolves environment values, checks them with the macro's rules, discovers each
-    /// authorization server and builds the verifier.
+    /// authorization server and builds the verifier. Every configuration problem is reported
+    /// at once.
     pub async fn build(self) -> Result<ResourceAuth<R>, StartupError> {
         let spec = R::SPEC;
+        let mut errors = Vec::new();
         let id = match self.id {
             Some(id) => id,
-            None => {
-                let id = resolve(spec.id)?;
-                // A value from the environment was not seen by the macro: check it here with the
-                // same rules, naming the variable, before anything else happens.
-                if let ValueSource::Env { var, .. } = spec.id {
-                    let problems: Vec<ConfigError> = mcp_auth_rules::resource_id(&id)
-                        .errors()
-                        .filter(|p| p.kind != mcp_auth_rules::ProblemKind::NotCanonical)
-                        .map(|p| ConfigError::invalid("resource", from_env(var, &p.message)))
-                        .collect();
-                    ConfigError::from_all(problems)?;
-                }
-                id
-            }
+            None => resolve_id(spec)?,
         };
         let mut resource = ProtectedResource::new(id)
-            .scopes_supported(spec.scopes.iter().copied())
-            .verify_options(self.options)
-            .jwks_options(self.jwks);
-        let meta = spec.metadata;
-        if let Some(v) = meta.resource_name {
-            resource = resource.resource_name(v);
+            .verify(|_| declared_options(spec))
+            .metadata(|m| declared_metadata(m, spec));
+        for edit in self.resource {
+            resource = edit(resource);
         }
-        if let Some(v) = meta.resource_documentation {
-            resource = resource.resource_documentation(v);
+        if resource.has_servers() {
+            errors.push(ConfigError::invalid(
+                "authorization_servers",
+                format!(
+                    "the authorization servers of `{}` come from its declaration (`issuer = ...`); give their metadata with .authorization_server(..) or .replace_authorization_servers(..) on the builder, not inside .resource(..)",
+                    spec.type_name
+                ),
+            ));
         }
-        if let Some(v) = meta.resource_policy_uri {
-            resource = resource.resource_policy_uri(v);
+        if self.server.has_resources() {
+            errors.push(ConfigError::invalid(
+                "resources",
+                format!(
+                    "the server of `{}` hosts that resource only; build several resources with ResourceServer::builder()",
+                    spec.type_name
+                ),
+            ));
         }
-        if let Some(v) = meta.resource_tos_uri {
-            resource = resource.resource_tos_uri(v);
+        let mut fetcher = ServerConfigFetcher::new();
+        if let Some(http) = &self.server.http {
+            fetcher = fetcher.http_client(http.clone());
         }
-        for (member, value) in meta.localized {
-            if let Some((base, tag)) = member.split_once('#')
-                && let Some(member) = LocalizedMember::from_name(base)
-            {
-                resource = resource.localized(member, tag, *value);
-            }
+        for edit in self.discovery {
+            fetcher = edit(fetcher);
         }
-        let mut given = self.issuers;
-        let mut errors = Vec::new();
-        let declared = match self.replacement_servers {
+        let mut given = self.given;
+        let declared = match self.replacement {
             Some(replacements) => {
                 for config in replacements {
                     resource = resource.authorization_server(config);
@@ -288,17 +210,18 @@ impl<R: Resource> ResourceBuilder<R> {
         };
         for issuer_spec in declared {
             let issuer = resolve(issuer_spec.issuer)?;
-            for problem in mcp_auth_rules::issuer(&issuer).errors() {
-                let message = match issuer_spec.issuer {
-                    ValueSource::Env { var, .. } => from_env(var, &problem.message),
-                    ValueSource::Literal(_) => problem.message.clone(),
-                };
-                errors.push(ConfigError::invalid("issuer", message));
+            // A literal was checked by the macro; a value from the environment is checked here,
+            // naming the variable, before any request is made.
+            if let ValueSource::Env { var, .. } = issuer_spec.issuer
+                && let Err(message) = check_issuer(&issuer)
+            {
+                errors.push(ConfigError::invalid("issuer", from_env(var, &message)));
+                continue;
             }
             if let Some(pos) = given.iter().position(|c| c.issuer() == issuer) {
                 resource = resource.authorization_server(given.remove(pos));
             } else if errors.is_empty() {
-                let config = self.fetcher.fetch(&issuer, issuer_spec.kind).await?;
+                let config = fetcher.fetch_checked(&issuer, issuer_spec.kind).await?;
                 resource = resource.authorization_server(config);
             }
         }
@@ -313,40 +236,74 @@ impl<R: Resource> ResourceBuilder<R> {
             ));
         }
         ConfigError::from_all(errors)?;
-        if let Some(client) = self.introspection {
-            resource = resource.introspection(client);
-        }
-        for (broader, narrower) in self.hierarchy {
-            resource = resource.scope_implies(broader, narrower);
-        }
-        let mut server = ResourceServer::builder().resource(resource);
-        if let Some(clock) = self.clock {
-            server = server.clock(clock);
-        }
-        if let Some(http) = self.http {
-            server = server.http_client(http);
-        }
-        if let Some(cc) = self.cache_control {
-            server = server.metadata_cache_control(cc);
-        }
-        if let Some(origins) = self.allowed_origins {
-            server = server.allowed_origins(origins);
-        }
-        if self.any_origin {
-            server = server.allow_any_origin();
-        }
-        let server = server.build()?;
-        let handle = server
+        let server = self.server.resource(resource).build()?;
+        let built = server
             .resources()
             .next()
             .cloned()
             .ok_or_else(|| ConfigError::invalid("resource", "no resource was built"))?;
-        Ok(ResourceAuth {
-            server,
-            handle,
-            _resource: PhantomData,
-        })
+        Ok(built.retag())
     }
+}
+
+/// The verification options the declaration asks for (`accept_jwt_typ`, `lenient_claims`,
+/// `scope_claim`).
+fn declared_options(spec: ResourceSpec) -> VerifyOptions {
+    let token = spec.token;
+    let mut options = VerifyOptions::default().typ(token.typ).claims(token.claims);
+    if let Some(fallback) = token.scope_claim_fallback {
+        let fallback = match fallback {
+            "scp" => ScopeClaim::Scp,
+            "scopes" => ScopeClaim::Scopes,
+            other => ScopeClaim::Custom(other.to_owned()),
+        };
+        options = options.scope_claims([ScopeClaim::Scope, fallback]);
+    }
+    options
+}
+
+/// The metadata members the declaration gives (`scopes`, `name`, the URLs, localized ones).
+fn declared_metadata(
+    metadata: ProtectedResourceMetadata,
+    spec: ResourceSpec,
+) -> ProtectedResourceMetadata {
+    let declared = spec.metadata;
+    let mut metadata = metadata.scopes_supported(spec.scopes.iter().copied());
+    if let Some(v) = declared.resource_name {
+        metadata = metadata.resource_name(v);
+    }
+    if let Some(v) = declared.resource_documentation {
+        metadata = metadata.resource_documentation(v);
+    }
+    if let Some(v) = declared.resource_policy_uri {
+        metadata = metadata.resource_policy_uri(v);
+    }
+    if let Some(v) = declared.resource_tos_uri {
+        metadata = metadata.resource_tos_uri(v);
+    }
+    for (member, value) in declared.localized {
+        if let Some((base, tag)) = member.split_once('#')
+            && let Some(member) = LocalizedMember::from_name(base)
+        {
+            metadata = metadata.localized(member, tag, *value);
+        }
+    }
+    metadata
+}
+
+/// The declared identifier; one read from the environment was not seen by the macro, so it is
+/// checked here with the same rules, naming the variable, before anything else happens.
+fn resolve_id(spec: ResourceSpec) -> Result<String, StartupError> {
+    let id = resolve(spec.id)?;
+    if let ValueSource::Env { var, .. } = spec.id {
+        let problems: Vec<ConfigError> = mcp_auth_rules::resource_id(&id)
+            .errors()
+            .filter(|p| p.kind != mcp_auth_rules::ProblemKind::NotCanonical)
+            .map(|p| ConfigError::invalid("resource", from_env(var, &p.message)))
+            .collect();
+        ConfigError::from_all(problems)?;
+    }
+    Ok(id)
 }
 
 /// A rule's message for a value read from the environment variable `var`.
@@ -372,68 +329,5 @@ fn resolve(source: ValueSource) -> Result<String, StartupError> {
                 problem: "is not valid Unicode".into(),
             }),
         },
-    }
-}
-
-/// A started `#[mcp_resource]`: its layer, metadata router and verifier.
-pub struct ResourceAuth<R> {
-    server: ResourceServer,
-    handle: Arc<ResourceHandle>,
-    _resource: PhantomData<fn() -> R>,
-}
-
-impl<R> Clone for ResourceAuth<R> {
-    fn clone(&self) -> Self {
-        Self {
-            server: self.server.clone(),
-            handle: Arc::clone(&self.handle),
-            _resource: PhantomData,
-        }
-    }
-}
-
-impl<R> std::fmt::Debug for ResourceAuth<R> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ResourceAuth")
-            .field("resource", &self.handle.id())
-            .finish_non_exhaustive()
-    }
-}
-
-impl<R: Resource> ResourceAuth<R> {
-    /// The bearer layer for the resource's routes (the MCP endpoint, an API).
-    pub fn layer(&self) -> BearerLayer<R> {
-        BearerLayer::for_resource(Arc::clone(&self.handle))
-    }
-
-    /// The bearer layer in MCP mode: per-operation scopes from the JSON-RPC body (RS-46) and
-    /// sessions bound to their user (RS-56). See [`crate::mcp`].
-    pub fn mcp_layer(&self, scopes: crate::mcp::McpScopes) -> BearerLayer<R> {
-        self.layer().mcp(scopes)
-    }
-
-    /// The router of the metadata document (merge it outside the layer).
-    pub fn metadata_router<S: Clone + Send + Sync + 'static>(&self) -> axum::Router<S> {
-        self.server.metadata_router()
-    }
-
-    /// The canonical resource identifier in force.
-    pub fn resource_id(&self) -> &str {
-        self.handle.id()
-    }
-
-    /// The absolute URL of the metadata document.
-    pub fn metadata_url(&self) -> &str {
-        self.handle.metadata_url()
-    }
-
-    /// The built resource (verifier, document, issuers).
-    pub fn handle(&self) -> &Arc<ResourceHandle> {
-        &self.handle
-    }
-
-    /// The underlying server (one resource).
-    pub fn server(&self) -> &ResourceServer {
-        &self.server
     }
 }

@@ -244,11 +244,20 @@ struct JwtInner {
     clock: SharedClock,
 }
 
+/// An issuer a [`JwtVerifierBuilder`] trusts, and whether its identifier was already checked
+/// (it came from an [`AuthServerConfig`](crate::discovery::AuthServerConfig)).
+#[derive(Debug)]
+struct TrustedIssuer {
+    issuer: String,
+    jwks_uri: String,
+    checked: bool,
+}
+
 /// Builds a [`JwtVerifier`].
 #[derive(Debug, Default)]
 pub struct JwtVerifierBuilder {
     resource: Option<String>,
-    issuers: Vec<(String, String)>,
+    issuers: Vec<TrustedIssuer>,
     options: VerifyOptions,
     jwks: JwksOptions,
     clock: Option<SharedClock>,
@@ -426,7 +435,22 @@ impl JwtVerifierBuilder {
     /// Trusts `issuer`, whose keys are published at `jwks_uri`. Call once per authorization
     /// server; the issuer is compared byte for byte with each token's `iss`.
     pub fn issuer(mut self, issuer: impl Into<String>, jwks_uri: impl Into<String>) -> Self {
-        self.issuers.push((issuer.into(), jwks_uri.into()));
+        self.issuers.push(TrustedIssuer {
+            issuer: issuer.into(),
+            jwks_uri: jwks_uri.into(),
+            checked: false,
+        });
+        self
+    }
+
+    /// Trusts the issuer of a checked [`AuthServerConfig`](crate::discovery::AuthServerConfig):
+    /// its identifier is not checked again.
+    pub(crate) fn checked_issuer(mut self, issuer: &str, jwks_uri: &str) -> Self {
+        self.issuers.push(TrustedIssuer {
+            issuer: issuer.to_owned(),
+            jwks_uri: jwks_uri.to_owned(),
+            checked: true,
+        });
         self
     }
 
@@ -474,14 +498,20 @@ impl JwtVerifierBuilder {
                 "at least one authorization server is required; call .issuer(issuer, jwks_uri)",
             ));
         }
-        for (i, (issuer, jwks_uri)) in self.issuers.iter().enumerate() {
-            for problem in mcp_auth_rules::issuer(issuer).errors() {
-                errors.push(ConfigError::invalid("issuer", problem.message.clone()));
+        for (i, trusted) in self.issuers.iter().enumerate() {
+            let issuer = &trusted.issuer;
+            if !trusted.checked
+                && let Err(message) = crate::discovery::check_issuer(issuer)
+            {
+                errors.push(ConfigError::invalid("issuer", message));
             }
-            for problem in mcp_auth_rules::https_url("jwks_uri", jwks_uri).errors() {
+            for problem in mcp_auth_rules::https_url("jwks_uri", &trusted.jwks_uri).errors() {
                 errors.push(ConfigError::invalid("jwks_uri", problem.message.clone()));
             }
-            if self.issuers[..i].iter().any(|(other, _)| other == issuer) {
+            if self.issuers[..i]
+                .iter()
+                .any(|other| other.issuer == *issuer)
+            {
                 errors.push(ConfigError::invalid(
                     "issuer",
                     format!("issuer `{issuer}` is configured twice; remove one"),
@@ -513,10 +543,10 @@ impl JwtVerifierBuilder {
         let issuers = self
             .issuers
             .into_iter()
-            .map(|(issuer, jwks_uri)| {
+            .map(|trusted| {
                 Arc::new(JwksCache::new(
-                    issuer,
-                    jwks_uri,
+                    trusted.issuer,
+                    trusted.jwks_uri,
                     http.clone(),
                     Arc::clone(&clock),
                     self.jwks.clone(),

@@ -1,12 +1,13 @@
 //! The RFC 9728 well-known route that serves each resource's metadata document.
 //!
-//! * `GET`/`HEAD` → `200`, `Content-Type: application/json`, the document built once (RS-01,
-//!   RS-07, RS-08), `Cache-Control` as configured (RS-14), `Access-Control-Allow-Origin: *`
-//!   (RS-60). `OPTIONS` → `204` CORS preflight. Other methods → `405`.
-//! * Each resource at its path-inserted location (RS-05). When the server has exactly one
-//!   resource, its document is also served at the root `/.well-known/oauth-protected-resource`
-//!   for clients that only try the root (RS-06); with several, the root answers `404` JSON.
-//! * Never behind authentication: merge this router outside the bearer layer (RS-09).
+//! * `GET`/`HEAD` → `200`, `Content-Type: application/json`, the document built once,
+//!   `Cache-Control` as configured, `Access-Control-Allow-Origin: *`. `OPTIONS` → `204` CORS
+//!   preflight. Other methods → `405`.
+//! * Each resource at its path-inserted location (RFC 9728 §3.1). When the server has exactly
+//!   one resource, its document is also served at the root `/.well-known/oauth-protected-resource`
+//!   for clients that only try the root; with several, the root answers `404` JSON.
+//! * Never behind authentication: merge this router outside the bearer layer (clients read it
+//!   before they have a token).
 
 use std::sync::Arc;
 
@@ -17,19 +18,11 @@ use axum::routing::{MethodRouter, get};
 use http::header::{self, HeaderValue};
 use http::{HeaderMap, StatusCode};
 
-use crate::resource::{ResourceHandle, ResourceServer, route_path};
-
-const ALLOWED_HEADERS: &str = "mcp-protocol-version, accept, authorization, content-type";
-
-fn cors(headers: &mut HeaderMap) {
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-}
+use crate::cors::{add_public_headers, public_preflight};
+use crate::resource::{ResourceAuth, ResourceInner, ResourceServer, route_path};
 
 fn document_route<S: Clone + Send + Sync + 'static>(
-    resource: Arc<ResourceHandle>,
+    resource: Arc<ResourceInner>,
 ) -> MethodRouter<S> {
     let cache_control = resource.settings.metadata_cache_control.clone();
     get(move || {
@@ -43,32 +36,11 @@ fn document_route<S: Clone + Send + Sync + 'static>(
                 HeaderValue::from_static("application/json"),
             );
             headers.insert(header::CACHE_CONTROL, cache_control);
-            cors(headers);
+            add_public_headers(headers);
             response
         }
     })
-    .options(|request_headers: HeaderMap| async move { preflight(&request_headers) })
-}
-
-fn preflight(request_headers: &HeaderMap) -> Response {
-    let mut response = StatusCode::NO_CONTENT.into_response();
-    let headers = response.headers_mut();
-    cors(headers);
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("GET, HEAD, OPTIONS"),
-    );
-    // Echo what the browser asks for (it is a public document), else our list.
-    let allowed = request_headers
-        .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
-        .cloned()
-        .unwrap_or_else(|| HeaderValue::from_static(ALLOWED_HEADERS));
-    headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, allowed);
-    headers.insert(
-        header::ACCESS_CONTROL_MAX_AGE,
-        HeaderValue::from_static("86400"),
-    );
-    response
+    .options(|request_headers: HeaderMap| async move { public_preflight(&request_headers) })
 }
 
 fn not_found() -> Response {
@@ -80,36 +52,73 @@ fn not_found() -> Response {
         })),
     )
         .into_response();
-    cors(response.headers_mut());
+    add_public_headers(response.headers_mut());
     response
+}
+
+/// The routes of `resources`' documents, and of the root document when `root` says so.
+fn router<S: Clone + Send + Sync + 'static>(
+    resources: &[&ResourceAuth],
+    root: Root<'_>,
+) -> Router<S> {
+    let mut router = Router::new();
+    let root_path = mcp_auth_rules::PROTECTED_RESOURCE_WELL_KNOWN;
+    for resource in resources {
+        router = router.route(
+            route_path(resource.metadata_path()),
+            document_route(Arc::clone(&resource.inner)),
+        );
+    }
+    if resources
+        .iter()
+        .any(|r| route_path(r.metadata_path()) == root_path)
+    {
+        return router;
+    }
+    match root {
+        Root::Document(only) => router.route(root_path, document_route(Arc::clone(&only.inner))),
+        Root::NotFound => router.route(
+            root_path,
+            get(|| async { not_found() })
+                .options(|h: HeaderMap| async move { public_preflight(&h) }),
+        ),
+        Root::None => router,
+    }
+}
+
+/// What the root well-known URL serves.
+enum Root<'a> {
+    /// The document of the server's one resource.
+    Document(&'a ResourceAuth),
+    /// `404`: the server has several resources.
+    NotFound,
+    /// Nothing: another router serves it.
+    None,
 }
 
 impl ResourceServer {
     /// The router serving every resource's metadata. Merge it into the application outside the
     /// bearer layer: `Router::new().merge(auth.metadata_router()).merge(protected)`.
     pub fn metadata_router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
-        let mut router = Router::new();
-        let root = mcp_auth_rules::PROTECTED_RESOURCE_WELL_KNOWN;
-        for resource in &self.resources {
-            router = router.route(
-                route_path(resource.metadata_path()),
-                document_route(Arc::clone(resource)),
-            );
-        }
-        let root_taken = self
-            .resources
-            .iter()
-            .any(|r| route_path(r.metadata_path()) == root);
-        if !root_taken {
-            router = match self.resources.as_slice() {
-                [only] => router.route(root, document_route(Arc::clone(only))),
-                _ => router.route(
-                    root,
-                    get(|| async { not_found() })
-                        .options(|h: HeaderMap| async move { preflight(&h) }),
-                ),
-            };
-        }
-        router
+        let all: Vec<&ResourceAuth> = self.resources.iter().collect();
+        let root = match all.as_slice() {
+            [only] => Root::Document(only),
+            _ => Root::NotFound,
+        };
+        router(&all, root)
+    }
+}
+
+impl<R: 'static> ResourceAuth<R> {
+    /// The router serving this resource's metadata document (and, when it is its server's only
+    /// resource, the root document). Merge it outside the bearer layer.
+    pub fn metadata_router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        let this = self.clone().retag::<crate::resource::AnyResource>();
+        let root = if this.inner.sole {
+            Root::Document(&this)
+        } else {
+            Root::None
+        };
+        router(&[&this], root)
     }
 }

@@ -79,7 +79,7 @@ fn environment_values_are_checked_at_start_up() {
         )
         .unwrap();
     assert_eq!(
-        notes.resource_id(),
+        notes.id(),
         "http://127.0.0.1:3000/mcp",
         "the default applies"
     );

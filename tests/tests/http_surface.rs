@@ -42,8 +42,10 @@ impl App {
             ResourceServer::builder().resource(resource(
                 ProtectedResource::new(&id)
                     .issuer_with_jwks(idp.issuer(), idp.jwks_uri())
-                    .scopes_supported(["mcp:read"])
-                    .resource_name("Example MCP")
+                    .metadata(|m| {
+                        m.scopes_supported(["mcp:read"])
+                            .resource_name("Example MCP")
+                    })
                     .scope_implies("files:admin", ["files:write"]),
             )),
         )

@@ -30,7 +30,7 @@ impl Mcp {
             .resource(
                 ProtectedResource::new(&id)
                     .issuer_with_jwks(idp.issuer(), idp.jwks_uri())
-                    .scopes_supported(["mcp:read"])
+                    .metadata(|m| m.scopes_supported(["mcp:read"]))
                     .scope_implies("files:admin", ["files:write"]),
             )
             .build()

@@ -44,7 +44,7 @@ async fn rs55_no_token_or_signature_in_any_log_line() {
         .resource(
             ProtectedResource::new(&id)
                 .issuer_with_jwks(idp.issuer(), idp.jwks_uri())
-                .scopes_supported(["mcp:read"]),
+                .metadata(|m| m.scopes_supported(["mcp:read"])),
         )
         .build()
         .unwrap();

@@ -1,6 +1,6 @@
 //! [`AuthServerConfig`]: checked metadata that verifiers are built from.
 
-use mcp_auth_rules::{UrlCheck, https_url, issuer as check_issuer};
+use mcp_auth_rules::{UrlCheck, https_url, issuer as issuer_rule};
 
 use super::error::DiscoveryError;
 use super::metadata::AuthServerMetadata;
@@ -40,12 +40,13 @@ impl AuthServerConfig {
         Self::checked(metadata, None)
     }
 
-    /// Checks fetched metadata: the caller has already compared the issuer.
+    /// Checks fetched metadata: the caller checked the issuer it asked for, and compared the
+    /// document's `issuer` with it byte for byte.
     pub(crate) fn fetched(
         metadata: AuthServerMetadata,
         url: String,
     ) -> Result<Self, DiscoveryError> {
-        Self::checked(metadata, Some(url))
+        Self::checked_endpoints(metadata, Some(url))
     }
 
     fn checked(
@@ -53,6 +54,13 @@ impl AuthServerConfig {
         source_url: Option<String>,
     ) -> Result<Self, DiscoveryError> {
         ensure_valid_issuer(&metadata.issuer)?;
+        Self::checked_endpoints(metadata, source_url)
+    }
+
+    fn checked_endpoints(
+        metadata: AuthServerMetadata,
+        source_url: Option<String>,
+    ) -> Result<Self, DiscoveryError> {
         let endpoints = [
             ("jwks_uri", metadata.jwks_uri.as_deref()),
             (
@@ -113,17 +121,29 @@ impl AuthServerConfig {
     }
 }
 
-/// Applies the RFC 8414 §2 issuer rules of `mcp_auth_rules::issuer`.
-pub(crate) fn ensure_valid_issuer(issuer: &str) -> Result<(), DiscoveryError> {
-    let check = check_issuer(issuer);
+/// The RFC 8414 §2 rule for issuer identifiers (absolute `https` URL, `http` only on loopback,
+/// no query, fragment or userinfo, canonical case and port): the one place the runtime applies
+/// it. `Err` holds every problem, each naming its fix.
+///
+/// It runs where an issuer enters the library: a discovery request or hand-written metadata
+/// ([`AuthServerConfig`]), a verifier builder given a bare issuer, and a `#[mcp_resource]`
+/// issuer read from the environment. An issuer taken from an `AuthServerConfig` is not checked
+/// again.
+pub(crate) fn check_issuer(issuer: &str) -> Result<(), String> {
+    let check = issuer_rule(issuer);
     if check.is_ok() {
         Ok(())
     } else {
-        Err(DiscoveryError::InvalidIssuer {
-            issuer: issuer.to_owned(),
-            message: error_messages(&check),
-        })
+        Err(error_messages(&check))
     }
+}
+
+/// [`check_issuer`] as a discovery error.
+pub(crate) fn ensure_valid_issuer(issuer: &str) -> Result<(), DiscoveryError> {
+    check_issuer(issuer).map_err(|message| DiscoveryError::InvalidIssuer {
+        issuer: issuer.to_owned(),
+        message,
+    })
 }
 
 /// The messages of the errors of a check, joined.

@@ -187,6 +187,15 @@ impl ServerConfigFetcher {
         kind: AuthServerKind,
     ) -> Result<AuthServerConfig, DiscoveryError> {
         ensure_valid_issuer(issuer)?;
+        self.fetch_checked(issuer, kind).await
+    }
+
+    /// [`fetch`](Self::fetch) for an issuer the caller has already checked.
+    pub(crate) async fn fetch_checked(
+        &self,
+        issuer: &str,
+        kind: AuthServerKind,
+    ) -> Result<AuthServerConfig, DiscoveryError> {
         let urls = discovery_urls(issuer, kind).ok_or_else(|| DiscoveryError::InvalidIssuer {
             issuer: issuer.to_owned(),
             message: format!("issuer `{issuer}` is not an absolute URL with a host"),

@@ -1,0 +1,199 @@
+//! Rejections: what a request gets when it does not reach the handler, and how it is rendered.
+//!
+//! Every refusal of the bearer layer and of the `#[requires_scope]` extractor is an
+//! [`AuthRejection`]: a status, an RFC 6750 error code, a description without token material and
+//! the `WWW-Authenticate` challenge. The layer renders it with the application's
+//! [`error_body`](crate::BearerLayer::error_body) hook, or with
+//! [`AuthRejection::default_body`]; the status and the headers are always the layer's.
+
+use std::sync::Arc;
+
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
+use http::header::{self, HeaderValue};
+
+use crate::bearer::MalformedCredentials;
+use crate::challenge::BearerChallenge;
+use crate::error::{ErrorCode, VerifyError};
+use crate::resource::ResourceInner;
+use crate::scope::MissingScopes;
+
+/// A rejection the layer (or a scope guard) answers with, before the handler runs.
+///
+/// [`BearerLayer::error_body`](crate::BearerLayer::error_body) lets applications shape its JSON
+/// body; the status and the RFC 6750 headers are always set by the layer.
+#[derive(Debug, Clone)]
+pub struct AuthRejection {
+    status: StatusCode,
+    code: Option<ErrorCode>,
+    description: String,
+    challenge: Option<BearerChallenge>,
+    retry_after: Option<u64>,
+}
+
+/// A function that builds the JSON body of rejections.
+pub type ErrorBodyHook = Arc<dyn Fn(&AuthRejection) -> serde_json::Value + Send + Sync>;
+
+impl AuthRejection {
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The outcome (`None` for a request without credentials or with a refused origin).
+    pub fn error_code(&self) -> Option<ErrorCode> {
+        self.code
+    }
+
+    /// A human-readable description without token material.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// The `WWW-Authenticate` challenge, for `400`/`401`/`403`.
+    pub fn challenge(&self) -> Option<&BearerChallenge> {
+        self.challenge.as_ref()
+    }
+
+    /// The default JSON body: `{"error": .., "error_description": ..}`, with no token material.
+    /// `error` is the RFC 6750 code, left out for a request without credentials (RFC 6750 §3.1);
+    /// a `503` says `temporarily_unavailable`.
+    pub fn default_body(&self) -> serde_json::Value {
+        let mut body = serde_json::Map::new();
+        match self.code {
+            Some(ErrorCode::Unavailable) => {
+                body.insert("error".into(), "temporarily_unavailable".into());
+            }
+            Some(code) => {
+                if let Some(name) = code.as_rfc6750() {
+                    body.insert("error".into(), name.into());
+                }
+            }
+            None => {}
+        }
+        body.insert("error_description".into(), self.description.clone().into());
+        serde_json::Value::Object(body)
+    }
+
+    /// `401` without an error code: the request carried no bearer token (RFC 6750 §3.1).
+    pub(crate) fn missing_credentials(resource: &ResourceInner, scopes: &[String]) -> Self {
+        Self {
+            status: StatusCode::UNAUTHORIZED,
+            code: None,
+            description: "Authentication required: send an OAuth 2.1 access token in the Authorization header (Bearer scheme)".into(),
+            challenge: Some(BearerChallenge::new(resource.metadata_url.as_str()).scope(scopes)),
+            retry_after: None,
+        }
+    }
+
+    /// `400 invalid_request`: the credentials could not be read.
+    pub(crate) fn malformed(resource: &ResourceInner, why: MalformedCredentials) -> Self {
+        let description = why.to_string();
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code: Some(ErrorCode::InvalidRequest),
+            challenge: Some(
+                BearerChallenge::new(resource.metadata_url.as_str())
+                    .error(ErrorCode::InvalidRequest)
+                    .error_description(description.clone()),
+            ),
+            description,
+            retry_after: None,
+        }
+    }
+
+    /// `401 invalid_token`, or `503` with `Retry-After` when the token could not be checked.
+    pub(crate) fn from_verify_error(
+        resource: &ResourceInner,
+        error: &VerifyError,
+        scopes: &[String],
+    ) -> Self {
+        match error {
+            VerifyError::Unavailable { retry_after, .. } => Self {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                code: Some(ErrorCode::Unavailable),
+                // The reason names upstream URLs: log it, do not send it.
+                description: "The authorization server is temporarily unavailable; retry later"
+                    .into(),
+                challenge: None,
+                retry_after: Some(
+                    retry_after
+                        .as_secs()
+                        .max(resource.settings.retry_after_floor),
+                ),
+            },
+            _ => {
+                let description = error.to_string();
+                Self {
+                    status: StatusCode::UNAUTHORIZED,
+                    code: Some(ErrorCode::InvalidToken),
+                    challenge: Some(
+                        BearerChallenge::new(resource.metadata_url.as_str())
+                            .error(ErrorCode::InvalidToken)
+                            .error_description(description.clone())
+                            .scope(scopes),
+                    ),
+                    description,
+                    retry_after: None,
+                }
+            }
+        }
+    }
+
+    /// `403 insufficient_scope`, naming `challenge_scopes` (see
+    /// [`challenge_scopes`](crate::scope::challenge_scopes)).
+    pub(crate) fn insufficient_scope(
+        resource: &ResourceInner,
+        challenge_scopes: &[String],
+        missing: &MissingScopes,
+    ) -> Self {
+        let description = missing.to_string();
+        Self {
+            status: StatusCode::FORBIDDEN,
+            code: Some(ErrorCode::InsufficientScope),
+            challenge: Some(
+                BearerChallenge::new(resource.metadata_url.as_str())
+                    .error(ErrorCode::InsufficientScope)
+                    .scope(challenge_scopes)
+                    .error_description(description.clone()),
+            ),
+            description,
+            retry_after: None,
+        }
+    }
+
+    /// `403` without a challenge: the browser `Origin` is not allowed.
+    pub(crate) fn forbidden_origin() -> Self {
+        Self {
+            status: StatusCode::FORBIDDEN,
+            code: None,
+            description: "The request's Origin is not allowed".into(),
+            challenge: None,
+            retry_after: None,
+        }
+    }
+
+    /// The response, its body built by `hook` when the application set one.
+    pub(crate) fn render(self, hook: Option<&ErrorBodyHook>) -> Response {
+        let body = match hook {
+            Some(hook) => hook(&self),
+            None => self.default_body(),
+        };
+        let mut response = (self.status, axum::Json(body)).into_response();
+        let headers = response.headers_mut();
+        if let Some(challenge) = &self.challenge {
+            headers.insert(header::WWW_AUTHENTICATE, challenge.to_header_value());
+        }
+        if let Some(secs) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+}
+
+impl IntoResponse for AuthRejection {
+    fn into_response(self) -> Response {
+        self.render(None)
+    }
+}
