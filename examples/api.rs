@@ -14,7 +14,7 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use mcp_auth::dev::AuthorizationServer;
-use mcp_auth::{Auth, AuthServerKind, fetch_server_config, mcp_resource, requires_scope};
+use mcp_auth::{Auth, DiscoveryKind, fetch_server_config, mcp_resource, requires_scope};
 
 #[mcp_resource(
     id = env("API_RESOURCE_ID", default = "http://127.0.0.1:3001/notes"),
@@ -49,7 +49,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let dev = AuthorizationServer::start().await?;
         builder = builder.replace_authorization_servers([fetch_server_config(
             dev.issuer(),
-            AuthServerKind::Auto,
+            DiscoveryKind::Auto,
         )
         .await?]);
         Some(dev)

@@ -33,7 +33,7 @@ mod well_known;
 
 pub use auth_info::{AuthInfo, TokenKind};
 pub use discovery::{
-    AuthServerConfig, AuthServerKind, AuthServerMetadata, DiscoveryError, ServerConfigFetcher,
+    AuthServerConfig, AuthServerMetadata, DiscoveryError, DiscoveryKind, ServerConfigFetcher,
     ValidationReport, fetch_server_config, validate_server_config,
 };
 pub use error::{ConfigError, ErrorCode, VerifyError};

@@ -9,7 +9,7 @@ use axum::routing::get;
 use http::Request;
 use mcp_auth::dev::AuthorizationServer;
 use mcp_auth::discovery::{AuthServerConfig, AuthServerMetadata};
-use mcp_auth::{Auth, AuthServerKind, fetch_server_config, mcp_resource, requires_scope};
+use mcp_auth::{Auth, DiscoveryKind, fetch_server_config, mcp_resource, requires_scope};
 use mcp_auth_tests::challenge_parser::assert_valid_bearer;
 use mcp_auth_tests::{bind, spawn};
 use reqwest::StatusCode;
@@ -87,7 +87,7 @@ async fn macro_app_end_to_end_against_the_dev_server() {
     let id = format!("{origin}/mcp");
     let notes = Notes::builder()
         .id(&id)
-        .replace_authorization_servers([fetch_server_config(idp.issuer(), AuthServerKind::Auto)
+        .replace_authorization_servers([fetch_server_config(idp.issuer(), DiscoveryKind::Auto)
             .await
             .unwrap()])
         .build()
@@ -175,7 +175,7 @@ async fn a_token_for_another_resource_is_refused() {
     let id = format!("{origin}/mcp");
     let notes = Notes::builder()
         .id(&id)
-        .replace_authorization_servers([fetch_server_config(idp.issuer(), AuthServerKind::Auto)
+        .replace_authorization_servers([fetch_server_config(idp.issuer(), DiscoveryKind::Auto)
             .await
             .unwrap()])
         .build()

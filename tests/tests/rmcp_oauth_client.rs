@@ -18,7 +18,7 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use mcp_auth::dev::AuthorizationServer;
-use mcp_auth::{AuthServerKind, fetch_server_config};
+use mcp_auth::{DiscoveryKind, fetch_server_config};
 use mcp_auth_examples::notes_server::{Notes, app};
 use mcp_auth_tests::challenge_parser::assert_valid_bearer;
 use mcp_auth_tests::{bind, spawn};
@@ -94,12 +94,9 @@ impl World {
         let mcp_url = format!("{origin}/mcp");
         let notes = Notes::builder()
             .id(&mcp_url)
-            .replace_authorization_servers([fetch_server_config(
-                idp.issuer(),
-                AuthServerKind::Auto,
-            )
-            .await
-            .unwrap()])
+            .replace_authorization_servers([fetch_server_config(idp.issuer(), DiscoveryKind::Auto)
+                .await
+                .unwrap()])
             .build()
             .await
             .unwrap();

@@ -8,7 +8,7 @@
 use axum::Router;
 use http::request::Parts;
 use mcp_auth::dev::AuthorizationServer;
-use mcp_auth::{AuthInfo, AuthServerKind, fetch_server_config, mcp_resource, tool_scopes};
+use mcp_auth::{AuthInfo, DiscoveryKind, fetch_server_config, mcp_resource, tool_scopes};
 use mcp_auth_tests::challenge_parser::assert_valid_bearer;
 use mcp_auth_tests::{Spy, bind, spawn};
 use reqwest::StatusCode;
@@ -93,7 +93,7 @@ impl App {
         let idp = AuthorizationServer::start().await.unwrap();
         let (listener, origin) = bind().await;
         let url = format!("{origin}/mcp");
-        let issuer = fetch_server_config(idp.issuer(), AuthServerKind::Auto)
+        let issuer = fetch_server_config(idp.issuer(), DiscoveryKind::Auto)
             .await
             .unwrap();
         let notes = Notes::builder()

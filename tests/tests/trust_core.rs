@@ -10,7 +10,7 @@ use mcp_auth::dev::{AuthorizationServer, Discovery, Fault, SigningAlg};
 use mcp_auth::verify::{
     ClaimsProfile, JwksOptions, JwtVerifier, ScopeClaim, TypPolicy, VerifyOptions,
 };
-use mcp_auth::{AuthServerKind, TokenVerifier, VerifyError, fetch_server_config};
+use mcp_auth::{DiscoveryKind, TokenVerifier, VerifyError, fetch_server_config};
 use serde_json::json;
 
 const R: &str = "https://mcp.example.com/mcp";
@@ -994,10 +994,10 @@ async fn jwks_cache_honours_max_age() {
 #[tokio::test]
 async fn rs43_discovery_against_the_dev_server() {
     for (path, discovery, kind) in [
-        ("", Discovery::Both, AuthServerKind::Auto),
-        ("/tenant1", Discovery::OidcAppendOnly, AuthServerKind::Auto),
-        ("/tenant1", Discovery::OAuthOnly, AuthServerKind::OAuth),
-        ("/tenant1", Discovery::OidcOnly, AuthServerKind::Oidc),
+        ("", Discovery::Both, DiscoveryKind::Auto),
+        ("/tenant1", Discovery::OidcAppendOnly, DiscoveryKind::Auto),
+        ("/tenant1", Discovery::OAuthOnly, DiscoveryKind::OAuth),
+        ("/tenant1", Discovery::OidcOnly, DiscoveryKind::Oidc),
     ] {
         let idp = AuthorizationServer::builder()
             .issuer_path(path)
@@ -1042,9 +1042,9 @@ async fn discovery_of_real_provider_documents_served_by_the_dev_server() {
             .await
             .unwrap();
         let kind = if name.contains("-oauth") {
-            AuthServerKind::OAuth
+            DiscoveryKind::OAuth
         } else {
-            AuthServerKind::Oidc
+            DiscoveryKind::Oidc
         };
         let config = fetch_server_config(idp.issuer(), kind)
             .await
@@ -1082,7 +1082,7 @@ async fn rs43_issuer_mismatch_is_a_discovery_error() {
         .await
         .unwrap();
     let wrong = format!("{}/", idp.issuer());
-    let err = fetch_server_config(&wrong, AuthServerKind::Auto)
+    let err = fetch_server_config(&wrong, DiscoveryKind::Auto)
         .await
         .unwrap_err();
     assert!(

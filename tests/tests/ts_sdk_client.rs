@@ -23,7 +23,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use http::header::AUTHORIZATION;
 use mcp_auth::dev::AuthorizationServer;
-use mcp_auth::{AuthServerKind, fetch_server_config};
+use mcp_auth::{DiscoveryKind, fetch_server_config};
 use mcp_auth_examples::notes_server::{DEV_USER, Notes, app};
 use mcp_auth_tests::{bind, spawn};
 use serde::Deserialize;
@@ -87,7 +87,7 @@ impl Servers {
             .expect("the development authorization server starts");
         let (listener, origin) = bind().await;
         let mcp_url = format!("{origin}/mcp");
-        let config = fetch_server_config(idp.issuer(), AuthServerKind::Auto)
+        let config = fetch_server_config(idp.issuer(), DiscoveryKind::Auto)
             .await
             .expect("the development authorization server is discovered");
         let notes = Notes::builder()

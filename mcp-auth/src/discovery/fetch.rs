@@ -8,7 +8,7 @@ use std::time::Duration;
 use mcp_auth_rules::{discovery_urls, https_url};
 use serde_json::Value;
 
-use super::AuthServerKind;
+use super::DiscoveryKind;
 use super::config::{AuthServerConfig, ensure_valid_issuer, error_messages};
 use super::error::DiscoveryError;
 use super::metadata::AuthServerMetadata;
@@ -23,16 +23,16 @@ use crate::verify::BoxFuture;
 /// byte-identical to `issuer` (RFC 8414 §3.3), trailing slash included.
 ///
 /// ```no_run
-/// use mcp_auth::discovery::{fetch_server_config, AuthServerKind};
+/// use mcp_auth::discovery::{fetch_server_config, DiscoveryKind};
 ///
 /// # async fn run() -> Result<(), mcp_auth::discovery::DiscoveryError> {
-/// let config = fetch_server_config("https://tenant.auth0.com/", AuthServerKind::Auto).await?;
+/// let config = fetch_server_config("https://tenant.auth0.com/", DiscoveryKind::Auto).await?;
 /// assert_eq!(config.issuer(), "https://tenant.auth0.com/");
 /// # Ok(()) }
 /// ```
 pub async fn fetch_server_config(
     issuer: &str,
-    kind: AuthServerKind,
+    kind: DiscoveryKind,
 ) -> Result<AuthServerConfig, DiscoveryError> {
     ServerConfigFetcher::new().fetch(issuer, kind).await
 }
@@ -54,7 +54,7 @@ type TransformFn =
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// use mcp_auth::discovery::{AuthServerKind, ServerConfigFetcher};
+/// use mcp_auth::discovery::{DiscoveryKind, ServerConfigFetcher};
 ///
 /// # async fn run() -> Result<(), mcp_auth::discovery::DiscoveryError> {
 /// let tenant = "9188040d-6c67-4c5b-b112-36a304b66dad";
@@ -184,7 +184,7 @@ impl ServerConfigFetcher {
     pub async fn fetch(
         &self,
         issuer: &str,
-        kind: AuthServerKind,
+        kind: DiscoveryKind,
     ) -> Result<AuthServerConfig, DiscoveryError> {
         ensure_valid_issuer(issuer)?;
         self.fetch_checked(issuer, kind).await
@@ -194,7 +194,7 @@ impl ServerConfigFetcher {
     pub(crate) async fn fetch_checked(
         &self,
         issuer: &str,
-        kind: AuthServerKind,
+        kind: DiscoveryKind,
     ) -> Result<AuthServerConfig, DiscoveryError> {
         let urls = discovery_urls(issuer, kind).ok_or_else(|| DiscoveryError::InvalidIssuer {
             issuer: issuer.to_owned(),

@@ -11,10 +11,10 @@
 //!   `S256`, dynamic registration and client ID metadata documents?
 //!
 //! ```no_run
-//! use mcp_auth::discovery::{fetch_server_config, validate_server_config, AuthServerKind};
+//! use mcp_auth::discovery::{fetch_server_config, validate_server_config, DiscoveryKind};
 //!
 //! # async fn run() -> Result<(), mcp_auth::discovery::DiscoveryError> {
-//! let config = fetch_server_config("https://auth.example.com/tenant1", AuthServerKind::Auto).await?;
+//! let config = fetch_server_config("https://auth.example.com/tenant1", DiscoveryKind::Auto).await?;
 //! println!("keys at {:?}", config.jwks_uri());
 //! for warning in validate_server_config(config.metadata()).warnings {
 //!     println!("warning: {warning}");
@@ -37,7 +37,8 @@ pub use validate::{
     Finding, FindingSeverity, ValidationCode, ValidationReport, validate_server_config,
 };
 
-/// Which well-known documents are tried, and in which order (RS-43):
+/// Which well-known documents are tried, and in which order (the order of MCP's authorization
+/// specification, "Authorization Server Metadata Discovery"):
 ///
 /// * `OAuth`: RFC 8414 `/.well-known/oauth-authorization-server` (path inserted).
 /// * `Oidc`: OpenID Connect `/.well-known/openid-configuration`, path inserted, then appended.
@@ -46,11 +47,11 @@ pub use validate::{
 /// A terminating `/` of the issuer is removed before the URLs are built.
 ///
 /// ```
-/// use mcp_auth::discovery::AuthServerKind;
+/// use mcp_auth::discovery::DiscoveryKind;
 /// use mcp_auth::rules::discovery_urls;
 ///
 /// assert_eq!(
-///     discovery_urls("https://auth.example.com/tenant1", AuthServerKind::Auto).unwrap(),
+///     discovery_urls("https://auth.example.com/tenant1", DiscoveryKind::Auto).unwrap(),
 ///     [
 ///         "https://auth.example.com/.well-known/oauth-authorization-server/tenant1",
 ///         "https://auth.example.com/.well-known/openid-configuration/tenant1",
@@ -58,7 +59,7 @@ pub use validate::{
 ///     ]
 /// );
 /// ```
-pub use mcp_auth_rules::DiscoveryKind as AuthServerKind;
+pub use mcp_auth_rules::DiscoveryKind;
 
 /// The provider documents of `tests/fixtures/providers` and the table of their README.
 #[cfg(test)]

@@ -151,7 +151,7 @@ async fn rs43_only_url3_served_is_found() {
     let server =
         TestServer::start(|o| vec![(OIDC_APPEND, Reply::Json(doc(&format!("{o}/tenant1"))))]).await;
     let config = quick()
-        .fetch(&server.issuer(), AuthServerKind::Auto)
+        .fetch(&server.issuer(), DiscoveryKind::Auto)
         .await
         .expect("found at URL 3");
     assert_eq!(config.issuer(), server.issuer());
@@ -181,7 +181,7 @@ async fn rs43_4xx_moves_on_to_next_url() {
     })
     .await;
     let config = quick()
-        .fetch(&server.issuer(), AuthServerKind::Auto)
+        .fetch(&server.issuer(), DiscoveryKind::Auto)
         .await
         .expect("found at URL 2");
     assert_eq!(config.source_url(), Some(server.url(OIDC_INSERT).as_str()));
@@ -202,14 +202,14 @@ async fn rs43_oauth_kind_and_root_issuer() {
     })
     .await;
     let config = quick()
-        .fetch(&server.origin, AuthServerKind::OAuth)
+        .fetch(&server.origin, DiscoveryKind::OAuth)
         .await
         .expect("found");
     assert_eq!(config.issuer(), server.origin);
     assert_eq!(server.paths(), ["/.well-known/oauth-authorization-server"]);
 
     let err = quick()
-        .fetch(&server.origin, AuthServerKind::Oidc)
+        .fetch(&server.origin, DiscoveryKind::Oidc)
         .await
         .expect_err("500");
     assert!(
@@ -228,7 +228,7 @@ async fn rs43_5xx_fails_at_once_naming_url_and_status() {
     })
     .await;
     let err = quick()
-        .fetch(&server.issuer(), AuthServerKind::Auto)
+        .fetch(&server.issuer(), DiscoveryKind::Auto)
         .await
         .expect_err("a 5xx stops discovery");
     let url = server.url(OAUTH);
@@ -248,7 +248,7 @@ async fn rs43_5xx_fails_at_once_naming_url_and_status() {
 async fn rs43_all_4xx_is_not_found_listing_urls() {
     let server = TestServer::start(|_| vec![(OIDC_INSERT, Reply::Status(403))]).await;
     let err = quick()
-        .fetch(&server.issuer(), AuthServerKind::Auto)
+        .fetch(&server.issuer(), DiscoveryKind::Auto)
         .await
         .expect_err("nothing served");
     let expected: Vec<String> = [OAUTH, OIDC_INSERT, OIDC_APPEND]
@@ -272,7 +272,7 @@ async fn rs43_issuer_mismatch_is_refused() {
     // The checklist example: fetched for `.../tenant1`, the document names the bare origin.
     let server = TestServer::start(|o| vec![(OAUTH, Reply::Json(doc(o)))]).await;
     let err = quick()
-        .fetch(&server.issuer(), AuthServerKind::Auto)
+        .fetch(&server.issuer(), DiscoveryKind::Auto)
         .await
         .expect_err("mismatch");
     match &err {
@@ -296,7 +296,7 @@ async fn rs43_trailing_slash_mismatch_either_way() {
     let server =
         TestServer::start(|o| vec![(OAUTH, Reply::Json(doc(&format!("{o}/tenant1/"))))]).await;
     let err = quick()
-        .fetch(&server.issuer(), AuthServerKind::Auto)
+        .fetch(&server.issuer(), DiscoveryKind::Auto)
         .await
         .expect_err("slash in document only");
     assert!(
@@ -309,7 +309,7 @@ async fn rs43_trailing_slash_mismatch_either_way() {
         TestServer::start(|o| vec![(OAUTH, Reply::Json(doc(&format!("{o}/tenant1"))))]).await;
     let configured = format!("{}/", server.issuer());
     let err = quick()
-        .fetch(&configured, AuthServerKind::Auto)
+        .fetch(&configured, DiscoveryKind::Auto)
         .await
         .expect_err("slash in configuration only");
     assert!(
@@ -323,7 +323,7 @@ async fn rs43_trailing_slash_mismatch_either_way() {
         TestServer::start(|o| vec![(OAUTH, Reply::Json(doc(&format!("{o}/tenant1/"))))]).await;
     let configured = format!("{}/", server.issuer());
     let config = quick()
-        .fetch(&configured, AuthServerKind::Auto)
+        .fetch(&configured, DiscoveryKind::Auto)
         .await
         .expect("identical issuers");
     assert_eq!(config.issuer(), configured);
@@ -339,7 +339,7 @@ async fn invalid_issuer_makes_no_request() {
         "http://auth.example.com".to_owned(),
     ] {
         let err = quick()
-            .fetch(&issuer, AuthServerKind::Auto)
+            .fetch(&issuer, DiscoveryKind::Auto)
             .await
             .expect_err("invalid issuer");
         assert!(
@@ -404,7 +404,7 @@ async fn sync_transform_runs_before_parsing_and_issuer_check() {
     let issuer = server.issuer();
     // Without the transform the templated issuer does not match.
     let err = quick()
-        .fetch(&issuer, AuthServerKind::OAuth)
+        .fetch(&issuer, DiscoveryKind::OAuth)
         .await
         .expect_err("template issuer");
     assert!(
@@ -418,7 +418,7 @@ async fn sync_transform_runs_before_parsing_and_issuer_check() {
             raw["x_transformed"] = json!("sync");
             Ok(raw)
         })
-        .fetch(&issuer, AuthServerKind::OAuth)
+        .fetch(&issuer, DiscoveryKind::OAuth)
         .await
         .expect("transform repairs the issuer");
     assert_eq!(config.issuer(), issuer);
@@ -426,7 +426,7 @@ async fn sync_transform_runs_before_parsing_and_issuer_check() {
 
     let err = quick()
         .transform(|_, _| Err("refused by policy".to_owned()))
-        .fetch(&issuer, AuthServerKind::OAuth)
+        .fetch(&issuer, DiscoveryKind::OAuth)
         .await
         .expect_err("transform error");
     assert!(
@@ -449,7 +449,7 @@ async fn async_transform_is_awaited_and_its_change_visible() {
             raw["jwks_uri"] = json!("http://127.0.0.1:1/async-jwks");
             Ok(raw)
         })
-        .fetch(&issuer, AuthServerKind::OAuth)
+        .fetch(&issuer, DiscoveryKind::OAuth)
         .await
         .expect("async transform applied");
     assert_eq!(config.issuer(), issuer);
@@ -460,7 +460,7 @@ async fn async_transform_is_awaited_and_its_change_visible() {
             tokio::task::yield_now().await;
             Err("lookup failed".to_owned())
         })
-        .fetch(&issuer, AuthServerKind::OAuth)
+        .fetch(&issuer, DiscoveryKind::OAuth)
         .await
         .expect_err("async transform error");
     assert!(matches!(err, DiscoveryError::Transform { .. }), "{err:?}");
@@ -472,7 +472,7 @@ async fn async_transform_is_awaited_and_its_change_visible() {
             raw["issuer"] = Value::String(issuer);
             Ok(raw)
         })
-        .fetch(&issuer, AuthServerKind::OAuth)
+        .fetch(&issuer, DiscoveryKind::OAuth)
         .await;
     assert!(config.is_ok(), "{config:?}");
 }
@@ -489,7 +489,7 @@ async fn timeout_is_a_network_error() {
     let started = std::time::Instant::now();
     let err = ServerConfigFetcher::new()
         .timeout(Duration::from_millis(200))
-        .fetch(&server.issuer(), AuthServerKind::Auto)
+        .fetch(&server.issuer(), DiscoveryKind::Auto)
         .await
         .expect_err("slow server");
     assert!(started.elapsed() < Duration::from_secs(3), "timed out late");
@@ -507,7 +507,7 @@ async fn connection_refused_is_a_network_error() {
     let origin = format!("http://{}", listener.local_addr().expect("addr"));
     drop(listener);
     let err = quick()
-        .fetch(&origin, AuthServerKind::Auto)
+        .fetch(&origin, DiscoveryKind::Auto)
         .await
         .expect_err("nobody listens");
     assert!(
@@ -532,7 +532,7 @@ async fn oversized_body_is_refused() {
     })
     .await;
     let err = quick()
-        .fetch(&server.issuer(), AuthServerKind::Auto)
+        .fetch(&server.issuer(), DiscoveryKind::Auto)
         .await
         .expect_err("over the default 256 KiB");
     assert!(
@@ -542,7 +542,7 @@ async fn oversized_body_is_refused() {
     // The limit is configurable.
     let config = quick()
         .max_body_bytes(1024 * 1024)
-        .fetch(&server.issuer(), AuthServerKind::Auto)
+        .fetch(&server.issuer(), DiscoveryKind::Auto)
         .await;
     assert!(config.is_ok(), "{config:?}");
 }
@@ -573,7 +573,7 @@ async fn oversized_chunked_body_is_refused() {
     });
     let err = quick()
         .max_body_bytes(16 * 1024)
-        .fetch(&origin, AuthServerKind::OAuth)
+        .fetch(&origin, DiscoveryKind::OAuth)
         .await
         .expect_err("streamed body over the limit");
     assert!(
@@ -617,7 +617,7 @@ async fn invalid_documents_name_the_url() {
     .await;
     let fetch = |tenant: &str| {
         let issuer = format!("{}/{tenant}", server.origin);
-        async move { quick().fetch(&issuer, AuthServerKind::OAuth).await }
+        async move { quick().fetch(&issuer, DiscoveryKind::OAuth).await }
     };
     let url =
         |tenant: &str| server.url(&format!("/.well-known/oauth-authorization-server/{tenant}"));
@@ -675,7 +675,7 @@ async fn custom_http_client_is_used() {
         .expect("client");
     quick()
         .http_client(client)
-        .fetch(&server.issuer(), AuthServerKind::Auto)
+        .fetch(&server.issuer(), DiscoveryKind::Auto)
         .await
         .expect("found");
     assert_eq!(
@@ -688,7 +688,7 @@ async fn custom_http_client_is_used() {
 async fn fetch_server_config_uses_the_defaults() {
     let server =
         TestServer::start(|o| vec![(OIDC_INSERT, Reply::Json(doc(&format!("{o}/tenant1"))))]).await;
-    let config = fetch_server_config(&server.issuer(), AuthServerKind::Oidc)
+    let config = fetch_server_config(&server.issuer(), DiscoveryKind::Oidc)
         .await
         .expect("found");
     assert_eq!(config.source_url(), Some(server.url(OIDC_INSERT).as_str()));
