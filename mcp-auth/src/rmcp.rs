@@ -87,6 +87,59 @@ fn from_extensions(extensions: &Extensions) -> Result<AuthInfo, ErrorData> {
     }
 }
 
+/// Enforces the scopes `S` of the `#[mcp_resource]` `R` inside an rmcp tool or prompt, whatever
+/// layer the server is behind; `#[tool_scopes]` adds it as a parameter of every tool and prompt
+/// marked `#[requires_scope]`. Not used directly.
+///
+/// The layer in MCP mode refuses a call that lacks the scopes with an HTTP `403` before the tool
+/// runs (the answer clients step up on). This guard is the floor under it: a call that reaches
+/// the tool without them (the server was wrapped in a plain layer without the tool scopes, or in
+/// no layer at all) fails with a JSON-RPC error and the tool body never runs. Without a token
+/// verified by mcp-auth's layer it fails too.
+#[doc(hidden)]
+pub struct ToolScopeGuard<R, S> {
+    _marker: std::marker::PhantomData<fn() -> (R, S)>,
+}
+
+impl<C, R, S> rmcp::handler::server::common::FromContextPart<C> for ToolScopeGuard<R, S>
+where
+    C: rmcp::handler::server::common::AsRequestContext,
+    R: crate::spec::Resource,
+    S: crate::spec::ScopeSet,
+{
+    fn from_context_part(context: &mut C) -> Result<Self, ErrorData> {
+        let extensions = &context.as_request_context().extensions;
+        let Some(parts) = extensions.get::<Parts>() else {
+            tracing::error!("{NO_HTTP_REQUEST}");
+            return Err(ErrorData::internal_error(NO_HTTP_REQUEST, None));
+        };
+        let Some(authenticated) = parts.extensions.get::<Authenticated>() else {
+            tracing::error!("{NOT_BEHIND_LAYER}");
+            return Err(ErrorData::internal_error(NOT_BEHIND_LAYER, None));
+        };
+        let scopes = S::SCOPES.iter().copied();
+        match authenticated
+            .resource
+            .hierarchy
+            .require(authenticated.info.scopes(), scopes)
+        {
+            Ok(()) => Ok(Self {
+                _marker: std::marker::PhantomData,
+            }),
+            Err(missing) => {
+                authenticated.resource.warn_unchecked_tool_scopes(R::SPEC.type_name);
+                Err(ErrorData::invalid_request(
+                    format!("insufficient_scope: {missing}"),
+                    Some(serde_json::json!({
+                        "error": "insufficient_scope",
+                        "scope": missing.scopes().join(" "),
+                    })),
+                ))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::any::TypeId;
