@@ -176,7 +176,7 @@ impl<R: Resource> ResourceBuilder<R> {
 
     /// Replaces the declared authorization servers with `servers`: the declared ones are then
     /// neither discovered nor trusted. For tests against
-    /// `mcp_auth::dev::AuthorizationServer` (whose issuer has a random port) and for
+    /// `mcp_auth_dev::AuthorizationServer` (whose issuer has a random port) and for
     /// staging environments; production code trusts what the declaration says.
     pub fn replace_authorization_servers(
         mut self,
