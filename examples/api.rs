@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex};
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use mcp_auth::dev::AuthorizationServer;
 use mcp_auth::{Auth, DiscoveryKind, fetch_server_config, mcp_resource, requires_scope};
+use mcp_auth_dev::AuthorizationServer;
 
 #[mcp_resource(
     id = env("API_RESOURCE_ID", default = "http://127.0.0.1:3001/notes"),

@@ -5,7 +5,7 @@
 //! ```
 //!
 //! With no configuration it starts the development authorization server
-//! (`mcp_auth::dev::AuthorizationServer`) at `http://127.0.0.1:3002` (a fixed port, so that
+//! (`mcp_auth_dev::AuthorizationServer`) at `http://127.0.0.1:3002` (a fixed port, so that
 //! clients which remember the issuer find it again after a restart), with dynamic client
 //! registration and automatic consent as the user `dev-user`: MCP Inspector and Claude Code
 //! complete the whole OAuth flow against it without a login page. The MCP endpoint listens at
@@ -30,7 +30,7 @@
 
 use std::time::Duration;
 
-use mcp_auth::dev::AuthorizationServer;
+use mcp_auth_dev::AuthorizationServer;
 use mcp_auth_examples::notes_server::{DEV_ISSUER_PORT, DEV_USER, Notes, app};
 
 #[tokio::main]

@@ -1,14 +1,14 @@
 //! Verification cost: our verifier (all RFC 9068 checks, cached keys) next to a bare
 //! `jsonwebtoken::decode` with a preloaded key, for RS256, ES256 and EdDSA.
 //!
-//! Run: `cargo bench -p mcp-auth --features dev-server --bench verify`
+//! Run: `cargo bench -p mcp-auth --bench verify`
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{DecodingKey, Validation};
 use mcp_auth::TokenVerifier;
-use mcp_auth::dev::{AuthorizationServer, SigningAlg};
 use mcp_auth::verify::JwtVerifier;
+use mcp_auth_dev::{AuthorizationServer, SigningAlg};
 
 const RESOURCE: &str = "https://mcp.example.com/mcp";
 

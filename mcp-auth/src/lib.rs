@@ -10,8 +10,6 @@ pub mod challenge;
 pub mod clock;
 mod cors;
 pub mod crypto;
-#[cfg(feature = "dev-server")]
-pub mod dev;
 pub mod discovery;
 pub mod error;
 pub mod extract;
@@ -46,11 +44,6 @@ pub use typed::{ResourceBuilder, StartupError};
 pub use verify::{JwtVerifier, SharedVerifier, TokenVerifier, VerifyOptions};
 
 pub use mcp_auth_macros::{mcp_resource, requires_scope, tool_scopes};
-
-/// The README's Rust examples, compiled as doc tests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-pub struct ReadmeDoctests;
 
 /// The rules shared with the macros: URL and scope checks, well-known locations.
 pub use mcp_auth_rules as rules;

@@ -127,7 +127,9 @@ where
                 _marker: std::marker::PhantomData,
             }),
             Err(missing) => {
-                authenticated.resource.warn_unchecked_tool_scopes(R::SPEC.type_name);
+                authenticated
+                    .resource
+                    .warn_unchecked_tool_scopes(R::SPEC.type_name);
                 Err(ErrorData::invalid_request(
                     format!("insufficient_scope: {missing}"),
                     Some(serde_json::json!({

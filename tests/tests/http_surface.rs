@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::{get, post};
-use mcp_auth::dev::{AuthorizationServer, Fault};
 use mcp_auth::{Auth, ProtectedResource, ResourceServer};
+use mcp_auth_dev::{AuthorizationServer, Fault};
 use mcp_auth_tests::challenge_parser::assert_valid_bearer;
 use mcp_auth_tests::{Spy, bind, spawn};
 use reqwest::{Client, Method, StatusCode};

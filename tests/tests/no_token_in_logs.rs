@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::routing::post;
-use mcp_auth::dev::AuthorizationServer;
 use mcp_auth::{Auth, ProtectedResource, ResourceServer};
+use mcp_auth_dev::AuthorizationServer;
 use mcp_auth_tests::{bind, spawn};
 
 #[derive(Clone, Default)]

@@ -1,16 +1,16 @@
 //! The trust core against a real authorization server on loopback: discovery, JWKS and JWT
 //! verification (checklist RS-12, RS-34..RS-45). Every test talks to
-//! `mcp_auth::dev::AuthorizationServer` over HTTP; nothing of ours is mocked.
+//! `mcp_auth_dev::AuthorizationServer` over HTTP; nothing of ours is mocked.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use mcp_auth::clock::{Clock, ManualClock};
-use mcp_auth::dev::{AuthorizationServer, Discovery, Fault, SigningAlg};
 use mcp_auth::verify::{
     ClaimsProfile, JwksOptions, JwtVerifier, ScopeClaim, TypPolicy, VerifyOptions,
 };
 use mcp_auth::{DiscoveryKind, TokenVerifier, VerifyError, fetch_server_config};
+use mcp_auth_dev::{AuthorizationServer, Discovery, Fault, SigningAlg};
 use serde_json::json;
 
 const R: &str = "https://mcp.example.com/mcp";

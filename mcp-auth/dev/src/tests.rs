@@ -7,10 +7,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{DecodingKey, Validation};
+use mcp_auth::clock::ManualClock;
 use serde_json::{Map, Value, json};
 
 use super::*;
-use crate::clock::ManualClock;
 
 const AUD: &str = "https://api.example.com/mcp";
 
@@ -43,7 +43,7 @@ async fn jwks(server: &AuthorizationServer) -> JwkSet {
 
 /// Verifies `token` the way a resource server would: key by `kid` from the served JWKS.
 async fn decode(server: &AuthorizationServer, token: &str, alg: SigningAlg) -> Map<String, Value> {
-    crate::crypto::ensure_provider();
+    mcp_auth::crypto::ensure_provider();
     let kid = segment(token, 0)["kid"].as_str().unwrap().to_owned();
     let set = jwks(server).await;
     let jwk: &Jwk = set.find(&kid).expect("kid in the served JWKS");
@@ -72,7 +72,7 @@ async fn introspect_basic(server: &AuthorizationServer, token: &str) -> (u16, Va
 
 fn fixture(name: &str) -> Value {
     let path = format!(
-        "{}/../tests/fixtures/providers/{name}",
+        "{}/../../tests/fixtures/providers/{name}",
         env!("CARGO_MANIFEST_DIR")
     );
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
@@ -489,7 +489,7 @@ async fn token_builder_overrides_claims_and_header() {
 
 #[tokio::test]
 async fn rs37_attack_tokens() {
-    crate::crypto::ensure_provider();
+    mcp_auth::crypto::ensure_provider();
     let idp = AuthorizationServer::start().await.unwrap();
     let rs_kid = idp.kid_for(SigningAlg::Rs256);
 
@@ -1077,7 +1077,10 @@ async fn rs43_entra_fixture_with_a_template_issuer_is_reachable() {
 
 #[tokio::test]
 async fn every_fixture_starts_and_serves_its_jwks() {
-    let dir = format!("{}/../tests/fixtures/providers", env!("CARGO_MANIFEST_DIR"));
+    let dir = format!(
+        "{}/../../tests/fixtures/providers",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .filter_map(|e| e.ok()?.file_name().into_string().ok())

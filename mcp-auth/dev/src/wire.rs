@@ -189,7 +189,10 @@ pub(crate) fn scope_tokens(scope: Option<&str>) -> Result<Vec<String>, OAuthErro
         return Ok(Vec::new());
     };
     let tokens: Vec<&str> = scope.split(' ').collect();
-    if tokens.iter().any(|s| crate::rules::scope_token(s).is_err()) {
+    if tokens
+        .iter()
+        .any(|s| mcp_auth::rules::scope_token(s).is_err())
+    {
         return Err(OAuthError::bad_request(
             "invalid_scope",
             "scope must be scope tokens separated by single spaces (RFC 6749 §3.3)",

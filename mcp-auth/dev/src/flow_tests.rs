@@ -8,14 +8,14 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use mcp_auth::clock::ManualClock;
+use mcp_auth::discovery::{AuthServerMetadata, ValidationCode};
+use mcp_auth::verify::{JwtVerifier, TokenVerifier};
 use serde_json::{Value, json};
 use sha2::Digest as _;
 
 use super::keys::random_b64;
 use super::*;
-use crate::clock::ManualClock;
-use crate::discovery::{AuthServerMetadata, ValidationCode};
-use crate::verify::{JwtVerifier, TokenVerifier};
 
 const AUD: &str = "https://api.example.com/mcp";
 const OTHER_AUD: &str = "https://api.example.com/other";
@@ -1116,7 +1116,7 @@ async fn generated_metadata_advertises_the_flows_and_passes_validate_server_conf
         assert_eq!(doc["scopes_supported"], json!(["mcp:read", "mcp:write"]));
 
         let metadata: AuthServerMetadata = serde_json::from_value(doc).unwrap();
-        let report = crate::validate_server_config(&metadata);
+        let report = mcp_auth::validate_server_config(&metadata);
         assert!(report.errors.is_empty(), "{report}");
         for code in [
             ValidationCode::CodeResponseTypeSupported,

@@ -20,7 +20,7 @@ use super::wire::{self, Form, OAuthError};
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use mcp_auth::dev::{AuthorizationServer, Consent};
+/// use mcp_auth_dev::{AuthorizationServer, Consent};
 ///
 /// // Click through the flow in a browser, e.g. with MCP Inspector.
 /// let idp = AuthorizationServer::builder().consent(Consent::Page).start().await?;

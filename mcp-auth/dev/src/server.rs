@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGua
 
 use axum::Router;
 use http::HeaderValue;
+use mcp_auth::clock::{SharedClock, SystemClock};
 use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -20,7 +21,6 @@ use super::keys::{KeyStore, SigningAlg, SigningKey, random_b64};
 use super::metadata::{Discovery, Layout, wire_path};
 use super::mint::{OpaqueRecord, OpaqueTokenBuilder, TokenBuilder};
 use super::routes;
-use crate::clock::{SharedClock, SystemClock};
 
 /// The state the HTTP handlers and the handles share.
 pub(crate) struct Shared {
@@ -126,7 +126,7 @@ impl Drop for Inner {
 /// dynamic client registration (RFC 7591), an authorization endpoint (code flow with PKCE, see
 /// [`Consent`]), a token endpoint (`authorization_code`, `refresh_token`, `client_credentials`,
 /// with RFC 8707 `resource`) and an introspection endpoint (RFC 7662); see
-/// [the module documentation](super#the-authorization-code-flow). Tests also mint tokens
+/// [the crate documentation](crate#the-authorization-code-flow). Tests also mint tokens
 /// directly with [`token`](Self::token) and [`opaque_token`](Self::opaque_token), rotate keys,
 /// count requests and inject faults.
 ///
@@ -143,7 +143,7 @@ impl Drop for Inner {
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use mcp_auth::dev::AuthorizationServer;
+/// use mcp_auth_dev::AuthorizationServer;
 ///
 /// let idp = AuthorizationServer::start().await?;
 /// assert!(idp.issuer().starts_with("http://127.0.0.1:"));
@@ -218,7 +218,7 @@ impl AuthorizationServer {
     }
 
     /// The authorization endpoint (`{issuer}/authorize` by default): authorization code with
-    /// PKCE `S256`, see [the module documentation](super#the-authorization-code-flow).
+    /// PKCE `S256`, see [the crate documentation](crate#the-authorization-code-flow).
     pub fn authorization_endpoint(&self) -> String {
         self.shared().layout.authorization_endpoint.clone()
     }
@@ -234,7 +234,8 @@ impl AuthorizationServer {
         &self.shared().user
     }
 
-    /// The discovery URLs this server answers, in RS-43 order (see [`Discovery`]).
+    /// The discovery URLs this server answers, in the order MCP clients try them (MCP
+    /// authorization, Authorization Server Metadata Discovery; see [`Discovery`]).
     pub fn well_known_urls(&self) -> Vec<String> {
         self.shared().layout.well_known.clone()
     }
@@ -307,7 +308,7 @@ impl AuthorizationServer {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use mcp_auth::dev::{AuthorizationServer, SigningAlg};
+    /// use mcp_auth_dev::{AuthorizationServer, SigningAlg};
     ///
     /// let idp = AuthorizationServer::start().await?;
     /// let old = idp.kid_for(SigningAlg::Rs256);
@@ -365,7 +366,7 @@ impl AuthorizationServer {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use mcp_auth::dev::{AuthorizationServer, Fault};
+    /// use mcp_auth_dev::{AuthorizationServer, Fault};
     ///
     /// let idp = AuthorizationServer::start().await?;
     /// idp.set_fault(&idp.jwks_uri(), Fault::Status(503));
@@ -392,7 +393,7 @@ impl AuthorizationServer {
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use std::sync::Arc;
 /// use mcp_auth::clock::ManualClock;
-/// use mcp_auth::dev::{AuthorizationServer, Discovery, SigningAlg};
+/// use mcp_auth_dev::{AuthorizationServer, Discovery, SigningAlg};
 ///
 /// let clock = ManualClock::at_unix(1_700_000_000);
 /// let idp = AuthorizationServer::builder()
@@ -500,7 +501,7 @@ impl AuthorizationServerBuilder {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use mcp_auth::dev::{AuthorizationServer, Discovery};
+    /// use mcp_auth_dev::{AuthorizationServer, Discovery};
     /// use serde_json::json;
     ///
     /// let idp = AuthorizationServer::builder()
@@ -546,7 +547,7 @@ impl AuthorizationServerBuilder {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use mcp_auth::dev::{AuthorizationServer, ClientRegistration};
+    /// use mcp_auth_dev::{AuthorizationServer, ClientRegistration};
     ///
     /// let idp = AuthorizationServer::builder()
     ///     .client(ClientRegistration::public("app", ["http://127.0.0.1:8000/callback"]))
@@ -600,7 +601,7 @@ impl AuthorizationServerBuilder {
     /// Binds `127.0.0.1` at [`port`](Self::port) (random by default), generates the keys and
     /// starts serving on the current Tokio runtime.
     pub async fn start(self) -> Result<AuthorizationServer, DevServerError> {
-        crate::crypto::ensure_provider();
+        mcp_auth::crypto::ensure_provider();
         if self.algorithms.is_empty() {
             return Err(DevServerError::NoAlgorithms);
         }
@@ -642,7 +643,7 @@ impl AuthorizationServerBuilder {
         if let Some(bad) = self
             .scopes
             .iter()
-            .find(|s| crate::rules::scope_token(s).is_err())
+            .find(|s| mcp_auth::rules::scope_token(s).is_err())
         {
             return Err(DevServerError::InvalidScope(bad.clone()));
         }

@@ -139,7 +139,7 @@ macro_rules! claim_setters {
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use std::time::Duration;
-/// use mcp_auth::dev::{AuthorizationServer, SigningAlg};
+/// use mcp_auth_dev::{AuthorizationServer, SigningAlg};
 ///
 /// let idp = AuthorizationServer::start().await?;
 /// let token = idp
@@ -339,7 +339,7 @@ impl<'a> TokenBuilder<'a> {
             Signature::Key => key.sign(input.as_bytes())?,
             Signature::Foreign => self.shared.foreign_key(key.alg)?.sign(input.as_bytes())?,
             Signature::Hs256(secret) => {
-                crate::crypto::ensure_provider();
+                mcp_auth::crypto::ensure_provider();
                 jsonwebtoken::crypto::sign(
                     input.as_bytes(),
                     &EncodingKey::from_secret(secret),
@@ -387,7 +387,7 @@ pub(crate) struct OpaqueRecord {
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use mcp_auth::dev::AuthorizationServer;
+/// use mcp_auth_dev::AuthorizationServer;
 ///
 /// let idp = AuthorizationServer::start().await?;
 /// let token = idp

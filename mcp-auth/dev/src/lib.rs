@@ -1,4 +1,32 @@
-//! An in-process development authorization server (feature `dev-server`).
+//! For development and tests only: an in-process OAuth 2.1 authorization server to run
+//! resource servers built with [`mcp_auth`] against, over real HTTP.
+//!
+//! # Never let it face the internet
+//!
+//! This server is a test double, insecure by design. Never deploy it, never make it reachable
+//! from another machine, and never let a production resource server trust its issuer:
+//!
+//! * It approves every authorization. There is no login and no user database: with
+//!   [`Consent::Auto`] (the default) every well-formed authorization request is granted at
+//!   once, to the one configured [`user`](AuthorizationServerBuilder::user); with
+//!   [`Consent::Page`] whoever opens the page decides. Dynamic client registration is open to
+//!   anyone.
+//! * It mints any token on request: [`AuthorizationServer::token`] signs whatever claims it is
+//!   given with the server's keys (any subject, audience, scope or lifetime), and can also
+//!   produce deliberately broken tokens (`alg: none`, foreign keys, expired, ...).
+//! * Its signing keys are test keys: generated at start, kept unprotected in process memory,
+//!   and used to sign whatever its API asks for.
+//! * It has fault switches: [`AuthorizationServer::set_fault`] makes any path answer an error,
+//!   a delay or an arbitrary body.
+//! * It keeps everything in memory (clients, codes, grants, opaque tokens, request counts),
+//!   without limits, and loses it when the last handle is dropped.
+//! * It speaks plain HTTP on `127.0.0.1`, with no TLS and no rate limiting, and its metadata,
+//!   JWKS, registration and token endpoints allow every origin (`Access-Control-Allow-Origin: *`).
+//!
+//! Add it as a dev-dependency (`mcp-auth-dev = "0.1"` under `[dev-dependencies]`), or use it
+//! in examples that run on a developer's machine.
+//!
+//! # What it serves
 //!
 //! [`AuthorizationServer`] is a real OAuth 2.0 authorization server listening on
 //! `127.0.0.1` at a random port. Tests talk to it over real HTTP, exactly as a resource server
@@ -20,7 +48,7 @@
 //! as MCP Inspector call them directly. The generated metadata advertises what works and
 //! nothing else: `code` as the only response type, PKCE `S256` only, the three grants, public
 //! clients (`none`) and `client_secret_basic` / `client_secret_post`, and the `iss`
-//! authorization response parameter. [`validate_server_config`](crate::validate_server_config)
+//! authorization response parameter. [`validate_server_config`](mcp_auth::validate_server_config)
 //! finds no error in it. No ID tokens are issued.
 //!
 //! # The authorization code flow
@@ -44,7 +72,7 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use base64::Engine as _;
-//! use mcp_auth::dev::AuthorizationServer;
+//! use mcp_auth_dev::AuthorizationServer;
 //! use serde_json::{Value, json};
 //! use sha2::Digest as _;
 //!
@@ -130,7 +158,7 @@
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use mcp_auth::dev::{AuthorizationServer, Fault};
+//! use mcp_auth_dev::{AuthorizationServer, Fault};
 //!
 //! let idp = AuthorizationServer::start().await?; // 127.0.0.1, random port
 //! let token = idp
@@ -154,6 +182,8 @@
 //! # let _ = token;
 //! # Ok(()) }
 //! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod authorize;
 mod clients;
@@ -183,3 +213,9 @@ pub use keys::SigningAlg;
 pub use metadata::Discovery;
 pub use mint::{OpaqueTokenBuilder, TokenBuilder};
 pub use server::{AuthorizationServer, AuthorizationServerBuilder};
+
+/// The README's Rust examples, compiled as doc tests (here rather than in `mcp-auth`, because
+/// some of them use this crate, which depends on `mcp-auth`).
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

@@ -60,7 +60,7 @@ impl AuthMethod {
 /// private-use scheme for native apps (RFC 8252 §7.1).
 ///
 /// ```
-/// use mcp_auth::dev::ClientRegistration;
+/// use mcp_auth_dev::ClientRegistration;
 ///
 /// let inspector = ClientRegistration::public("inspector", ["http://localhost:6274/oauth/callback"])
 ///     .name("MCP Inspector");
@@ -297,7 +297,7 @@ pub(crate) fn check_redirect_uri(uri: &str) -> Result<(), String> {
 }
 
 fn is_loopback(host: &Host<&str>) -> bool {
-    crate::rules::is_loopback_host(host)
+    mcp_auth::rules::is_loopback_host(host)
 }
 
 /// How the client tried to authenticate.

@@ -3,14 +3,15 @@
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
+use mcp_auth::rules::{DiscoveryKind, discovery_urls};
 use serde_json::{Map, Value, json};
 use url::Url;
 
 use super::error::DevServerError;
 use super::keys::SigningAlg;
-use crate::rules::{DiscoveryKind, discovery_urls};
 
-/// Which of the RS-43 discovery URLs the server answers. For an issuer with path `{path}`:
+/// Which of the discovery URLs that MCP clients try (MCP authorization, Authorization Server
+/// Metadata Discovery) the server answers. For an issuer with path `{path}`:
 ///
 /// | URL | `Both` | `OAuthOnly` | `OidcOnly` | `OidcAppendOnly` |
 /// |---|---|---|---|---|
@@ -26,7 +27,7 @@ use crate::rules::{DiscoveryKind, discovery_urls};
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use mcp_auth::dev::{AuthorizationServer, Discovery};
+/// use mcp_auth_dev::{AuthorizationServer, Discovery};
 ///
 /// let idp = AuthorizationServer::builder()
 ///     .issuer_path("/tenant1")

@@ -27,7 +27,7 @@ use super::error::DevServerError;
 /// key, EdDSA an Ed25519 key.
 ///
 /// ```
-/// use mcp_auth::dev::SigningAlg;
+/// use mcp_auth_dev::SigningAlg;
 ///
 /// assert_eq!(SigningAlg::Ps256.name(), "PS256");
 /// assert_eq!(SigningAlg::from_name("EdDSA"), Some(SigningAlg::EdDsa));
@@ -262,14 +262,14 @@ impl SigningKey {
 
     /// Signs `input` with this key's algorithm; the base64url signature.
     pub(crate) fn sign(&self, input: &[u8]) -> Result<String, DevServerError> {
-        crate::crypto::ensure_provider();
+        mcp_auth::crypto::ensure_provider();
         jsonwebtoken::crypto::sign(input, &self.encoding, self.alg.algorithm())
             .map_err(|e| DevServerError::Signing(e.to_string()))
     }
 
     /// Whether `signature` (base64url) is this key's signature of `input`.
     pub(crate) fn verify(&self, input: &[u8], signature: &str) -> bool {
-        crate::crypto::ensure_provider();
+        mcp_auth::crypto::ensure_provider();
         jsonwebtoken::crypto::verify(signature, input, &self.decoding, self.alg.algorithm())
             .unwrap_or(false)
     }

@@ -13,7 +13,7 @@ use std::time::Duration;
 ///
 /// ```
 /// use std::time::Duration;
-/// use mcp_auth::dev::Fault;
+/// use mcp_auth_dev::Fault;
 ///
 /// let outage = Fault::Status(503);
 /// let slow = Fault::Delay(Duration::from_secs(2));
