@@ -67,7 +67,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         ),
     };
     let notes = Notes::builder().build().await?;
-    let bind = bind_address(notes.id())?;
+    // NOTES_BIND when the server listens elsewhere than its public URL says (behind a proxy).
+    let bind = std::env::var("NOTES_BIND").unwrap_or_else(|_| notes.listen_address().to_owned());
     let listener = tokio::net::TcpListener::bind(&bind)
         .await
         .map_err(|e| format!("cannot listen on {bind}: {e} (set NOTES_BIND to another address)"))?;
@@ -127,20 +128,4 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         })
         .await?;
     Ok(())
-}
-
-/// Where to listen: `NOTES_BIND`, else the host and port of the resource identifier (right for
-/// loopback URLs; behind a proxy, set `NOTES_BIND`).
-fn bind_address(resource_id: &str) -> Result<String, Box<dyn std::error::Error>> {
-    if let Ok(bind) = std::env::var("NOTES_BIND") {
-        return Ok(bind);
-    }
-    let url = url::Url::parse(resource_id)?;
-    let host = url
-        .host_str()
-        .ok_or("NOTES_RESOURCE_ID has no host; set NOTES_BIND")?;
-    let port = url
-        .port_or_known_default()
-        .ok_or("NOTES_RESOURCE_ID has no port; set NOTES_BIND")?;
-    Ok(format!("{host}:{port}"))
 }

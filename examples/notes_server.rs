@@ -23,7 +23,7 @@
 //! use mcp_auth_examples::notes_server::{Notes, app};
 //!
 //! let notes = Notes::builder().build().await?;            // NOTES_ISSUER, NOTES_RESOURCE_ID
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! let listener = tokio::net::TcpListener::bind(notes.listen_address()).await?;
 //! axum::serve(listener, app(&notes)).await?;
 //! # Ok(()) }
 //! ```
@@ -175,7 +175,7 @@ impl ServerHandler for NotesServer {
 }
 
 /// The whole application: the MCP endpoint at the resource's path behind the bearer layer in
-/// MCP mode, and the metadata document (RFC 9728) outside it.
+/// MCP mode, and the metadata document (RFC 9728) outside it, in one call.
 ///
 /// rmcp's DNS-rebinding protection (`allowed_hosts`) accepts the host of the resource
 /// identifier, plus the loopback names when that host is a loopback address.
@@ -187,51 +187,14 @@ pub fn app(notes: &ResourceAuth<Notes>) -> Router {
         StreamableHttpServerConfig::default()
             .with_legacy_session_mode(false)
             .with_json_response(true)
-            .with_allowed_hosts(allowed_hosts(notes.id())),
+            .with_allowed_hosts(notes.allowed_hosts().to_vec()),
     );
-    let path = url::Url::parse(notes.id())
-        .map(|url| url.path().to_owned())
-        .unwrap_or_else(|_| "/mcp".to_owned());
-    Router::new()
-        .route_service(&path, mcp)
-        .layer(notes.mcp_layer(NotesServer::tool_scopes()))
-        .merge(notes.metadata_router())
-}
-
-/// The `Host` values rmcp accepts: the resource identifier's host, and the loopback names when
-/// it is one of them (a server started for `http://127.0.0.1:3000/mcp` is also reached as
-/// `localhost:3000`).
-fn allowed_hosts(resource_id: &str) -> Vec<String> {
-    const LOOPBACK: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
-    let host = url::Url::parse(resource_id).ok().and_then(|url| {
-        url.host_str()
-            .map(|h| h.trim_matches(['[', ']']).to_owned())
-    });
-    match host {
-        Some(host) if !LOOPBACK.contains(&host.as_str()) => vec![host],
-        _ => LOOPBACK.iter().map(|h| (*h).to_owned()).collect(),
-    }
+    notes.mcp_router(mcp, NotesServer::tool_scopes())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn allowed_hosts_follow_the_resource_identifier() {
-        assert_eq!(
-            allowed_hosts("https://mcp.example.com/mcp"),
-            ["mcp.example.com"]
-        );
-        assert_eq!(
-            allowed_hosts("http://127.0.0.1:3000/mcp"),
-            ["localhost", "127.0.0.1", "::1"]
-        );
-        assert_eq!(
-            allowed_hosts("http://[::1]:3000/mcp"),
-            ["localhost", "127.0.0.1", "::1"]
-        );
-    }
 
     #[test]
     fn every_scoped_tool_exists_in_the_router() {

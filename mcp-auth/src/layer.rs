@@ -92,6 +92,7 @@ impl<R> std::fmt::Debug for BearerLayer<R> {
 impl<R: 'static> BearerLayer<R> {
     /// A layer for `resource`, tied to the marker type `R`, with no required scopes.
     pub(crate) fn for_resource(resource: Arc<ResourceInner>) -> Self {
+        resource.wiring.layer_made();
         let unauthenticated_scopes = resource.base_scopes.clone();
         Self {
             config: Arc::new(LayerConfig {
@@ -261,6 +262,11 @@ where
             method = %request.method(),
             path = %request.uri().path(),
         );
+        if let Some(response) = wiring_mistake(&config, &request) {
+            return BearerFuture {
+                inner: Box::pin(std::future::ready(Ok(response))),
+            };
+        }
         let future = async move {
             // CORS headers only for an allowed origin: a refused page must not read the 403.
             let origin = request.headers().get(header::ORIGIN).cloned().filter(|o| {
@@ -294,6 +300,25 @@ where
             inner: Box::pin(future.instrument(span)),
         }
     }
+}
+
+/// Catches hand-wiring mistakes the request shows (see [`crate::endpoint`]): a metadata request
+/// that reached the layer is answered with the (public) document; an MCP request at another
+/// path than the identifier's is logged.
+fn wiring_mistake(config: &LayerConfig, request: &Request<Body>) -> Option<Response> {
+    let resource = &config.resource;
+    let path = request.uri().path();
+    let method = request.method();
+    if (method == Method::GET || method == Method::HEAD)
+        && crate::well_known::is_document_path(resource, path)
+    {
+        resource.wiring.metadata_behind_layer(&resource.id);
+        return Some(crate::well_known::document_response(resource));
+    }
+    if config.mcp.is_some() && method == Method::POST {
+        resource.wiring.mcp_request_at(&resource.id, path);
+    }
+    None
 }
 
 /// Runs an authenticated request: in MCP mode the session and per-operation checks first.

@@ -11,6 +11,7 @@ pub mod clock;
 mod cors;
 pub mod crypto;
 pub mod discovery;
+mod endpoint;
 pub mod error;
 pub mod extract;
 mod http_client;

@@ -37,6 +37,7 @@ use http::HeaderValue;
 use crate::clock::SharedClock;
 use crate::cors::OriginPolicy;
 use crate::discovery::AuthServerConfig;
+use crate::endpoint::Wiring;
 use crate::error::ConfigError;
 use crate::introspection::{ClientAuth, IntrospectionVerifier, JwtOrIntrospection};
 use crate::layer::BearerLayer;
@@ -220,29 +221,8 @@ pub(crate) struct ResourceInner {
     /// Whether the server has this one resource only, so that its document is also served at
     /// the root well-known URL.
     pub(crate) sole: bool,
-    /// Set once the wiring mistake "a tool's scopes reached the tool unchecked" was logged.
-    pub(crate) warned_unchecked_tool_scopes: std::sync::atomic::AtomicBool,
-}
-
-impl ResourceInner {
-    /// Logs, once per resource, that a `#[requires_scope]` tool was called without the scopes
-    /// its declaration requires: the layer in front of the MCP service does not know the tool
-    /// scopes. The tool was refused; clients got a JSON-RPC error instead of the `403` they can
-    /// step up on.
-    pub(crate) fn warn_unchecked_tool_scopes(&self, resource_type: &str) {
-        if !self
-            .warned_unchecked_tool_scopes
-            .swap(true, std::sync::atomic::Ordering::Relaxed)
-        {
-            tracing::warn!(
-                resource = %self.id,
-                "a tool marked #[requires_scope] was called with a token that lacks its scopes, and \
-                 the layer did not refuse it: the MCP service is not behind `mcp_layer(..::tool_scopes())` \
-                 of `{resource_type}`. The call was refused in the tool with a JSON-RPC error; wire the \
-                 endpoint with `.mcp_layer(Server::tool_scopes())` so that clients get the `403` they step up on"
-            );
-        }
-    }
+    /// The endpoint's path, address and hosts, and the wiring mistakes seen so far.
+    pub(crate) wiring: Wiring,
 }
 
 /// A built, checked protected resource: a cheap `Clone` handle to its bearer layer, metadata
@@ -605,9 +585,9 @@ fn build_resource(
         .ok_or_else(|| ConfigError::invalid("resource", "not an absolute URL"))?;
     let metadata_url = mcp_auth_rules::metadata_url(&id)
         .ok_or_else(|| ConfigError::invalid("resource", "not an absolute URL"))?;
-    let origin = url::Url::parse(&id)
-        .map(|u| u.origin().ascii_serialization())
-        .map_err(|e| ConfigError::invalid("resource", e.to_string()))?;
+    let url = url::Url::parse(&id).map_err(|e| ConfigError::invalid("resource", e.to_string()))?;
+    let origin = url.origin().ascii_serialization();
+    let wiring = Wiring::new(&url);
     metadata.resource = id.clone();
     metadata = metadata.authorization_servers(issuers.iter().map(String::as_str));
     let document = bytes::Bytes::from(metadata.to_json_bytes());
@@ -623,7 +603,7 @@ fn build_resource(
         issuers,
         settings: Arc::clone(context.settings),
         sole: context.sole,
-        warned_unchecked_tool_scopes: std::sync::atomic::AtomicBool::new(false),
+        wiring,
     })
 }
 

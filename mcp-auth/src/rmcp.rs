@@ -129,7 +129,8 @@ where
             Err(missing) => {
                 authenticated
                     .resource
-                    .warn_unchecked_tool_scopes(R::SPEC.type_name);
+                    .wiring
+                    .unchecked_tool_scopes(&authenticated.resource.id, R::SPEC.type_name);
                 Err(ErrorData::invalid_request(
                     format!("insufficient_scope: {missing}"),
                     Some(serde_json::json!({

@@ -21,24 +21,35 @@ use http::{HeaderMap, StatusCode};
 use crate::cors::{add_public_headers, public_preflight};
 use crate::resource::{ResourceAuth, ResourceInner, ResourceServer, route_path};
 
+/// The `200` answer with the metadata document of `resource`.
+pub(crate) fn document_response(resource: &ResourceInner) -> Response {
+    resource.wiring.metadata_served(&resource.id);
+    let mut response = Response::new(Body::from(resource.document.clone()));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        resource.settings.metadata_cache_control.clone(),
+    );
+    add_public_headers(headers);
+    response
+}
+
+/// Whether `path` is where the metadata document of `resource` is served.
+pub(crate) fn is_document_path(resource: &ResourceInner, path: &str) -> bool {
+    path == route_path(&resource.metadata_path)
+        || (resource.sole && path == mcp_auth_rules::PROTECTED_RESOURCE_WELL_KNOWN)
+}
+
 fn document_route<S: Clone + Send + Sync + 'static>(
     resource: Arc<ResourceInner>,
 ) -> MethodRouter<S> {
-    let cache_control = resource.settings.metadata_cache_control.clone();
     get(move || {
         let resource = Arc::clone(&resource);
-        let cache_control = cache_control.clone();
-        async move {
-            let mut response = Response::new(Body::from(resource.document.clone()));
-            let headers = response.headers_mut();
-            headers.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
-            headers.insert(header::CACHE_CONTROL, cache_control);
-            add_public_headers(headers);
-            response
-        }
+        async move { document_response(&resource) }
     })
     .options(|request_headers: HeaderMap| async move { public_preflight(&request_headers) })
 }
