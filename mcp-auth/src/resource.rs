@@ -648,7 +648,7 @@ fn build_verifier(
             return Err(ConfigError::invalid(
                 "jwks_uri",
                 format!(
-                    "authorization server(s) {} publish no `jwks_uri`, so their JWTs cannot be verified; configure .introspection(..) or a custom .verifier(..)",
+                    "authorization server(s) {} publish no `jwks_uri` in their metadata, so their JWTs cannot be verified; verify opaque tokens by introspection (`.introspection(ClientAuth::basic(..))` on the resource; for a `#[mcp_resource]`: `.resource(|r| r.introspection(..))`), or trust metadata that has a `jwks_uri` (`discovery = \"oidc\"` in `#[mcp_resource]`, DiscoveryKind::Oidc at run time)",
                     without.join(", ")
                 ),
             ));

@@ -31,7 +31,7 @@ pub enum DiscoveryError {
     },
     /// Every discovery URL answered with a 4xx status.
     #[error(
-        "no authorization-server metadata found for issuer `{issuer}`: every discovery URL answered with a 4xx status (tried {}); check that the issuer is spelled exactly as the server's `issuer`, choose another DiscoveryKind, or pass the document's URL to ServerConfigFetcher::fetch_from_url",
+        "no authorization-server metadata found for issuer `{issuer}`: every discovery URL answered with a 4xx status (tried {}); check that the issuer is spelled exactly as the server's `issuer`; if the server publishes its metadata elsewhere, give it by hand (`#[mcp_resource]`: `Resource::builder().authorization_server(config)`; runtime API: `ServerConfigFetcher::fetch_from_url`)",
         .tried.join(", ")
     )]
     NotFound {

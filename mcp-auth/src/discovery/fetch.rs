@@ -173,7 +173,8 @@ impl ServerConfigFetcher {
     }
 
     /// Discovers the metadata of `issuer` from the well-known URLs of `kind`, in the MCP order
-    /// (RS-43).
+    /// (RS-43). In [`DiscoveryKind::Auto`] mode, a document without `jwks_uri` is kept while the
+    /// next URLs are tried for one that has it (and used when none has).
     ///
     /// `issuer` is first checked against RFC 8414 §2 ([`DiscoveryError::InvalidIssuer`], no
     /// request made). Then each URL is fetched in turn: a 2xx answer is used (and must be
@@ -202,17 +203,36 @@ impl ServerConfigFetcher {
         })?;
         let client = self.client()?;
         let mut tried = Vec::with_capacity(urls.len());
+        // In `Auto` mode a document without `jwks_uri` (Okta's org server publishes its keys in
+        // the OpenID document only) is kept while the next URLs are tried for one that has it.
+        let mut without_keys: Option<AuthServerConfig> = None;
         for url in urls {
-            match self.get(&client, &url).await? {
-                JsonGet::Body(body) => return self.finish(issuer, url, &body).await,
+            let answer = match self.get(&client, &url).await {
+                Ok(answer) => answer,
+                Err(error) => return without_keys.ok_or(error),
+            };
+            match answer {
+                JsonGet::Body(body) => {
+                    let config = self.finish(issuer, url, &body).await?;
+                    if config.jwks_uri().is_some() || kind != DiscoveryKind::Auto {
+                        return Ok(config);
+                    }
+                    tracing::debug!(
+                        url = config.source_url().unwrap_or_default(),
+                        "discovery document without jwks_uri; trying the next URL for one with keys"
+                    );
+                    without_keys.get_or_insert(config);
+                }
                 JsonGet::Status(status) if (400..500).contains(&status) => {
                     tracing::debug!(%url, status, "no discovery document here, trying the next URL");
                     tried.push(url);
                 }
-                JsonGet::Status(status) => return Err(DiscoveryError::Status { url, status }),
+                JsonGet::Status(status) => {
+                    return without_keys.ok_or(DiscoveryError::Status { url, status });
+                }
             }
         }
-        Err(DiscoveryError::NotFound {
+        without_keys.ok_or_else(|| DiscoveryError::NotFound {
             issuer: issuer.to_owned(),
             tried,
         })

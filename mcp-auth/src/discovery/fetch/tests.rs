@@ -695,3 +695,58 @@ async fn fetch_server_config_uses_the_defaults() {
     assert_eq!(server.paths(), [OIDC_INSERT]);
     assert!(format!("{:?}", ServerConfigFetcher::new()).contains("timeout: 10s"));
 }
+
+#[tokio::test]
+async fn rs43_auto_falls_through_a_document_without_jwks_uri() {
+    // Okta's org server: the RFC 8414 document has no `jwks_uri`, the OpenID one has.
+    let server = TestServer::start(|origin| {
+        let issuer = format!("{origin}/tenant1");
+        let mut no_keys = doc(&issuer);
+        no_keys.as_object_mut().unwrap().remove("jwks_uri");
+        vec![
+            (OAUTH, Reply::Json(no_keys)),
+            (OIDC_INSERT, Reply::Json(doc(&issuer))),
+        ]
+    })
+    .await;
+    let config = quick()
+        .fetch(&server.issuer(), DiscoveryKind::Auto)
+        .await
+        .unwrap();
+    assert_eq!(
+        config.jwks_uri(),
+        Some(format!("{}/jwks", server.issuer()).as_str())
+    );
+    assert_eq!(config.source_url(), Some(server.url(OIDC_INSERT).as_str()));
+
+    // An explicit kind takes the document as it is.
+    let config = quick()
+        .fetch(&server.issuer(), DiscoveryKind::OAuth)
+        .await
+        .unwrap();
+    assert_eq!(config.jwks_uri(), None);
+}
+
+#[tokio::test]
+async fn rs43_auto_keeps_a_document_without_jwks_uri_when_no_other_has_keys() {
+    let server = TestServer::start(|origin| {
+        let issuer = format!("{origin}/tenant1");
+        let mut no_keys = doc(&issuer);
+        no_keys.as_object_mut().unwrap().remove("jwks_uri");
+        vec![
+            (OAUTH, Reply::Json(no_keys)),
+            (OIDC_INSERT, Reply::Status(500)),
+        ]
+    })
+    .await;
+    let config = quick()
+        .fetch(&server.issuer(), DiscoveryKind::Auto)
+        .await
+        .unwrap();
+    assert_eq!(config.source_url(), Some(server.url(OAUTH).as_str()));
+    assert_eq!(
+        server.paths(),
+        [OAUTH, OIDC_INSERT],
+        "stopped at the 5xx, keeping what it had"
+    );
+}
