@@ -170,7 +170,9 @@ impl VerifyError {
 }
 
 /// A configuration that cannot work. Returned when a verifier, resource or server is built.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+///
+/// Its `Debug` output is its message (see [`StartupError`](crate::StartupError)).
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
     /// A URL, scope or list broke a rule; `field` names the setting, `message` the fix.
@@ -204,4 +206,26 @@ impl ConfigError {
             _ => Err(Self::Many(errors)),
         }
     }
+}
+
+impl std::fmt::Debug for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        debug_as_display(self, f)
+    }
+}
+
+/// `Debug` for start-up errors: the message and its causes, as `Display` shows them. A
+/// `main() -> Result<(), Box<dyn Error>>` prints an error with `Debug`; the message names the
+/// setting and the fix, where a derived `Debug` would print the variant's fields.
+pub(crate) fn debug_as_display(
+    error: &(dyn std::error::Error + 'static),
+    f: &mut std::fmt::Formatter<'_>,
+) -> std::fmt::Result {
+    write!(f, "{error}")?;
+    let mut source = error.source();
+    while let Some(cause) = source {
+        write!(f, "\n  caused by: {cause}")?;
+        source = cause.source();
+    }
+    Ok(())
 }

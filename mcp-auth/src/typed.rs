@@ -37,7 +37,11 @@ use crate::spec::{Resource, ResourceSpec, ValueSource};
 use crate::verify::{ScopeClaim, VerifyOptions};
 
 /// Why a resource could not start. Each message names the setting and the fix.
-#[derive(Debug, thiserror::Error)]
+///
+/// `Debug` prints the same message (and its causes), so the idiomatic
+/// `fn main() -> Result<(), Box<dyn std::error::Error>>` shows what to fix, not the variant's
+/// fields.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum StartupError {
     /// An environment variable is unset (and has no default) or not valid Unicode.
@@ -55,6 +59,12 @@ pub enum StartupError {
     /// Authorization-server discovery failed.
     #[error(transparent)]
     Discovery(#[from] DiscoveryError),
+}
+
+impl std::fmt::Debug for StartupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        crate::error::debug_as_display(self, f)
+    }
 }
 
 type Edit<T> = Box<dyn FnOnce(T) -> T + Send>;
@@ -329,5 +339,29 @@ fn resolve(source: ValueSource) -> Result<String, StartupError> {
                 problem: "is not valid Unicode".into(),
             }),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn startup_errors_print_their_message_with_debug() {
+        let error = StartupError::from(DiscoveryError::IssuerMismatch {
+            expected: "https://auth.example.com".into(),
+            found: "https://auth.example.com/".into(),
+            url: "https://auth.example.com/.well-known/openid-configuration".into(),
+        });
+        assert_eq!(format!("{error:?}"), error.to_string());
+        assert!(!format!("{error:?}").contains("IssuerMismatch"));
+        let config = StartupError::from(
+            ConfigError::from_all(vec![
+                ConfigError::invalid("resource", "a"),
+                ConfigError::invalid("issuer", "b"),
+            ])
+            .unwrap_err(),
+        );
+        assert_eq!(format!("{config:?}"), config.to_string());
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 /// what to do about it.
 ///
 /// Cheap to clone: the underlying HTTP error is shared.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum DiscoveryError {
     /// The configured issuer breaks RFC 8414 §2 (not an absolute `https` URL, a query, a
@@ -193,5 +193,11 @@ impl DiscoveryError {
             kind: NetworkErrorKind::of(&error),
             source: Arc::new(error),
         }
+    }
+}
+
+impl std::fmt::Debug for DiscoveryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        crate::error::debug_as_display(self, f)
     }
 }
