@@ -17,7 +17,7 @@ pub enum TokenKind {
 /// The verified facts about an access token, as handlers see them.
 ///
 /// It holds the claims, never the token itself, so it can be logged and cloned freely, and it
-/// offers nothing that could be forwarded upstream (token passthrough is forbidden, RS-53).
+/// offers nothing that could be forwarded upstream (MCP forbids token passthrough).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuthInfo {
     pub(crate) issuer: String,

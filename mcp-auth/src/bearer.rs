@@ -1,7 +1,8 @@
-//! Extracting the bearer token from a request (RFC 6750 §2, OAuth 2.1 §5.1, RS-27 to RS-31).
+//! Extracting the bearer token from a request (RFC 6750 §2, OAuth 2.1 §5.1).
 //!
-//! Only the `Authorization` request header is read (RS-27). A token in the query string is never
-//! read (RS-28) and the body is never looked at (RS-29). The rules:
+//! Only the `Authorization` request header is read (RFC 6750 §2.1). A token in the query string
+//! is never read (MCP forbids it) and the body is never looked at (MCP requires the header).
+//! The rules:
 //!
 //! * `credentials = "Bearer" 1*SP b64token`, the scheme compared case-insensitively, one or
 //!   more spaces before the token (`Bearer  T` is accepted);
@@ -10,10 +11,10 @@
 //!   value (RFC 9110 §5.5), which HTTP parsers strip anyway; the same goes for leading
 //!   whitespace;
 //! * anything else after `Bearer` is [`MalformedCredentials`], answered with
-//!   `400 invalid_request` (RS-30);
+//!   `400 invalid_request` (RFC 6750 §3.1);
 //! * an `Authorization` header with another scheme (`Basic ...`) is
 //!   [`BearerOutcome::OtherScheme`]: no usable credentials, answered like a request without
-//!   any (RS-31);
+//!   any (RFC 6750 §3.1);
 //! * a Bearer header together with an `access_token` query parameter is
 //!   [`MalformedCredentials::MultipleMethods`] (RFC 6750 §3.1); the query value itself is never
 //!   looked at.
@@ -42,10 +43,11 @@ pub enum BearerOutcome<'a> {
     /// A syntactically valid bearer token, without the scheme and surrounding whitespace. Not
     /// verified yet.
     Token(&'a str),
-    /// No `Authorization` header (a query-string `access_token` is ignored, RS-28).
+    /// No `Authorization` header (a query-string `access_token` is ignored: MCP forbids
+    /// tokens in the URI).
     Missing,
-    /// Only an `Authorization` header with another scheme, e.g. `Basic` (RS-31): treat it as a
-    /// request without credentials.
+    /// Only an `Authorization` header with another scheme, e.g. `Basic` (RFC 6750 §3.1): treat it
+    /// as a request without credentials.
     OtherScheme,
 }
 
@@ -60,7 +62,7 @@ impl fmt::Debug for BearerOutcome<'_> {
 }
 
 /// Why the credentials of a request are malformed: answered with `400 invalid_request`
-/// (RFC 6750 §3.1, RS-30).
+/// (RFC 6750 §3.1).
 ///
 /// The messages describe the shape of the problem only, never the token, so they are fit for
 /// logs and for the `error_description` of the challenge.
@@ -97,7 +99,7 @@ impl MalformedCredentials {
     }
 }
 
-/// Finds the bearer token of a request (RS-27 to RS-31). See the [module documentation](self).
+/// Finds the bearer token of a request. See the [module documentation](self).
 ///
 /// `uri` is only checked for the presence of an `access_token` query parameter, to refuse a
 /// request that uses two methods at once.

@@ -1,16 +1,17 @@
-//! The RFC 6750 `WWW-Authenticate: Bearer` challenge (RS-16 to RS-25, RS-47).
+//! The RFC 6750 `WWW-Authenticate: Bearer` challenge, with RFC 9728 §5.1 `resource_metadata`.
 //!
 //! [`BearerChallenge`] builds the one header value a protected resource sends with a 401, 403 or
 //! 400. Its output is canonical and byte-stable, because real MCP clients read it naively (the
 //! TypeScript SDK checks `header.split(' ')[0]`, rmcp broke on a duplicate parameter, Claude
 //! ignores a relative `resource_metadata`):
 //!
-//! * the value starts with `Bearer ` (RS-25) and holds only the Bearer challenge;
+//! * the value starts with `Bearer ` and holds only the Bearer challenge;
 //! * every parameter is `name="value"` (always quoted), parameters are joined by `, `, and each
-//!   appears at most once (RS-17);
+//!   appears at most once (RFC 9110 §11.2);
 //! * every value is sanitised to the character set its parameter allows, so building the header
-//!   never fails and never splits or escapes a quoted string (RS-22);
-//! * a parameter whose value is empty after sanitising is left out (the spirit of RS-07).
+//!   never fails and never splits or escapes a quoted string (RFC 6750 §3);
+//! * a parameter whose value is empty after sanitising is left out (in the spirit of RFC 9728 §3.2,
+//!   which omits zero values).
 //!
 //! # Parameter order
 //!
@@ -23,21 +24,21 @@
 //! | none, `invalid_request`, `invalid_token` | `error`, `error_description`, `resource_metadata`, `scope`, `realm` |
 //! | `insufficient_scope` | `error`, `scope`, `resource_metadata`, `error_description`, `realm` |
 //!
-//! which gives, byte for byte, the checklist's RS-19, RS-21 and RS-47 examples:
+//! which gives, for example:
 //!
 //! ```
 //! use mcp_auth::{challenge::BearerChallenge, ErrorCode};
 //!
 //! const PRM: &str = "https://mcp.example.com/.well-known/oauth-protected-resource/mcp";
 //!
-//! // RS-19: no credentials, no error information.
+//! // No credentials: no error information (RFC 6750 §3.1).
 //! let c = BearerChallenge::new(PRM).scope(["mcp:read"]);
 //! assert_eq!(
 //!     c.to_string(),
 //!     format!(r#"Bearer resource_metadata="{PRM}", scope="mcp:read""#)
 //! );
 //!
-//! // RS-47: insufficient scope.
+//! // Insufficient scope (MCP's scope challenge handling).
 //! let c = BearerChallenge::new(PRM)
 //!     .error(ErrorCode::InsufficientScope)
 //!     .scope(["mcp:read", "files:write"])
@@ -78,9 +79,9 @@ impl BearerChallenge {
     /// A challenge that points at the protected resource metadata document.
     ///
     /// `resource_metadata` must be the **absolute** URL of the document, the path-inserted
-    /// well-known location (RS-18; see [`crate::rules::metadata_url`]). Characters that cannot
-    /// appear in a URL (`"`, `\`, spaces, controls, non-ASCII) are percent-encoded so that the
-    /// value can never break the quoted string.
+    /// well-known location (RFC 9728 §5.1; see [`crate::rules::metadata_url`]). Characters that
+    /// cannot appear in a URL (`"`, `\`, spaces, controls, non-ASCII) are percent-encoded so that
+    /// the value can never break the quoted string.
     pub fn new(resource_metadata: impl Into<String>) -> Self {
         Self {
             resource_metadata: sanitize_url(&resource_metadata.into()),
@@ -100,14 +101,14 @@ impl BearerChallenge {
     /// Sets the `error` code. [`ErrorCode::Unavailable`] has no RFC 6750 code, so it sends no
     /// `error` parameter (the challenge still points at the metadata).
     ///
-    /// A request without credentials should get no error code at all (RFC 6750 §3.1, RS-19):
+    /// A request without credentials should get no error code at all (RFC 6750 §3.1):
     /// leave this unset then.
     pub fn error(mut self, code: ErrorCode) -> Self {
         self.error = Some(code);
         self
     }
 
-    /// Sets the `error_description`, sanitised to the RFC 6750 §3 character set (RS-22).
+    /// Sets the `error_description`, sanitised to the RFC 6750 §3 character set.
     ///
     /// Tabs, CR and LF become spaces, runs of spaces collapse to one, `"`, `\`, other controls
     /// and non-ASCII characters are removed, and the result is trimmed and cut to
@@ -125,11 +126,11 @@ impl BearerChallenge {
         self
     }
 
-    /// Sets the `scope` parameter: the scopes the request needs (RS-20, RS-48), replacing any
-    /// set before.
+    /// Sets the `scope` parameter: the scopes the request needs (RFC 6750 §3, MCP's scope
+    /// challenge handling), replacing any set before.
     ///
     /// Each item may itself be a space-delimited list. The tokens are kept in first-seen order
-    /// without duplicates; `offline_access` is never sent (RS-11). A token with a character
+    /// without duplicates; `offline_access` is never sent, as MCP advises. A token with a character
     /// outside the RFC 6749 scope set (`%x21 / %x23-5B / %x5D-7E`) is left out whole rather
     /// than repaired, because a repaired token would name a different scope. An empty result
     /// leaves the parameter out.

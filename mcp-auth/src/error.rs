@@ -101,7 +101,7 @@ pub enum VerifyError {
     /// `iat` is further in the future than the leeway allows.
     #[error("The access token was issued in the future")]
     IssuedInFuture,
-    /// `aud` does not contain this resource (RFC 8707, RS-34).
+    /// `aud` does not contain this resource (RFC 8707 / MCP's audience-validation rule).
     #[error("The access token audience does not include this resource")]
     InvalidAudience,
     /// A required claim is absent.

@@ -168,8 +168,9 @@ impl<S: Send + Sync, R: 'static> FromRequestParts<S> for Auth<R> {
 
 /// Enforces the scopes `S` before a handler runs; inserted by `#[requires_scope]`.
 ///
-/// A token without them gets the `403 insufficient_scope` challenge of the layer (RS-47), with
-/// every scope the handler needs plus the baseline scopes the token holds (RS-48).
+/// A token without them gets the `403 insufficient_scope` challenge of the layer (RFC 6750
+/// §3.1), with every scope the handler needs plus the baseline scopes the token holds (clients
+/// such as the TypeScript SDK replace their scopes with the challenged ones).
 pub struct ScopeGuard<R, S> {
     _marker: PhantomData<fn() -> (R, S)>,
 }

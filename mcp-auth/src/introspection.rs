@@ -1,6 +1,5 @@
-//! Opaque access tokens: RFC 7662 token introspection (RS-42), with a bounded result cache
-//! (RS-45), and [`JwtOrIntrospection`], which sends JWTs to a [`JwtVerifier`] and everything
-//! else here.
+//! Opaque access tokens: RFC 7662 token introspection, with a bounded result cache, and
+//! [`JwtOrIntrospection`], which sends JWTs to a [`JwtVerifier`] and everything else here.
 //!
 //! # The request
 //!
@@ -32,7 +31,7 @@
 //! # The cache
 //!
 //! Active results are cached under the SHA-256 digest of the token (the token is never stored),
-//! each for at most `min(max_ttl, exp - now)`: a cached answer never outlives the token (RS-45),
+//! each for at most `min(max_ttl, exp - now)`: a cached answer never outlives the token,
 //! but a token revoked at the authorization server may still be accepted for up to `max_ttl`
 //! (default 60 s). Inactive and failed results are not cached.
 //!
@@ -447,7 +446,8 @@ impl Inner {
         }
     }
 
-    /// Applies RS-42 to an introspection response.
+    /// Decides on an introspection response (RFC 7662 §2.2 and MCP's audience-validation rule),
+    /// as the module documentation's table says.
     fn evaluate(&self, claims: Map<String, Value>) -> Result<AuthInfo, VerifyError> {
         match claims.get("active") {
             Some(Value::Bool(true)) => {}
@@ -555,8 +555,9 @@ impl IntrospectionVerifierBuilder {
         self
     }
 
-    /// The resource identifier a response's `aud` must contain (RS-34); audiences added with
-    /// [`VerifyOptions::extra_audience`] are accepted too. Required.
+    /// The resource identifier a response's `aud` must contain (RFC 8707 / MCP's
+    /// audience-validation rule); audiences added with [`VerifyOptions::extra_audience`] are
+    /// accepted too. Required.
     pub fn resource(mut self, resource: impl Into<String>) -> Self {
         self.resource = Some(resource.into());
         self

@@ -1,7 +1,7 @@
 //! The key cache: an issuer's JSON Web Key Set, fetched from its `jwks_uri` only.
 //!
 //! * Keys come from the configured issuer's `jwks_uri` and nowhere else: never from a token's
-//!   `jku`, `x5u`, `jwk` or `iss` (RS-37, RS-44).
+//!   `jku`, `x5u`, `jwk` or `iss` (RFC 9068 §4; RFC 9728 §7.7 and MCP's SSRF guidance).
 //! * Each key is parsed into a [`DecodingKey`] once per fetch, never per request. Readers take a
 //!   snapshot (`Arc`) under a lock held only for the pointer copy. When the set has expired, one
 //!   request refreshes it while the others keep verifying with the stale keys; requests wait on

@@ -1,28 +1,29 @@
 //! The tower layer that guards routes with bearer tokens.
 //!
 //! [`BearerLayer`] runs before every request to the routes it wraps (the MCP endpoint is one
-//! route, so one layer guards every MCP request, RS-32):
+//! route, so one layer guards every MCP request, as MCP requires):
 //!
-//! 1. `OPTIONS` is answered with `204` and CORS headers, never authenticated (RS-26, RS-60).
+//! 1. `OPTIONS` is answered with `204` and CORS headers, never authenticated (browsers send
+//!    CORS preflights without credentials).
 //! 2. A present `Origin` outside the configured allow-list gets `403` before any token check
-//!    (RS-58).
-//! 3. The token is taken from the `Authorization` header only ([`extract_bearer`], RS-27..RS-31):
-//!    none → `401` with a challenge without error code (RS-19); malformed → `400
-//!    invalid_request` (RS-30).
-//! 4. The resource's verifier checks it: invalid → `401 invalid_token` (RS-21); the
+//!    (MCP's Streamable HTTP transport: Origin validation).
+//! 3. The token is taken from the `Authorization` header only ([`extract_bearer`], RFC 6750
+//!    §2.1, MCP's token requirements): none → `401` with a challenge without error code;
+//!    malformed → `400 invalid_request` (both RFC 6750 §3.1).
+//! 4. The resource's verifier checks it: invalid → `401 invalid_token` (RFC 6750 §3.1); the
 //!    authorization server is unreachable → `503` with `Retry-After`, so clients do not loop
 //!    into re-authorization.
-//! 5. The layer's required scopes (all of them, with the resource's scope hierarchy, RS-49):
-//!    missing → `403 insufficient_scope` with every scope the operation needs plus the granted
-//!    baseline scopes (RS-47, RS-48).
-//! 6. The verified token goes into the request extensions, where [`Auth`](crate::Auth) finds
-//!    it, and the request proceeds. A clone of the [`AuthInfo`] is inserted there too, for code
-//!    that reads extensions directly (`Extension<AuthInfo>` in axum, `parts.extensions` in an
-//!    rmcp tool, see `mcp_auth::rmcp` with the `rmcp` feature).
+//! 5. The layer's required scopes (all of them, with the resource's scope hierarchy, as MCP
+//!    requires): missing → `403 insufficient_scope` with every scope the operation needs plus
+//!    the granted baseline scopes (RFC 6750 §3.1, MCP's scope challenge handling).
+//! 6. The verified token goes into the request extensions, where [`Auth`](crate::Auth) finds it,
+//!    and the request proceeds. A clone of the [`AuthInfo`](crate::AuthInfo) is inserted there too,
+//!    for code that reads extensions directly (`Extension<AuthInfo>` in axum, `parts.extensions` in
+//!    an rmcp tool, see `mcp_auth::rmcp` with the `rmcp` feature).
 //!
 //! Every `401`/`403` carries one `Bearer` challenge with the absolute `resource_metadata` URL
-//! (RS-16, RS-18, RS-25), a JSON body without token material (RS-24), and the CORS headers a
-//! browser client needs to read the challenge (RS-26).
+//! (RFC 6750 §3, RFC 9728 §5.1), a JSON body without token material, and the CORS headers a
+//! browser client needs to read the challenge.
 
 use std::any::TypeId;
 use std::convert::Infallible;

@@ -3,15 +3,15 @@
 //!
 //! An MCP server puts every tool behind one `POST /mcp`, but clients only step up their scopes on
 //! an HTTP `403` with an `insufficient_scope` challenge, never on a JSON-RPC error inside a `200`
-//! (RS-46..RS-48). So a [`BearerLayer`](crate::BearerLayer) in MCP mode
-//! ([`BearerLayer::mcp`](crate::BearerLayer::mcp)) reads the JSON-RPC message (or batch) of each
-//! `POST` up to a size limit, looks up what the `method` — and for `tools/call` / `prompts/get`
-//! the `params.name`, for `resources/read` the `params.uri` — requires, answers `403` before
-//! dispatch when the token lacks it, and passes the unchanged body on.
+//! (RFC 6750 §3.1, MCP's scope challenge handling). So a [`BearerLayer`](crate::BearerLayer) in MCP
+//! mode ([`BearerLayer::mcp`](crate::BearerLayer::mcp)) reads the JSON-RPC message (or batch) of
+//! each `POST` up to a size limit, looks up what the `method` — and for `tools/call` /
+//! `prompts/get` the `params.name`, for `resources/read` the `params.uri` — requires, answers `403`
+//! before dispatch when the token lacks it, and passes the unchanged body on.
 //!
 //! It also binds each `Mcp-Session-Id` the server issues to the issuer and subject of the token
 //! that created it: the same session id presented with another user's token is answered `404`
-//! (session not found) and never served (RS-56).
+//! (session not found) and never served (MCP's security best practices: session hijacking).
 //!
 //! ```
 //! use mcp_auth::mcp::McpScopes;

@@ -1,4 +1,4 @@
-//! The RFC 9728 protected resource metadata document (RS-01, RS-07, RS-10, RS-11).
+//! The RFC 9728 protected resource metadata document, which MCP servers must publish.
 //!
 //! [`ProtectedResourceMetadata`] holds every member RFC 9728 §2 registers, language-tagged
 //! variants (`resource_name#de`) and extension members. It serialises to compact JSON with a
@@ -25,8 +25,8 @@
 //! `authorization_details_types_supported`, `dpop_signing_alg_values_supported`,
 //! `dpop_bound_access_tokens_required`, `signed_metadata`, then the extension members in the
 //! order they were added. Members with zero values (`""`, `[]`, `false`, unset) are left out
-//! (RFC 9728 §3.2), `offline_access` is never listed in `scopes_supported` (RS-11) and `none`
-//! never in `resource_signing_alg_values_supported`.
+//! (RFC 9728 §3.2), `offline_access` is never listed in `scopes_supported` (MCP advises against
+//! it) and `none` never in `resource_signing_alg_values_supported`.
 //!
 //! This type only holds and writes the document; the URL and scope rules are checked where the
 //! resource is configured ([`crate::rules`]).
@@ -52,14 +52,15 @@ use crate::rules::metadata_json::{MEMBERS, MetadataJson};
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ProtectedResourceMetadata {
-    /// `resource`: the canonical resource identifier (RS-03, RS-04). Required.
+    /// `resource`: the canonical resource identifier (RFC 9728 §1.2 and §3.3, MCP's canonical
+    /// server URI). Required.
     pub resource: String,
     /// `authorization_servers`: issuer identifiers, byte-identical to each issuer's metadata
-    /// (RS-02).
+    /// (RFC 8414 §3.3).
     pub authorization_servers: Vec<String>,
     /// `jwks_uri`: the resource's own keys for signed responses.
     pub jwks_uri: Option<String>,
-    /// `scopes_supported` (`offline_access` is never written, RS-11).
+    /// `scopes_supported` (`offline_access` is never written, as MCP advises).
     pub scopes_supported: Vec<String>,
     /// `bearer_methods_supported` (empty: not written).
     pub bearer_methods_supported: Vec<String>,
@@ -101,8 +102,8 @@ where
 }
 
 impl ProtectedResourceMetadata {
-    /// A document for `resource` (the canonical resource identifier, RS-03/RS-04), with
-    /// `bearer_methods_supported` set to `["header"]`, the only method MCP allows (RS-29).
+    /// A document for `resource` (the canonical resource identifier), with
+    /// `bearer_methods_supported` set to `["header"]`, the only method MCP allows.
     pub fn new(resource: impl Into<String>) -> Self {
         Self {
             bearer_methods_supported: vec!["header".to_owned()],
@@ -133,7 +134,7 @@ impl ProtectedResourceMetadata {
     }
 
     /// Sets `authorization_servers`: the issuer identifiers, each byte-identical to the
-    /// issuer's own metadata (RS-02).
+    /// issuer's own metadata (RFC 8414 §3.3).
     pub fn authorization_servers<I, S>(mut self, issuers: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -150,7 +151,8 @@ impl ProtectedResourceMetadata {
         self
     }
 
-    /// Sets `scopes_supported`: the minimal baseline set, not the full catalogue (RS-10).
+    /// Sets `scopes_supported`: the minimal baseline set, not the full catalogue (MCP's
+    /// security best practices: scope minimization).
     pub fn scopes_supported<I, S>(mut self, scopes: I) -> Self
     where
         I: IntoIterator<Item = S>,

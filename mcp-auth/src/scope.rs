@@ -2,8 +2,8 @@
 //!
 //! One decision, [`ScopeHierarchy::require`], serves the bearer layer (its required scopes), the
 //! `#[requires_scope]` extractor and MCP mode (per-tool scopes), so a route, a handler and a tool
-//! can never disagree about what a token grants. [`ScopeHierarchy::challenge_scopes`] builds the
-//! `scope` of the `403 insufficient_scope` challenge that goes with a refusal.
+//! can never disagree about what a token grants. The same module builds the `scope` of the
+//! `403 insufficient_scope` challenge that goes with a refusal.
 
 use std::collections::BTreeMap;
 

@@ -131,7 +131,9 @@ impl ScopeClaim {
     }
 }
 
-/// Options shared by the verifiers. The defaults are the strict profile of the checklist's §7.
+/// Options shared by the verifiers. The defaults are the strict profile: RFC 9068 `typ`
+/// (`at+jwt`), every RFC 9068 §2.2 claim required, scopes from the `scope` claim, 60 s leeway
+/// and tokens of at most 16 KiB.
 ///
 /// ```
 /// use std::time::Duration;
@@ -210,7 +212,8 @@ impl VerifyOptions {
         self.leeway
     }
 
-    /// Whether one of `audiences` designates `resource` (RS-34) or is an extra audience.
+    /// Whether one of `audiences` designates `resource` (RFC 8707 / MCP's audience-validation
+    /// rule) or is an extra audience.
     pub(crate) fn accepts_audience(&self, audiences: &[String], resource: &str) -> bool {
         audiences.iter().any(|aud| {
             mcp_auth_rules::audience_matches(aud, resource)
@@ -223,14 +226,14 @@ impl VerifyOptions {
 ///
 /// Each configured issuer has its own key cache ([`JwksCache`]); a token's `iss` picks the
 /// cache, so a token from an issuer that is not configured is refused before any request is
-/// made (RS-12, RS-44). Cloning is cheap and shares the caches.
+/// made (RFC 9068 §4; MCP's SSRF guidance). Cloning is cheap and shares the caches.
 ///
 /// The checks, in order: size; compact JWS shape (a JWE is refused); header `alg` in the
 /// asymmetric allow-list (`none` and `HS*` never); no `crit`; `typ` per [`TypPolicy`]; `iss`
 /// exactly one of the configured issuers; the key named by `kid` from that issuer's JWKS (its
 /// type, curve and stated `alg` must fit the token's `alg`); the signature; `exp`, `nbf` and
-/// `iat` with leeway; `aud` contains the resource (RS-34); the claims the [`ClaimsProfile`]
-/// requires, each of the right JSON type.
+/// `iat` with leeway; `aud` contains the resource (RFC 8707 / MCP's audience-validation rule);
+/// the claims the [`ClaimsProfile`] requires, each of the right JSON type.
 #[derive(Clone, Debug)]
 pub struct JwtVerifier {
     inner: Arc<JwtInner>,
@@ -397,7 +400,7 @@ impl JwtVerifier {
         };
         if claims.contains_key("cnf") {
             // RFC 9449 / RFC 8705: a bound token is useless to a thief only if the holder's key
-            // is checked; presented as Bearer, it must be refused (RS-61).
+            // is checked; presented as Bearer, it must be refused.
             return Err(VerifyError::NotABearerToken);
         }
         let scopes = read_scopes(&claims, &options.scope_claims)?;
@@ -426,7 +429,8 @@ impl TokenVerifier for JwtVerifier {
 }
 
 impl JwtVerifierBuilder {
-    /// The resource identifier tokens must name in `aud` (RS-34). Required.
+    /// The resource identifier tokens must name in `aud` (RFC 8707 / MCP's audience-validation
+    /// rule). Required.
     pub fn resource(mut self, resource: impl Into<String>) -> Self {
         self.resource = Some(resource.into());
         self

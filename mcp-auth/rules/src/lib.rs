@@ -5,16 +5,16 @@
 //! the runtime builder, and the reverse.
 //!
 //! * [`resource_id`] checks and canonicalises a protected-resource identifier (RFC 9728 §1.2, MCP
-//!   canonical URIs, RS-03, RS-15).
+//!   canonical URIs; https only, RFC 9728 §7.1).
 //! * [`issuer`] checks an authorization-server issuer identifier (RFC 8414 §2), which is kept
-//!   byte-exact (RS-02).
+//!   byte-exact (RFC 8414 §3.3).
 //! * [`https_url`] checks the other URLs of a metadata document (`resource_documentation`, ...).
 //! * [`scope_token`] and [`scope_list`] check RFC 6749 §3.3 scope tokens.
 //! * [`metadata_path`] and [`metadata_url`] build the RFC 9728 §3.1 path-inserted well-known
-//!   location (RS-05), and [`discovery_urls`] the RFC 8414 / OIDC discovery URLs in MCP order
-//!   (RS-43).
-//! * [`audience_matches`] compares an `aud` value with a resource identifier (RS-34).
-//! * [`metadata_json`] writes the bytes of an RFC 9728 metadata document (RS-07, RS-10).
+//!   location, and [`discovery_urls`] the RFC 8414 / OIDC discovery URLs in MCP's order.
+//! * [`audience_matches`] compares an `aud` value with a resource identifier (RFC 8707 / MCP's
+//!   audience-validation rule).
+//! * [`metadata_json`] writes the bytes of an RFC 9728 metadata document.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -56,7 +56,7 @@ pub enum ProblemKind {
     InvalidScope,
     /// The same scope is listed twice.
     DuplicateScope,
-    /// `offline_access` is listed (RS-11: it must not be advertised).
+    /// `offline_access` is listed (MCP: it should not be advertised).
     OfflineAccess,
     /// The list is empty where at least one entry is required.
     Empty,
@@ -209,9 +209,9 @@ fn canonical_form(url: &Url) -> String {
 /// Checks a protected-resource identifier (RFC 9728 §1.2, MCP canonical server URI).
 ///
 /// Errors: not an absolute URL, not https (http only for loopback hosts), userinfo, fragment,
-/// not canonical (the suggestion holds the canonical form). Warning: a query (RS-03: "SHOULD
-/// NOT"). The runtime publishes [`UrlCheck::canonical`]; the macros require the literal to be
-/// canonical already.
+/// not canonical (the suggestion holds the canonical form). Warning: a query (RFC 9728 §1.2:
+/// "SHOULD NOT"). The runtime publishes [`UrlCheck::canonical`]; the macros require the literal
+/// to be canonical already.
 pub fn resource_id(value: &str) -> UrlCheck {
     let field = "resource identifier";
     let mut problems = Vec::new();
@@ -340,8 +340,8 @@ fn is_scope_char(c: char) -> bool {
     matches!(c, '\x21' | '\x23'..='\x5B' | '\x5D'..='\x7E')
 }
 
-/// Checks a list of scopes to advertise: each a valid token, no duplicates, no
-/// `offline_access` (RS-11). Returns every problem with the index of the entry it concerns.
+/// Checks a list of scopes to advertise: each a valid token, no duplicates, no `offline_access`
+/// (MCP advises against it). Returns every problem with the index of the entry it concerns.
 pub fn scope_list<'a>(scopes: impl IntoIterator<Item = &'a str>) -> Vec<(usize, Problem)> {
     let mut problems = Vec::new();
     let mut seen: Vec<&str> = Vec::new();
@@ -378,8 +378,9 @@ pub fn scope_list<'a>(scopes: impl IntoIterator<Item = &'a str>) -> Vec<(usize, 
 /// The RFC 9728 §3.1 well-known suffix.
 pub const PROTECTED_RESOURCE_WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";
 
-/// The path (and query) at which the metadata of `resource` is served: the well-known suffix
-/// inserted between the host and the path, a terminating `/` after the host removed (RS-05).
+/// The path (and query) at which the metadata of `resource` is served (RFC 9728 §3.1): the
+/// well-known suffix inserted between the host and the path, a terminating `/` after the host
+/// removed.
 ///
 /// `resource` should be canonical ([`resource_id`]); `None` when it is not an absolute URL.
 ///
@@ -400,7 +401,8 @@ pub fn metadata_path(resource: &str) -> Option<String> {
     Some(out)
 }
 
-/// The absolute URL of the metadata of `resource` (RS-05, RS-18).
+/// The absolute URL of the metadata of `resource` (RFC 9728 §3.1), the value of the challenge's
+/// `resource_metadata` (RFC 9728 §5.1).
 ///
 /// ```
 /// # use mcp_auth_rules::metadata_url;
@@ -431,13 +433,13 @@ pub enum DiscoveryKind {
     OAuth,
     /// OpenID Connect Discovery `openid-configuration` (insertion, then appending).
     Oidc,
-    /// Both, in the MCP order (RS-43): RFC 8414 first, then OIDC.
+    /// Both, in the MCP order: RFC 8414 first, then OIDC.
     #[default]
     Auto,
 }
 
-/// The discovery URLs for `issuer`, in the order MCP clients try them (RS-43). A terminating
-/// `/` of the issuer is removed before building them (RFC 8414 §3.1, OIDC Discovery §4).
+/// The discovery URLs for `issuer`, in the order MCP clients try them. A terminating `/` of
+/// the issuer is removed before building them (RFC 8414 §3.1, OIDC Discovery §4).
 ///
 /// `None` when `issuer` is not an absolute URL.
 ///
@@ -471,12 +473,13 @@ pub fn discovery_urls(issuer: &str, kind: DiscoveryKind) -> Option<Vec<String>> 
     })
 }
 
-/// Whether the audience value `aud` designates `resource` (RS-34).
+/// Whether the audience value `aud` designates `resource` (RFC 8707 / MCP's audience-validation
+/// rule).
 ///
 /// Both are compared after lower-casing scheme and host and dropping the default port (MCP:
 /// "SHOULD accept uppercase scheme and host"). Paths and queries are compared exactly, so a
 /// trailing slash is a different resource: `https://mcp.example.com/mcp/` does not match
-/// `https://mcp.example.com/mcp` (our rule for the RS-34 policy decision). The one exception is
+/// `https://mcp.example.com/mcp` (our rule; RFC 8707 and MCP leave it open). The one exception is
 /// the empty path: `https://mcp.example.com/` equals `https://mcp.example.com`, since a URL has no
 /// way to tell them apart. A value that is not an absolute URL matches only itself.
 pub fn audience_matches(aud: &str, resource: &str) -> bool {

@@ -1,4 +1,4 @@
-//! The bytes of an RFC 9728 protected resource metadata document (RS-07, RS-10, RS-11).
+//! The bytes of an RFC 9728 protected resource metadata document.
 //!
 //! One writer for both crates: `mcp-auth` serialises its `ProtectedResourceMetadata` through
 //! [`MetadataJson`], and the macros call [`MetadataJson::to_json`] at compile time, so the
@@ -6,9 +6,9 @@
 //!
 //! The document is compact JSON with the members in a fixed order (see [`MEMBERS`]), each
 //! language-tagged variant (`resource_name#de`) right after its member, and extension members
-//! last in the order given. Zero values are omitted (RFC 9728 §3.2, RS-07): no `null`, no `""`,
-//! no `[]`, booleans only when `true`. `offline_access` is never listed in `scopes_supported`
-//! (RS-11) and `none` never in `resource_signing_alg_values_supported` (RFC 9728 §2).
+//! last in the order given. Zero values are omitted (RFC 9728 §3.2): no `null`, no `""`, no `[]`,
+//! booleans only when `true`. `offline_access` is never listed in `scopes_supported` (MCP advises
+//! against it) and `none` never in `resource_signing_alg_values_supported` (RFC 9728 §2).
 //!
 //! ```
 //! use mcp_auth_rules::metadata_json::MetadataJson;

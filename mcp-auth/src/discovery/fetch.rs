@@ -18,9 +18,10 @@ use crate::verify::BoxFuture;
 /// Fetches the metadata of `issuer` with the default [`ServerConfigFetcher`] (10 s timeout per
 /// request, 256 KiB body limit).
 ///
-/// The well-known URLs of `kind` are tried in the MCP order (RS-43): a 4xx moves on to the next
-/// URL; a 5xx, a network error or a timeout stops at once. The document's `issuer` must be
-/// byte-identical to `issuer` (RFC 8414 §3.3), trailing slash included.
+/// The well-known URLs of `kind` are tried in MCP's order (RFC 8414 §3, then OpenID Connect
+/// Discovery): a 4xx moves on to the next URL; a 5xx, a network error or a timeout stops at once.
+/// The document's `issuer` must be byte-identical to `issuer` (RFC 8414 §3.3), trailing slash
+/// included.
 ///
 /// ```no_run
 /// use mcp_auth::discovery::{fetch_server_config, DiscoveryKind};
@@ -172,9 +173,10 @@ impl ServerConfigFetcher {
         self
     }
 
-    /// Discovers the metadata of `issuer` from the well-known URLs of `kind`, in the MCP order
-    /// (RS-43). In [`DiscoveryKind::Auto`] mode, a document without `jwks_uri` is kept while the
-    /// next URLs are tried for one that has it (and used when none has).
+    /// Discovers the metadata of `issuer` from the well-known URLs of `kind`, in MCP's order
+    /// (RFC 8414 §3, then OpenID Connect Discovery). In [`DiscoveryKind::Auto`] mode, a document
+    /// without `jwks_uri` is kept while the next URLs are tried for one that has it (and used
+    /// when none has).
     ///
     /// `issuer` is first checked against RFC 8414 §2 ([`DiscoveryError::InvalidIssuer`], no
     /// request made). Then each URL is fetched in turn: a 2xx answer is used (and must be

@@ -2,8 +2,8 @@
 //! the server offers MCP clients.
 //!
 //! * [`fetch_server_config`] / [`ServerConfigFetcher`]: fetch the metadata of an issuer from the
-//!   well-known URLs in the order MCP clients use (RS-43), and accept it only when its `issuer`
-//!   is byte-identical to the configured one (RFC 8414 §3.3).
+//!   well-known URLs in the order MCP clients use (RFC 8414 §3, then OpenID Connect Discovery), and
+//!   accept it only when its `issuer` is byte-identical to the configured one (RFC 8414 §3.3).
 //! * [`AuthServerConfig`]: the checked result that verifiers are built from; also built by hand
 //!   with [`AuthServerConfig::from_metadata`].
 //! * [`AuthServerMetadata`]: the typed document, every registered member plus unknown ones.

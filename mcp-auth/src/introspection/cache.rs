@@ -3,7 +3,7 @@
 //! * Keyed by the SHA-256 digest of the token: the token itself is never stored, so a memory
 //!   dump of the cache yields nothing that could be replayed.
 //! * An entry lives no longer than `min(max_ttl, exp - now)`: the cache never extends a token's
-//!   life (RS-45). Entries are dropped when read after their deadline.
+//!   life. Entries are dropped when read after their deadline.
 //! * Bounded: when full, expired entries are swept first (at most once per second), then the
 //!   oldest insertions are evicted.
 //! * A `std::sync::Mutex` guards the state; it is held only for map operations, never across an
