@@ -61,7 +61,9 @@ pub(crate) struct Wiring {
     warned_metadata_behind_layer: AtomicBool,
     warned_mount_path: AtomicBool,
     warned_no_layer: AtomicBool,
+    #[cfg(feature = "rmcp")]
     warned_unchecked_tool_scopes: AtomicBool,
+    warned_typ: AtomicBool,
 }
 
 /// The loopback names a server started for a loopback identifier is also reached by.
@@ -90,7 +92,9 @@ impl Wiring {
             warned_metadata_behind_layer: AtomicBool::new(false),
             warned_mount_path: AtomicBool::new(false),
             warned_no_layer: AtomicBool::new(false),
+            #[cfg(feature = "rmcp")]
             warned_unchecked_tool_scopes: AtomicBool::new(false),
+            warned_typ: AtomicBool::new(false),
         }
     }
 
@@ -138,6 +142,7 @@ impl Wiring {
     }
 
     /// A `#[requires_scope]` tool was reached by a token without its scopes: warns once.
+    #[cfg(feature = "rmcp")]
     pub(crate) fn unchecked_tool_scopes(&self, id: &str, resource_type: &str) {
         if first(&self.warned_unchecked_tool_scopes) {
             tracing::warn!(
@@ -147,6 +152,22 @@ impl Wiring {
                  of `{resource_type}`. The tool refused the call with a JSON-RPC error; wire the \
                  endpoint with `.mcp_router(service, Server::tool_scopes())` so that clients get the \
                  `403` they step up on"
+            );
+        }
+    }
+}
+
+impl Wiring {
+    /// A token was refused for its `typ` header: names the setting, once. Clients only see
+    /// "must be at+jwt"; the operator's log says how to accept the provider's tokens.
+    pub(crate) fn typ_refused(&self, id: &str) {
+        if first(&self.warned_typ) {
+            tracing::warn!(
+                resource = %id,
+                "an access token was refused because its `typ` header is not `at+jwt` (RFC 9068 §4). \
+                 If your authorization server mints `typ: JWT` access tokens (Keycloak, Auth0's default \
+                 token profile, Entra ID, ...), accept them with `accept_jwt_typ = true` in \
+                 #[mcp_resource], or `.verify(|v| v.typ(TypPolicy::AllowJwt))` on the resource"
             );
         }
     }

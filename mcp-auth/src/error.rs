@@ -71,6 +71,11 @@ pub enum VerifyError {
     #[error("The access token algorithm is not accepted")]
     UnsupportedAlgorithm,
     /// The `typ` header is missing or not `at+jwt` (RFC 9068 §4).
+    ///
+    /// Providers that mint `typ: JWT` access tokens (Keycloak, Auth0's default token profile,
+    /// Entra ID, ...) need `accept_jwt_typ = true` in `#[mcp_resource]`, or
+    /// [`TypPolicy::AllowJwt`](crate::verify::TypPolicy::AllowJwt) in the verification options;
+    /// the server log says so the first time such a token is refused.
     #[error("The access token type (typ header) must be at+jwt")]
     InvalidType,
     /// The header has a `crit` member; no critical extension is understood.

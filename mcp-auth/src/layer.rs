@@ -405,6 +405,10 @@ async fn authorize<R: 'static>(
                 VerifyError::Unavailable { reason, .. } => {
                     tracing::warn!(%reason, "authorization server unavailable");
                 }
+                VerifyError::InvalidType => {
+                    tracing::info!(reason = error.kind(), "token rejected");
+                    resource.wiring.typ_refused(&resource.id);
+                }
                 other => tracing::info!(reason = other.kind(), "token rejected"),
             }
             return Err(AuthRejection::from_verify_error(

@@ -249,3 +249,47 @@ async fn a_mount_path_that_differs_from_the_identifier_is_named() {
         logs.text()
     );
 }
+
+#[tokio::test]
+async fn a_typ_jwt_refusal_names_its_fix_in_the_log_and_not_to_the_client() {
+    let (logs, _guard) = LogCapture::start();
+    let app = App::start(Wiring::OneCall).await;
+    let keycloak_like = app
+        .idp
+        .token()
+        .audience(app.notes.id())
+        .subject("alice")
+        .scopes(["read:notes"])
+        .typ(Some("JWT"))
+        .mint();
+    for _ in 0..2 {
+        let response = app
+            .http
+            .post(format!("{}/mcp", app.origin))
+            .bearer_auth(&keycloak_like)
+            .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let challenge = response.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let body = response.text().await.unwrap();
+        assert!(challenge.contains("must be at+jwt"), "{challenge}");
+        for seen_by_client in [&challenge, &body] {
+            assert!(
+                !seen_by_client.contains("accept_jwt_typ"),
+                "no configuration hint to clients: {seen_by_client}"
+            );
+        }
+    }
+    assert_eq!(
+        logs.count("accept_jwt_typ = true"),
+        1,
+        "the operator's log names the setting, once: {}",
+        logs.text()
+    );
+    assert_eq!(app.ran.count(), 0);
+}
