@@ -2,8 +2,8 @@
 //! [`macro@requires_scope`] and [`macro@tool_scopes`].
 //!
 //! Use them through `mcp_auth` (`use mcp_auth::{mcp_resource, requires_scope};`): the code they
-//! generate names the runtime only through `::mcp_auth::__private`, never through the caller's
-//! imports.
+//! generate names the runtime only through `::mcp_auth::__private` (written in one place, the
+//! `runtime` module), never through the caller's imports.
 //!
 //! Every literal is checked at compile time by the same rules the runtime applies to values it
 //! reads from the environment ([`mcp_auth_rules`]). All problems of one attribute are reported in
@@ -21,6 +21,7 @@ use proc_macro::TokenStream;
 mod diag;
 mod requires_scope;
 mod resource;
+mod runtime;
 mod tool_scopes;
 
 #[cfg(test)]

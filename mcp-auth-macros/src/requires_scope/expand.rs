@@ -6,11 +6,12 @@ use syn::ext::IdentExt;
 use syn::{ItemFn, LitStr, Type, parse_quote};
 
 use super::validate::ScopeModel;
+use crate::runtime;
 
 /// The expansion for an axum handler: a hidden first extractor argument `ScopeGuard<X, Set>`,
 /// the zero-sized `Set` carrying the scopes, and the compile-time "declared" checks.
 pub(crate) fn expand(mut item: ItemFn, model: &ScopeModel) -> TokenStream {
-    let p = quote!(::mcp_auth::__private);
+    let p = runtime::private();
     let resource = &model.resource;
     let scopes = &model.scopes;
     let checks = scopes.iter().map(|scope| declared_check(resource, scope));
@@ -48,7 +49,7 @@ pub(crate) fn expand(mut item: ItemFn, model: &ScopeModel) -> TokenStream {
 pub(crate) fn declared_check(resource: &Type, scope: &LitStr) -> TokenStream {
     // Every token of the failing call carries the literal's span: a call whose tokens mix spans
     // is reported at the whole attribute.
-    let p = quote_spanned!(scope.span()=> ::mcp_auth::__private);
+    let p = runtime::private_spanned(scope.span());
     let head = format!("scope `{}` is not declared by resource `", scope.value());
     quote_spanned! {scope.span()=>
         const _: () = {

@@ -35,11 +35,7 @@ pub(crate) fn tool_scopes(args: TokenStream, item: TokenStream) -> TokenStream {
     match validate::validate(parsed, &args, &methods, &mut errors) {
         Some(model) if errors.is_empty() => expand::expand(&target, &model),
         _ => {
-            let placeholder = expand::function(
-                &target,
-                &fn_name,
-                quote!(::mcp_auth::__private::McpScopes::new()),
-            );
+            let placeholder = expand::placeholder(&target, &fn_name);
             let errors = diag::to_compile_errors(errors);
             quote!(#target #placeholder #errors)
         }
