@@ -58,10 +58,11 @@ pub mod __private {
     pub use crate::extract::ScopeGuard;
     pub use crate::mcp::McpScopes;
     pub use crate::rules::DiscoveryKind;
+    pub use crate::spec::consteval::{
+        compile_error, concat_list_bytes, concat_list_len, scope_declared,
+    };
     pub use crate::spec::{
         IssuerSpec, MetadataSpec, Resource, ResourceSpec, ScopeSet, TokenSpec, ValueSource,
-        compile_error, concat_bytes, concat_len, concat_list_bytes, concat_list_len,
-        scope_declared,
     };
     pub use crate::typed::ResourceBuilder;
     pub use crate::verify::{ClaimsProfile, TypPolicy};
