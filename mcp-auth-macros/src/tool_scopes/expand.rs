@@ -6,8 +6,8 @@ use syn::{Ident, ItemImpl};
 
 use super::parse::OpKind;
 use super::validate::ToolScopesModel;
-use crate::requires_scope::expand::declared_check;
 use crate::runtime;
+use crate::scopes::declared_check;
 
 /// The impl block (its `#[requires_scope]` attributes already removed) and, in a second impl
 /// block of the same type, the function returning the scopes with the compile-time "declared"
