@@ -2,8 +2,8 @@
 //! [`macro@requires_scope`] and [`macro@tool_scopes`].
 //!
 //! Use them through `mcp_auth` (`use mcp_auth::{mcp_resource, requires_scope};`): the code they
-//! generate names the runtime only through `::mcp_auth::__private`, never through the caller's
-//! imports.
+//! generate names the runtime only through `::mcp_auth::__private` (written in one place, the
+//! `runtime` module), never through the caller's imports.
 //!
 //! Every literal is checked at compile time by the same rules the runtime applies to values it
 //! reads from the environment ([`mcp_auth_rules`]). All problems of one attribute are reported in
@@ -11,16 +11,24 @@
 //! item is still emitted unchanged, so the rest of the crate does not drown in follow-up errors.
 //!
 //! The layout follows `serde_derive`: a thin entry point per macro here, and per macro a
-//! `parse` (tokens to raw arguments, spans kept), `validate` (raw arguments to a checked model,
-//! errors accumulated) and `expand` (model to tokens) module.
+//! `parse` (tokens to raw arguments, spans kept), `validate` (raw arguments to a checked model)
+//! and `expand` (model to tokens) module. Shared by all three: one error sink per invocation
+//! (`ctxt::Ctxt`: every problem is recorded at its span and all are reported at once), one
+//! argument grammar (`attr`: comma-separated arguments, each parsed by a hand-written
+//! `syn::parse::Parse` impl), and the messages (`diag`); shared by `#[requires_scope]` and
+//! `#[tool_scopes]`: the scope arguments, rules and declared-scope check (`scopes`).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 use proc_macro::TokenStream;
 
+mod attr;
+mod ctxt;
 mod diag;
 mod requires_scope;
 mod resource;
+mod runtime;
+mod scopes;
 mod tool_scopes;
 
 #[cfg(test)]

@@ -55,11 +55,14 @@ pub use mcp_auth_rules as rules;
 pub mod __private {
     pub use crate::extract::ScopeGuard;
     pub use crate::mcp::McpScopes;
+    #[cfg(feature = "rmcp")]
+    pub use crate::rmcp::ToolScopeGuard;
     pub use crate::rules::DiscoveryKind;
+    pub use crate::spec::consteval::{
+        compile_error, concat_list_bytes, concat_list_len, scope_declared,
+    };
     pub use crate::spec::{
         IssuerSpec, MetadataSpec, Resource, ResourceSpec, ScopeSet, TokenSpec, ValueSource,
-        compile_error, concat_bytes, concat_len, concat_list_bytes, concat_list_len,
-        scope_declared,
     };
     pub use crate::typed::ResourceBuilder;
     pub use crate::verify::{ClaimsProfile, TypPolicy};

@@ -1,16 +1,18 @@
 //! `#[requires_scope]`: a checked [`ScopeModel`] to tokens.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote, quote_spanned};
+use quote::{format_ident, quote};
 use syn::ext::IdentExt;
-use syn::{ItemFn, LitStr, Type, parse_quote};
+use syn::{ItemFn, parse_quote};
 
 use super::validate::ScopeModel;
+use crate::runtime;
+use crate::scopes::declared_check;
 
 /// The expansion for an axum handler: a hidden first extractor argument `ScopeGuard<X, Set>`,
 /// the zero-sized `Set` carrying the scopes, and the compile-time "declared" checks.
 pub(crate) fn expand(mut item: ItemFn, model: &ScopeModel) -> TokenStream {
-    let p = quote!(::mcp_auth::__private);
+    let p = runtime::private();
     let resource = &model.resource;
     let scopes = &model.scopes;
     let checks = scopes.iter().map(|scope| declared_check(resource, scope));
@@ -38,31 +40,5 @@ pub(crate) fn expand(mut item: ItemFn, model: &ScopeModel) -> TokenStream {
         #(#checks)*
 
         #item
-    }
-}
-
-/// A `const` item that fails to compile, at the scope literal, when `resource` does not
-/// declare `scope`. The message lists the declared scopes.
-///
-/// Shared by `#[requires_scope]` and `#[tool_scopes]`.
-pub(crate) fn declared_check(resource: &Type, scope: &LitStr) -> TokenStream {
-    // Every token of the failing call carries the literal's span: a call whose tokens mix spans
-    // is reported at the whole attribute.
-    let p = quote_spanned!(scope.span()=> ::mcp_auth::__private);
-    let head = format!("scope `{}` is not declared by resource `", scope.value());
-    quote_spanned! {scope.span()=>
-        const _: () = {
-            const DECLARED: &[&str] = <#resource as #p::Resource>::SPEC.scopes;
-            if !#p::scope_declared(DECLARED, #scope) {
-                const PARTS: &[&str] = &[
-                    #head,
-                    <#resource as #p::Resource>::SPEC.type_name,
-                    "`; declared scopes: ",
-                ];
-                const MESSAGE: [u8; #p::concat_list_len(PARTS, DECLARED)] =
-                    #p::concat_list_bytes(PARTS, DECLARED);
-                #p::compile_error(&MESSAGE);
-            }
-        };
     }
 }

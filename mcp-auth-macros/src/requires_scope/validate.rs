@@ -2,13 +2,12 @@
 //!
 //! Shared by every expansion mode (axum handler, MCP tool method).
 
-use mcp_auth_rules::ProblemKind;
 use proc_macro2::TokenStream;
 use quote::ToTokens;
 use syn::{FnArg, GenericArgument, ItemFn, LitStr, PathArguments, Type};
 
-use super::parse::ScopeArgs;
-use crate::diag;
+use crate::ctxt::Ctxt;
+use crate::scopes::{self, ScopeArgs};
 
 /// A checked `#[requires_scope]`: the resource and the scopes it requires.
 #[derive(Debug, Clone)]
@@ -19,17 +18,16 @@ pub(crate) struct ScopeModel {
     pub(crate) scopes: Vec<LitStr>,
 }
 
-/// Checks `args` against `item`; every problem is pushed to `errors`.
+/// Checks `args` against `item`; every problem is recorded in `cx`. The model is complete only
+/// when `cx` holds no error.
 ///
 /// `attr` is the whole argument list, the span of errors about the list as a whole.
 pub(crate) fn validate(
+    cx: &Ctxt,
     args: ScopeArgs,
     attr: &TokenStream,
     item: &ItemFn,
-    errors: &mut Vec<syn::Error>,
 ) -> Option<ScopeModel> {
-    let before = errors.len();
-
     for attr in &item.attrs {
         let repeated = attr
             .path()
@@ -37,62 +35,26 @@ pub(crate) fn validate(
             .last()
             .is_some_and(|s| s.ident == "requires_scope");
         if repeated {
-            errors.push(
-                diag::at(attr, "#[requires_scope] is given twice; list all scopes in one attribute: `#[requires_scope(\"a\", \"b\")]`",),
-            );
+            scopes::given_twice(cx, attr);
         }
     }
 
     let resource = match args.resource {
         Some(ty) => Some(ty),
-        None => resource_from_arguments(item, attr, errors),
+        None => resource_from_arguments(cx, item, attr),
     };
 
-    check_scopes(&args.scopes, attr, errors);
+    scopes::check(cx, &args.scopes, attr);
 
-    if errors.len() > before {
-        return None;
-    }
     Some(ScopeModel {
         resource: resource?,
         scopes: args.scopes,
     })
 }
 
-/// Checks the scopes of one `#[requires_scope]`: at least one, each a valid RFC 6749 scope
-/// token, listed once, not `offline_access`. Every problem is pushed to `errors` at its literal;
-/// an empty list is reported at `attr`.
-///
-/// Shared by `#[requires_scope]` and `#[tool_scopes]`.
-pub(crate) fn check_scopes<T: ToTokens>(scopes: &[LitStr], attr: &T, errors: &mut Vec<syn::Error>) {
-    if scopes.is_empty() {
-        errors.push(diag::at(
-            attr,
-            "#[requires_scope] needs at least one scope, e.g. `#[requires_scope(\"read:notes\")]`",
-        ));
-    }
-    let values: Vec<String> = scopes.iter().map(LitStr::value).collect();
-    for (i, problem) in mcp_auth_rules::scope_list(values.iter().map(String::as_str)) {
-        let Some(lit) = scopes.get(i) else {
-            continue;
-        };
-        if problem.kind == ProblemKind::OfflineAccess {
-            errors.push(
-                diag::at(lit, "`offline_access` cannot be required: a resource never declares it (it is asked of the authorization server, not of the resource)",),
-            );
-        } else {
-            errors.push(diag::problem(&problem, lit));
-        }
-    }
-}
-
 /// The `X` of the function's `Auth<X>` arguments; an error when there is none or several
 /// different ones.
-fn resource_from_arguments(
-    item: &ItemFn,
-    attr: &TokenStream,
-    errors: &mut Vec<syn::Error>,
-) -> Option<Type> {
+fn resource_from_arguments(cx: &Ctxt, item: &ItemFn, attr: &TokenStream) -> Option<Type> {
     let found: Vec<&Type> = item
         .sig
         .inputs
@@ -104,14 +66,15 @@ fn resource_from_arguments(
         .collect();
     let Some(first) = found.first() else {
         if let Some(bare) = item.sig.inputs.iter().find_map(bare_auth) {
-            errors.push(diag::at(
+            cx.error_spanned_by(
                 bare,
                 "this `Auth` does not name the resource the scopes belong to: write `Auth<Notes>`, or name the resource first: `#[requires_scope(Notes, \"read:notes\")]`",
-            ));
+            );
             return None;
         }
-        errors.push(
-            diag::at(attr, "cannot tell which resource these scopes belong to: take an `Auth<Notes>` argument, or name the resource first: `#[requires_scope(Notes, \"read:notes\")]`",),
+        cx.error_spanned_by(
+            attr,
+            "cannot tell which resource these scopes belong to: take an `Auth<Notes>` argument, or name the resource first: `#[requires_scope(Notes, \"read:notes\")]`",
         );
         return None;
     };
@@ -120,11 +83,12 @@ fn resource_from_arguments(
         .iter()
         .find(|ty| ty.to_token_stream().to_string() != first_text)
     {
-        errors.push(
-            diag::at(other, format!(
+        cx.error_spanned_by(
+            other,
+            format!(
                 "the handler takes `Auth` for two resources (`{first_text}` and `{}`): name the one the scopes belong to first, e.g. `#[requires_scope({first_text}, \"read:notes\")]`",
                 other.to_token_stream()
-            )),
+            ),
         );
         return None;
     }
@@ -172,12 +136,14 @@ mod tests {
     use quote::quote;
 
     fn check(args: TokenStream, item: TokenStream) -> Result<ScopeModel, Vec<String>> {
-        let mut errors = Vec::new();
-        let a = parse::args(args.clone(), &mut errors);
+        let cx = Ctxt::new();
+        let a = scopes::args(&cx, args.clone());
         let f = parse::target(&item).unwrap();
-        match validate(a, &args, &f, &mut errors) {
+        let model = validate(&cx, a, &args, &f);
+        let errors = cx.messages();
+        match model {
             Some(m) if errors.is_empty() => Ok(m),
-            _ => Err(errors.iter().map(ToString::to_string).collect()),
+            _ => Err(errors),
         }
     }
 

@@ -6,12 +6,13 @@ use quote::quote;
 
 use super::parse::Target;
 use super::validate::{Model, Source};
+use crate::runtime;
 
 /// The struct as written, then the generated impls.
 pub(crate) fn expand(item: &TokenStream, target: &Target, model: &Model) -> TokenStream {
     let ident = &target.ident;
     let vis = &target.vis;
-    let p = quote!(::mcp_auth::__private);
+    let p = runtime::private();
 
     let type_name = ident.to_string();
     let id = source(&model.id);
@@ -42,9 +43,7 @@ pub(crate) fn expand(item: &TokenStream, target: &Target, model: &Model) -> Toke
     let scope_claim = option(model.scope_claim.as_deref());
     let metadata_json = model.metadata_json();
     let metadata_json_opt = if metadata_json.is_some() {
-        quote!(::mcp_auth::__private::core::option::Option::Some(
-            Self::METADATA_JSON
-        ))
+        quote!(#p::core::option::Option::Some(Self::METADATA_JSON))
     } else {
         option(None)
     };
@@ -133,7 +132,7 @@ fn literal_items(model: &Model, vis: &syn::Visibility, metadata_json: Option<&st
 }
 
 fn source(source: &Source) -> TokenStream {
-    let p = quote!(::mcp_auth::__private);
+    let p = runtime::private();
     match source {
         Source::Literal(s) => quote!(#p::ValueSource::Literal(#s)),
         Source::Env { var, default } => {
@@ -144,8 +143,9 @@ fn source(source: &Source) -> TokenStream {
 }
 
 fn option(value: Option<&str>) -> TokenStream {
+    let p = runtime::private();
     match value {
-        Some(v) => quote!(::mcp_auth::__private::core::option::Option::Some(#v)),
-        None => quote!(::mcp_auth::__private::core::option::Option::None),
+        Some(v) => quote!(#p::core::option::Option::Some(#v)),
+        None => quote!(#p::core::option::Option::None),
     }
 }

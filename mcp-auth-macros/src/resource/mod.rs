@@ -5,22 +5,19 @@ mod parse;
 mod validate;
 
 use proc_macro2::TokenStream;
-use quote::quote;
 
+use crate::ctxt::Ctxt;
 use crate::diag;
 
 /// The macro on `proc_macro2` tokens: the struct and its impls, or the struct unchanged and
 /// every problem found.
 pub(crate) fn mcp_resource(args: TokenStream, item: TokenStream) -> TokenStream {
-    let mut errors = Vec::new();
-    let target = parse::target(&item).map_err(|e| errors.push(e.into())).ok();
-    let parsed = parse::args(args.clone(), &mut errors);
-    let model = validate::validate(parsed, &args, &mut errors);
-    match (target, model) {
-        (Some(target), Some(model)) if errors.is_empty() => expand::expand(&item, &target, &model),
-        _ => {
-            let errors = diag::to_compile_errors(errors);
-            quote!(#item #errors)
-        }
+    let cx = Ctxt::new();
+    let target = parse::target(&item).map_err(|e| cx.syn_error(e)).ok();
+    let parsed = parse::args(&cx, args.clone());
+    let model = validate::validate(&cx, parsed, &args);
+    match (cx.check(), target, model) {
+        (Ok(()), Some(target), Some(model)) => expand::expand(&item, &target, &model),
+        (errors, ..) => diag::with_errors(&item, errors),
     }
 }

@@ -3,10 +3,21 @@
 //! Nothing is checked here beyond the shape of the tokens: each key is parsed on its own, so an
 //! unknown key or a malformed value does not hide the problems of the other keys.
 
-use darling::{Error, FromMeta, ast::NestedMeta};
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Delimiter, Group, Span, TokenStream};
+use quote::ToTokens;
+use syn::ext::IdentExt;
+use syn::parse::discouraged::Speculative;
+use syn::parse::{Parse, ParseStream, Parser};
+use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
-use syn::{Expr, ExprCall, Ident, Lit, LitStr, Meta, Path, Visibility};
+use syn::token::{Brace, Bracket, Paren};
+use syn::{
+    Expr, ExprCall, ExprLit, Ident, Lit, LitStr, MacroDelimiter, Meta, MetaList, MetaNameValue,
+    Path, PathSegment, Token, Visibility,
+};
+
+use crate::ctxt::Ctxt;
+use crate::{attr, diag};
 
 /// Every key `#[mcp_resource]` accepts, for did-you-mean suggestions.
 pub(crate) const KEYS: &[&str] = &[
@@ -24,6 +35,201 @@ pub(crate) const KEYS: &[&str] = &[
     "scope_claim",
 ];
 
+/// One comma-separated argument: `key = value`, `key` alone or `key(...)`. A key is any
+/// `::`-separated identifiers, keywords included (`type = 1` is an unknown key, not a parse
+/// error).
+enum Arg {
+    /// A key and its value, as written.
+    Meta(Box<Meta>),
+    /// A problem found while parsing this argument; the parser went on to the next comma.
+    Invalid(syn::Error),
+}
+
+impl Parse for Arg {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        if input.peek(Lit) && !(input.peek(syn::LitBool) && input.peek2(Token![=])) {
+            let lit: Lit = input.parse()?;
+            return Ok(Self::Invalid(diag::at(
+                &lit,
+                "expected `key = value`, e.g. `id = \"https://...\"`",
+            )));
+        }
+        if !input.peek(Ident::peek_any) {
+            return Err(input.error("expected identifier or literal"));
+        }
+        let path = key(input)?;
+        if input.peek(Paren) || input.peek(Bracket) || input.peek(Brace) {
+            let group: Group = input.parse()?;
+            let span = group.delim_span();
+            let delimiter = match group.delimiter() {
+                Delimiter::Parenthesis => MacroDelimiter::Paren(Paren(span)),
+                Delimiter::Bracket => MacroDelimiter::Bracket(Bracket(span)),
+                _ => MacroDelimiter::Brace(Brace(span)),
+            };
+            let tokens = group.stream();
+            return Ok(Self::Meta(Box::new(Meta::List(MetaList {
+                path,
+                delimiter,
+                tokens,
+            }))));
+        }
+        if input.peek(Token![=]) {
+            let eq_token = input.parse()?;
+            // A literal that ends the list is read as a literal, also where the expression
+            // grammar reads it otherwise (`-1` is a literal here, a negation before a comma).
+            let ahead = input.fork();
+            let value = match ahead.parse::<Option<Lit>>()? {
+                Some(lit) if ahead.is_empty() => {
+                    input.advance_to(&ahead);
+                    Expr::Lit(ExprLit {
+                        attrs: Vec::new(),
+                        lit,
+                    })
+                }
+                _ if input.peek(Token![#]) && input.peek2(Bracket) => {
+                    return Err(input.error("unexpected attribute inside of attribute"));
+                }
+                _ => input.parse()?,
+            };
+            return Ok(Self::Meta(Box::new(Meta::NameValue(MetaNameValue {
+                path,
+                eq_token,
+                value,
+            }))));
+        }
+        Ok(Self::Meta(Box::new(Meta::Path(path))))
+    }
+}
+
+/// A key: identifiers (keywords too) separated by `::`.
+fn key(input: ParseStream<'_>) -> syn::Result<Path> {
+    let mut segments = Punctuated::new();
+    loop {
+        segments.push_value(PathSegment::from(Ident::parse_any(input)?));
+        if !input.peek(Token![::]) {
+            break;
+        }
+        segments.push_punct(input.parse()?);
+        if !input.peek(Ident::peek_any) {
+            return Err(input.error("expected path segment after `::`"));
+        }
+    }
+    Ok(Path {
+        leading_colon: None,
+        segments,
+    })
+}
+
+/// The value of one key: `key = value` is read by [`ArgValue::from_expr`], `key` alone only
+/// where [`ArgValue::from_word`] allows it, `key(...)` never.
+trait ArgValue: Sized {
+    /// The value of `key = expr`.
+    fn from_expr(expr: &Expr) -> syn::Result<Self>;
+
+    /// The value of `key` alone, when it has one.
+    fn from_word() -> Option<Self> {
+        None
+    }
+}
+
+/// Reads the value of one argument.
+fn parse_value<T: ArgValue>(meta: &Meta) -> syn::Result<T> {
+    match meta {
+        Meta::NameValue(nv) => T::from_expr(&nv.value),
+        Meta::Path(_) => T::from_word().ok_or_else(|| unexpected_format(meta, "word")),
+        Meta::List(list) => {
+            // Malformed tokens inside are reported as such, before the form itself.
+            Punctuated::<Arg, Token![,]>::parse_terminated.parse2(list.tokens.clone())?;
+            Err(unexpected_format(meta, "list"))
+        }
+    }
+}
+
+fn unexpected_format(meta: &Meta, format: &str) -> syn::Error {
+    diag::at_span(
+        meta.span(),
+        format!("Unexpected meta-item format `{format}`"),
+    )
+}
+
+fn unexpected_type(span: Span, ty: &str) -> syn::Error {
+    diag::at_span(span, format!("Unexpected type `{ty}`"))
+}
+
+/// The kind of a literal, for [`unexpected_type`].
+fn lit_type(lit: &Lit) -> &'static str {
+    match lit {
+        Lit::Str(_) => "string",
+        Lit::ByteStr(_) => "byte string",
+        Lit::Byte(_) => "byte",
+        Lit::Char(_) => "char",
+        Lit::Int(_) => "int",
+        Lit::Float(_) => "float",
+        Lit::Bool(_) => "bool",
+        Lit::Verbatim(_) => "verbatim",
+        _ => "unknown",
+    }
+}
+
+/// The kind of an expression, for [`unexpected_type`].
+fn expr_type(expr: &Expr) -> &'static str {
+    match expr {
+        Expr::Array(_) => "array",
+        Expr::Assign(_) => "assign",
+        Expr::Async(_) => "async",
+        Expr::Await(_) => "await",
+        Expr::Binary(_) => "binary",
+        Expr::Block(_) => "block",
+        Expr::Break(_) => "break",
+        Expr::Call(_) => "call",
+        Expr::Cast(_) => "cast",
+        Expr::Closure(_) => "closure",
+        Expr::Const(_) => "const",
+        Expr::Continue(_) => "continue",
+        Expr::Field(_) => "field",
+        Expr::ForLoop(_) => "for_loop",
+        Expr::Group(_) => "group",
+        Expr::If(_) => "if",
+        Expr::Index(_) => "index",
+        Expr::Infer(_) => "infer",
+        Expr::Let(_) => "let",
+        Expr::Lit(_) => "lit",
+        Expr::Loop(_) => "loop",
+        Expr::Macro(_) => "macro",
+        Expr::Match(_) => "match",
+        Expr::MethodCall(_) => "method_call",
+        Expr::Paren(_) => "paren",
+        Expr::Path(_) => "path",
+        Expr::Range(_) => "range",
+        Expr::Reference(_) => "reference",
+        Expr::Repeat(_) => "repeat",
+        Expr::Return(_) => "return",
+        Expr::Struct(_) => "struct",
+        Expr::Try(_) => "try",
+        Expr::TryBlock(_) => "try_block",
+        Expr::Tuple(_) => "tuple",
+        Expr::Unary(_) => "unary",
+        Expr::Unsafe(_) => "unsafe",
+        Expr::Verbatim(_) => "verbatim",
+        Expr::While(_) => "while",
+        Expr::Yield(_) => "yield",
+        _ => "unknown",
+    }
+}
+
+impl ArgValue for LitStr {
+    fn from_expr(expr: &Expr) -> syn::Result<Self> {
+        match expr {
+            Expr::Lit(ExprLit {
+                lit: Lit::Str(s), ..
+            }) => Ok(s.clone()),
+            Expr::Lit(ExprLit { lit, .. }) => Err(unexpected_type(lit.span(), lit_type(lit))),
+            Expr::Group(group) => Self::from_expr(&group.expr),
+            other => Err(unexpected_type(other.span(), expr_type(other))),
+        }
+    }
+}
+
 /// A string value given as a literal or read from the environment.
 #[derive(Debug, Clone)]
 pub(crate) enum ValueArg {
@@ -40,46 +246,49 @@ pub(crate) enum ValueArg {
     },
 }
 
-impl FromMeta for ValueArg {
-    fn from_expr(expr: &Expr) -> darling::Result<Self> {
+impl ArgValue for ValueArg {
+    fn from_expr(expr: &Expr) -> syn::Result<Self> {
         match expr {
             Expr::Lit(lit) => match &lit.lit {
                 Lit::Str(s) => Ok(Self::Literal(s.clone())),
-                other => Err(expected_value().with_span(other)),
+                other => Err(expected_value(other.span())),
             },
             Expr::Group(group) => Self::from_expr(&group.expr),
             Expr::Call(call) => env_call(call),
-            other => Err(expected_value().with_span(other)),
+            other => Err(expected_value(other.span())),
         }
     }
 }
 
-fn expected_value() -> Error {
-    Error::custom("expected a string literal or `env(\"VAR\")` / `env(\"VAR\", default = \"...\")`")
+fn expected_value(span: Span) -> syn::Error {
+    diag::at_span(
+        span,
+        "expected a string literal or `env(\"VAR\")` / `env(\"VAR\", default = \"...\")`",
+    )
 }
 
 /// Parses `env("VAR")` / `env("VAR", default = "...")`.
-fn env_call(call: &ExprCall) -> darling::Result<ValueArg> {
+fn env_call(call: &ExprCall) -> syn::Result<ValueArg> {
     let is_env = matches!(&*call.func, Expr::Path(p) if p.path.is_ident("env"));
     if !is_env {
-        return Err(expected_value().with_span(&call.func));
+        return Err(expected_value(call.func.span()));
     }
     let mut args = call.args.iter();
     let var = match args.next() {
-        Some(Expr::Lit(syn::ExprLit {
+        Some(Expr::Lit(ExprLit {
             lit: Lit::Str(s), ..
         })) => s.clone(),
         Some(other) => {
-            return Err(Error::custom(
+            return Err(diag::at_span(
+                other.span(),
                 "expected the variable name as a string literal: `env(\"VAR\")`",
-            )
-            .with_span(other));
+            ));
         }
         None => {
-            return Err(Error::custom(
+            return Err(diag::at_span(
+                call.span(),
                 "`env()` needs the variable name: `env(\"VAR\")` or `env(\"VAR\", default = \"...\")`",
-            )
-            .with_span(call));
+            ));
         }
     };
     let default = match args.next() {
@@ -87,36 +296,36 @@ fn env_call(call: &ExprCall) -> darling::Result<ValueArg> {
         Some(Expr::Assign(assign)) => {
             let key_ok = matches!(&*assign.left, Expr::Path(p) if p.path.is_ident("default"));
             if !key_ok {
-                return Err(Error::unknown_field_with_alts(
-                    &quote::ToTokens::to_token_stream(&assign.left).to_string(),
+                return Err(diag::unknown_key(
+                    assign.left.span(),
+                    &assign.left.to_token_stream().to_string(),
                     &["default"],
-                )
-                .with_span(&assign.left));
+                ));
             }
             match &*assign.right {
-                Expr::Lit(syn::ExprLit {
+                Expr::Lit(ExprLit {
                     lit: Lit::Str(s), ..
                 }) => Some(s.clone()),
                 other => {
-                    return Err(
-                        Error::custom("expected a string literal: `default = \"...\"`")
-                            .with_span(other),
-                    );
+                    return Err(diag::at_span(
+                        other.span(),
+                        "expected a string literal: `default = \"...\"`",
+                    ));
                 }
             }
         }
         Some(other) => {
-            return Err(
-                Error::custom("expected `default = \"...\"` after the variable name")
-                    .with_span(other),
-            );
+            return Err(diag::at_span(
+                other.span(),
+                "expected `default = \"...\"` after the variable name",
+            ));
         }
     };
     if let Some(extra) = args.next() {
-        return Err(Error::custom(
+        return Err(diag::at_span(
+            extra.span(),
             "`env` takes the variable name and an optional `default = \"...\"`, nothing more",
-        )
-        .with_span(extra));
+        ));
     }
     Ok(ValueArg::Env {
         span: call.span(),
@@ -129,20 +338,28 @@ fn env_call(call: &ExprCall) -> darling::Result<ValueArg> {
 #[derive(Debug, Clone)]
 pub(crate) struct List<T>(pub(crate) Vec<T>);
 
-impl<T: FromMeta> FromMeta for List<T> {
-    fn from_expr(expr: &Expr) -> darling::Result<Self> {
+impl<T: ArgValue> ArgValue for List<T> {
+    fn from_expr(expr: &Expr) -> syn::Result<Self> {
         match expr {
             Expr::Array(array) => {
-                let mut acc = Error::accumulator();
-                let items = array
-                    .elems
-                    .iter()
-                    .filter_map(|e| acc.handle(T::from_expr(e)))
-                    .collect();
-                acc.finish_with(Self(items))
+                let mut items = Vec::new();
+                let mut errors: Option<syn::Error> = None;
+                for elem in &array.elems {
+                    match T::from_expr(elem) {
+                        Ok(item) => items.push(item),
+                        Err(e) => match &mut errors {
+                            Some(errors) => errors.combine(e),
+                            None => errors = Some(e),
+                        },
+                    }
+                }
+                errors.map_or(Ok(Self(items)), Err)
             }
             Expr::Group(group) => Self::from_expr(&group.expr),
-            other => Err(Error::custom("expected a list: `[\"...\", \"...\"]`").with_span(other)),
+            other => Err(diag::at_span(
+                other.span(),
+                "expected a list: `[\"...\", \"...\"]`",
+            )),
         }
     }
 }
@@ -151,18 +368,18 @@ impl<T: FromMeta> FromMeta for List<T> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Flag(pub(crate) bool);
 
-impl FromMeta for Flag {
-    fn from_word() -> darling::Result<Self> {
-        Ok(Self(true))
+impl ArgValue for Flag {
+    fn from_word() -> Option<Self> {
+        Some(Self(true))
     }
 
-    fn from_expr(expr: &Expr) -> darling::Result<Self> {
+    fn from_expr(expr: &Expr) -> syn::Result<Self> {
         match expr {
-            Expr::Lit(syn::ExprLit {
+            Expr::Lit(ExprLit {
                 lit: Lit::Bool(b), ..
             }) => Ok(Self(b.value)),
             Expr::Group(group) => Self::from_expr(&group.expr),
-            other => Err(Error::custom("expected `true` or `false`").with_span(other)),
+            other => Err(diag::at_span(other.span(), "expected `true` or `false`")),
         }
     }
 }
@@ -203,24 +420,14 @@ impl ResourceArgs {
     }
 }
 
-/// Parses the attribute arguments; every problem is pushed to `errors` and the rest is kept.
-pub(crate) fn args(tokens: TokenStream, errors: &mut Vec<syn::Error>) -> ResourceArgs {
+/// Parses the attribute arguments; every problem is recorded in `cx` and the rest is kept.
+pub(crate) fn args(cx: &Ctxt, tokens: TokenStream) -> ResourceArgs {
     let mut out = ResourceArgs::default();
-    let items = match NestedMeta::parse_meta_list(tokens) {
-        Ok(items) => items,
-        Err(e) => {
-            errors.push(e);
-            return out;
-        }
-    };
-    for item in &items {
-        let meta = match item {
-            NestedMeta::Meta(meta) => meta,
-            NestedMeta::Lit(lit) => {
-                errors.push(crate::diag::at(
-                    lit,
-                    "expected `key = value`, e.g. `id = \"https://...\"`",
-                ));
+    for arg in attr::args(cx, tokens) {
+        let meta = match arg {
+            Arg::Meta(meta) => meta,
+            Arg::Invalid(e) => {
+                cx.syn_error(e);
                 continue;
             }
         };
@@ -228,52 +435,45 @@ pub(crate) fn args(tokens: TokenStream, errors: &mut Vec<syn::Error>) -> Resourc
         let name = key
             .get_ident()
             .map(Ident::to_string)
-            .unwrap_or_else(|| quote::ToTokens::to_token_stream(key).to_string());
+            .unwrap_or_else(|| key.to_token_stream().to_string());
         if let Some(known) = KEYS.iter().find(|k| **k == name) {
             out.given.push(known);
         }
         match name.as_str() {
-            "id" => set(&mut out.id, meta, errors),
-            "issuer" => set(&mut out.issuer, meta, errors),
-            "issuers" => set(&mut out.issuers, meta, errors),
-            "scopes" => set(&mut out.scopes, meta, errors),
-            "name" => set(&mut out.name, meta, errors),
-            "documentation" => set(&mut out.documentation, meta, errors),
-            "policy_uri" => set(&mut out.policy_uri, meta, errors),
-            "tos_uri" => set(&mut out.tos_uri, meta, errors),
-            "discovery" => set(&mut out.discovery, meta, errors),
-            "accept_jwt_typ" => set(&mut out.accept_jwt_typ, meta, errors),
-            "lenient_claims" => set(&mut out.lenient_claims, meta, errors),
-            "scope_claim" => set(&mut out.scope_claim, meta, errors),
-            _ => errors.push(
-                Error::unknown_field_with_alts(&name, KEYS)
-                    .with_span(key)
-                    .into(),
-            ),
+            "id" => set(cx, &mut out.id, &meta),
+            "issuer" => set(cx, &mut out.issuer, &meta),
+            "issuers" => set(cx, &mut out.issuers, &meta),
+            "scopes" => set(cx, &mut out.scopes, &meta),
+            "name" => set(cx, &mut out.name, &meta),
+            "documentation" => set(cx, &mut out.documentation, &meta),
+            "policy_uri" => set(cx, &mut out.policy_uri, &meta),
+            "tos_uri" => set(cx, &mut out.tos_uri, &meta),
+            "discovery" => set(cx, &mut out.discovery, &meta),
+            "accept_jwt_typ" => set(cx, &mut out.accept_jwt_typ, &meta),
+            "lenient_claims" => set(cx, &mut out.lenient_claims, &meta),
+            "scope_claim" => set(cx, &mut out.scope_claim, &meta),
+            _ => cx.syn_error(diag::unknown_key(key.span(), &name, KEYS)),
         }
     }
     out
 }
 
 /// Parses one `key = value` into `slot`, refusing a key given twice.
-fn set<T: FromMeta>(slot: &mut Option<Keyed<T>>, meta: &Meta, errors: &mut Vec<syn::Error>) {
+fn set<T: ArgValue>(cx: &Ctxt, slot: &mut Option<Keyed<T>>, meta: &Meta) {
     let key = meta.path();
     if slot.is_some() {
         let name = key.get_ident().map(Ident::to_string).unwrap_or_default();
-        errors.push(crate::diag::at(
-            key,
-            format!("`{name}` is given twice; keep one"),
-        ));
+        cx.error_spanned_by(key, format!("`{name}` is given twice; keep one"));
         return;
     }
-    match T::from_meta(meta) {
+    match parse_value(meta) {
         Ok(value) => {
             *slot = Some(Keyed {
                 key: key.clone(),
                 value,
             });
         }
-        Err(e) => errors.push(e.into()),
+        Err(e) => cx.syn_error(e),
     }
 }
 
@@ -287,34 +487,33 @@ pub(crate) struct Target {
 }
 
 /// Checks that `item` is a struct without generics.
-pub(crate) fn target(item: &TokenStream) -> darling::Result<Target> {
-    let item: syn::Item = syn::parse2(item.clone()).map_err(Error::from)?;
-    let s = match item {
+pub(crate) fn target(item: &TokenStream) -> syn::Result<Target> {
+    let s = match syn::parse2::<syn::Item>(item.clone())? {
         syn::Item::Struct(s) => s,
         syn::Item::Enum(e) => {
-            return Err(Error::custom(
+            return Err(diag::at_span(
+                e.enum_token.span(),
                 "#[mcp_resource] goes on a struct, not an enum: declare `pub struct Notes;`",
-            )
-            .with_span(&e.enum_token));
+            ));
         }
         syn::Item::Union(u) => {
-            return Err(Error::custom(
+            return Err(diag::at_span(
+                u.union_token.span(),
                 "#[mcp_resource] goes on a struct, not a union: declare `pub struct Notes;`",
-            )
-            .with_span(&u.union_token));
+            ));
         }
         other => {
-            return Err(Error::custom(
+            return Err(diag::at_span(
+                other.span(),
                 "#[mcp_resource] goes on a struct: declare `pub struct Notes;`",
-            )
-            .with_span(&other));
+            ));
         }
     };
     if !s.generics.params.is_empty() || s.generics.where_clause.is_some() {
-        return Err(Error::custom(
+        return Err(diag::at_span(
+            s.generics.span(),
             "a resource type cannot be generic: it names one resource; declare a plain struct such as `pub struct Notes;`",
-        )
-        .with_span(&s.generics));
+        ));
     }
     Ok(Target {
         ident: s.ident,
@@ -328,9 +527,9 @@ mod tests {
     use quote::quote;
 
     fn parse(tokens: TokenStream) -> (ResourceArgs, Vec<String>) {
-        let mut errors = Vec::new();
-        let args = args(tokens, &mut errors);
-        (args, errors.iter().map(ToString::to_string).collect())
+        let cx = Ctxt::new();
+        let args = args(&cx, tokens);
+        (args, cx.messages())
     }
 
     #[test]

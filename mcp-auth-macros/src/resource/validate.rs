@@ -6,6 +6,7 @@ use proc_macro2::{Span, TokenStream};
 use syn::LitStr;
 
 use super::parse::{Keyed, List, ResourceArgs, ValueArg};
+use crate::ctxt::Ctxt;
 use crate::diag;
 
 /// A checked string value.
@@ -83,48 +84,36 @@ impl Model {
     }
 }
 
-/// Checks `args`; every problem is pushed to `errors`. `None` when a required key is missing or
-/// a value is wrong (then `errors` is not empty).
+/// Checks `args`; every problem is recorded in `cx`. `None` when a required key is missing or
+/// a value is wrong; the model is complete only when `cx` holds no error.
 ///
 /// `attr` is the whole argument list, the span of "missing key" errors.
-pub(crate) fn validate(
-    args: ResourceArgs,
-    attr: &TokenStream,
-    errors: &mut Vec<syn::Error>,
-) -> Option<Model> {
-    let before = errors.len();
-
+pub(crate) fn validate(cx: &Ctxt, args: ResourceArgs, attr: &TokenStream) -> Option<Model> {
     let id = match &args.id {
-        Some(k) => value(&k.value, "id", mcp_auth_rules::resource_id, errors),
+        Some(k) => value(cx, &k.value, "id", mcp_auth_rules::resource_id),
         None if args.has("id") => None,
         None => {
-            errors.push(
-                diag::at(attr, "missing `id`: add the resource identifier, e.g. `id = \"https://mcp.example.com/mcp\"` or `id = env(\"RESOURCE_ID\")`",),
+            cx.error_spanned_by(
+                attr,
+                "missing `id`: add the resource identifier, e.g. `id = \"https://mcp.example.com/mcp\"` or `id = env(\"RESOURCE_ID\")`",
             );
             None
         }
     };
 
-    let issuers = issuers(&args, attr, errors);
-    let scopes = scopes(args.scopes.as_ref(), errors);
+    let issuers = issuers(cx, &args, attr);
+    let scopes = scopes(cx, args.scopes.as_ref());
     let discovery = args
         .discovery
         .as_ref()
-        .map_or(Some(DiscoveryKind::Auto), |k| discovery(&k.value, errors));
+        .map_or(Some(DiscoveryKind::Auto), |k| discovery(cx, &k.value));
 
-    let name = non_empty(args.name.as_ref(), "name", errors);
-    let documentation = metadata_url(
-        args.documentation.as_ref(),
-        "resource_documentation",
-        errors,
-    );
-    let policy_uri = metadata_url(args.policy_uri.as_ref(), "resource_policy_uri", errors);
-    let tos_uri = metadata_url(args.tos_uri.as_ref(), "resource_tos_uri", errors);
-    let scope_claim = non_empty(args.scope_claim.as_ref(), "scope_claim", errors);
+    let name = non_empty(cx, args.name.as_ref(), "name");
+    let documentation = metadata_url(cx, args.documentation.as_ref(), "resource_documentation");
+    let policy_uri = metadata_url(cx, args.policy_uri.as_ref(), "resource_policy_uri");
+    let tos_uri = metadata_url(cx, args.tos_uri.as_ref(), "resource_tos_uri");
+    let scope_claim = non_empty(cx, args.scope_claim.as_ref(), "scope_claim");
 
-    if errors.len() > before {
-        return None;
-    }
     Some(Model {
         id: id?,
         issuers: issuers?,
@@ -140,37 +129,29 @@ pub(crate) fn validate(
     })
 }
 
-/// Checks a literal or an `env` name and default with `rule`.
-fn value(
-    arg: &ValueArg,
-    key: &str,
-    rule: fn(&str) -> UrlCheck,
-    errors: &mut Vec<syn::Error>,
-) -> Option<Source> {
-    let before = errors.len();
-    let source = match arg {
+/// Checks a literal or an `env` name and default with `rule`; `None` when there was a problem.
+fn value(cx: &Ctxt, arg: &ValueArg, key: &str, rule: fn(&str) -> UrlCheck) -> Option<Source> {
+    match arg {
         ValueArg::Literal(lit) => {
             let value = lit.value();
-            diag::url_check(&rule(&value), lit, errors);
-            Source::Literal(value)
+            diag::url_check(cx, &rule(&value), lit).then_some(Source::Literal(value))
         }
         ValueArg::Env { var, default, .. } => {
-            env_var_name(var, key, errors);
-            if let Some(d) = default {
-                diag::url_check(&rule(&d.value()), d, errors);
-            }
-            Source::Env {
+            let name_ok = env_var_name(cx, var, key);
+            let default_ok = default
+                .as_ref()
+                .is_none_or(|d| diag::url_check(cx, &rule(&d.value()), d));
+            (name_ok && default_ok).then(|| Source::Env {
                 var: var.value(),
                 default: default.as_ref().map(LitStr::value),
-            }
+            })
         }
-    };
-    (errors.len() == before).then_some(source)
+    }
 }
 
 /// An environment variable name must be non-empty and free of `=` and NUL, or `std::env::var`
-/// can never find it.
-fn env_var_name(var: &LitStr, key: &str, errors: &mut Vec<syn::Error>) {
+/// can never find it. Whether it is.
+fn env_var_name(cx: &Ctxt, var: &LitStr, key: &str) -> bool {
     let name = var.value();
     let problem = if name.is_empty() {
         Some("the environment variable name is empty")
@@ -181,67 +162,67 @@ fn env_var_name(var: &LitStr, key: &str, errors: &mut Vec<syn::Error>) {
     } else {
         None
     };
-    if let Some(problem) = problem {
-        let upper = key.to_ascii_uppercase();
-        errors.push(diag::at(
-            var,
-            format!(
-                "{problem}; name the variable `{key}` is read from, e.g. `env(\"NOTES_{upper}\")`"
-            ),
-        ));
-    }
+    let Some(problem) = problem else {
+        return true;
+    };
+    let upper = key.to_ascii_uppercase();
+    cx.error_spanned_by(
+        var,
+        format!("{problem}; name the variable `{key}` is read from, e.g. `env(\"NOTES_{upper}\")`"),
+    );
+    false
 }
 
 /// `issuer = ...` or `issuers = [...]`, exactly one of them, at least one issuer, no duplicate.
-fn issuers(
-    args: &ResourceArgs,
-    attr: &TokenStream,
-    errors: &mut Vec<syn::Error>,
-) -> Option<Vec<Source>> {
+fn issuers(cx: &Ctxt, args: &ResourceArgs, attr: &TokenStream) -> Option<Vec<Source>> {
     let listed: Vec<&ValueArg> = match (&args.issuer, &args.issuers) {
         (Some(_), Some(many)) => {
-            errors.push(
-                diag::at(&many.key, "give either `issuer = \"...\"` or `issuers = [...]`, not both: move the single issuer into the list",),
+            cx.error_spanned_by(
+                &many.key,
+                "give either `issuer = \"...\"` or `issuers = [...]`, not both: move the single issuer into the list",
             );
             return None;
         }
         (None, None) if args.has("issuer") || args.has("issuers") => return None,
         (None, None) => {
-            errors.push(
-                diag::at(attr, "missing `issuer`: add the authorization server that issues the tokens, e.g. `issuer = \"https://auth.example.com\"` (or `issuers = [...]` for several)",),
+            cx.error_spanned_by(
+                attr,
+                "missing `issuer`: add the authorization server that issues the tokens, e.g. `issuer = \"https://auth.example.com\"` (or `issuers = [...]` for several)",
             );
             return None;
         }
         (Some(one), None) => vec![&one.value],
         (None, Some(many)) => {
             if many.value.0.is_empty() {
-                errors.push(
-                    diag::at(&many.key, "`issuers` is empty: list at least one authorization server, e.g. `issuers = [\"https://auth.example.com\"]`",),
+                cx.error_spanned_by(
+                    &many.key,
+                    "`issuers` is empty: list at least one authorization server, e.g. `issuers = [\"https://auth.example.com\"]`",
                 );
                 return None;
             }
             many.value.0.iter().collect()
         }
     };
-    let before = errors.len();
+    let mut valid = true;
     let mut out = Vec::with_capacity(listed.len());
     for arg in listed {
-        if let Some(source) = value(arg, "issuer", mcp_auth_rules::issuer, errors) {
-            if out.contains(&source) {
+        match value(cx, arg, "issuer", mcp_auth_rules::issuer) {
+            Some(source) if out.contains(&source) => {
                 let shown = match &source {
                     Source::Literal(s) => format!("issuer `{s}`"),
                     Source::Env { var, .. } => format!("issuer `env(\"{var}\")`"),
                 };
-                errors.push(diag::at_span(
+                cx.error_at(
                     value_span(arg),
                     format!("{shown} is listed twice; remove one"),
-                ));
-            } else {
-                out.push(source);
+                );
+                valid = false;
             }
+            Some(source) => out.push(source),
+            None => valid = false,
         }
     }
-    (errors.len() == before).then_some(out)
+    valid.then_some(out)
 }
 
 fn value_span(arg: &ValueArg) -> Span {
@@ -253,30 +234,31 @@ fn value_span(arg: &ValueArg) -> Span {
 
 /// `scopes = [...]`: RFC 6749 tokens, each once, no `offline_access` ([`mcp_auth_rules::scope_list`]).
 /// Empty or absent is allowed: `scopes_supported` is then omitted.
-fn scopes(arg: Option<&Keyed<List<LitStr>>>, errors: &mut Vec<syn::Error>) -> Vec<String> {
+fn scopes(cx: &Ctxt, arg: Option<&Keyed<List<LitStr>>>) -> Vec<String> {
     let Some(arg) = arg else {
         return Vec::new();
     };
     let values: Vec<String> = arg.value.0.iter().map(LitStr::value).collect();
     for (i, problem) in mcp_auth_rules::scope_list(values.iter().map(String::as_str)) {
         if let Some(lit) = arg.value.0.get(i) {
-            errors.push(diag::problem(&problem, lit));
+            cx.syn_error(diag::problem(&problem, lit));
         }
     }
     values
 }
 
-fn discovery(lit: &LitStr, errors: &mut Vec<syn::Error>) -> Option<DiscoveryKind> {
+fn discovery(cx: &Ctxt, lit: &LitStr) -> Option<DiscoveryKind> {
     match lit.value().as_str() {
         "oauth" => Some(DiscoveryKind::OAuth),
         "oidc" => Some(DiscoveryKind::Oidc),
         "auto" => Some(DiscoveryKind::Auto),
         other => {
-            errors.push(
-                diag::at(lit, format!(
+            cx.error_spanned_by(
+                lit,
+                format!(
                     "unknown discovery `{}`; use `\"oauth\"` (RFC 8414 only), `\"oidc\"` (OpenID Connect Discovery only) or `\"auto\"` (both, in the MCP order; the default)",
                     other.escape_default()
-                )),
+                ),
             );
             None
         }
@@ -284,30 +266,22 @@ fn discovery(lit: &LitStr, errors: &mut Vec<syn::Error>) -> Option<DiscoveryKind
 }
 
 /// A metadata URL ([`mcp_auth_rules::https_url`]).
-fn metadata_url(
-    arg: Option<&Keyed<LitStr>>,
-    field: &str,
-    errors: &mut Vec<syn::Error>,
-) -> Option<String> {
+fn metadata_url(cx: &Ctxt, arg: Option<&Keyed<LitStr>>, field: &str) -> Option<String> {
     let lit = &arg?.value;
     let value = lit.value();
-    diag::url_check(&mcp_auth_rules::https_url(field, &value), lit, errors);
+    diag::url_check(cx, &mcp_auth_rules::https_url(field, &value), lit);
     Some(value)
 }
 
 /// A free-text value that would silently disappear from the document when empty.
-fn non_empty(
-    arg: Option<&Keyed<LitStr>>,
-    key: &str,
-    errors: &mut Vec<syn::Error>,
-) -> Option<String> {
+fn non_empty(cx: &Ctxt, arg: Option<&Keyed<LitStr>>, key: &str) -> Option<String> {
     let lit = &arg?.value;
     let value = lit.value();
     if value.trim().is_empty() {
-        errors.push(diag::at(
+        cx.error_spanned_by(
             lit,
             format!("`{key}` is empty; give it a value or remove the key"),
-        ));
+        );
     }
     Some(value)
 }
@@ -319,12 +293,13 @@ mod tests {
     use quote::quote;
 
     fn check(tokens: TokenStream) -> Result<Model, Vec<String>> {
-        let mut errors = Vec::new();
-        let args = parse::args(tokens.clone(), &mut errors);
-        let model = validate(args, &tokens, &mut errors);
+        let cx = Ctxt::new();
+        let args = parse::args(&cx, tokens.clone());
+        let model = validate(&cx, args, &tokens);
+        let errors = cx.messages();
         match model {
             Some(m) if errors.is_empty() => Ok(m),
-            _ => Err(errors.iter().map(ToString::to_string).collect()),
+            _ => Err(errors),
         }
     }
 

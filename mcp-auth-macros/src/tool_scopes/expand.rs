@@ -6,13 +6,14 @@ use syn::{Ident, ItemImpl};
 
 use super::parse::OpKind;
 use super::validate::ToolScopesModel;
-use crate::requires_scope::expand::declared_check;
+use crate::runtime;
+use crate::scopes::declared_check;
 
 /// The impl block (its `#[requires_scope]` attributes already removed) and, in a second impl
 /// block of the same type, the function returning the scopes with the compile-time "declared"
 /// check of every scope in its body.
 pub(crate) fn expand(item: &ItemImpl, model: &ToolScopesModel) -> TokenStream {
-    let p = quote!(::mcp_auth::__private);
+    let p = runtime::private();
     let resource = &model.resource;
     let checks = model.ops.iter().flat_map(|op| {
         op.scopes
@@ -42,9 +43,16 @@ pub(crate) fn expand(item: &ItemImpl, model: &ToolScopesModel) -> TokenStream {
     }
 }
 
+/// The function `expand` would generate, returning no scopes: emitted next to the errors, so
+/// that its callers (`resource.mcp_layer(Server::tool_scopes())`) add none of their own.
+pub(crate) fn placeholder(item: &ItemImpl, name: &Ident) -> TokenStream {
+    let p = runtime::private();
+    function(item, name, quote!(#p::McpScopes::new()))
+}
+
 /// `impl Type { pub fn #name() -> McpScopes { #body } }`, with the impl block's generics.
-pub(crate) fn function(item: &ItemImpl, name: &Ident, body: TokenStream) -> TokenStream {
-    let p = quote!(::mcp_auth::__private);
+fn function(item: &ItemImpl, name: &Ident, body: TokenStream) -> TokenStream {
+    let p = runtime::private();
     let self_ty = &item.self_ty;
     let (impl_generics, _, where_clause) = item.generics.split_for_impl();
     let doc = " The scopes the tools and prompts of this impl block require, for \

@@ -11,37 +11,33 @@ mod validate;
 use proc_macro2::TokenStream;
 use quote::quote;
 
+use crate::ctxt::Ctxt;
 use crate::diag;
 
 /// The macro on `proc_macro2` tokens: the impl block without its `#[requires_scope]`
 /// attributes plus the generated function, or, on problems, the impl block without them, a
 /// placeholder function (so that its callers do not add errors of their own) and every problem.
 pub(crate) fn tool_scopes(args: TokenStream, item: TokenStream) -> TokenStream {
-    let mut errors = Vec::new();
-    let parsed = parse::args(args.clone(), &mut errors);
+    let cx = Ctxt::new();
+    let parsed = parse::args(&cx, args.clone());
     let mut target = match parse::target(&item) {
         Ok(target) => target,
         Err(e) => {
-            errors.push(e);
-            let errors = diag::to_compile_errors(errors);
-            return quote!(#item #errors);
+            cx.syn_error(e);
+            return diag::with_errors(&item, cx.check());
         }
     };
-    let methods = parse::take_methods(&mut target, &mut errors);
+    let methods = parse::take_methods(&cx, &mut target);
     let fn_name = parsed
         .fn_name
         .clone()
         .unwrap_or_else(validate::default_fn_name);
-    match validate::validate(parsed, &args, &methods, &mut errors) {
-        Some(model) if errors.is_empty() => expand::expand(&target, &model),
-        _ => {
-            let placeholder = expand::function(
-                &target,
-                &fn_name,
-                quote!(::mcp_auth::__private::McpScopes::new()),
-            );
-            let errors = diag::to_compile_errors(errors);
-            quote!(#target #placeholder #errors)
+    let model = validate::validate(&cx, parsed, &args, &methods);
+    match (cx.check(), model) {
+        (Ok(()), Some(model)) => expand::expand(&target, &model),
+        (errors, _) => {
+            let placeholder = expand::placeholder(&target, &fn_name);
+            diag::with_errors(quote!(#target #placeholder), errors)
         }
     }
 }

@@ -3,15 +3,14 @@
 //! Reading the methods also removes their `#[requires_scope]` attributes: this macro expands
 //! before them and takes them over.
 
-use darling::Error;
 use proc_macro2::{Span, TokenStream, TokenTree};
-use syn::parse::{Parse, ParseStream, Parser};
-use syn::punctuated::Punctuated;
+use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned;
 use syn::{Attribute, Ident, ImplItem, ItemImpl, LitStr, Meta, Token, Type};
 
-use crate::diag;
-use crate::requires_scope::parse::{self as scope_parse, ScopeArgs};
+use crate::ctxt::Ctxt;
+use crate::scopes::{self, ScopeArgs};
+use crate::{attr, diag};
 
 /// The keys `#[tool_scopes]` accepts, for did-you-mean suggestions.
 const KEYS: &[&str] = &["resource", "fn_name"];
@@ -23,22 +22,20 @@ enum Arg {
     /// `fn_name = prompt_scopes`.
     FnName(Ident),
     /// A problem found while parsing this argument; the parser went on to the next comma.
-    Invalid(Error),
+    Invalid(syn::Error),
 }
 
 impl Parse for Arg {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         if input.peek(syn::Lit) {
             let lit: syn::Lit = input.parse()?;
-            return Ok(Self::Invalid(
-                Error::custom(
-                    "#[tool_scopes] takes the resource type, e.g. `#[tool_scopes(Notes)]`; the \
-                     scopes go on each method: `#[requires_scope(\"read:notes\")]`",
-                )
-                .with_span(&lit),
-            ));
+            return Ok(Self::Invalid(diag::at_span(
+                lit.span(),
+                "#[tool_scopes] takes the resource type, e.g. `#[tool_scopes(Notes)]`; the \
+                 scopes go on each method: `#[requires_scope(\"read:notes\")]`",
+            )));
         }
-        if input.peek(Ident) && input.peek2(Token![=]) && !input.peek2(Token![==]) {
+        if attr::peek_key(input) {
             let key: Ident = input.parse()?;
             input.parse::<Token![=]>()?;
             if key == "resource" {
@@ -47,12 +44,12 @@ impl Parse for Arg {
             if key == "fn_name" {
                 return Ok(Self::FnName(input.parse()?));
             }
-            while !input.is_empty() && !input.peek(Token![,]) {
-                input.parse::<TokenTree>()?;
-            }
-            return Ok(Self::Invalid(
-                Error::unknown_field_with_alts(&key.to_string(), KEYS).with_span(&key),
-            ));
+            attr::skip_to_comma(input)?;
+            return Ok(Self::Invalid(diag::unknown_key(
+                key.span(),
+                &key.to_string(),
+                KEYS,
+            )));
         }
         Ok(Self::Resource(input.parse()?))
     }
@@ -67,28 +64,21 @@ pub(crate) struct ToolScopesArgs {
     pub(crate) fn_name: Option<Ident>,
 }
 
-/// Parses the attribute arguments; every problem is pushed to `errors`.
-pub(crate) fn args(tokens: TokenStream, errors: &mut Vec<syn::Error>) -> ToolScopesArgs {
+/// Parses the attribute arguments; every problem is recorded in `cx`.
+pub(crate) fn args(cx: &Ctxt, tokens: TokenStream) -> ToolScopesArgs {
     let mut out = ToolScopesArgs::default();
-    let parsed = match Punctuated::<Arg, Token![,]>::parse_terminated.parse2(tokens) {
-        Ok(parsed) => parsed,
-        Err(e) => {
-            errors.push(e);
-            return out;
-        }
-    };
-    for arg in parsed {
+    for arg in attr::args(cx, tokens) {
         match arg {
-            Arg::Resource(ty) if out.resource.is_some() => errors.push(diag::at(
+            Arg::Resource(ty) if out.resource.is_some() => cx.error_spanned_by(
                 &ty,
                 "the resource is named twice; name it once: `#[tool_scopes(Notes)]`",
-            )),
+            ),
             Arg::Resource(ty) => out.resource = Some(*ty),
             Arg::FnName(ident) if out.fn_name.is_some() => {
-                errors.push(diag::at(&ident, "`fn_name` is given twice; give it once"));
+                cx.error_spanned_by(&ident, "`fn_name` is given twice; give it once");
             }
             Arg::FnName(ident) => out.fn_name = Some(ident),
-            Arg::Invalid(e) => errors.push(e.into()),
+            Arg::Invalid(e) => cx.syn_error(e),
         }
     }
     out
@@ -154,8 +144,8 @@ pub(crate) struct RawMethod {
 }
 
 /// Reads every method of `item` and removes its `#[requires_scope]` attributes; every problem
-/// is pushed to `errors`.
-pub(crate) fn take_methods(item: &mut ItemImpl, errors: &mut Vec<syn::Error>) -> Vec<RawMethod> {
+/// is recorded in `cx`.
+pub(crate) fn take_methods(cx: &Ctxt, item: &mut ItemImpl) -> Vec<RawMethod> {
     let mut out = Vec::new();
     for impl_item in &mut item.items {
         let ImplItem::Fn(method) = impl_item else {
@@ -171,14 +161,14 @@ pub(crate) fn take_methods(item: &mut ItemImpl, errors: &mut Vec<syn::Error>) ->
                         Meta::List(list) => list.tokens.clone(),
                         Meta::Path(_) => TokenStream::new(),
                         Meta::NameValue(_) => {
-                            errors.push(diag::at(
+                            cx.error_spanned_by(
                                 &attr,
                                 "expected `#[requires_scope(\"read:notes\")]`",
-                            ));
+                            );
                             continue;
                         }
                     };
-                    let args = scope_parse::args(tokens, errors);
+                    let args = scopes::args(cx, tokens);
                     requirements.push(RawRequirement { attr, args });
                 }
                 Some(kind @ ("tool" | "prompt")) => {
@@ -192,7 +182,7 @@ pub(crate) fn take_methods(item: &mut ItemImpl, errors: &mut Vec<syn::Error>) ->
                         Ok(None) => (method.sig.ident.to_string(), method.sig.ident.span()),
                         Err(e) => {
                             // Still an operation: no follow-up "neither a tool nor a prompt".
-                            errors.push(e);
+                            cx.syn_error(e);
                             (method.sig.ident.to_string(), method.sig.ident.span())
                         }
                     };
@@ -275,27 +265,28 @@ mod tests {
     use quote::quote;
 
     fn methods(item: TokenStream) -> (Vec<RawMethod>, ItemImpl, Vec<String>) {
-        let mut errors = Vec::new();
+        let cx = Ctxt::new();
         let mut item = target(&item).unwrap();
-        let m = take_methods(&mut item, &mut errors);
-        (m, item, errors.iter().map(ToString::to_string).collect())
+        let m = take_methods(&cx, &mut item);
+        (m, item, cx.messages())
+    }
+
+    fn parse_args(tokens: TokenStream) -> (ToolScopesArgs, Vec<String>) {
+        let cx = Ctxt::new();
+        let a = args(&cx, tokens);
+        (a, cx.messages())
     }
 
     #[test]
     fn args_forms() {
-        let mut errors = Vec::new();
-        let a = args(quote!(Notes), &mut errors);
-        assert!(errors.is_empty() && a.resource.is_some() && a.fn_name.is_none());
-        let a = args(
-            quote!(resource = crate::Notes, fn_name = prompt_scopes),
-            &mut errors,
-        );
-        assert!(errors.is_empty(), "{errors:?}");
+        let (a, e) = parse_args(quote!(Notes));
+        assert!(e.is_empty() && a.resource.is_some() && a.fn_name.is_none());
+        let (a, e) = parse_args(quote!(resource = crate::Notes, fn_name = prompt_scopes));
+        assert!(e.is_empty(), "{e:?}");
         assert_eq!(a.fn_name.unwrap().to_string(), "prompt_scopes");
-        let a = args(quote!(), &mut errors);
-        assert!(errors.is_empty() && a.resource.is_none());
-        args(quote!(Notes, Other, fn_nme = x, "read:notes"), &mut errors);
-        let e: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        let (a, e) = parse_args(quote!());
+        assert!(e.is_empty() && a.resource.is_none());
+        let (_, e) = parse_args(quote!(Notes, Other, fn_nme = x, "read:notes"));
         assert_eq!(e.len(), 3, "{e:?}");
         assert!(e[0].contains("named twice"));
         assert!(e[1].contains("fn_name"), "did you mean: {}", e[1]);

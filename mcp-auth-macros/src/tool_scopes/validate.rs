@@ -5,8 +5,8 @@ use quote::{ToTokens, format_ident};
 use syn::{Ident, LitStr, Type};
 
 use super::parse::{OpKind, RawMethod, ToolScopesArgs};
-use crate::diag;
-use crate::requires_scope::validate::check_scopes;
+use crate::ctxt::Ctxt;
+use crate::scopes;
 
 /// A checked `#[tool_scopes]`: the resource, the generated function's name and the scopes of
 /// each operation that has a requirement.
@@ -36,23 +36,23 @@ pub(crate) fn default_fn_name() -> Ident {
     format_ident!("tool_scopes")
 }
 
-/// Checks the arguments and the methods; every problem is pushed to `errors`.
+/// Checks the arguments and the methods; every problem is recorded in `cx`. The model is
+/// complete only when `cx` holds no error.
 ///
 /// `attr` is the whole argument list, the span of errors about the list as a whole.
 pub(crate) fn validate(
+    cx: &Ctxt,
     args: ToolScopesArgs,
     attr: &TokenStream,
     methods: &[RawMethod],
-    errors: &mut Vec<syn::Error>,
 ) -> Option<ToolScopesModel> {
-    let before = errors.len();
     let resource = args.resource;
     if resource.is_none() {
-        errors.push(diag::at_span(
+        cx.error_at(
             span_of(attr),
             "#[tool_scopes] needs the resource the scopes belong to: `#[tool_scopes(Notes)]`, \
              where `Notes` is declared with `#[mcp_resource(...)]`",
-        ));
+        );
     }
     let resource_text = resource.as_ref().map(|r| r.to_token_stream().to_string());
 
@@ -64,7 +64,7 @@ pub(crate) fn validate(
                 .iter()
                 .find(|(kind, name, _)| *kind == op.kind && *name == op.name)
             {
-                errors.push(diag::at_span(
+                cx.error_at(
                     op.span,
                     format!(
                         "{} name `{}` is used twice in this impl (by `{first}` and `{}`): MCP \
@@ -73,13 +73,13 @@ pub(crate) fn validate(
                         op.name,
                         method.ident,
                     ),
-                ));
+                );
             } else {
                 seen.push((op.kind, &op.name, &method.ident));
             }
         }
         if let [first, second, ..] = method.ops.as_slice() {
-            errors.push(diag::at_span(
+            cx.error_at(
                 second.span,
                 format!(
                     "`{}` is marked both {} and {}; a method serves one MCP operation",
@@ -87,41 +87,38 @@ pub(crate) fn validate(
                     first.kind.attribute(),
                     second.kind.attribute(),
                 ),
-            ));
+            );
         }
 
         let Some(requirement) = method.requirements.first() else {
             continue;
         };
         for repeated in method.requirements.iter().skip(1) {
-            errors.push(diag::at(
-                &repeated.attr,
-                "#[requires_scope] is given twice; list all scopes in one attribute: `#[requires_scope(\"a\", \"b\")]`",
-            ));
+            scopes::given_twice(cx, &repeated.attr);
         }
         if let (Some(named), Some(expected)) = (&requirement.args.resource, &resource_text) {
             let named_text = named.to_token_stream().to_string();
             if &named_text != expected {
-                errors.push(diag::at(
+                cx.error_spanned_by(
                     named,
                     format!(
                         "the scopes of this impl belong to `{expected}` (from \
                          `#[tool_scopes({expected})]`); a method cannot name another resource \
                          (`{named_text}`): drop it, e.g. `#[requires_scope(\"read:notes\")]`"
                     ),
-                ));
+                );
             }
         }
-        check_scopes(&requirement.args.scopes, &requirement.attr, errors);
+        scopes::check(cx, &requirement.args.scopes, &requirement.attr);
         let Some(op) = method.ops.first() else {
-            errors.push(diag::at(
+            cx.error_spanned_by(
                 &requirement.attr,
                 format!(
                     "#[requires_scope] on `{}` has no effect: the method is neither a `#[tool]` \
                      nor a `#[prompt]`, and the MCP layer enforces scopes per tool or prompt",
                     method.ident
                 ),
-            ));
+            );
             continue;
         };
         ops.push(OpScopes {
@@ -131,9 +128,6 @@ pub(crate) fn validate(
         });
     }
 
-    if errors.len() > before {
-        return None;
-    }
     Some(ToolScopesModel {
         resource: resource?,
         fn_name: args.fn_name.unwrap_or_else(default_fn_name),
@@ -156,13 +150,15 @@ mod tests {
     use quote::quote;
 
     fn check(args: TokenStream, item: TokenStream) -> Result<ToolScopesModel, Vec<String>> {
-        let mut errors = Vec::new();
-        let a = parse::args(args.clone(), &mut errors);
+        let cx = Ctxt::new();
+        let a = parse::args(&cx, args.clone());
         let mut item = parse::target(&item).unwrap();
-        let methods = parse::take_methods(&mut item, &mut errors);
-        match validate(a, &args, &methods, &mut errors) {
+        let methods = parse::take_methods(&cx, &mut item);
+        let model = validate(&cx, a, &args, &methods);
+        let errors = cx.messages();
+        match model {
             Some(m) if errors.is_empty() => Ok(m),
-            _ => Err(errors.iter().map(ToString::to_string).collect()),
+            _ => Err(errors),
         }
     }
 
