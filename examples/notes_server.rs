@@ -33,7 +33,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use mcp_auth::rmcp::auth_info;
-use mcp_auth::{AuthInfo, ResourceAuth, mcp_resource, tool_scopes};
+use mcp_auth::{AuthInfo, ResourceAuth, mcp_resource, requires_scope, tool_scopes};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};

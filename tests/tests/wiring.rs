@@ -6,7 +6,9 @@
 //! says. And wired the one right way, `ResourceAuth::mcp_router`.
 
 use axum::Router;
-use mcp_auth::{DiscoveryKind, ResourceAuth, fetch_server_config, mcp_resource, tool_scopes};
+use mcp_auth::{
+    DiscoveryKind, ResourceAuth, fetch_server_config, mcp_resource, requires_scope, tool_scopes,
+};
 use mcp_auth_dev::AuthorizationServer;
 use mcp_auth_tests::{LogCapture, Spy, bind, spawn};
 use reqwest::StatusCode;

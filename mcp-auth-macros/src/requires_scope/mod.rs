@@ -1,9 +1,10 @@
 //! `#[requires_scope]`.
 //!
 //! On a free function (an axum handler) it expands on its own. On a method (an MCP tool or
-//! prompt) it is read and removed by `#[tool_scopes]` on the impl block, which expands first;
-//! reaching this macro on a method means there is no `#[tool_scopes]`, and nothing would
-//! enforce the scopes, so it is an error.
+//! prompt) it is read by `#[tool_scopes]` on the impl block, which expands first, guards the
+//! method and puts the attribute back with a marker argument; reaching this macro on a method
+//! without the marker means there is no `#[tool_scopes]`, and nothing would enforce the scopes,
+//! so it is an error.
 
 mod expand;
 mod parse;
@@ -17,6 +18,9 @@ use crate::{diag, scopes};
 /// The macro on `proc_macro2` tokens: the expansion, or the function unchanged and every
 /// problem found.
 pub(crate) fn requires_scope(args: TokenStream, item: TokenStream) -> TokenStream {
+    if is_taken_over(&args) {
+        return item;
+    }
     let cx = Ctxt::new();
     let target = parse::target(&item).map_err(|e| cx.syn_error(e)).ok();
     if let Some(method) = target.as_ref().filter(|f| f.sig.receiver().is_some()) {
@@ -32,6 +36,16 @@ pub(crate) fn requires_scope(args: TokenStream, item: TokenStream) -> TokenStrea
         (Ok(()), Some(target), Some(model)) => expand::expand(target, &model),
         (errors, ..) => diag::with_errors(&item, errors),
     }
+}
+
+/// Whether the arguments are the marker of a method `#[tool_scopes]` has guarded.
+fn is_taken_over(args: &TokenStream) -> bool {
+    let mut tokens = args.clone().into_iter();
+    matches!(
+        (tokens.next(), tokens.next()),
+        (Some(proc_macro2::TokenTree::Ident(ident)), None)
+            if ident == crate::tool_scopes::TAKEN_OVER
+    )
 }
 
 /// `#[requires_scope]` on a method whose impl block has no `#[tool_scopes]`.

@@ -102,6 +102,49 @@ pub(crate) fn expand(item: &TokenStream, target: &Target, model: &Model) -> Toke
     }
 }
 
+/// The struct as written, with an implementation that only type-checks, for a declaration with
+/// errors: every item `expand` generates exists (the literal constants empty), and the scopes
+/// are the ones written. The errors next to it stop the build.
+pub(crate) fn fallback(item: &TokenStream, target: &Target, scopes: &[String]) -> TokenStream {
+    let ident = &target.ident;
+    let vis = &target.vis;
+    let p = runtime::private();
+    let type_name = ident.to_string();
+    quote! {
+        #item
+
+        impl #p::Resource for #ident {
+            const SPEC: #p::ResourceSpec = #p::ResourceSpec {
+                type_name: #type_name,
+                id: #p::ValueSource::Literal(""),
+                issuers: &[],
+                scopes: &[#(#scopes),*],
+                metadata: #p::MetadataSpec {
+                    resource_name: #p::core::option::Option::None,
+                    resource_documentation: #p::core::option::Option::None,
+                    resource_policy_uri: #p::core::option::Option::None,
+                    resource_tos_uri: #p::core::option::Option::None,
+                    localized: &[],
+                },
+                token: #p::TokenSpec::STRICT,
+                metadata_json: #p::core::option::Option::None,
+            };
+        }
+
+        #[allow(dead_code)]
+        impl #ident {
+            #vis const SCOPES: &'static [&'static str] = <Self as #p::Resource>::SPEC.scopes;
+            #vis const ID: &'static str = "";
+            #vis const WELL_KNOWN_PATH: &'static str = "";
+            #vis const METADATA_JSON: &'static str = "";
+
+            #vis fn builder() -> #p::ResourceBuilder<Self> {
+                #p::ResourceBuilder::new()
+            }
+        }
+    }
+}
+
 /// `ID`, `WELL_KNOWN_PATH` and `METADATA_JSON`, for the values known at compile time.
 fn literal_items(model: &Model, vis: &syn::Visibility, metadata_json: Option<&str>) -> TokenStream {
     let mut out = TokenStream::new();

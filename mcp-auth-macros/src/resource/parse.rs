@@ -421,6 +421,17 @@ impl ResourceArgs {
 }
 
 /// Parses the attribute arguments; every problem is recorded in `cx` and the rest is kept.
+impl ResourceArgs {
+    /// The scope literals as written, valid or not: what a fallback implementation declares, so
+    /// that `#[requires_scope]` on them adds no follow-up error.
+    pub(crate) fn written_scopes(&self) -> Vec<String> {
+        self.scopes
+            .as_ref()
+            .map(|k| k.value.0.iter().map(LitStr::value).collect())
+            .unwrap_or_default()
+    }
+}
+
 pub(crate) fn args(cx: &Ctxt, tokens: TokenStream) -> ResourceArgs {
     let mut out = ResourceArgs::default();
     for arg in attr::args(cx, tokens) {

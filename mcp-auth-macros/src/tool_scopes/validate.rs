@@ -20,6 +20,16 @@ pub(crate) struct ToolScopesModel {
     pub(crate) ops: Vec<OpScopes>,
 }
 
+/// The in-method guard of one method with a requirement.
+#[derive(Debug, Clone)]
+pub(crate) struct MethodGuard {
+    /// The method.
+    pub(crate) method: Ident,
+    /// The path its `#[requires_scope]` was written with (`requires_scope`,
+    /// `mcp_auth::requires_scope`), put back with a marker so that the import stays used.
+    pub(crate) attr_path: syn::Path,
+}
+
 /// The scopes one tool or prompt requires.
 #[derive(Debug, Clone)]
 pub(crate) struct OpScopes {
@@ -29,6 +39,8 @@ pub(crate) struct OpScopes {
     pub(crate) name: String,
     /// The scopes, valid tokens, each once; their spans are kept for the declared-scope check.
     pub(crate) scopes: Vec<LitStr>,
+    /// The method that serves it, which checks the scopes again when it is called.
+    pub(crate) guard: MethodGuard,
 }
 
 /// The name of the generated function when `fn_name` is not given.
@@ -125,6 +137,10 @@ pub(crate) fn validate(
             kind: op.kind,
             name: op.name.clone(),
             scopes: requirement.args.scopes.clone(),
+            guard: MethodGuard {
+                method: method.ident.clone(),
+                attr_path: requirement.attr.path().clone(),
+            },
         });
     }
 

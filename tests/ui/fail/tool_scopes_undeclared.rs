@@ -1,4 +1,4 @@
-use mcp_auth::{mcp_resource, tool_scopes};
+use mcp_auth::{mcp_resource, requires_scope, tool_scopes};
 use rmcp::{tool, tool_router};
 
 #[mcp_resource(

@@ -2,7 +2,7 @@
 //! impl block with `fn_name`, both attribute orders, and a generic server.
 
 use mcp_auth::mcp::McpScopes;
-use mcp_auth::{mcp_resource, tool_scopes};
+use mcp_auth::{mcp_resource, requires_scope, tool_scopes};
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, PromptMessage, Role};
 use rmcp::service::RequestContext;
