@@ -213,9 +213,3 @@ pub use keys::SigningAlg;
 pub use metadata::Discovery;
 pub use mint::{OpaqueTokenBuilder, TokenBuilder};
 pub use server::{AuthorizationServer, AuthorizationServerBuilder};
-
-/// The README's Rust examples, compiled as doc tests (here rather than in `mcp-auth`, because
-/// some of them use this crate, which depends on `mcp-auth`).
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-pub struct ReadmeDoctests;
