@@ -32,25 +32,25 @@ pub(crate) struct Authenticated {
 
 impl Authenticated {
     /// The scope decision for an operation that needs `needed` (beyond the layer's required
-    /// scopes, which the layer already checked): `Err` is the ready `403 insufficient_scope`,
-    /// whose challenge names every needed scope, the layer's required ones and the baseline
-    /// scopes the token holds.
-    pub(crate) fn require<'a>(
+    /// scopes, which the layer already checked): `None` when the token has them, else the ready
+    /// `403 insufficient_scope`, whose challenge names every needed scope, the layer's required
+    /// ones and the baseline scopes the token holds.
+    pub(crate) fn refusal<'a>(
         &self,
         needed: impl Iterator<Item = &'a str> + Clone,
-    ) -> Result<(), Response> {
+    ) -> Option<Response> {
         let Err(missing) = self
             .resource
             .hierarchy
             .require(self.info.scopes(), needed.clone())
         else {
-            return Ok(());
+            return None;
         };
         tracing::info!(missing = ?missing.scopes(), "insufficient scope");
         let mut all: Vec<&str> = needed.collect();
         all.extend(self.required.iter().map(String::as_str));
         let scopes = challenge_scopes(all, &self.resource.base_scopes, &self.info);
-        Err(
+        Some(
             AuthRejection::insufficient_scope(&self.resource, &scopes, &missing)
                 .render(self.error_body.as_ref()),
         )
@@ -204,8 +204,9 @@ impl<St: Send + Sync, R: 'static, S: ScopeSet> FromRequestParts<St> for ScopeGua
 
     async fn from_request_parts(parts: &mut Parts, _state: &St) -> Result<Self, Self::Rejection> {
         let auth = authenticated::<R>(parts).map_err(ScopeRejection::MissingLayer)?;
-        auth.require(S::SCOPES.iter().copied())
-            .map_err(ScopeRejection::Insufficient)?;
+        if let Some(response) = auth.refusal(S::SCOPES.iter().copied()) {
+            return Err(ScopeRejection::Insufficient(response));
+        }
         Ok(Self {
             _marker: PhantomData,
         })

@@ -344,7 +344,7 @@ where
         Ok(inspected) => inspected,
         Err(response) => return Ok(response),
     };
-    if let Err(response) = authenticated.require(needed.iter().map(String::as_str)) {
+    if let Some(response) = authenticated.refusal(needed.iter().map(String::as_str)) {
         return Ok(response);
     }
     let method = request.method().clone();
