@@ -2,34 +2,15 @@
 //! server write while valid and invalid requests are served, and check that no token, and no
 //! signature segment of one, appears.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use axum::Router;
 use axum::routing::post;
 use mcp_auth::{Auth, ProtectedResource, ResourceServer};
 use mcp_auth_dev::AuthorizationServer;
-use mcp_auth_tests::{bind, spawn};
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use mcp_auth_tests::{LogCapture, bind, spawn};
 
 #[tokio::test]
 async fn rs55_no_token_or_signature_in_any_log_line() {
-    let capture = Capture::default();
+    let capture = LogCapture::default();
     let writer = capture.clone();
     tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
@@ -99,7 +80,7 @@ async fn rs55_no_token_or_signature_in_any_log_line() {
             && statuses.contains(&400)
     );
 
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(logs.contains("token rejected"), "the decisions are logged");
     for token in &tokens {
         assert!(
