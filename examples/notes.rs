@@ -11,6 +11,14 @@
 //! complete the whole OAuth flow against it without a login page. The MCP endpoint listens at
 //! `http://127.0.0.1:3000/mcp`. It prints the URLs, a token with `read:notes` and a curl line.
 //!
+//! To approve each sign-in on the development server's consent page (client name, scopes,
+//! redirect URI, resources; Approve or Deny) instead of automatically, set `NOTES_CONSENT=page`
+//! (`auto`, the default, skips the page):
+//!
+//! ```text
+//! NOTES_CONSENT=page cargo run --example notes
+//! ```
+//!
 //! The development server keeps its keys and registered clients in memory: after a restart,
 //! clients holding an old token or client id have to authenticate again (Claude Code: `/mcp`,
 //! then "Authenticate"; MCP Inspector: "Clear OAuth State").
@@ -27,10 +35,13 @@
 //! loopback, canonical form, ...), and the issuer is discovered (RFC 8414 / OpenID Connect);
 //! any problem stops the server with a message naming the variable. `NOTES_BIND` is the listening
 //! address when it differs from the host and port of `NOTES_RESOURCE_ID` (behind a proxy).
+//!
+//! `NOTES_CONSENT` only concerns the development server.
 
+use std::env::VarError;
 use std::time::Duration;
 
-use mcp_auth_dev::AuthorizationServer;
+use mcp_auth_dev::{AuthorizationServer, Consent};
 use mcp_auth_examples::notes_server::{DEV_ISSUER_PORT, DEV_USER, Notes, app};
 
 #[tokio::main]
@@ -52,19 +63,19 @@ async fn main() {
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let consent = consent_from_env()?;
     // Without NOTES_ISSUER, the default issuer is the development server started here.
     let dev = match std::env::var_os("NOTES_ISSUER") {
         Some(_) => None,
-        None => Some(
-            AuthorizationServer::builder()
+        None => {
+            let builder = AuthorizationServer::builder()
                 .port(DEV_ISSUER_PORT)
                 .user(DEV_USER)
-                .start()
-                .await
-                .map_err(|e| {
-                    format!("{e} (is another `cargo run --example notes` running? stop it, or set NOTES_ISSUER)")
-                })?,
-        ),
+                .consent(consent);
+            Some(builder.start().await.map_err(|e| {
+                format!("{e} (is another `cargo run --example notes` running? stop it, or set NOTES_ISSUER)")
+            })?)
+        }
     };
     let notes = Notes::builder().build().await?;
     // NOTES_BIND when the server listens elsewhere than its public URL says (behind a proxy).
@@ -87,8 +98,12 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             .client_id("curl")
             .expires_in(Duration::from_secs(24 * 3600))
             .mint();
+        let consent = match consent {
+            Consent::Page => "consent page",
+            _ => "automatic consent",
+        };
         println!(
-            "  Authorization server:  {} (development: dynamic registration, automatic consent as `{DEV_USER}`)",
+            "  Authorization server:  {} (development: dynamic registration, {consent} as `{DEV_USER}`)",
             dev.issuer()
         );
         println!();
@@ -128,4 +143,19 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         })
         .await?;
     Ok(())
+}
+
+/// `NOTES_CONSENT`: `auto` (the default) or `page`, for the development server.
+fn consent_from_env() -> Result<Consent, String> {
+    match std::env::var("NOTES_CONSENT") {
+        Err(VarError::NotPresent) => Ok(Consent::Auto),
+        Ok(value) => match value.as_str() {
+            "auto" => Ok(Consent::Auto),
+            "page" => Ok(Consent::Page),
+            other => Err(format!(
+                "NOTES_CONSENT must be `auto` or `page`, not `{other}`"
+            )),
+        },
+        Err(VarError::NotUnicode(_)) => Err("NOTES_CONSENT is not valid UTF-8".into()),
+    }
 }
