@@ -9,7 +9,8 @@
 //! clients which remember the issuer find it again after a restart), with dynamic client
 //! registration and automatic consent as the user `dev-user`: MCP Inspector and Claude Code
 //! complete the whole OAuth flow against it without a login page. The MCP endpoint listens at
-//! `http://127.0.0.1:3000/mcp`. It prints the URLs, a token with `read:notes` and a curl line.
+//! `http://127.0.0.1:3000/mcp`. It prints the URLs, a token with `read:notes` (as an
+//! `export TOKEN=...` line) and curl lines that use `$TOKEN`.
 //!
 //! To approve each sign-in on the development server's consent page (client name, scopes,
 //! redirect URI, resources; Approve or Deny) instead of automatically, set `NOTES_CONSENT=page`
@@ -107,11 +108,11 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             dev.issuer()
         );
         println!();
-        println!("A token with read:notes (valid 24 hours):");
-        println!("  {token}");
+        println!("A token with read:notes (valid 24 hours), for the curl lines below:");
+        println!("  export TOKEN={token}");
         println!();
         println!("List the tools:");
-        println!("  curl -s {mcp} -H 'Authorization: Bearer {token}' \\");
+        println!("  curl -s {mcp} -H \"Authorization: Bearer $TOKEN\" \\");
         println!(
             "    -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \\"
         );
@@ -119,7 +120,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         println!(
             "Same token, create_note (needs write:notes): 403 with `WWW-Authenticate: Bearer error=\"insufficient_scope\"`:"
         );
-        println!("  curl -si {mcp} -H 'Authorization: Bearer {token}' \\");
+        println!("  curl -si {mcp} -H \"Authorization: Bearer $TOKEN\" \\");
         println!(
             "    -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \\"
         );
