@@ -9,7 +9,16 @@
 //! clients which remember the issuer find it again after a restart), with dynamic client
 //! registration and automatic consent as the user `dev-user`: MCP Inspector and Claude Code
 //! complete the whole OAuth flow against it without a login page. The MCP endpoint listens at
-//! `http://127.0.0.1:3000/mcp`. It prints the URLs, a token with `read:notes` and a curl line.
+//! `http://127.0.0.1:3000/mcp`. It prints the URLs, a token with `read:notes` (as an
+//! `export TOKEN=...` line) and curl lines that use `$TOKEN`.
+//!
+//! To approve each sign-in on the development server's consent page (client name, scopes,
+//! redirect URI, resources; Approve or Deny) instead of automatically, set `NOTES_CONSENT=page`
+//! (`auto`, the default, skips the page):
+//!
+//! ```text
+//! NOTES_CONSENT=page cargo run --example notes
+//! ```
 //!
 //! The development server keeps its keys and registered clients in memory: after a restart,
 //! clients holding an old token or client id have to authenticate again (Claude Code: `/mcp`,
@@ -27,10 +36,28 @@
 //! loopback, canonical form, ...), and the issuer is discovered (RFC 8414 / OpenID Connect);
 //! any problem stops the server with a message naming the variable. `NOTES_BIND` is the listening
 //! address when it differs from the host and port of `NOTES_RESOURCE_ID` (behind a proxy).
+//!
+//! For an authorization server that issues opaque access tokens (not JWTs), give the
+//! resource server's client credentials at that server; tokens that are not JWTs are then
+//! verified by introspection (RFC 7662) at the `introspection_endpoint` of its metadata,
+//! authenticating with `client_secret_basic`:
+//!
+//! ```text
+//! NOTES_ISSUER=https://your-tenant.example.com NOTES_RESOURCE_ID=https://mcp.example.com/mcp \
+//!     NOTES_INTROSPECTION_CLIENT_ID=notes-rs NOTES_INTROSPECTION_CLIENT_SECRET=... \
+//!     cargo run --example notes
+//! ```
+//!
+//! Set both or neither: one without the other stops the server with a message naming the
+//! missing variable. Without `NOTES_ISSUER`, the two become the development server's
+//! introspection client and the printed token is an opaque one, so the introspection path can
+//! be tried locally. `NOTES_CONSENT` only concerns the development server.
 
+use std::env::VarError;
 use std::time::Duration;
 
-use mcp_auth_dev::AuthorizationServer;
+use mcp_auth::introspection::ClientAuth;
+use mcp_auth_dev::{AuthorizationServer, Consent};
 use mcp_auth_examples::notes_server::{DEV_ISSUER_PORT, DEV_USER, Notes, app};
 
 #[tokio::main]
@@ -52,21 +79,29 @@ async fn main() {
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let consent = consent_from_env()?;
+    let introspection = introspection_from_env()?;
     // Without NOTES_ISSUER, the default issuer is the development server started here.
     let dev = match std::env::var_os("NOTES_ISSUER") {
         Some(_) => None,
-        None => Some(
-            AuthorizationServer::builder()
+        None => {
+            let mut builder = AuthorizationServer::builder()
                 .port(DEV_ISSUER_PORT)
                 .user(DEV_USER)
-                .start()
-                .await
-                .map_err(|e| {
-                    format!("{e} (is another `cargo run --example notes` running? stop it, or set NOTES_ISSUER)")
-                })?,
-        ),
+                .consent(consent);
+            if let Some((id, secret)) = &introspection {
+                builder = builder.client_credentials(id, secret);
+            }
+            Some(builder.start().await.map_err(|e| {
+                format!("{e} (is another `cargo run --example notes` running? stop it, or set NOTES_ISSUER)")
+            })?)
+        }
     };
-    let notes = Notes::builder().build().await?;
+    let mut builder = Notes::builder();
+    if let Some((id, secret)) = introspection.clone() {
+        builder = builder.resource(|r| r.introspection(ClientAuth::basic(id, secret)));
+    }
+    let notes = builder.build().await?;
     // NOTES_BIND when the server listens elsewhere than its public URL says (behind a proxy).
     let bind = std::env::var("NOTES_BIND").unwrap_or_else(|_| notes.listen_address().to_owned());
     let listener = tokio::net::TcpListener::bind(&bind)
@@ -78,25 +113,48 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     println!("Notes MCP server (OAuth 2.1 protected resource)");
     println!("  MCP endpoint:          {mcp}");
     println!("  Metadata (RFC 9728):   {}", notes.metadata_url());
+    if let Some((id, _)) = &introspection {
+        println!("  Introspection:         opaque tokens, as client `{id}` (client_secret_basic)");
+    }
     if let Some(dev) = &dev {
-        let token = dev
-            .token()
-            .audience(mcp)
-            .scopes(["read:notes"])
-            .subject(DEV_USER)
-            .client_id("curl")
-            .expires_in(Duration::from_secs(24 * 3600))
-            .mint();
+        let lifetime = Duration::from_secs(24 * 3600);
+        // With introspection configured, an opaque token shows that path; otherwise a JWT.
+        let (kind, token) = match introspection {
+            Some(_) => (
+                "An opaque token",
+                dev.opaque_token()
+                    .audience(mcp)
+                    .scopes(["read:notes"])
+                    .subject(DEV_USER)
+                    .client_id("curl")
+                    .expires_in(lifetime)
+                    .mint(),
+            ),
+            None => (
+                "A token",
+                dev.token()
+                    .audience(mcp)
+                    .scopes(["read:notes"])
+                    .subject(DEV_USER)
+                    .client_id("curl")
+                    .expires_in(lifetime)
+                    .mint(),
+            ),
+        };
+        let consent = match consent {
+            Consent::Page => "consent page",
+            _ => "automatic consent",
+        };
         println!(
-            "  Authorization server:  {} (development: dynamic registration, automatic consent as `{DEV_USER}`)",
+            "  Authorization server:  {} (development: dynamic registration, {consent} as `{DEV_USER}`)",
             dev.issuer()
         );
         println!();
-        println!("A token with read:notes (valid 24 hours):");
-        println!("  {token}");
+        println!("{kind} with read:notes (valid 24 hours), for the curl lines below:");
+        println!("  export TOKEN={token}");
         println!();
         println!("List the tools:");
-        println!("  curl -s {mcp} -H 'Authorization: Bearer {token}' \\");
+        println!("  curl -s {mcp} -H \"Authorization: Bearer $TOKEN\" \\");
         println!(
             "    -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \\"
         );
@@ -104,7 +162,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         println!(
             "Same token, create_note (needs write:notes): 403 with `WWW-Authenticate: Bearer error=\"insufficient_scope\"`:"
         );
-        println!("  curl -si {mcp} -H 'Authorization: Bearer {token}' \\");
+        println!("  curl -si {mcp} -H \"Authorization: Bearer $TOKEN\" \\");
         println!(
             "    -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \\"
         );
@@ -128,4 +186,41 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         })
         .await?;
     Ok(())
+}
+
+/// `NOTES_CONSENT`: `auto` (the default) or `page`, for the development server.
+fn consent_from_env() -> Result<Consent, String> {
+    match std::env::var("NOTES_CONSENT") {
+        Err(VarError::NotPresent) => Ok(Consent::Auto),
+        Ok(value) => match value.as_str() {
+            "auto" => Ok(Consent::Auto),
+            "page" => Ok(Consent::Page),
+            other => Err(format!(
+                "NOTES_CONSENT must be `auto` or `page`, not `{other}`"
+            )),
+        },
+        Err(VarError::NotUnicode(_)) => Err("NOTES_CONSENT is not valid UTF-8".into()),
+    }
+}
+
+/// `NOTES_INTROSPECTION_CLIENT_ID` and `NOTES_INTROSPECTION_CLIENT_SECRET`: both or neither.
+fn introspection_from_env() -> Result<Option<(String, String)>, String> {
+    const ID: &str = "NOTES_INTROSPECTION_CLIENT_ID";
+    const SECRET: &str = "NOTES_INTROSPECTION_CLIENT_SECRET";
+    let var = |name: &str| match std::env::var(name) {
+        Err(VarError::NotPresent) => Ok(None),
+        Ok(value) if value.is_empty() => Err(format!("{name} is set but empty")),
+        Ok(value) => Ok(Some(value)),
+        Err(VarError::NotUnicode(_)) => Err(format!("{name} is not valid UTF-8")),
+    };
+    match (var(ID)?, var(SECRET)?) {
+        (Some(id), Some(secret)) => Ok(Some((id, secret))),
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(format!(
+            "{ID} is set but {SECRET} is missing: set both to verify opaque tokens by introspection, or neither"
+        )),
+        (None, Some(_)) => Err(format!(
+            "{SECRET} is set but {ID} is missing: set both to verify opaque tokens by introspection, or neither"
+        )),
+    }
 }

@@ -49,10 +49,7 @@ async fn rs55_no_token_or_signature_in_any_log_line() {
             .audience(&id)
             .issuer("https://evil.example")
             .mint(),
-        idp.opaque_token()
-            .audience(&id)
-            .scopes(["mcp:read"])
-            .issue(),
+        idp.opaque_token().audience(&id).scopes(["mcp:read"]).mint(),
     ];
     let http = reqwest::Client::new();
     let mut statuses = Vec::new();

@@ -55,7 +55,7 @@ pub(crate) async fn handle(
     } else if method == Method::POST {
         match wire::read_form(headers, body).await {
             Ok(form) => consent_form(shared, &form),
-            Err(e) => error_page(StatusCode::BAD_REQUEST, &e.description),
+            Err(e) => error_page(shared, StatusCode::BAD_REQUEST, e.description.into()),
         }
     } else {
         wire::method_not_allowed("GET, POST")
@@ -72,7 +72,7 @@ struct Target<'a> {
 fn authorization_request(shared: &Shared, params: &Form) -> Response {
     let (client, target) = match trusted_target(shared, params) {
         Ok(found) => found,
-        Err(message) => return error_page(StatusCode::BAD_REQUEST, &message),
+        Err(error) => return error_page(shared, StatusCode::BAD_REQUEST, error),
     };
     let authorization = match check_request(shared, &client, &target, params) {
         Ok(authorization) => authorization,
@@ -113,27 +113,28 @@ fn authorization_request(shared: &Shared, params: &Form) -> Response {
 fn trusted_target<'a>(
     shared: &Shared,
     params: &'a Form,
-) -> Result<(std::sync::Arc<Client>, Target<'a>), String> {
+) -> Result<(std::sync::Arc<Client>, Target<'a>), PageError> {
     let client_id = wire::single(params, "client_id")
         .map_err(|e| e.description)?
-        .ok_or("the client_id parameter is missing")?;
-    let client = shared
-        .clients
-        .get(client_id)
-        .ok_or_else(|| format!("no client is registered with client_id `{client_id}`"))?;
+        .ok_or("the `client_id` parameter is missing")?;
+    let client = shared.clients.get(client_id).ok_or_else(|| {
+        PageError::after_restart(format!(
+            "no client is registered with client_id `{client_id}`"
+        ))
+    })?;
     let redirect_uri = wire::single(params, "redirect_uri").map_err(|e| e.description)?;
     let (redirect_uri, redirect_uri_sent) = match (redirect_uri, client.redirect_uris.as_slice()) {
         (Some(uri), registered) if registered.iter().any(|r| r == uri) => (uri.to_owned(), true),
         (Some(uri), _) => {
-            return Err(format!(
+            return Err(PageError::after_restart(format!(
                 "the redirect_uri `{uri}` is not registered for this client (redirect URIs must match exactly)"
-            ));
+            )));
         }
         (None, [only]) => (only.clone(), false),
         (None, []) => return Err("this client has no redirect URI registered".into()),
         (None, _) => {
             return Err(
-                "the redirect_uri parameter is required: this client registered several".into(),
+                "the `redirect_uri` parameter is required: this client registered several".into(),
             );
         }
     };
@@ -260,8 +261,9 @@ fn consent_form(shared: &Shared, form: &Form) -> Response {
     let field = |name: &str| wire::single(form, name).ok().flatten();
     let (Some(request_id), Some(csrf)) = (field("request_id"), field("csrf_token")) else {
         return error_page(
+            shared,
             StatusCode::BAD_REQUEST,
-            "the consent form lacks its request_id or csrf_token",
+            "the consent form lacks its `request_id` or `csrf_token`".into(),
         );
     };
     let approve = match field("decision") {
@@ -269,8 +271,9 @@ fn consent_form(shared: &Shared, form: &Form) -> Response {
         Some("deny") => false,
         _ => {
             return error_page(
+                shared,
                 StatusCode::BAD_REQUEST,
-                "the consent form must send decision=approve or decision=deny",
+                "the consent form must send `decision=approve` or `decision=deny`".into(),
             );
         }
     };
@@ -279,14 +282,18 @@ fn consent_form(shared: &Shared, form: &Form) -> Response {
         Ok(authorization) => authorization,
         Err(ConsentError::Unknown) => {
             return error_page(
+                shared,
                 StatusCode::BAD_REQUEST,
-                "this consent request is unknown, already answered or expired; start the authorization again",
+                PageError::after_restart(
+                    "this consent request is unknown, already answered or expired; start the authorization again",
+                ),
             );
         }
         Err(ConsentError::BadCsrf) => {
             return error_page(
+                shared,
                 StatusCode::BAD_REQUEST,
-                "the CSRF token does not match this consent request",
+                "the CSRF token does not match this consent request".into(),
             );
         }
     };
@@ -325,8 +332,9 @@ fn redirect(
 ) -> Response {
     let Ok(mut url) = Url::parse(redirect_uri) else {
         return error_page(
+            shared,
             StatusCode::INTERNAL_SERVER_ERROR,
-            "the registered redirect URI cannot be parsed",
+            "the registered redirect URI cannot be parsed".into(),
         );
     };
     {
@@ -341,8 +349,9 @@ fn redirect(
     }
     let Ok(location) = HeaderValue::from_str(url.as_str()) else {
         return error_page(
+            shared,
             StatusCode::INTERNAL_SERVER_ERROR,
-            "the redirect URI is not a valid header value",
+            "the redirect URI is not a valid header value".into(),
         );
     };
     let mut response = status.into_response();
@@ -359,25 +368,20 @@ fn consent_page(
     request_id: &str,
     csrf: &str,
 ) -> String {
-    {
-        let list = |items: &[String], none: &str| {
-            if items.is_empty() {
-                return format!("<p><em>{}</em></p>", escape(none));
-            }
-            let mut out = String::from("<ul>");
-            for item in items {
-                let _ = write!(out, "<li><code>{}</code></li>", escape(item));
-            }
-            out.push_str("</ul>");
-            out
-        };
-        let name = escape(client.display_name());
-        format!(
-            r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Authorize {name}</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem}}button{{font-size:1rem;padding:.5rem 1.5rem;margin-right:1rem}}</style>
-</head><body>
-<h1>Authorize <span id="client-name">{name}</span></h1>
+    let list = |items: &[String], none: &str| {
+        if items.is_empty() {
+            return format!("<p><em>{}</em></p>", escape(none));
+        }
+        let mut out = String::from("<ul>");
+        for item in items {
+            let _ = write!(out, "<li><code>{}</code></li>", escape(item));
+        }
+        out.push_str("</ul>");
+        out
+    };
+    let name = escape(client.display_name());
+    let body = format!(
+        r#"<h1>Authorize <span id="client-name">{name}</span></h1>
 <p><strong>{name}</strong> (client <code>{client_id}</code>) asks to act as <strong>{user}</strong>.</p>
 <h2>Scopes</h2>{scopes}
 <h2>Resources</h2>{resources}
@@ -387,30 +391,106 @@ fn consent_page(
 <input type="hidden" name="csrf_token" value="{csrf}">
 <button type="submit" name="decision" value="approve">Approve</button>
 <button type="submit" name="decision" value="deny">Deny</button>
-</form>
-<p><small>Development authorization server of mcp-auth. Issuer <code>{issuer}</code>.</small></p>
-</body></html>
-"#,
-            client_id = escape(&client.client_id),
-            user = escape(&authorization.subject),
-            scopes = list(&authorization.scopes, "no scope"),
-            resources = list(&authorization.resources, "no resource indicated"),
-            redirect = escape(&authorization.redirect_uri),
-            action = escape(&shared.layout.authorization_endpoint),
-            request_id = escape(request_id),
-            csrf = escape(csrf),
-            issuer = escape(&shared.layout.issuer),
-        )
+</form>"#,
+        client_id = escape(&client.client_id),
+        user = escape(&authorization.subject),
+        scopes = list(&authorization.scopes, "no scope"),
+        resources = list(&authorization.resources, "no resource indicated"),
+        redirect = escape(&authorization.redirect_uri),
+        action = escape(&shared.layout.authorization_endpoint),
+        request_id = escape(request_id),
+        csrf = escape(csrf),
+    );
+    page(shared, &format!("Authorize {name}"), &body)
+}
+
+/// An error shown to the user instead of a redirect: its message, with `code` spans, and
+/// whether it typically follows a restart of this server.
+struct PageError {
+    message: String,
+    after_restart: bool,
+}
+
+impl PageError {
+    /// An error that a client which outlived a restart of this server runs into (it holds a
+    /// client id, redirect URI or pending request the server has forgotten): the page adds
+    /// [`RESTART_HINT`].
+    fn after_restart(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            after_restart: true,
+        }
     }
 }
 
+impl From<String> for PageError {
+    fn from(message: String) -> Self {
+        Self {
+            message,
+            after_restart: false,
+        }
+    }
+}
+
+impl From<&str> for PageError {
+    fn from(message: &str) -> Self {
+        message.to_owned().into()
+    }
+}
+
+/// What to do when a client holds state from before a restart of this server (HTML).
+const RESTART_HINT: &str = "The development server keeps registered clients in memory: after a restart, clear your client's OAuth state (MCP Inspector: <strong>Clear OAuth State</strong>; Claude Code: <code>/mcp</code> &rarr; <strong>Authenticate</strong>) and connect again.";
+
 /// An error shown to the user instead of a redirect.
-fn error_page(status: StatusCode, message: &str) -> Response {
-    let body = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Authorization error</title></head><body>\n<h1>Authorization error</h1>\n<p id=\"error\">{}</p>\n</body></html>\n",
-        escape(message)
+fn error_page(shared: &Shared, status: StatusCode, error: PageError) -> Response {
+    let mut body = format!(
+        "<h1>Authorization error</h1>\n<p id=\"error\" class=\"error\">{}</p>",
+        with_code(&error.message)
     );
-    html(status, body)
+    if error.after_restart {
+        let _ = write!(body, "\n<p id=\"hint\" class=\"hint\">{RESTART_HINT}</p>");
+    }
+    html(status, page(shared, "Authorization error", &body))
+}
+
+/// The style of every page: inline, since the CSP allows no other source.
+const STYLE: &str = "body{font-family:system-ui,sans-serif;line-height:1.5;color:#1f2328;background:#fff;max-width:38rem;margin:3rem auto;padding:0 1rem}\
+h1{font-size:1.5rem}h2{font-size:1.05rem;margin:1.5rem 0 .25rem}\
+code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.9em;background:#eff1f3;border-radius:4px;padding:.1em .35em;overflow-wrap:anywhere}\
+.error,.hint{border-left:4px solid;border-radius:4px;padding:.75rem 1rem}\
+.error{border-color:#cf222e;background:#ffebe9}.hint{border-color:#0969da;background:#ddf4ff}\
+button{font:inherit;padding:.5rem 1.5rem;margin-right:1rem;border:1px solid #8c959f;border-radius:6px;background:#f6f8fa;cursor:pointer}\
+button[value=approve]{background:#1f883d;border-color:#1f883d;color:#fff}\
+footer{margin-top:2.5rem;color:#59636e;font-size:.85rem}";
+
+/// A whole page: `title` and `body` are HTML (already escaped).
+fn page(shared: &Shared, title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title}</title>\n<style>{STYLE}</style>\n</head><body>\n{body}\n\
+         <footer>Development authorization server of mcp-auth. Issuer <code>{issuer}</code>.</footer>\n\
+         </body></html>\n",
+        issuer = escape(&shared.layout.issuer),
+    )
+}
+
+/// Escapes `text` for HTML and renders its `code` spans (between backticks) as `<code>`; an
+/// unpaired backtick stays as it is.
+fn with_code(text: &str) -> String {
+    let parts: Vec<&str> = text.split('`').collect();
+    let mut out = String::with_capacity(text.len());
+    for (i, part) in parts.iter().enumerate() {
+        if i % 2 == 0 {
+            out.push_str(&escape(part));
+        } else if i + 1 == parts.len() {
+            out.push('`');
+            out.push_str(&escape(part));
+        } else {
+            let _ = write!(out, "<code>{}</code>", escape(part));
+        }
+    }
+    out
 }
 
 /// An HTML response that may not be framed, cached or leak its URL.
@@ -459,6 +539,17 @@ mod tests {
             escape(r#"<script>alert("x&y")</script>'"#),
             "&lt;script&gt;alert(&quot;x&amp;y&quot;)&lt;/script&gt;&#39;"
         );
+    }
+
+    #[test]
+    fn code_spans_become_code_elements_and_stay_escaped() {
+        assert_eq!(
+            with_code("the `redirect_uri` <x> `a&b`"),
+            "the <code>redirect_uri</code> &lt;x&gt; <code>a&amp;b</code>"
+        );
+        assert_eq!(with_code("no code"), "no code");
+        assert_eq!(with_code("`x` and `<y>"), "<code>x</code> and `&lt;y&gt;");
+        assert_eq!(with_code(""), "");
     }
 
     #[test]

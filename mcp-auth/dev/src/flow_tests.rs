@@ -422,27 +422,43 @@ async fn bad_client_or_redirect_uri_shows_a_page_and_never_redirects() {
     let client_id = public_client(&idp).await;
     let (_, challenge) = pkce();
     let evil = "http://127.0.0.1:6274/oauth/callback/../evil";
-    let cases: Vec<Vec<(&str, &str)>> = vec![
+    // The request, and whether the page adds the hint for clients that outlived a restart.
+    let cases: Vec<(Vec<(&str, &str)>, bool)> = vec![
         // Not exactly the registered URI (a prefix, a trailing slash, another port).
-        vec![("client_id", &client_id), ("redirect_uri", evil)],
-        vec![
-            ("client_id", &client_id),
-            ("redirect_uri", "http://127.0.0.1:6274/oauth/callback/"),
-        ],
-        vec![
-            ("client_id", &client_id),
-            ("redirect_uri", "http://127.0.0.1:6275/oauth/callback"),
-        ],
+        (
+            vec![("client_id", &client_id), ("redirect_uri", evil)],
+            true,
+        ),
+        (
+            vec![
+                ("client_id", &client_id),
+                ("redirect_uri", "http://127.0.0.1:6274/oauth/callback/"),
+            ],
+            true,
+        ),
+        (
+            vec![
+                ("client_id", &client_id),
+                ("redirect_uri", "http://127.0.0.1:6275/oauth/callback"),
+            ],
+            true,
+        ),
         // Unknown, missing or repeated client_id.
-        vec![("client_id", "nobody"), ("redirect_uri", CALLBACK)],
-        vec![("redirect_uri", CALLBACK)],
-        vec![
-            ("client_id", &client_id),
-            ("client_id", &client_id),
-            ("redirect_uri", CALLBACK),
-        ],
+        (
+            vec![("client_id", "nobody"), ("redirect_uri", CALLBACK)],
+            true,
+        ),
+        (vec![("redirect_uri", CALLBACK)], false),
+        (
+            vec![
+                ("client_id", &client_id),
+                ("client_id", &client_id),
+                ("redirect_uri", CALLBACK),
+            ],
+            false,
+        ),
     ];
-    for case in cases {
+    for (case, restart_hint) in cases {
         let mut params = case.clone();
         params.extend([
             ("response_type", "code"),
@@ -461,7 +477,31 @@ async fn bad_client_or_redirect_uri_shows_a_page_and_never_redirects() {
         );
         let page = response.text().await.unwrap();
         assert!(page.contains("Authorization error"), "{page}");
+        // Code is markup, not Markdown.
+        assert!(page.contains("<code>") && !page.contains('`'), "{page}");
+        assert_eq!(
+            page.contains("id=\"hint\""),
+            restart_hint,
+            "{case:?}: {page}"
+        );
+        if restart_hint {
+            assert!(page.contains("Clear OAuth State"), "{page}");
+        }
     }
+    let unknown = authorize(
+        &idp,
+        &[
+            ("client_id", "<nobody>"),
+            ("redirect_uri", CALLBACK),
+            ("response_type", "code"),
+        ],
+    )
+    .await;
+    let page = unknown.text().await.unwrap();
+    assert!(
+        page.contains("client_id <code>&lt;nobody&gt;</code>"),
+        "{page}"
+    );
 }
 
 #[tokio::test]
@@ -705,6 +745,10 @@ async fn consent_page_shows_the_request_and_approve_redirects_with_a_code() {
     .await;
     assert_eq!(again.status(), 400);
     assert!(again.headers().get("location").is_none());
+    // As after a restart of the server: the page says what to do.
+    let page = again.text().await.unwrap();
+    assert!(page.contains("start the authorization again"), "{page}");
+    assert!(page.contains("id=\"hint\""), "{page}");
 }
 
 #[tokio::test]
@@ -749,7 +793,9 @@ async fn consent_with_a_bad_csrf_token_is_refused() {
         .await;
         assert_eq!(response.status(), 400);
         assert!(response.headers().get("location").is_none());
-        assert!(response.text().await.unwrap().contains("CSRF"));
+        let page = response.text().await.unwrap();
+        assert!(page.contains("CSRF"), "{page}");
+        assert!(!page.contains("id=\"hint\""), "{page}");
     }
     let missing = post_consent(
         &idp,

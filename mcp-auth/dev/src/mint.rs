@@ -394,13 +394,13 @@ pub(crate) struct OpaqueRecord {
 ///     .opaque_token()
 ///     .audience("https://api.example.com/mcp")
 ///     .scopes(["mcp:read"])
-///     .issue();
-/// let inactive = idp.opaque_token().active(false).issue();
+///     .mint();
+/// let inactive = idp.opaque_token().active(false).mint();
 /// assert_ne!(token, inactive);
 /// assert!(!token.contains('.'));
 /// # Ok(()) }
 /// ```
-#[must_use = "an opaque token builder does nothing until `issue` is called"]
+#[must_use = "an opaque token builder does nothing until `mint` is called"]
 pub struct OpaqueTokenBuilder<'a> {
     shared: &'a Shared,
     now: u64,
@@ -461,7 +461,7 @@ impl<'a> OpaqueTokenBuilder<'a> {
     }
 
     /// Registers the token and returns it: 43 random base64url characters.
-    pub fn issue(self) -> String {
+    pub fn mint(self) -> String {
         let token = random_b64(32);
         self.shared.register_opaque(
             token.clone(),

@@ -626,7 +626,7 @@ async fn rs42_introspection_with_basic_and_post_auth() {
         .subject("alice")
         .client_id("cli")
         .claim("username", "alice@example.com")
-        .issue();
+        .mint();
     let expected = json!({
         "active": true,
         "token_type": "Bearer",
@@ -668,7 +668,7 @@ async fn rs42_introspection_with_basic_and_post_auth() {
 #[tokio::test]
 async fn rs42_introspection_requires_client_authentication() {
     let idp = AuthorizationServer::start().await.unwrap();
-    let token = idp.opaque_token().issue();
+    let token = idp.opaque_token().mint();
     let (id, secret) = idp.introspection_client();
     let url = idp.introspection_endpoint();
 
@@ -763,10 +763,10 @@ async fn rs42_unknown_inactive_and_revoked_tokens_are_only_active_false() {
             "{token:?}"
         );
     }
-    let off = idp.opaque_token().active(false).issue();
+    let off = idp.opaque_token().active(false).mint();
     assert_eq!(introspect_basic(&idp, &off).await.1, inactive_only);
 
-    let revoked = idp.opaque_token().issue();
+    let revoked = idp.opaque_token().mint();
     assert_eq!(introspect_basic(&idp, &revoked).await.1["active"], true);
     idp.revoke(&revoked);
     assert_eq!(introspect_basic(&idp, &revoked).await.1, inactive_only);
@@ -784,7 +784,7 @@ async fn rs42_forced_active_answers_true_after_exp() {
         .opaque_token()
         .expires_in(Duration::from_secs(10))
         .active(true)
-        .issue();
+        .mint();
     clock.advance(Duration::from_secs(60));
     let body = introspect_basic(&idp, &liar).await.1;
     assert_eq!(body["active"], true);
