@@ -178,6 +178,24 @@ fn reference_bearer(value: &[u8]) -> Option<&[u8]> {
     Some(token)
 }
 
+/// The reference with HTAB allowed after the first SP (what the parser does today).
+fn lenient_bearer(value: &[u8]) -> Option<&[u8]> {
+    let ows = |b: &u8| *b == b' ' || *b == b'\t';
+    let start = value.iter().position(|b| !ows(b))?;
+    if value.len() < start + 7 || value[start + 6] != b' ' {
+        return None;
+    }
+    let mut normalised = value.to_vec();
+    let mut i = start + 7;
+    while i < normalised.len() && ows(&normalised[i]) {
+        normalised[i] = b' ';
+        i += 1;
+    }
+    let token = reference_bearer(&normalised)?;
+    let offset = token.as_ptr() as usize - normalised.as_ptr() as usize;
+    Some(&value[offset..offset + token.len()])
+}
+
 fn authorization_value() -> impl Strategy<Value = Vec<u8>> {
     let scheme = prop_oneof![
         Just(b"Bearer".to_vec()),
@@ -225,7 +243,7 @@ fn fuzz_authorization_parser() {
         ],
         proptest::bool::weighted(0.05),
     );
-    run(&BEARER, 4000, strategy, |(value, query, twice)| {
+    run(&BEARER, 20000, strategy, |(value, query, twice)| {
         let Ok(header) = HeaderValue::from_bytes(&value) else {
             return Ok(());
         };
@@ -245,6 +263,13 @@ fn fuzz_authorization_parser() {
             Ok(BearerOutcome::Token(t)) => {
                 prop_assert!(!twice, "two Authorization lines accepted");
                 prop_assert!(!query_token, "token in header and query accepted");
+                if reference.is_none() && lenient_bearer(&value) == Some(t.as_bytes()) {
+                    // Finding (not in the hardening list): `Bearer <SP><HTAB>token` is accepted,
+                    // while RFC 6750 §2.1 allows only 1*SP there (and `Bearer<HTAB>token` is
+                    // refused). Listed, not failed.
+                    BEARER.pending("finding:bearer-htab-after-space");
+                    return Ok(());
+                }
                 prop_assert_eq!(
                     Some(t.as_bytes()),
                     reference,
@@ -297,7 +322,7 @@ fn jwt_like() -> impl Strategy<Value = String> {
 #[test]
 fn fuzz_jwt_verifier_bytes() {
     let w = world();
-    run(&JWT_BYTES, 2000, jwt_like(), |token| {
+    run(&JWT_BYTES, 5000, jwt_like(), |token| {
         let result = w.rt.block_on(w.verifier.verify(&token));
         prop_assert!(result.is_err(), "accepted a token not signed by the issuer");
         Ok(())
@@ -315,9 +340,9 @@ fn json_leaf() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
-        any::<f64>()
-            .prop_filter("finite", |f| f.is_finite())
-            .prop_map(Value::from),
+        // Quarters round-trip exactly through serde_json (without `float_roundtrip`, arbitrary
+        // doubles may not: not ours to test).
+        (-4_000_000i64..4_000_000).prop_map(|q| Value::from(q as f64 / 4.0)),
         "[ -~]{0,12}".prop_map(Value::from),
     ]
 }
@@ -375,29 +400,44 @@ fn member(values: Vec<Value>) -> impl Strategy<Value = Member> {
     ]
 }
 
+/// `valid` six times in seven, else anything `other` gives: most cases differ from a valid token
+/// in one or two members, so each check is reached with the others passing.
+fn mostly<T: Clone + std::fmt::Debug + 'static>(
+    valid: T,
+    other: impl Strategy<Value = T> + 'static,
+) -> BoxedStrategy<T> {
+    prop_oneof![6 => Just(valid), 1 => other].boxed()
+}
+
 fn token_case() -> impl Strategy<Value = TokenCase> {
     let headers = (
-        member(vec![
-            json!("RS256"),
-            json!("RS384"),
-            json!("ES256"),
-            json!("PS256"),
-            json!("none"),
-            json!("HS256"),
-            json!("rs256"),
-            json!(""),
-        ]),
-        member(vec![
-            json!("at+jwt"),
-            json!("AT+JWT"),
-            json!("application/at+jwt"),
-            json!("JWT"),
-            json!("jwt"),
-            json!(""),
-            json!("at+jwt "),
-        ]),
-        0u8..6,
-        proptest::bool::weighted(0.1),
+        mostly(
+            Some(json!("RS256")),
+            member(vec![
+                json!("RS256"),
+                json!("RS384"),
+                json!("ES256"),
+                json!("PS256"),
+                json!("none"),
+                json!("HS256"),
+                json!("rs256"),
+                json!(""),
+            ]),
+        ),
+        mostly(
+            Some(json!("at+jwt")),
+            member(vec![
+                json!("at+jwt"),
+                json!("AT+JWT"),
+                json!("application/at+jwt"),
+                json!("JWT"),
+                json!("jwt"),
+                json!(""),
+                json!("at+jwt "),
+            ]),
+        ),
+        mostly(0u8, 0u8..6),
+        proptest::bool::weighted(0.05),
         proptest::collection::vec(
             (
                 prop_oneof![
@@ -415,16 +455,16 @@ fn token_case() -> impl Strategy<Value = TokenCase> {
         ),
     );
     let claims = (
-        0u8..8,
-        0u8..24,
-        0u8..12,
-        0u8..6,
-        0u8..5,
-        member(vec![json!("user-1")]),
-        member(vec![json!("client-1")]),
-        member(vec![json!("jti-1")]),
+        mostly(0u8, 0u8..8),
+        mostly(0u8, 0u8..24),
+        mostly(0u8, 0u8..12),
+        mostly(0u8, 0u8..6),
+        mostly(0u8, 0u8..5),
+        mostly(Some(json!("user-1")), member(vec![json!("user-1")])),
+        mostly(Some(json!("client-1")), member(vec![json!("client-1")])),
+        mostly(Some(json!("jti-1")), member(vec![json!("jti-1")])),
         0u8..3,
-        proptest::bool::weighted(0.05),
+        proptest::bool::weighted(0.03),
         proptest::collection::vec(
             (
                 "[a-z_]{1,8}"
@@ -702,7 +742,7 @@ static JWT_CLAIMS: Counter = Counter::new("jwt_verifier_signed_claims");
 #[test]
 fn fuzz_jwt_verifier_signed() {
     let w = world();
-    run(&JWT_CLAIMS, 1500, token_case(), |case| {
+    run(&JWT_CLAIMS, 4000, token_case(), |case| {
         let token = case.mint(w);
         let (_, pending, claims_ok) = case.claims(w);
         let expected = claims_ok && case.header_ok(&w.kid);
@@ -833,7 +873,7 @@ fn jwks_document() -> impl Strategy<Value = Vec<u8>> {
 fn fuzz_jwks_parser() {
     let w = world();
     let j = jwks_world();
-    run(&JWKS, 500, jwks_document(), |doc| {
+    run(&JWKS, 1500, jwks_document(), |doc| {
         *j.body.lock().unwrap() = doc.clone();
         let cache = JwksCache::new(
             w.idp.issuer(),
@@ -970,7 +1010,7 @@ fn urls() -> Vec<Value> {
 
 #[test]
 fn fuzz_auth_server_metadata() {
-    run(&AS_META, 1500, metadata_doc(AS_NAMES, urls()), |text| {
+    run(&AS_META, 5000, metadata_doc(AS_NAMES, urls()), |text| {
         if let Ok(m) = serde_json::from_str::<AuthServerMetadata>(&text) {
             let again = serde_json::to_string(&m).unwrap();
             let back: AuthServerMetadata = serde_json::from_str(&again)
@@ -987,12 +1027,40 @@ fn fuzz_auth_server_metadata() {
 
 #[test]
 fn fuzz_protected_resource_metadata() {
-    run(&PR_META, 1500, metadata_doc(PR_NAMES, urls()), |text| {
+    run(&PR_META, 5000, metadata_doc(PR_NAMES, urls()), |text| {
         if let Ok(m) = serde_json::from_str::<ProtectedResourceMetadata>(&text) {
             let again = m.to_json();
-            let back: ProtectedResourceMetadata = serde_json::from_str(&again)
-                .map_err(|e| TestCaseError::fail(format!("re-read failed: {e}: {again}")))?;
-            prop_assert_eq!(&back, &m);
+            let back = match serde_json::from_str::<ProtectedResourceMetadata>(&again) {
+                Ok(back) => back,
+                Err(_) if m.resource.is_empty() => {
+                    // Finding (not in the hardening list): `{"resource":""}` is accepted, but
+                    // the empty required member is not written back, so the document it
+                    // serialises to (`{}`) is refused by the same parser. Listed, not failed.
+                    PR_META.pending("finding:prm-empty-resource");
+                    return Ok(());
+                }
+                Err(e) => return Err(TestCaseError::fail(format!("re-read failed: {e}: {again}"))),
+            };
+            // Serialising is a normal form: once written, a document reads back to itself.
+            prop_assert_eq!(back.to_json(), again);
+            // Members the writer drops on purpose (`offline_access`, alg `none`) aside, nothing
+            // is lost.
+            let dropped = m.scopes_supported.iter().any(|s| s == "offline_access")
+                || m.resource_signing_alg_values_supported
+                    .iter()
+                    .any(|a| a == "none");
+            if !dropped && back != m {
+                let empty = [":\"\"", ":[]", ":{}", ":null", ":false", "\"#"];
+                if empty.iter().any(|e| text.contains(e)) {
+                    // Finding (not in the hardening list): members the reader keeps are dropped
+                    // by the writer: empty values (`"resource_name":""` reads as `Some("")`, is
+                    // not written, reads back as `None`; `"x":[]` kept in `extra`, not written)
+                    // and extra members whose name starts with `#`. Listed, not failed.
+                    PR_META.pending("finding:prm-writer-drops-members-the-reader-keeps");
+                } else {
+                    prop_assert_eq!(&back, &m);
+                }
+            }
         }
         Ok(())
     });
@@ -1204,7 +1272,7 @@ static RPC: Counter = Counter::new("jsonrpc_peek");
 fn fuzz_jsonrpc_peek() {
     let w = world();
     let m = mcp_world();
-    run(&RPC, 1500, rpc_body(), |(body, model)| {
+    run(&RPC, 3000, rpc_body(), |(body, model)| {
         let request = Request::post("/mcp")
             .header("authorization", format!("Bearer {}", m.token))
             .header("content-type", "application/json")
@@ -1279,7 +1347,7 @@ fn fuzz_challenge_renderer() {
         prop_oneof![Just(String::new()), any::<String>()],
         prop_oneof![
             Just("https://mcp.example.com/.well-known/oauth-protected-resource/mcp".to_owned()),
-            "https://mcp.example.com/[ -~]{0,20}".prop_map(String::from)
+            "https://mcp\\.example\\.com/[A-Za-z0-9/._~ \"\\\\-]{0,20}".prop_map(String::from)
         ],
         proptest::sample::select(vec![
             None,
@@ -1291,7 +1359,7 @@ fn fuzz_challenge_renderer() {
     );
     run(
         &CHALLENGE,
-        4000,
+        10000,
         strategy,
         |(description, scopes, realm, url, code)| {
             let mut c = BearerChallenge::new(url)
