@@ -45,6 +45,10 @@ struct Case {
     half_close: bool,
     #[serde(default)]
     pending: Option<String>,
+    /// A change of the dev server before the case (`jwks_down`, `rotate_then_jwks_down`,
+    /// `jwks_up`): such cases run last, one at a time, in file order.
+    #[serde(default)]
+    setup: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -78,6 +82,9 @@ impl World {
             .replace_authorization_servers([fetch_server_config(idp.issuer(), DiscoveryKind::Auto)
                 .await
                 .unwrap()])
+            // A short JWKS cooldown, so that the outage cases (run right after the others)
+            // make the verifier fetch instead of waiting out the default 10 s.
+            .resource(|r| r.jwks(|o| o.cooldown(Duration::from_millis(100))))
             .build()
             .await
             .unwrap();
@@ -399,6 +406,9 @@ async fn hostile_corpus() {
     let mut results: Vec<Option<(Case, Result<Answer, String>)>> = Vec::new();
     results.resize_with(corpus.cases.len(), || None);
     for (i, case) in corpus.cases.iter().cloned().enumerate() {
+        if case.setup.is_some() {
+            continue;
+        }
         let world = Arc::clone(&world);
         tasks.spawn(async move {
             let raw = world.raw(i, &case);
@@ -416,6 +426,34 @@ async fn hostile_corpus() {
         let (i, case, answer) = done.unwrap();
         results[i] = Some((case, answer));
     }
+    let jwks_path = url::Url::parse(&world.idp.jwks_uri())
+        .unwrap()
+        .path()
+        .to_owned();
+    for (i, case) in corpus.cases.iter().cloned().enumerate() {
+        let Some(setup) = case.setup.as_deref() else {
+            continue;
+        };
+        match setup {
+            "jwks_down" => world
+                .idp
+                .set_fault(&jwks_path, mcp_auth_dev::Fault::Status(503)),
+            "rotate_then_jwks_down" => {
+                world.idp.rotate_keys();
+                world
+                    .idp
+                    .set_fault(&jwks_path, mcp_auth_dev::Fault::Status(503));
+            }
+            "jwks_up" => world.idp.clear_faults(),
+            other => panic!("unknown setup {other}"),
+        }
+        // Past the cooldown of the previous fetch attempt.
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let raw = world.raw(i, &case);
+        let answer = send(&world.addr, &raw, case.half_close).await;
+        results[i] = Some((case, answer));
+    }
+    world.idp.clear_faults();
     let ran = world.ran.lock().unwrap().clone();
     let mut failures = Vec::new();
     let mut pending = Vec::new();

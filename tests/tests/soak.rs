@@ -140,7 +140,7 @@ impl Secrets {
     }
 }
 
-#[tokio::test(flavor = "current_thread")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn soak() {
     let secs: u64 = std::env::var("MCP_AUTH_SOAK_SECS")
         .ok()
@@ -157,7 +157,8 @@ async fn soak() {
         .with_writer(move || writer.clone())
         .with_ansi(false)
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    // Global (this binary holds one test): every worker thread's events are captured.
+    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
 
     let idp = Arc::new(AuthorizationServer::start().await.unwrap());
     let (listener, origin) = bind().await;
