@@ -503,7 +503,7 @@ fn token_case() -> impl Strategy<Value = TokenCase> {
 fn audience(i: u8) -> (Option<Value>, bool, Option<&'static str>) {
     let s = |v: &str| Some(json!(v));
     match i {
-        0 | 1 | 2 => (s(R), true, None),
+        0..=2 => (s(R), true, None),
         3 => (Some(json!([R])), true, None),
         4 => (Some(json!(["https://other.example/mcp", R])), true, None),
         5 => (s("HTTPS://MCP.EXAMPLE.COM/mcp"), true, None),
