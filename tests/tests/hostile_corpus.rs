@@ -496,3 +496,99 @@ async fn hostile_corpus() {
         failures.join("\n")
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Two JWKS behaviours a raw request cannot show: where the keys come from after a redirect,
+// and what an aborted request does to a running refresh.
+
+/// Checks that wait for a library fix, by test name. A listed check that fails is printed, not
+/// failed; one that passes says so (then remove it from the list).
+const PENDING_CHECKS: &[(&str, &str)] = &[
+    ("cross_origin_jwks_redirect_is_refused", "hardening#6"),
+    ("aborted_requests_keep_one_jwks_refresh", "hardening#7"),
+];
+
+fn verdict(name: &str, ok: bool, detail: &str) {
+    match PENDING_CHECKS.iter().find(|(n, _)| *n == name) {
+        Some((_, fix)) if !ok => eprintln!("PENDING {name} [{fix}]: still failing: {detail}"),
+        Some((_, fix)) => {
+            eprintln!(
+                "PENDING {name} [{fix}]: PASSES NOW ({detail}): remove it from PENDING_CHECKS"
+            )
+        }
+        None => assert!(ok, "{name}: {detail}"),
+    }
+}
+
+const R: &str = "https://mcp.example.com/mcp";
+
+#[tokio::test]
+async fn cross_origin_jwks_redirect_is_refused() {
+    let idp = AuthorizationServer::start().await.unwrap();
+    // Another origin (another port) that redirects to the real JWKS.
+    let (listener, origin) = bind().await;
+    let target = idp.jwks_uri();
+    spawn(
+        listener,
+        axum::Router::new().route(
+            "/jwks.json",
+            axum::routing::get(move || {
+                let target = target.clone();
+                async move { axum::response::Redirect::temporary(&target) }
+            }),
+        ),
+    );
+    let verifier = mcp_auth::JwtVerifier::builder()
+        .resource(R)
+        .issuer(idp.issuer(), format!("{origin}/jwks.json"))
+        .build()
+        .unwrap();
+    let token = idp.token().audience(R).mint();
+    let result = mcp_auth::TokenVerifier::verify(&verifier, &token).await;
+    verdict(
+        "cross_origin_jwks_redirect_is_refused",
+        result.is_err(),
+        &format!(
+            "a token verified with keys fetched through a redirect to {}",
+            idp.origin()
+        ),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aborted_requests_keep_one_jwks_refresh() {
+    let idp = AuthorizationServer::start().await.unwrap();
+    let verifier = mcp_auth::JwtVerifier::builder()
+        .resource(R)
+        .issuer(idp.issuer(), idp.jwks_uri())
+        .jwks_options(mcp_auth::jwks::JwksOptions::default().cooldown(Duration::from_millis(50)))
+        .build()
+        .unwrap();
+    verifier.preload_keys().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // New keys, and a JWKS that takes 1.5 s: each request below needs the new kid and gives
+    // up after 100 ms.
+    idp.rotate_keys();
+    let jwks_path = url::Url::parse(&idp.jwks_uri()).unwrap().path().to_owned();
+    idp.set_fault(
+        &jwks_path,
+        mcp_auth_dev::Fault::Delay(Duration::from_millis(1500)),
+    );
+    let before = idp.requests(&jwks_path);
+    for _ in 0..5 {
+        let token = idp.token().audience(R).mint();
+        let _ = tokio::time::timeout(
+            Duration::from_millis(100),
+            mcp_auth::TokenVerifier::verify(&verifier, &token),
+        )
+        .await;
+        tokio::time::sleep(Duration::from_millis(60)).await;
+    }
+    let fetches = idp.requests(&jwks_path) - before;
+    idp.clear_faults();
+    verdict(
+        "aborted_requests_keep_one_jwks_refresh",
+        fetches <= 1,
+        &format!("{fetches} JWKS fetches started for 5 aborted requests (want at most 1)"),
+    );
+}
