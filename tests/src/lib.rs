@@ -63,6 +63,13 @@ impl LogCapture {
         String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
     }
 
+    /// What was written so far, emptying the buffer (long-running tests scan logs as they go
+    /// instead of keeping them all).
+    pub fn take(&self) -> String {
+        let bytes = std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()));
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
     /// How many lines contain `needle`.
     pub fn count(&self, needle: &str) -> usize {
         self.text().lines().filter(|l| l.contains(needle)).count()
