@@ -455,6 +455,14 @@ impl<'de> de::Visitor<'de> for DocumentVisitor {
             }
         }
         doc.resource = resource.ok_or_else(|| de::Error::missing_field("resource"))?;
+        if doc.resource.is_empty() {
+            // A zero value is an absent member (RFC 9728 §3.2), and `resource` is required: an
+            // empty one would be written back as no member at all.
+            return Err(de::Error::invalid_value(
+                de::Unexpected::Str(""),
+                &"the resource identifier (an absolute URL)",
+            ));
+        }
         // The order they are written in: by member, then document order (a stable sort).
         doc.localized.sort_by_key(|l| l.member);
         Ok(doc)
@@ -466,6 +474,15 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn an_empty_resource_is_refused_so_every_accepted_document_round_trips() {
+        assert!(serde_json::from_str::<ProtectedResourceMetadata>(r#"{"resource":""}"#).is_err());
+        let doc: ProtectedResourceMetadata =
+            serde_json::from_str(r#"{"resource":"https://rs.example"}"#).unwrap();
+        let again: ProtectedResourceMetadata = serde_json::from_str(&doc.to_json()).unwrap();
+        assert_eq!(doc, again);
+    }
 
     const FIXTURE: &str = r#"{"resource":"https://mcp.example.com/mcp","authorization_servers":["https://auth.example.com"],"scopes_supported":["mcp:read"],"bearer_methods_supported":["header"],"resource_name":"Example MCP"}"#;
 
