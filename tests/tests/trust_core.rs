@@ -1164,3 +1164,54 @@ async fn stale_keys_keep_verifying_while_one_request_refreshes() {
     assert!(results.iter().all(Result::is_ok), "{results:?}");
     assert!(idp.requests(&jwks_path) <= 2);
 }
+
+#[tokio::test]
+async fn rs34_other_spellings_of_the_identifier_are_other_audiences() {
+    let idp = start_idp().await;
+    let v = verifier_for(&[&idp], VerifyOptions::default());
+    let with_aud = |aud: &str| idp.token().claim("aud", aud).mint();
+    for bad in [
+        "https://mcp.example.com/x/../mcp",
+        "https://mcp.example.com/./mcp",
+        "https://mcp.example.com:0443/mcp",
+        "https://mcp.example.com/%6dcp",
+    ] {
+        assert_eq!(
+            v.verify(&with_aud(bad)).await.unwrap_err(),
+            VerifyError::InvalidAudience,
+            "{bad}"
+        );
+    }
+    // IPv4 shorthands of a loopback identifier.
+    let ip_resource = "http://127.0.0.1:8080/mcp";
+    let ip = JwtVerifier::builder()
+        .resource(ip_resource)
+        .issuer(idp.issuer(), idp.jwks_uri())
+        .build()
+        .unwrap();
+    for bad in [
+        "http://2130706433:8080/mcp",
+        "http://127.1:8080/mcp",
+        "http://0x7f.0.0.1:8080/mcp",
+        "http://127.0.0.1:08080/mcp",
+    ] {
+        assert_eq!(
+            ip.verify(&with_aud(bad)).await.unwrap_err(),
+            VerifyError::InvalidAudience,
+            "{bad}"
+        );
+    }
+    // What stays accepted: the exact string, upper-case scheme and host, the default port.
+    for good in [
+        ip_resource,
+        "HTTP://127.0.0.1:8080/mcp",
+        "http://127.0.0.1:8080/mcp",
+    ] {
+        assert!(ip.verify(&with_aud(good)).await.is_ok(), "{good}");
+    }
+    assert!(
+        v.verify(&with_aud("HTTPS://Mcp.Example.Com:443/mcp"))
+            .await
+            .is_ok()
+    );
+}
