@@ -211,13 +211,25 @@ impl McpPolicy {
         };
         // Fail closed: a body the layer cannot read as JSON-RPC is never passed on with only the
         // base scopes checked (a lenient parser or a decompression layer behind us could still
-        // read a tool call out of it).
-        let Ok(message) = serde_json::from_slice::<Value>(&bytes) else {
-            return Err(jsonrpc_error(
-                StatusCode::BAD_REQUEST,
-                -32700,
-                "Parse error: the body is not JSON",
-            ));
+        // read a tool call out of it). The parse is strict: a member name that appears twice in
+        // any object (`"name"` twice, `method` twice, inside a batch entry or deeper) makes the
+        // message ambiguous — parsers differ on which occurrence wins — so it is refused.
+        let message = match strict_json(&bytes) {
+            Ok(message) => message,
+            Err(StrictError::Duplicate) => {
+                return Err(jsonrpc_error(
+                    StatusCode::BAD_REQUEST,
+                    -32600,
+                    "Invalid Request: a member name appears more than once in an object",
+                ));
+            }
+            Err(StrictError::Syntax) => {
+                return Err(jsonrpc_error(
+                    StatusCode::BAD_REQUEST,
+                    -32700,
+                    "Parse error: the body is not JSON",
+                ));
+            }
         };
         let messages: Vec<&Value> = match &message {
             Value::Array(batch) => batch.iter().collect(),
@@ -280,6 +292,96 @@ impl McpPolicy {
 }
 
 pub(crate) const SESSION_HEADER: &str = "mcp-session-id";
+
+/// Why [`strict_json`] refused a body.
+#[derive(Debug, PartialEq, Eq)]
+enum StrictError {
+    /// Not JSON.
+    Syntax,
+    /// Some object has a member name twice.
+    Duplicate,
+}
+
+/// Parses JSON like `serde_json::from_slice::<Value>`, but refuses an object with a member name
+/// twice, at any depth (names are compared after unescaping).
+fn strict_json(bytes: &[u8]) -> Result<Value, StrictError> {
+    match serde_json::from_slice::<StrictValue>(bytes) {
+        Ok(StrictValue(value)) => Ok(value),
+        Err(e) if e.is_data() => Err(StrictError::Duplicate),
+        Err(_) => Err(StrictError::Syntax),
+    }
+}
+
+/// A [`Value`] whose objects have unique member names.
+struct StrictValue(Value);
+
+impl<'de> serde::Deserialize<'de> for StrictValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(StrictVisitor).map(StrictValue)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(StrictValue(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(name) = map.next_key::<String>()? {
+            if object.contains_key(&name) {
+                return Err(serde::de::Error::custom("duplicate member name"));
+            }
+            let StrictValue(value) = map.next_value()?;
+            object.insert(name, value);
+        }
+        Ok(Value::Object(object))
+    }
+}
 
 /// A JSON-RPC error response with an HTTP status.
 fn jsonrpc_error(status: StatusCode, code: i64, message: &str) -> Response {
@@ -413,6 +515,23 @@ mod tests {
         );
         assert_eq!(s.required("logging/setLevel", &Value::Null), ["admin"]);
         assert!(s.required("tools/call", &json!("not an object")).is_empty());
+    }
+
+    #[test]
+    fn strict_json_refuses_duplicate_names_at_any_depth() {
+        assert!(strict_json(br#"{"a":1,"b":[{"c":2}]}"#).is_ok());
+        for dup in [
+            &br#"{"a":1,"a":2}"#[..],
+            br#"{"params":{"name":"x","name":"y"}}"#,
+            br#"[{"id":1},{"id":1,"id":2}]"#,
+            br#"{"a":{"b":[{"c":1,"c":1}]}}"#,
+            br#"{"name":"x","name":"y"}"#,
+        ] {
+            assert_eq!(strict_json(dup), Err(StrictError::Duplicate));
+        }
+        assert_eq!(strict_json(b"{"), Err(StrictError::Syntax));
+        assert_eq!(strict_json(b"nope"), Err(StrictError::Syntax));
+        assert_eq!(strict_json(b"[1,]"), Err(StrictError::Syntax));
     }
 
     #[test]

@@ -294,3 +294,52 @@ async fn rs56_a_session_is_bound_to_the_user_who_created_it() {
         );
     }
 }
+
+impl Mcp {
+    async fn raw_post(&self, token: &str, body: &str) -> reqwest::Response {
+        self.http
+            .post(&self.id)
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn rs46_ambiguous_messages_with_duplicate_member_names_are_refused_before_any_scope_decision()
+{
+    let mcp = Mcp::start().await;
+    let reader = mcp.token("u1", &["mcp:read"]);
+    let admin = mcp.token("u2", &["mcp:read", "files:admin"]);
+    let bodies = [
+        // `name` twice: the last one would pass for a tool that needs no scope.
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_file","name":"read_file","arguments":{}}}"#,
+        // `method` twice.
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_file"},"method":"tools/list"}"#,
+        // `params` twice.
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_file"},"params":{"name":"read_file"}}"#,
+        // `id` twice.
+        r#"{"jsonrpc":"2.0","id":1,"id":2,"method":"tools/list"}"#,
+        // Inside a batch entry.
+        r#"[{"jsonrpc":"2.0","id":1,"method":"tools/list"},{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"write_file","name":"read_file"}}]"#,
+        // Deeper, and spelled with an escape.
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_file","arguments":{"path":"a","p\u0061th":"b"}}}"#,
+    ];
+    for body in bodies {
+        for token in [&reader, &admin] {
+            let response = mcp.raw_post(token, body).await;
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
+            assert!(response.headers().get("www-authenticate").is_none());
+            let error: serde_json::Value = response.json().await.unwrap();
+            assert_eq!(error["jsonrpc"], "2.0", "{error}");
+            assert_eq!(error["error"]["code"], -32600, "{error}");
+        }
+    }
+    assert_eq!(mcp.spy.count(), 0, "the handler never ran");
+    // The same messages without the duplicates are served as usual.
+    let fine = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_file","arguments":{}}}"#;
+    assert_eq!(mcp.raw_post(&reader, fine).await.status(), StatusCode::OK);
+}
