@@ -198,15 +198,24 @@ impl McpPolicy {
         let (parts, body) = request.into_parts();
         let bytes = match axum::body::to_bytes(body, self.max_body_bytes).await {
             Ok(bytes) => bytes,
-            Err(_) => {
+            Err(error) if is_length_limit(&error) => {
                 return Err((
                     StatusCode::PAYLOAD_TOO_LARGE,
                     axum::Json(serde_json::json!({
                         "error": "invalid_request",
-                        "error_description": format!("The request body is larger than {} bytes or could not be read", self.max_body_bytes),
+                        "error_description": format!("The request body is larger than {} bytes", self.max_body_bytes),
                     })),
                 )
                     .into_response());
+            }
+            Err(_) => {
+                // Truncated, a malformed chunk, a connection error: the client's request is bad,
+                // not too large.
+                return Err(jsonrpc_error(
+                    StatusCode::BAD_REQUEST,
+                    -32700,
+                    "Parse error: the request body could not be read (truncated or malformed framing)",
+                ));
             }
         };
         // Fail closed: a body the layer cannot read as JSON-RPC is never passed on with only the
@@ -292,6 +301,19 @@ impl McpPolicy {
 }
 
 pub(crate) const SESSION_HEADER: &str = "mcp-session-id";
+
+/// Whether a body read failed because of the length limit (and not a truncated body, a malformed
+/// chunk or a broken connection).
+fn is_length_limit(error: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
 
 /// Why [`strict_json`] refused a body.
 #[derive(Debug, PartialEq, Eq)]

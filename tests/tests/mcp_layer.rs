@@ -343,3 +343,36 @@ async fn rs46_ambiguous_messages_with_duplicate_member_names_are_refused_before_
     let fine = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_file","arguments":{}}}"#;
     assert_eq!(mcp.raw_post(&reader, fine).await.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_body_that_cannot_be_read_is_400_and_only_an_oversized_one_413() {
+    let mcp = Mcp::start().await;
+    let token = mcp.token("u1", &["mcp:read"]);
+    let origin = mcp.id.trim_end_matches("/mcp").to_owned();
+    let head = |framing: &str| {
+        format!(
+            "POST /mcp HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\n{framing}\r\n",
+            origin.trim_start_matches("http://")
+        )
+    };
+    // A malformed chunk size.
+    let bad_chunk = format!(
+        "{}zz\r\n{{}}\r\n0\r\n\r\n",
+        head("Transfer-Encoding: chunked\r\n")
+    );
+    assert_eq!(
+        mcp_auth_tests::raw_status(&origin, bad_chunk.as_bytes(), false).await,
+        400
+    );
+    // A body shorter than its Content-Length (the client closes its side).
+    let truncated = format!("{}{{\"jsonrpc\"", head("Content-Length: 100\r\n"));
+    assert_eq!(
+        mcp_auth_tests::raw_status(&origin, truncated.as_bytes(), true).await,
+        400
+    );
+    // Over the limit: 413.
+    let big = format!("[{}]", vec!["1"; 3 * 1024 * 1024].join(","));
+    let response = mcp.raw_post(&token, &big).await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(mcp.spy.count(), 0);
+}
