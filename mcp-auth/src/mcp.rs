@@ -176,7 +176,9 @@ impl McpPolicy {
 
     /// Reads the body of a `POST` (other methods carry none), returns the scopes its requests
     /// need and the request with the unchanged body. `Err` is a ready response: `413` for a body
-    /// over the limit, `415` for a compressed one, `400` for one that is not JSON (fail closed).
+    /// over the limit, `415` for a compressed one (or more than one `Content-Encoding` line),
+    /// `400` for one that could not be read (truncated, malformed chunked framing), is not JSON,
+    /// or is ambiguous (a member name twice in one object) — fail closed.
     pub(crate) async fn inspect(
         &self,
         request: Request<Body>,
@@ -184,15 +186,22 @@ impl McpPolicy {
         if request.method() != http::Method::POST {
             return Ok((request, Vec::new()));
         }
-        let encoded = request
+        // Every `Content-Encoding` line counts: two lines (`identity`, then `gzip`) are as
+        // compressed as one `gzip`, and more than one line is refused as ambiguous.
+        let mut encodings = request
             .headers()
-            .get(http::header::CONTENT_ENCODING)
-            .is_some_and(|e| !e.as_bytes().eq_ignore_ascii_case(b"identity"));
+            .get_all(http::header::CONTENT_ENCODING)
+            .iter();
+        let encoded = match (encodings.next(), encodings.next()) {
+            (None, _) => false,
+            (Some(only), None) => !only.as_bytes().eq_ignore_ascii_case(b"identity"),
+            (Some(_), Some(_)) => true,
+        };
         if encoded {
             return Err(jsonrpc_error(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 -32600,
-                "Content-Encoding is not supported: send the JSON-RPC body uncompressed",
+                "Content-Encoding is not supported: send the JSON-RPC body uncompressed, with at most one Content-Encoding: identity",
             ));
         }
         let (parts, body) = request.into_parts();

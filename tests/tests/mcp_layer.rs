@@ -345,6 +345,43 @@ async fn rs46_ambiguous_messages_with_duplicate_member_names_are_refused_before_
 }
 
 #[tokio::test]
+async fn two_content_encoding_lines_are_refused_like_a_compressed_body() {
+    let mcp = Mcp::start().await;
+    let token = mcp.token("u1", &["mcp:read", "files:write"]);
+    for second in ["gzip", "identity"] {
+        let response = mcp
+            .http
+            .post(&mcp.id)
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .header("content-encoding", "identity")
+            .header("content-encoding", second)
+            .body(tool_call("write_file").to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "identity + {second}"
+        );
+    }
+    // One `identity` line is still fine.
+    let response = mcp
+        .http
+        .post(&mcp.id)
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .header("content-encoding", "identity")
+        .body(tool_call("write_file").to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(mcp.spy.count(), 1);
+}
+
+#[tokio::test]
 async fn a_body_that_cannot_be_read_is_400_and_only_an_oversized_one_413() {
     let mcp = Mcp::start().await;
     let token = mcp.token("u1", &["mcp:read"]);
