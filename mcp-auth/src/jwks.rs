@@ -18,6 +18,8 @@
 //!   a failed fetch runs, is [`VerifyError::Unavailable`] (`503` with `Retry-After`).
 //! * A failed refresh keeps the keys we had, for at most [`JwksOptions::max_stale`] (default
 //!   24 h) past their expiry; after that, tokens get `503` until a fetch succeeds.
+//! * Redirects are not followed (with the default client): the keys come from the configured
+//!   `jwks_uri` itself, never from where it points to, same origin or not.
 //! * Symmetric (`kty: oct`) keys, keys whose `use` is not `sig` and keys of unsupported types
 //!   are dropped when the set is parsed.
 
@@ -590,6 +592,14 @@ impl CacheInner {
             .await
             .map_err(|e| crate::http_client::describe(&e))?;
         let status = response.status();
+        if status.is_redirection() {
+            // The shared client follows no redirect: keys come from the configured URL only.
+            return Err(format!(
+                "{} answered HTTP {} (redirects are not followed)",
+                self.jwks_uri,
+                status.as_u16()
+            ));
+        }
         if !status.is_success() {
             return Err(format!(
                 "{} answered HTTP {}",

@@ -506,7 +506,8 @@ impl JwtVerifierBuilder {
         self
     }
 
-    /// The HTTP client for JWKS fetches (default: the crate's shared client).
+    /// The HTTP client for JWKS fetches (default: the crate's shared client, which follows no
+    /// redirect; a client of your own applies its own redirect policy).
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self

@@ -11,7 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::post;
+use axum::response::{IntoResponse, Redirect};
+use axum::routing::{get, post};
 use mcp_auth::clock::ManualClock;
 use mcp_auth::introspection::ClientAuth;
 use mcp_auth::verify::{JwksOptions, JwtVerifier};
@@ -205,6 +206,80 @@ async fn jwks_answering_a_huge_document_is_unavailable() {
         JwksOptions::default().max_body_bytes(16 * 1024),
     )
     .await;
+}
+
+#[tokio::test]
+async fn jwks_redirects_are_not_followed_cross_origin_or_same_origin() {
+    let idp = AuthorizationServer::start().await.unwrap();
+    let keys = idp.jwks();
+    let (listener, origin) = bind().await;
+    let elsewhere = idp.jwks_uri();
+    let app = Router::new()
+        .route(
+            "/cross",
+            get(move || {
+                let to = elsewhere.clone();
+                async move { Redirect::temporary(&to) }
+            }),
+        )
+        .route("/same", get(|| async { Redirect::temporary("/keys") }))
+        .route(
+            "/keys",
+            get(move || {
+                let keys = keys.clone();
+                async move { axum::Json(keys).into_response() }
+            }),
+        );
+    spawn(listener, app);
+    let token = idp.token().audience(R).mint();
+    let with_jwks = |path: &str| {
+        JwtVerifier::builder()
+            .resource(R)
+            .issuer(idp.issuer(), format!("{origin}{path}"))
+            .build()
+            .unwrap()
+    };
+    // The issuer's keys, served where the verifier is pointed: accepted (the control case).
+    assert!(with_jwks("/keys").verify(&token).await.is_ok());
+    let before = idp.requests(&path_of(&idp.jwks_uri()));
+    for path in ["/cross", "/same"] {
+        let result = with_jwks(path).verify(&token).await;
+        match &result {
+            Err(VerifyError::Unavailable { reason, .. }) => {
+                assert!(reason.contains("redirects are not followed"), "{reason}")
+            }
+            other => panic!("{path}: {other:?}"),
+        }
+    }
+    assert_eq!(
+        idp.requests(&path_of(&idp.jwks_uri())),
+        before,
+        "the cross-origin target was never asked"
+    );
+}
+
+#[tokio::test]
+async fn discovery_redirects_are_not_followed() {
+    let idp = AuthorizationServer::start().await.unwrap();
+    let (listener, origin) = bind().await;
+    let target = idp.well_known_urls()[0].clone();
+    let app = Router::new().route(
+        "/.well-known/oauth-authorization-server",
+        get(move || {
+            let to = target.clone();
+            async move { Redirect::temporary(&to) }
+        }),
+    );
+    spawn(listener, app);
+    let err = fetch_server_config(&origin, DiscoveryKind::OAuth)
+        .await
+        .unwrap_err();
+    assert!(!err.to_string().is_empty());
+    assert_eq!(
+        idp.total_requests(),
+        0,
+        "the redirect target was never asked"
+    );
 }
 
 #[tokio::test]
