@@ -1,8 +1,11 @@
 //! Shared settings for the crate's outbound HTTP requests (discovery, and any other fetch of
 //! authorization-server documents).
 //!
-//! * One process-wide [`reqwest::Client`] with a `User-Agent`, a connect timeout and a redirect
-//!   policy that never follows an `https` → `http` downgrade.
+//! * One process-wide [`reqwest::Client`] with a `User-Agent` and a connect timeout, which
+//!   follows **no redirect**: discovery documents and JWK sets are fetched from exactly the
+//!   configured URLs. A redirect (same origin or not) is an answer like any other non-2xx
+//!   status, so it fails the fetch; the keys or metadata at another place never replace the
+//!   issuer's. The same rule as for introspection, whose requests carry credentials.
 //! * [`get_json`]: a `GET` with `Accept: application/json`, a total timeout (connect to last
 //!   body byte) and a cap on the body size, so a hostile or broken server can neither hang nor
 //!   exhaust the caller.
@@ -20,9 +23,6 @@ pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// a few KiB.
 pub(crate) const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
 
-/// How many redirects are followed before giving up.
-const MAX_REDIRECTS: usize = 5;
-
 const USER_AGENT: &str = concat!("mcp-auth/", env!("CARGO_PKG_VERSION"));
 
 /// The process-wide client, built on first use. Building it again after a failure is allowed,
@@ -35,7 +35,7 @@ pub(crate) fn shared_client() -> Result<Client, reqwest::Error> {
     let client = Client::builder()
         .user_agent(USER_AGENT)
         .connect_timeout(DEFAULT_TIMEOUT)
-        .redirect(redirect_policy())
+        .redirect(redirect::Policy::none())
         .build()?;
     Ok(CLIENT.get_or_init(|| client).clone())
 }
@@ -48,24 +48,6 @@ pub(crate) fn no_redirect_client() -> Result<Client, reqwest::Error> {
         .connect_timeout(DEFAULT_TIMEOUT)
         .redirect(redirect::Policy::none())
         .build()
-}
-
-/// Follows at most [`MAX_REDIRECTS`] redirects and refuses to leave `https` for `http`.
-fn redirect_policy() -> redirect::Policy {
-    redirect::Policy::custom(|attempt| {
-        let downgrade = attempt.url().scheme() == "http"
-            && attempt
-                .previous()
-                .last()
-                .is_some_and(|prev| prev.scheme() == "https");
-        if downgrade {
-            attempt.error("refused a redirect from https to http")
-        } else if attempt.previous().len() > MAX_REDIRECTS {
-            attempt.error("too many redirects")
-        } else {
-            attempt.follow()
-        }
-    })
 }
 
 /// The outcome of a [`get_json`] that reached the server.

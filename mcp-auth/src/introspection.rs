@@ -491,6 +491,9 @@ impl Inner {
             None => return Err(VerifyError::MissingClaim("aud")),
         };
         let issued_at = claim_numeric_date(&claims, "iat")?;
+        if let Some(exp) = exp {
+            self.options.check_lifetime(exp, issued_at, now)?;
+        }
         let subject = claim_str(&claims, "sub")?.map(str::to_owned);
         let client_id = claim_str(&claims, "client_id")?.map(str::to_owned);
         let token_id = claim_str(&claims, "jti")?.map(str::to_owned);

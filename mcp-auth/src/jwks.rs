@@ -10,18 +10,27 @@
 //!   [`JwksOptions::min_ttl`] and [`JwksOptions::max_ttl`].
 //! * An unknown `kid` triggers one refresh: concurrent misses share a single fetch
 //!   (single-flight), and no fetch starts within [`JwksOptions::cooldown`] of the previous one, so
-//!   attacker-chosen `kid`s cannot turn the server into a load generator.
-//! * A failed refresh keeps the keys we had.
+//!   attacker-chosen `kid`s cannot turn the server into a load generator. The fetch runs as a
+//!   task of its own, recorded when it starts: a request that is cancelled (its client hung up)
+//!   neither cancels the fetch nor its cooldown; waiters come and go.
+//! * A `kid` missing from a set fetched successfully is [`VerifyError::UnknownKey`] (`401`); a
+//!   `kid` that could not be looked up because the fetch failed, or because the cooldown after
+//!   a failed fetch runs, is [`VerifyError::Unavailable`] (`503` with `Retry-After`).
+//! * A failed refresh keeps the keys we had, for at most [`JwksOptions::max_stale`] (default
+//!   24 h) past their expiry; after that, tokens get `503` until a fetch succeeds.
+//! * Redirects are not followed (with the default client): the keys come from the configured
+//!   `jwks_uri` itself, never from where it points to, same origin or not.
 //! * Symmetric (`kty: oct`) keys, keys whose `use` is not `sig` and keys of unsupported types
 //!   are dropped when the set is parsed.
 
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use headers::{CacheControl, HeaderMapExt};
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde_json::Value;
+use tokio::sync::watch;
 
 use crate::clock::SharedClock;
 use crate::error::VerifyError;
@@ -35,6 +44,7 @@ pub struct JwksOptions {
     pub(crate) max_ttl: Duration,
     pub(crate) timeout: Duration,
     pub(crate) max_body_bytes: usize,
+    pub(crate) max_stale: Duration,
 }
 
 impl Default for JwksOptions {
@@ -46,6 +56,7 @@ impl Default for JwksOptions {
             max_ttl: Duration::from_secs(24 * 60 * 60),
             timeout: Duration::from_secs(10),
             max_body_bytes: 512 * 1024,
+            max_stale: Duration::from_secs(24 * 60 * 60),
         }
     }
 }
@@ -85,6 +96,15 @@ impl JwksOptions {
     /// The largest JWKS document accepted (default 512 KiB).
     pub fn max_body_bytes(mut self, max: usize) -> Self {
         self.max_body_bytes = max;
+        self
+    }
+
+    /// How long past its expiry a set stays trusted while every refresh fails (default 24 h).
+    /// After that, tokens are answered `503` ([`VerifyError::Unavailable`]) until a fetch
+    /// succeeds: a key the issuer revoked long ago must not stay usable just because its
+    /// `jwks_uri` went down.
+    pub fn max_stale(mut self, max_stale: Duration) -> Self {
+        self.max_stale = max_stale;
         self
     }
 
@@ -196,28 +216,64 @@ struct KeySet {
     keys: Vec<Arc<VerificationKey>>,
     /// Unix seconds after which the set is refreshed before use; 0 = never loaded.
     expires_at: u64,
+    /// Unix seconds after which the set is no longer used at all (`expires_at` + `max_stale`).
+    usable_until: u64,
     /// Bumped by every successful fetch; lets waiters see that a refresh happened.
     generation: u64,
 }
 
 /// The JWKS of one issuer, fetched on demand and cached.
 pub struct JwksCache {
+    inner: Arc<CacheInner>,
+}
+
+struct CacheInner {
     issuer: String,
     jwks_uri: String,
     http: reqwest::Client,
     clock: SharedClock,
     options: JwksOptions,
     current: RwLock<Arc<KeySet>>,
-    /// Single-flight gate; holds the time (unix millis) of the last fetch attempt.
-    refresh: tokio::sync::Mutex<Option<u64>>,
+    refresh: Mutex<RefreshState>,
+}
+
+/// The result of one fetch, shared with every request waiting for it.
+type Outcome = Result<Arc<KeySet>, String>;
+
+/// Single-flight and cooldown bookkeeping. The fetch itself runs in a task of its own, so a
+/// request that gives up (a client that hangs up) neither cancels it nor erases its cooldown.
+#[derive(Default)]
+struct RefreshState {
+    /// When the last attempt started (while in flight) or ended (unix millis).
+    last_attempt: Option<u64>,
+    /// Why the last finished attempt failed; `None` when it succeeded (or none finished).
+    last_failure: Option<String>,
+    /// The fetch in flight, if any.
+    in_flight: Option<watch::Receiver<Option<Outcome>>>,
+}
+
+/// What [`JwksCache::start_or_join`] found.
+enum Refresh {
+    /// A newer set than the caller saw is there already.
+    Newer(Arc<KeySet>),
+    /// A fetch is running (started by this call or earlier); its outcome will be sent here.
+    Running {
+        outcome: watch::Receiver<Option<Outcome>>,
+        started_here: bool,
+    },
+    /// Within the cooldown of the last attempt; `failure` says why it failed, if it did.
+    Cooldown {
+        failure: Option<String>,
+        remaining: Duration,
+    },
 }
 
 impl std::fmt::Debug for JwksCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JwksCache")
-            .field("issuer", &self.issuer)
-            .field("jwks_uri", &self.jwks_uri)
-            .field("keys", &self.snapshot().keys.len())
+            .field("issuer", &self.inner.issuer)
+            .field("jwks_uri", &self.inner.jwks_uri)
+            .field("keys", &self.inner.snapshot().keys.len())
             .finish_non_exhaustive()
     }
 }
@@ -232,7 +288,8 @@ enum Lookup {
 
 impl JwksCache {
     /// A cache for the keys of `issuer`, published at `jwks_uri`. Nothing is fetched until the
-    /// first token needs a key (or [`JwksCache::refresh_now`] is called).
+    /// first token needs a key (or [`JwksCache::refresh_now`] is called). Fetches run as tasks
+    /// on the current Tokio runtime.
     pub fn new(
         issuer: impl Into<String>,
         jwks_uri: impl Into<String>,
@@ -241,77 +298,85 @@ impl JwksCache {
         options: JwksOptions,
     ) -> Self {
         Self {
-            issuer: issuer.into(),
-            jwks_uri: jwks_uri.into(),
-            http,
-            clock,
-            options,
-            current: RwLock::new(Arc::new(KeySet {
-                keys: Vec::new(),
-                expires_at: 0,
-                generation: 0,
-            })),
-            refresh: tokio::sync::Mutex::new(None),
+            inner: Arc::new(CacheInner {
+                issuer: issuer.into(),
+                jwks_uri: jwks_uri.into(),
+                http,
+                clock,
+                options,
+                current: RwLock::new(Arc::new(KeySet {
+                    keys: Vec::new(),
+                    expires_at: 0,
+                    usable_until: 0,
+                    generation: 0,
+                })),
+                refresh: Mutex::new(RefreshState::default()),
+            }),
         }
     }
 
     /// The issuer these keys belong to.
     pub fn issuer(&self) -> &str {
-        &self.issuer
+        &self.inner.issuer
     }
 
     /// The URL the keys are fetched from.
     pub fn jwks_uri(&self) -> &str {
-        &self.jwks_uri
+        &self.inner.jwks_uri
     }
 
     /// The key ids currently cached (keys without `kid` are left out).
     pub fn key_ids(&self) -> Vec<String> {
-        self.snapshot()
+        self.inner
+            .snapshot()
             .keys
             .iter()
             .filter_map(|k| k.kid.clone())
             .collect()
     }
 
-    fn snapshot(&self) -> Arc<KeySet> {
-        // A poisoned lock only means a panic elsewhere while swapping an Arc: the value is intact.
-        match self.current.read() {
-            Ok(guard) => Arc::clone(&guard),
-            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
-        }
-    }
-
-    fn now_millis(&self) -> u64 {
-        self.clock
-            .now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-    }
-
-    /// The key that verifies a token with this `kid` and `alg`, fetching the set first when it
-    /// was never loaded or has expired, and once more when the `kid` is unknown.
+    /// The key that verifies a token with this `kid` and `alg`.
+    ///
+    /// * No set yet, or the set is past [`JwksOptions::max_stale`]: waits for a fetch; if it
+    ///   fails (or failed within the cooldown), [`VerifyError::Unavailable`].
+    /// * The set has expired: the first request starts a refresh and waits for it, falling back
+    ///   to the stale set if it fails; concurrent requests use the stale set at once.
+    /// * The `kid` is unknown: one (shared, rate-limited) refresh. A `kid` missing from a set
+    ///   fetched successfully is [`VerifyError::UnknownKey`]; a `kid` that could not be looked
+    ///   up because the fetch failed, or is in the cooldown after a failed fetch, is
+    ///   [`VerifyError::Unavailable`].
     pub(crate) async fn key_for(
         &self,
         kid: Option<&str>,
         alg: Algorithm,
     ) -> Result<Arc<VerificationKey>, VerifyError> {
-        let mut set = self.snapshot();
-        if set.expires_at <= self.clock.unix_seconds() {
-            if set.generation == 0 {
-                // Never loaded: nothing to verify with until the (shared) fetch finishes.
-                set = self.refresh_from(set.generation).await?;
-            } else if let Ok(gate) = self.refresh.try_lock() {
-                // Stale keys: this request refreshes them; concurrent ones keep using the stale
-                // set instead of queueing behind a slow authorization server.
-                set = self.refresh_locked(gate, set.generation).await?;
+        let inner = &self.inner;
+        let mut set = inner.snapshot();
+        let now = inner.clock.unix_seconds();
+        if set.generation == 0 || set.usable_until <= now {
+            set = self.refresh(set.generation, false).await?;
+            if set.usable_until <= inner.clock.unix_seconds() {
+                return Err(inner.unavailable(
+                    "its keys are older than max_stale and could not be refreshed",
+                    inner.options.cooldown,
+                ));
             }
+        } else if set.expires_at <= now
+            && let Refresh::Running {
+                outcome,
+                started_here: true,
+            } = self.start_or_join(set.generation, false)
+            && let Ok(fresh) = Self::wait(outcome).await
+        {
+            // Stale keys: this request waited for the refresh it started; concurrent ones keep
+            // using the stale set instead of queueing behind a slow authorization server.
+            set = fresh;
         }
         match Self::lookup(&set, kid, alg) {
             Lookup::Found(key) => Ok(key),
             Lookup::Unknown if kid.is_some() => {
                 // Maybe the issuer rotated its keys: one (rate-limited, shared) refresh.
-                let fresh = self.refresh_from(set.generation).await?;
+                let fresh = self.refresh(set.generation, false).await?;
                 match Self::lookup(&fresh, kid, alg) {
                     Lookup::Found(key) => Ok(key),
                     other => Err(Self::lookup_error(other)),
@@ -353,77 +418,155 @@ impl JwksCache {
         }
     }
 
-    /// Fetches the set now, unless another task did since `seen_generation` or the cooldown is
-    /// running. Returns the set to use; errors only when there is no usable set at all.
-    async fn refresh_from(&self, seen_generation: u64) -> Result<Arc<KeySet>, VerifyError> {
-        let gate = self.refresh.lock().await;
-        self.refresh_locked(gate, seen_generation).await
-    }
-
-    /// [`refresh_from`](Self::refresh_from) with the gate already held.
-    async fn refresh_locked(
-        &self,
-        mut last_attempt: tokio::sync::MutexGuard<'_, Option<u64>>,
-        seen_generation: u64,
-    ) -> Result<Arc<KeySet>, VerifyError> {
-        let current = self.snapshot();
-        if current.generation != seen_generation {
-            // Someone refreshed while we waited for the gate: use their result.
-            return Ok(current);
-        }
-        let now = self.now_millis();
-        let cooldown = u64::try_from(self.options.cooldown.as_millis()).unwrap_or(u64::MAX);
-        if let Some(at) = *last_attempt {
-            let elapsed = now.saturating_sub(at);
-            if elapsed < cooldown {
-                return if current.generation > 0 {
-                    Ok(current)
+    /// A set at least as new as the one after `seen_generation`: a newer one already there, the
+    /// result of a running or new fetch, or (within the cooldown of a successful fetch) the
+    /// current one. `Err` when the fetch failed or the cooldown follows a failed one.
+    async fn refresh(&self, seen_generation: u64, force: bool) -> Result<Arc<KeySet>, VerifyError> {
+        let inner = &self.inner;
+        match self.start_or_join(seen_generation, force) {
+            Refresh::Newer(set) => Ok(set),
+            Refresh::Running { outcome, .. } => Self::wait(outcome)
+                .await
+                .map_err(|reason| inner.unavailable(&reason, inner.options.cooldown)),
+            Refresh::Cooldown {
+                failure: Some(reason),
+                remaining,
+            } => Err(inner.unavailable(
+                &format!("the last attempt to fetch its keys failed ({reason})"),
+                remaining,
+            )),
+            Refresh::Cooldown {
+                failure: None,
+                remaining,
+            } => {
+                let current = inner.snapshot();
+                if current.generation == 0 {
+                    Err(inner.unavailable("its keys were never fetched", remaining))
                 } else {
-                    Err(self.unavailable(
-                        "the last attempt to fetch its keys failed",
-                        Duration::from_millis(cooldown - elapsed),
-                    ))
-                };
-            }
-        }
-        let outcome = self.fetch_and_store(current.generation).await;
-        // The cooldown runs from the end of the attempt: a fetch that hangs until its timeout
-        // must not let the next waiter start another one at once.
-        *last_attempt = Some(self.now_millis());
-        match outcome {
-            Ok(fresh) => Ok(fresh),
-            Err(reason) => {
-                tracing::warn!(issuer = %self.issuer, jwks_uri = %self.jwks_uri, %reason, "JWKS fetch failed");
-                if current.generation > 0 {
-                    // Keep the keys we had; the cooldown paces the next attempt.
                     Ok(current)
-                } else {
-                    Err(self.unavailable(&reason, self.options.cooldown))
                 }
             }
         }
     }
 
-    /// Fetches the set and, on success, publishes it as the generation after `generation`.
-    /// Callers hold the refresh gate.
-    async fn fetch_and_store(&self, generation: u64) -> Result<Arc<KeySet>, String> {
+    /// Joins the fetch in flight, or starts one (unless `seen_generation` is outdated or, without
+    /// `force`, the cooldown runs). The attempt is recorded when it starts, and the fetch runs
+    /// as its own task: callers may stop waiting at any time without cancelling it.
+    fn start_or_join(&self, seen_generation: u64, force: bool) -> Refresh {
+        let inner = &self.inner;
+        let mut state = inner.lock_state();
+        let current = inner.snapshot();
+        if current.generation != seen_generation {
+            return Refresh::Newer(current);
+        }
+        if let Some(outcome) = &state.in_flight
+            && outcome.has_changed().is_ok()
+        {
+            return Refresh::Running {
+                outcome: outcome.clone(),
+                started_here: false,
+            };
+        }
+        let now = inner.now_millis();
+        let cooldown = u64::try_from(inner.options.cooldown.as_millis()).unwrap_or(u64::MAX);
+        if !force
+            && let Some(at) = state.last_attempt
+            && now.saturating_sub(at) < cooldown
+        {
+            return Refresh::Cooldown {
+                failure: state.last_failure.clone(),
+                remaining: Duration::from_millis(cooldown - now.saturating_sub(at)),
+            };
+        }
+        let (sender, outcome) = watch::channel(None);
+        state.in_flight = Some(outcome.clone());
+        state.last_attempt = Some(now);
+        drop(state);
+        let task = Arc::clone(inner);
+        tokio::spawn(async move {
+            let result = task.fetch_and_store().await;
+            {
+                let mut state = task.lock_state();
+                state.in_flight = None;
+                // The cooldown runs from the end of the attempt: a fetch that hangs until its
+                // timeout must not let the next request start another one at once.
+                state.last_attempt = Some(task.now_millis());
+                state.last_failure = result.as_ref().err().cloned();
+            }
+            if let Err(reason) = &result {
+                tracing::warn!(issuer = %task.issuer, jwks_uri = %task.jwks_uri, %reason, "JWKS fetch failed");
+            }
+            let _ = sender.send(Some(result));
+        });
+        Refresh::Running {
+            outcome,
+            started_here: true,
+        }
+    }
+
+    /// The outcome of a running fetch.
+    async fn wait(mut outcome: watch::Receiver<Option<Outcome>>) -> Outcome {
+        match outcome.wait_for(Option::is_some).await {
+            Ok(done) => done
+                .clone()
+                .unwrap_or_else(|| Err("the fetch ended without a result".to_owned())),
+            Err(_) => Err("the fetch ended without a result".to_owned()),
+        }
+    }
+
+    /// Fetches the set at once, ignoring the cooldown (for start-up checks), or joins the fetch
+    /// in flight. Errors when the fetch fails, without dropping the keys already cached.
+    pub async fn refresh_now(&self) -> Result<usize, VerifyError> {
+        let generation = self.inner.snapshot().generation;
+        let fresh = self.refresh(generation, true).await?;
+        Ok(fresh.keys.len())
+    }
+}
+
+impl CacheInner {
+    fn snapshot(&self) -> Arc<KeySet> {
+        // A poisoned lock only means a panic elsewhere while swapping an Arc: the value is intact.
+        match self.current.read() {
+            Ok(guard) => Arc::clone(&guard),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    fn lock_state(&self) -> std::sync::MutexGuard<'_, RefreshState> {
+        self.refresh.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn now_millis(&self) -> u64 {
+        self.clock
+            .now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    /// Fetches the set and, on success, publishes it as the next generation. Runs in the
+    /// refresh task only (one at a time per cache).
+    async fn fetch_and_store(&self) -> Result<Arc<KeySet>, String> {
         let (keys, max_age) = self.fetch().await?;
         let ttl = self.options.ttl_for(max_age);
+        let expires_at = self.clock.unix_seconds().saturating_add(ttl.as_secs());
+        let mut guard = match self.current.write() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
         let fresh = Arc::new(KeySet {
             keys,
-            expires_at: self.clock.unix_seconds().saturating_add(ttl.as_secs()),
-            generation: generation + 1,
+            expires_at,
+            usable_until: expires_at.saturating_add(self.options.max_stale.as_secs()),
+            generation: guard.generation + 1,
         });
+        *guard = Arc::clone(&fresh);
+        drop(guard);
         tracing::debug!(
             issuer = %self.issuer,
             keys = fresh.keys.len(),
             ttl_secs = ttl.as_secs(),
             "fetched JWKS"
         );
-        match self.current.write() {
-            Ok(mut guard) => *guard = Arc::clone(&fresh),
-            Err(poisoned) => *poisoned.into_inner() = Arc::clone(&fresh),
-        }
         Ok(fresh)
     }
 
@@ -432,17 +575,6 @@ impl JwksCache {
             reason: format!("JWKS of {}: {reason}", self.issuer),
             retry_after: retry_after.max(Duration::from_secs(1)),
         }
-    }
-
-    /// Fetches the set at once, ignoring the cooldown (for start-up checks). Errors when the
-    /// fetch fails, without dropping the keys already cached.
-    pub async fn refresh_now(&self) -> Result<usize, VerifyError> {
-        let mut last_attempt = self.refresh.lock().await;
-        let generation = self.snapshot().generation;
-        let outcome = self.fetch_and_store(generation).await;
-        *last_attempt = Some(self.now_millis());
-        let fresh = outcome.map_err(|reason| self.unavailable(&reason, self.options.cooldown))?;
-        Ok(fresh.keys.len())
     }
 
     /// One GET of the `jwks_uri`: the usable keys and the response's `max-age`.
@@ -460,6 +592,14 @@ impl JwksCache {
             .await
             .map_err(|e| crate::http_client::describe(&e))?;
         let status = response.status();
+        if status.is_redirection() {
+            // The shared client follows no redirect: keys come from the configured URL only.
+            return Err(format!(
+                "{} answered HTTP {} (redirects are not followed)",
+                self.jwks_uri,
+                status.as_u16()
+            ));
+        }
         if !status.is_success() {
             return Err(format!(
                 "{} answered HTTP {}",
@@ -529,6 +669,7 @@ mod tests {
         KeySet {
             keys: parse_jwks(json!({ "keys": keys }).to_string().as_bytes()).unwrap(),
             expires_at: u64::MAX,
+            usable_until: u64::MAX,
             generation: 1,
         }
     }

@@ -6,7 +6,9 @@
 //! 1. `OPTIONS` is answered with `204` and CORS headers, never authenticated (browsers send
 //!    CORS preflights without credentials).
 //! 2. A present `Origin` outside the configured allow-list gets `403` before any token check
-//!    (MCP's Streamable HTTP transport: Origin validation).
+//!    (MCP's Streamable HTTP transport: Origin validation). Before that, header lines whose
+//!    repetition changes meaning are refused: more than one `Origin` (`403`), a missing, repeated
+//!    or invalid `Host` in HTTP/1.1 (`400`, RFC 9112 §3.2).
 //! 3. The token is taken from the `Authorization` header only ([`extract_bearer`], RFC 6750
 //!    §2.1, MCP's token requirements): none → `401` with a challenge without error code;
 //!    malformed → `400 invalid_request` (both RFC 6750 §3.1).
@@ -268,15 +270,24 @@ where
                 inner: Box::pin(std::future::ready(Ok(response))),
             };
         }
+        // Ambiguous `Origin` or `Host` lines: refused before anything else (see `framing`).
+        if let Some(rejection) = crate::framing::refusal(request.version(), request.headers()) {
+            let response = rejection.render(config.error_body.as_ref());
+            return BearerFuture {
+                inner: Box::pin(std::future::ready(Ok(response))),
+            };
+        }
         let future = async move {
             // CORS headers only for an allowed origin: a refused page must not read the 403.
-            let origin = request.headers().get(header::ORIGIN).cloned().filter(|o| {
-                config
-                    .resource
-                    .settings
-                    .origins
-                    .allows(o, &config.resource.origin)
-            });
+            let origin = crate::framing::single_origin(request.headers())
+                .cloned()
+                .filter(|o| {
+                    config
+                        .resource
+                        .settings
+                        .origins
+                        .allows(o, &config.resource.origin)
+                });
             let mut response =
                 match authorize::<R>(&config, request.method(), request.headers(), request.uri())
                     .await
@@ -432,11 +443,8 @@ async fn authorize<R: 'static>(
             resource, &scopes, &missing,
         ));
     }
-    tracing::debug!(
-        sub = info.subject().unwrap_or(""),
-        client_id = info.client_id().unwrap_or(""),
-        "token verified"
-    );
+    // No user data in per-request logs: not the subject, not the client, not the token.
+    tracing::debug!(kind = ?info.token_kind(), "token verified");
     Ok(Decision::Proceed(Box::new(Authenticated {
         info,
         resource: Arc::clone(resource),

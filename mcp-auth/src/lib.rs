@@ -77,6 +77,7 @@ pub mod discovery;
 mod endpoint;
 pub mod error;
 pub mod extract;
+mod framing;
 mod http_client;
 pub mod introspection;
 pub mod jwks;

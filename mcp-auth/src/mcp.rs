@@ -176,7 +176,9 @@ impl McpPolicy {
 
     /// Reads the body of a `POST` (other methods carry none), returns the scopes its requests
     /// need and the request with the unchanged body. `Err` is a ready response: `413` for a body
-    /// over the limit, `415` for a compressed one, `400` for one that is not JSON (fail closed).
+    /// over the limit, `415` for a compressed one (or more than one `Content-Encoding` line),
+    /// `400` for one that could not be read (truncated, malformed chunked framing), is not JSON,
+    /// or is ambiguous (a member name twice in one object) — fail closed.
     pub(crate) async fn inspect(
         &self,
         request: Request<Body>,
@@ -184,40 +186,68 @@ impl McpPolicy {
         if request.method() != http::Method::POST {
             return Ok((request, Vec::new()));
         }
-        let encoded = request
+        // Every `Content-Encoding` line counts: two lines (`identity`, then `gzip`) are as
+        // compressed as one `gzip`, and more than one line is refused as ambiguous.
+        let mut encodings = request
             .headers()
-            .get(http::header::CONTENT_ENCODING)
-            .is_some_and(|e| !e.as_bytes().eq_ignore_ascii_case(b"identity"));
+            .get_all(http::header::CONTENT_ENCODING)
+            .iter();
+        let encoded = match (encodings.next(), encodings.next()) {
+            (None, _) => false,
+            (Some(only), None) => !only.as_bytes().eq_ignore_ascii_case(b"identity"),
+            (Some(_), Some(_)) => true,
+        };
         if encoded {
             return Err(jsonrpc_error(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 -32600,
-                "Content-Encoding is not supported: send the JSON-RPC body uncompressed",
+                "Content-Encoding is not supported: send the JSON-RPC body uncompressed, with at most one Content-Encoding: identity",
             ));
         }
         let (parts, body) = request.into_parts();
         let bytes = match axum::body::to_bytes(body, self.max_body_bytes).await {
             Ok(bytes) => bytes,
-            Err(_) => {
+            Err(error) if is_length_limit(&error) => {
                 return Err((
                     StatusCode::PAYLOAD_TOO_LARGE,
                     axum::Json(serde_json::json!({
                         "error": "invalid_request",
-                        "error_description": format!("The request body is larger than {} bytes or could not be read", self.max_body_bytes),
+                        "error_description": format!("The request body is larger than {} bytes", self.max_body_bytes),
                     })),
                 )
                     .into_response());
             }
+            Err(_) => {
+                // Truncated, a malformed chunk, a connection error: the client's request is bad,
+                // not too large.
+                return Err(jsonrpc_error(
+                    StatusCode::BAD_REQUEST,
+                    -32700,
+                    "Parse error: the request body could not be read (truncated or malformed framing)",
+                ));
+            }
         };
         // Fail closed: a body the layer cannot read as JSON-RPC is never passed on with only the
         // base scopes checked (a lenient parser or a decompression layer behind us could still
-        // read a tool call out of it).
-        let Ok(message) = serde_json::from_slice::<Value>(&bytes) else {
-            return Err(jsonrpc_error(
-                StatusCode::BAD_REQUEST,
-                -32700,
-                "Parse error: the body is not JSON",
-            ));
+        // read a tool call out of it). The parse is strict: a member name that appears twice in
+        // any object (`"name"` twice, `method` twice, inside a batch entry or deeper) makes the
+        // message ambiguous — parsers differ on which occurrence wins — so it is refused.
+        let message = match strict_json(&bytes) {
+            Ok(message) => message,
+            Err(StrictError::Duplicate) => {
+                return Err(jsonrpc_error(
+                    StatusCode::BAD_REQUEST,
+                    -32600,
+                    "Invalid Request: a member name appears more than once in an object",
+                ));
+            }
+            Err(StrictError::Syntax) => {
+                return Err(jsonrpc_error(
+                    StatusCode::BAD_REQUEST,
+                    -32700,
+                    "Parse error: the body is not JSON",
+                ));
+            }
         };
         let messages: Vec<&Value> = match &message {
             Value::Array(batch) => batch.iter().collect(),
@@ -280,6 +310,109 @@ impl McpPolicy {
 }
 
 pub(crate) const SESSION_HEADER: &str = "mcp-session-id";
+
+/// Whether a body read failed because of the length limit (and not a truncated body, a malformed
+/// chunk or a broken connection).
+fn is_length_limit(error: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
+/// Why [`strict_json`] refused a body.
+#[derive(Debug, PartialEq, Eq)]
+enum StrictError {
+    /// Not JSON.
+    Syntax,
+    /// Some object has a member name twice.
+    Duplicate,
+}
+
+/// Parses JSON like `serde_json::from_slice::<Value>`, but refuses an object with a member name
+/// twice, at any depth (names are compared after unescaping).
+fn strict_json(bytes: &[u8]) -> Result<Value, StrictError> {
+    match serde_json::from_slice::<StrictValue>(bytes) {
+        Ok(StrictValue(value)) => Ok(value),
+        Err(e) if e.is_data() => Err(StrictError::Duplicate),
+        Err(_) => Err(StrictError::Syntax),
+    }
+}
+
+/// A [`Value`] whose objects have unique member names.
+struct StrictValue(Value);
+
+impl<'de> serde::Deserialize<'de> for StrictValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(StrictVisitor).map(StrictValue)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(StrictValue(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(name) = map.next_key::<String>()? {
+            if object.contains_key(&name) {
+                return Err(serde::de::Error::custom("duplicate member name"));
+            }
+            let StrictValue(value) = map.next_value()?;
+            object.insert(name, value);
+        }
+        Ok(Value::Object(object))
+    }
+}
 
 /// A JSON-RPC error response with an HTTP status.
 fn jsonrpc_error(status: StatusCode, code: i64, message: &str) -> Response {
@@ -413,6 +546,23 @@ mod tests {
         );
         assert_eq!(s.required("logging/setLevel", &Value::Null), ["admin"]);
         assert!(s.required("tools/call", &json!("not an object")).is_empty());
+    }
+
+    #[test]
+    fn strict_json_refuses_duplicate_names_at_any_depth() {
+        assert!(strict_json(br#"{"a":1,"b":[{"c":2}]}"#).is_ok());
+        for dup in [
+            &br#"{"a":1,"a":2}"#[..],
+            br#"{"params":{"name":"x","name":"y"}}"#,
+            br#"[{"id":1},{"id":1,"id":2}]"#,
+            br#"{"a":{"b":[{"c":1,"c":1}]}}"#,
+            br#"{"name":"x","name":"y"}"#,
+        ] {
+            assert_eq!(strict_json(dup), Err(StrictError::Duplicate));
+        }
+        assert_eq!(strict_json(b"{"), Err(StrictError::Syntax));
+        assert_eq!(strict_json(b"nope"), Err(StrictError::Syntax));
+        assert_eq!(strict_json(b"[1,]"), Err(StrictError::Syntax));
     }
 
     #[test]

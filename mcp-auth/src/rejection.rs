@@ -173,6 +173,29 @@ impl AuthRejection {
         }
     }
 
+    /// `403` without a challenge: the request has more than one `Origin` line.
+    pub(crate) fn ambiguous_origin() -> Self {
+        Self {
+            status: StatusCode::FORBIDDEN,
+            code: None,
+            description: "The request has more than one Origin header".into(),
+            challenge: None,
+            retry_after: None,
+        }
+    }
+
+    /// `400 invalid_request` without a challenge: the request itself is malformed (not its
+    /// credentials), e.g. its `Host` header.
+    pub(crate) fn bad_request(description: &str) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code: Some(ErrorCode::InvalidRequest),
+            description: description.into(),
+            challenge: None,
+            retry_after: None,
+        }
+    }
+
     /// The response, its body built by `hook` when the application set one.
     pub(crate) fn render(self, hook: Option<&ErrorBodyHook>) -> Response {
         let body = match hook {

@@ -153,6 +153,7 @@ pub struct VerifyOptions {
     pub(crate) scope_claims: Vec<ScopeClaim>,
     pub(crate) extra_audiences: Vec<String>,
     pub(crate) max_token_bytes: usize,
+    pub(crate) max_lifetime: Option<Duration>,
 }
 
 impl Default for VerifyOptions {
@@ -164,6 +165,7 @@ impl Default for VerifyOptions {
             scope_claims: vec![ScopeClaim::Scope],
             extra_audiences: Vec::new(),
             max_token_bytes: 16 * 1024,
+            max_lifetime: None,
         }
     }
 }
@@ -205,6 +207,33 @@ impl VerifyOptions {
     pub fn max_token_bytes(mut self, max: usize) -> Self {
         self.max_token_bytes = max;
         self
+    }
+
+    /// Refuses tokens valid for longer than `max`: `exp - iat` (or `exp - now` when there is no
+    /// `iat`) above `max` is an invalid `exp`. Off by default; every NumericDate is bounded by
+    /// the end of year 9999 regardless.
+    pub fn max_lifetime(mut self, max: Duration) -> Self {
+        self.max_lifetime = Some(max);
+        self
+    }
+
+    /// Whether a token issued at `iat` (else checked at `now`) and expiring at `exp` lives
+    /// within [`max_lifetime`](Self::max_lifetime).
+    pub(crate) fn check_lifetime(
+        &self,
+        exp: u64,
+        iat: Option<u64>,
+        now: u64,
+    ) -> Result<(), VerifyError> {
+        match self.max_lifetime {
+            Some(max) if exp.saturating_sub(iat.unwrap_or(now)) > max.as_secs() => {
+                Err(VerifyError::InvalidClaim {
+                    claim: "exp",
+                    expected: "an expiry within the configured maximum token lifetime",
+                })
+            }
+            _ => Ok(()),
+        }
     }
 
     /// The configured leeway.
@@ -375,6 +404,7 @@ impl JwtVerifier {
         if iat.is_some_and(|iat| iat > now.saturating_add(leeway)) {
             return Err(VerifyError::IssuedInFuture);
         }
+        options.check_lifetime(exp, iat, now)?;
         let audiences = claim_audiences(&claims)?.ok_or(VerifyError::MissingClaim("aud"))?;
         if !options.accepts_audience(&audiences, &inner.resource) {
             return Err(VerifyError::InvalidAudience);
@@ -476,7 +506,8 @@ impl JwtVerifierBuilder {
         self
     }
 
-    /// The HTTP client for JWKS fetches (default: the crate's shared client).
+    /// The HTTP client for JWKS fetches (default: the crate's shared client, which follows no
+    /// redirect; a client of your own applies its own redirect policy).
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self
@@ -681,25 +712,36 @@ pub(crate) fn claim_str(
     }
 }
 
+/// The last second of year 9999 (`9999-12-31T23:59:59Z`): later NumericDates are implausible.
+pub(crate) const MAX_NUMERIC_DATE: u64 = 253_402_300_799;
+
 /// A NumericDate (RFC 7519 §2): a JSON number of seconds, fractions allowed and floored.
+///
+/// One rule for integers and floats: a value is accepted when it lies in
+/// `0 ..= 9999-12-31T23:59:59Z` ([`MAX_NUMERIC_DATE`]); anything else (negative, `1e20`,
+/// `18446744073709551615`) is an invalid claim, since no authorization server means it and
+/// saturating arithmetic on it would make a token valid forever.
 pub(crate) fn claim_numeric_date(
     claims: &Map<String, Value>,
     name: ClaimName,
 ) -> Result<Option<u64>, VerifyError> {
     let invalid = VerifyError::InvalidClaim {
         claim: name,
-        expected: "a non-negative number of seconds",
+        expected: "a number of seconds between 0 and the end of year 9999",
     };
     match claims.get(name) {
         None => Ok(None),
         Some(Value::Number(n)) => {
-            if let Some(u) = n.as_u64() {
-                Ok(Some(u))
+            let seconds = if let Some(u) = n.as_u64() {
+                Some(u)
             } else {
-                match n.as_f64() {
-                    Some(f) if (0.0..1e15).contains(&f) => Ok(Some(f as u64)),
-                    _ => Err(invalid),
-                }
+                n.as_f64()
+                    .filter(|f| f.is_finite() && *f >= 0.0 && *f < (MAX_NUMERIC_DATE + 1) as f64)
+                    .map(|f| f.floor() as u64)
+            };
+            match seconds {
+                Some(s) if s <= MAX_NUMERIC_DATE => Ok(Some(s)),
+                _ => Err(invalid),
             }
         }
         Some(_) => Err(invalid),

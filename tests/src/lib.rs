@@ -89,3 +89,39 @@ impl std::io::Write for LogCapture {
         Ok(())
     }
 }
+
+/// Sends `request` as raw bytes to the server at `origin` (`http://host:port`) and returns the
+/// response's status code (0 when the server closed without answering). For requests no HTTP
+/// client library sends: repeated or missing `Host`, broken framing. With `close_write`, the
+/// write half is shut after the bytes (a truncated body ends there).
+pub async fn raw_status(origin: &str, request: &[u8], close_write: bool) -> u16 {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let addr = origin.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connect to the test server");
+    stream.write_all(request).await.expect("send the request");
+    if close_write {
+        stream.shutdown().await.expect("close the write half");
+    }
+    let mut response = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let read =
+            tokio::time::timeout(std::time::Duration::from_secs(5), stream.read(&mut buf)).await;
+        match read {
+            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
+            Ok(Ok(n)) => {
+                response.extend_from_slice(&buf[..n]);
+                if response.windows(4).any(|w| w == b"\r\n\r\n") {
+                    break;
+                }
+            }
+        }
+    }
+    let text = String::from_utf8_lossy(&response);
+    text.split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0)
+}

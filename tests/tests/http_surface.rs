@@ -866,3 +866,76 @@ async fn requests_with_a_valid_token_reach_the_handler_with_auth_info() {
     tokio::time::sleep(Duration::from_millis(1)).await;
     assert_eq!(app.spy.count(), 1);
 }
+
+#[tokio::test]
+async fn two_origin_lines_are_refused_before_authentication() {
+    let app = App::start().await;
+    let response = app
+        .post()
+        .bearer_auth(app.token(&["mcp:read"]))
+        .header("origin", "http://localhost:6274")
+        .header("origin", "http://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(response.headers().get("www-authenticate").is_none());
+    assert!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none(),
+        "neither origin is echoed"
+    );
+    // One allowed Origin still passes.
+    let one = app
+        .post()
+        .bearer_auth(app.token(&["mcp:read"]))
+        .header("origin", "http://localhost:6274")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(one.status(), StatusCode::OK);
+    assert_eq!(app.spy.count(), 1);
+}
+
+#[tokio::test]
+async fn missing_repeated_or_invalid_host_is_400_before_authentication() {
+    let app = App::start().await;
+    let token = app.token(&["mcp:read"]);
+    let host = app.origin.trim_start_matches("http://").to_owned();
+    let request = |version: &str, hosts: &[&str]| {
+        let mut text = format!("POST /mcp {version}\r\n");
+        for h in hosts {
+            text.push_str(&format!("Host: {h}\r\n"));
+        }
+        text.push_str(&format!(
+            "Authorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"
+        ));
+        text
+    };
+    let status = |text: String| {
+        let origin = app.origin.clone();
+        async move { mcp_auth_tests::raw_status(&origin, text.as_bytes(), false).await }
+    };
+    assert_eq!(status(request("HTTP/1.1", &[&host])).await, 200, "control");
+    assert_eq!(status(request("HTTP/1.1", &[])).await, 400, "no Host");
+    assert_eq!(
+        status(request("HTTP/1.1", &[&host, "evil.example"])).await,
+        400,
+        "two Host lines"
+    );
+    for bad in ["user@evil.example", "evil.example/x", "a,b", "host:port"] {
+        assert_eq!(
+            status(request("HTTP/1.1", &[bad])).await,
+            400,
+            "Host: {bad}"
+        );
+    }
+    assert_eq!(
+        status(request("HTTP/1.0", &[])).await,
+        200,
+        "HTTP/1.0 may omit Host"
+    );
+    assert_eq!(app.spy.count(), 2);
+}

@@ -294,3 +294,122 @@ async fn rs56_a_session_is_bound_to_the_user_who_created_it() {
         );
     }
 }
+
+impl Mcp {
+    async fn raw_post(&self, token: &str, body: &str) -> reqwest::Response {
+        self.http
+            .post(&self.id)
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn rs46_ambiguous_messages_with_duplicate_member_names_are_refused_before_any_scope_decision()
+{
+    let mcp = Mcp::start().await;
+    let reader = mcp.token("u1", &["mcp:read"]);
+    let admin = mcp.token("u2", &["mcp:read", "files:admin"]);
+    let bodies = [
+        // `name` twice: the last one would pass for a tool that needs no scope.
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_file","name":"read_file","arguments":{}}}"#,
+        // `method` twice.
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_file"},"method":"tools/list"}"#,
+        // `params` twice.
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_file"},"params":{"name":"read_file"}}"#,
+        // `id` twice.
+        r#"{"jsonrpc":"2.0","id":1,"id":2,"method":"tools/list"}"#,
+        // Inside a batch entry.
+        r#"[{"jsonrpc":"2.0","id":1,"method":"tools/list"},{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"write_file","name":"read_file"}}]"#,
+        // Deeper, and spelled with an escape.
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_file","arguments":{"path":"a","p\u0061th":"b"}}}"#,
+    ];
+    for body in bodies {
+        for token in [&reader, &admin] {
+            let response = mcp.raw_post(token, body).await;
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
+            assert!(response.headers().get("www-authenticate").is_none());
+            let error: serde_json::Value = response.json().await.unwrap();
+            assert_eq!(error["jsonrpc"], "2.0", "{error}");
+            assert_eq!(error["error"]["code"], -32600, "{error}");
+        }
+    }
+    assert_eq!(mcp.spy.count(), 0, "the handler never ran");
+    // The same messages without the duplicates are served as usual.
+    let fine = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_file","arguments":{}}}"#;
+    assert_eq!(mcp.raw_post(&reader, fine).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn two_content_encoding_lines_are_refused_like_a_compressed_body() {
+    let mcp = Mcp::start().await;
+    let token = mcp.token("u1", &["mcp:read", "files:write"]);
+    for second in ["gzip", "identity"] {
+        let response = mcp
+            .http
+            .post(&mcp.id)
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .header("content-encoding", "identity")
+            .header("content-encoding", second)
+            .body(tool_call("write_file").to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "identity + {second}"
+        );
+    }
+    // One `identity` line is still fine.
+    let response = mcp
+        .http
+        .post(&mcp.id)
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .header("content-encoding", "identity")
+        .body(tool_call("write_file").to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(mcp.spy.count(), 1);
+}
+
+#[tokio::test]
+async fn a_body_that_cannot_be_read_is_400_and_only_an_oversized_one_413() {
+    let mcp = Mcp::start().await;
+    let token = mcp.token("u1", &["mcp:read"]);
+    let origin = mcp.id.trim_end_matches("/mcp").to_owned();
+    let head = |framing: &str| {
+        format!(
+            "POST /mcp HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\n{framing}\r\n",
+            origin.trim_start_matches("http://")
+        )
+    };
+    // A malformed chunk size.
+    let bad_chunk = format!(
+        "{}zz\r\n{{}}\r\n0\r\n\r\n",
+        head("Transfer-Encoding: chunked\r\n")
+    );
+    assert_eq!(
+        mcp_auth_tests::raw_status(&origin, bad_chunk.as_bytes(), false).await,
+        400
+    );
+    // A body shorter than its Content-Length (the client closes its side).
+    let truncated = format!("{}{{\"jsonrpc\"", head("Content-Length: 100\r\n"));
+    assert_eq!(
+        mcp_auth_tests::raw_status(&origin, truncated.as_bytes(), true).await,
+        400
+    );
+    // Over the limit: 413.
+    let big = format!("[{}]", vec!["1"; 3 * 1024 * 1024].join(","));
+    let response = mcp.raw_post(&token, &big).await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(mcp.spy.count(), 0);
+}

@@ -1,12 +1,16 @@
 //! RS-55: capture every log line the library, the HTTP stack and the development authorization
 //! server write while valid and invalid requests are served, and check that no token, and no
-//! signature segment of one, appears.
+//! signature segment of one, and no user data (subject, client id) appears.
 
 use axum::Router;
 use axum::routing::post;
 use mcp_auth::{Auth, ProtectedResource, ResourceServer};
 use mcp_auth_dev::AuthorizationServer;
 use mcp_auth_tests::{LogCapture, bind, spawn};
+
+/// A subject and a client id that must not appear in any log line.
+const USER: &str = "subject-alice-5f1c";
+const CLIENT: &str = "client-acme-93be";
 
 #[tokio::test]
 async fn rs55_no_token_or_signature_in_any_log_line() {
@@ -39,7 +43,18 @@ async fn rs55_no_token_or_signature_in_any_log_line() {
     spawn(listener, app);
 
     let tokens = vec![
-        idp.token().audience(&id).scopes(["mcp:read"]).mint(),
+        idp.token()
+            .audience(&id)
+            .subject(USER)
+            .client_id(CLIENT)
+            .scopes(["mcp:read"])
+            .mint(),
+        idp.token()
+            .audience(&id)
+            .subject(USER)
+            .client_id(CLIENT)
+            .scopes(["other"])
+            .mint(),
         idp.token().audience(&id).scopes(["other"]).mint(),
         idp.token().audience(&id).expired().mint(),
         idp.token().audience("https://elsewhere.example").mint(),
@@ -79,6 +94,11 @@ async fn rs55_no_token_or_signature_in_any_log_line() {
 
     let logs = capture.text();
     assert!(logs.contains("token rejected"), "the decisions are logged");
+    assert!(logs.contains("token verified"), "successes are logged too");
+    // Per-request lines carry no user data either: not the subject, not the client.
+    for user_data in [USER, CLIENT] {
+        assert!(!logs.contains(user_data), "{user_data} appears in the logs");
+    }
     for token in &tokens {
         assert!(
             !logs.contains(token.as_str()),

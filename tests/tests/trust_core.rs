@@ -643,7 +643,7 @@ async fn bad_tokens_table() {
                 .mint(),
             VerifyError::InvalidClaim {
                 claim: "exp",
-                expected: "a non-negative number of seconds",
+                expected: "a number of seconds between 0 and the end of year 9999",
             },
         ),
         (
@@ -651,7 +651,7 @@ async fn bad_tokens_table() {
             idp.token().audience(R).claim("exp", -5).mint(),
             VerifyError::InvalidClaim {
                 claim: "exp",
-                expected: "a non-negative number of seconds",
+                expected: "a number of seconds between 0 and the end of year 9999",
             },
         ),
         (
@@ -659,7 +659,7 @@ async fn bad_tokens_table() {
             idp.token().audience(R).claim("nbf", "soon").mint(),
             VerifyError::InvalidClaim {
                 claim: "nbf",
-                expected: "a non-negative number of seconds",
+                expected: "a number of seconds between 0 and the end of year 9999",
             },
         ),
         (
@@ -1163,4 +1163,131 @@ async fn stale_keys_keep_verifying_while_one_request_refreshes() {
     .await;
     assert!(results.iter().all(Result::is_ok), "{results:?}");
     assert!(idp.requests(&jwks_path) <= 2);
+}
+
+#[tokio::test]
+async fn rs34_other_spellings_of_the_identifier_are_other_audiences() {
+    let idp = start_idp().await;
+    let v = verifier_for(&[&idp], VerifyOptions::default());
+    let with_aud = |aud: &str| idp.token().claim("aud", aud).mint();
+    for bad in [
+        "https://mcp.example.com/x/../mcp",
+        "https://mcp.example.com/./mcp",
+        "https://mcp.example.com:0443/mcp",
+        "https://mcp.example.com/%6dcp",
+    ] {
+        assert_eq!(
+            v.verify(&with_aud(bad)).await.unwrap_err(),
+            VerifyError::InvalidAudience,
+            "{bad}"
+        );
+    }
+    // IPv4 shorthands of a loopback identifier.
+    let ip_resource = "http://127.0.0.1:8080/mcp";
+    let ip = JwtVerifier::builder()
+        .resource(ip_resource)
+        .issuer(idp.issuer(), idp.jwks_uri())
+        .build()
+        .unwrap();
+    for bad in [
+        "http://2130706433:8080/mcp",
+        "http://127.1:8080/mcp",
+        "http://0x7f.0.0.1:8080/mcp",
+        "http://127.0.0.1:08080/mcp",
+    ] {
+        assert_eq!(
+            ip.verify(&with_aud(bad)).await.unwrap_err(),
+            VerifyError::InvalidAudience,
+            "{bad}"
+        );
+    }
+    // What stays accepted: the exact string, upper-case scheme and host, the default port.
+    for good in [
+        ip_resource,
+        "HTTP://127.0.0.1:8080/mcp",
+        "http://127.0.0.1:8080/mcp",
+    ] {
+        assert!(ip.verify(&with_aud(good)).await.is_ok(), "{good}");
+    }
+    assert!(
+        v.verify(&with_aud("HTTPS://Mcp.Example.Com:443/mcp"))
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn rs38_implausible_numeric_dates_are_refused_alike_as_integers_and_floats() {
+    let idp = start_idp().await;
+    let v = verifier_for(&[&idp], VerifyOptions::default());
+    let t = now();
+    for name in ["exp", "nbf", "iat"] {
+        for value in [
+            json!(u64::MAX),
+            json!(1e20),
+            json!(253_402_300_800u64),
+            json!(253_402_300_800.5),
+            json!(-1),
+            json!(-0.5),
+        ] {
+            let token = idp.token().audience(R).claim(name, value.clone()).mint();
+            assert!(
+                matches!(
+                    v.verify(&token).await,
+                    Err(VerifyError::InvalidClaim { claim, .. }) if claim == name
+                ),
+                "{name} = {value}"
+            );
+        }
+    }
+    // The last second of year 9999 is still a date; fractions are floored.
+    let far = idp
+        .token()
+        .audience(R)
+        .claim("exp", 253_402_300_799u64)
+        .mint();
+    assert!(v.verify(&far).await.is_ok());
+    let fraction = idp
+        .token()
+        .audience(R)
+        .claim("exp", (t + 600) as f64 + 0.5)
+        .mint();
+    assert!(v.verify(&fraction).await.is_ok());
+}
+
+#[tokio::test]
+async fn rs38_max_lifetime_is_off_by_default_and_bounds_exp_when_set() {
+    let idp = start_idp().await;
+    let t = now();
+    let long = idp
+        .token()
+        .audience(R)
+        .claim("iat", t)
+        .claim("exp", t + 30 * 24 * 3600)
+        .mint();
+    assert!(
+        verifier_for(&[&idp], VerifyOptions::default())
+            .verify(&long)
+            .await
+            .is_ok()
+    );
+    let bounded = verifier_for(
+        &[&idp],
+        VerifyOptions::default().max_lifetime(Duration::from_secs(24 * 3600)),
+    );
+    assert!(matches!(
+        bounded.verify(&long).await,
+        Err(VerifyError::InvalidClaim { claim: "exp", .. })
+    ));
+    assert!(
+        bounded
+            .verify(
+                &idp.token()
+                    .audience(R)
+                    .expires_in(Duration::from_secs(3600))
+                    .mint()
+            )
+            .await
+            .is_ok()
+    );
 }

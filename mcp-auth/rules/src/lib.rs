@@ -476,12 +476,17 @@ pub fn discovery_urls(issuer: &str, kind: DiscoveryKind) -> Option<Vec<String>> 
 /// Whether the audience value `aud` designates `resource` (RFC 8707 / MCP's audience-validation
 /// rule).
 ///
-/// Both are compared after lower-casing scheme and host and dropping the default port (MCP:
-/// "SHOULD accept uppercase scheme and host"). Paths and queries are compared exactly, so a
-/// trailing slash is a different resource: `https://mcp.example.com/mcp/` does not match
-/// `https://mcp.example.com/mcp` (our rule; RFC 8707 and MCP leave it open). The one exception is
-/// the empty path: `https://mcp.example.com/` equals `https://mcp.example.com`, since a URL has no
-/// way to tell them apart. A value that is not an absolute URL matches only itself.
+/// RFC 7519 §2 compares StringOrURI values as strings. The only relaxations are MCP's ("SHOULD
+/// accept uppercase scheme and host") and one of ours: the scheme and the host are lower-cased
+/// (ASCII only) and a default port (`:443` for `https`, `:80` for `http`, spelled exactly so) is
+/// dropped. Nothing else is normalised: no URL parsing, so dot segments (`/x/../mcp`), IPv4
+/// shorthands (`2130706433`, `127.1`, `0x7f.0.0.1`), a port with a leading zero (`:0443`),
+/// percent-encoding and IDNA spellings are all different audiences. Paths and queries are
+/// compared exactly, so a trailing slash is a different resource: `https://mcp.example.com/mcp/`
+/// does not match `https://mcp.example.com/mcp` (our rule; RFC 8707 and MCP leave it open). The
+/// one exception is the empty path: `https://mcp.example.com/` equals `https://mcp.example.com`,
+/// since a URL has no way to tell them apart. A value that is not an `http` or `https` URL
+/// (`api://mcp-server`), or has userinfo or a fragment, matches only itself.
 pub fn audience_matches(aud: &str, resource: &str) -> bool {
     if aud == resource {
         return true;
@@ -495,18 +500,45 @@ pub fn audience_matches(aud: &str, resource: &str) -> bool {
     }
 }
 
+/// `scheme://host[:port]rest` with scheme and host lower-cased, a default port dropped and an
+/// empty path (`/` before the end or a query) removed. String operations only.
 fn normalise_for_audience(value: &str) -> Option<String> {
-    let url = Url::parse(value).ok().filter(Url::has_host)?;
-    if url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
+    let (scheme, rest) = value.split_once("://")?;
+    let mut chars = scheme.chars();
+    let scheme_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    if !scheme_ok || rest.contains('#') {
         return None;
     }
-    let mut out = origin(&url);
-    let path = url.path();
-    out.push_str(if path == "/" { "" } else { path });
-    if let Some(q) = url.query() {
-        out.push('?');
-        out.push_str(q);
+    let split = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(split);
+    if authority.is_empty() || authority.contains('@') {
+        return None;
     }
+    // The port follows the last `:` outside an IPv6 literal.
+    let (host, port) = match authority.rfind(':') {
+        Some(i) if !authority[i..].contains(']') => (&authority[..i], Some(&authority[i + 1..])),
+        _ => (authority, None),
+    };
+    let scheme = scheme.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "https" => "443",
+        "http" => "80",
+        // Other schemes (`api://mcp-server`) have no case-insensitive host: exact match only.
+        _ => return None,
+    };
+    let mut out = format!("{scheme}://{}", host.to_ascii_lowercase());
+    if let Some(port) = port
+        && port != default_port
+    {
+        out.push(':');
+        out.push_str(port);
+    }
+    let tail = match tail.strip_prefix('/') {
+        Some(after) if after.is_empty() || after.starts_with('?') => after,
+        _ => tail,
+    };
+    out.push_str(tail);
     Some(out)
 }
 
@@ -672,5 +704,48 @@ mod tests {
         ));
         assert!(audience_matches("api://mcp-server", "api://mcp-server"));
         assert!(!audience_matches("api://MCP-server", "api://mcp-server"));
+    }
+
+    #[test]
+    fn rs34_audience_is_compared_as_a_string_not_after_url_parsing() {
+        let r = "https://mcp.example.com/mcp";
+        for other in [
+            "https://mcp.example.com/x/../mcp",
+            "https://mcp.example.com/./mcp",
+            "https://mcp.example.com:0443/mcp",
+            "https://mcp.example.com/%6dcp",
+            "https://user@mcp.example.com/mcp",
+            "https://mcp.example.com/mcp#f",
+            "https://mcp.example.com.:443/mcp",
+        ] {
+            assert!(!audience_matches(other, r), "{other}");
+        }
+        let ip = "http://127.0.0.1:8080/mcp";
+        for other in [
+            "http://2130706433:8080/mcp",
+            "http://127.1:8080/mcp",
+            "http://0x7f.0.0.1:8080/mcp",
+            "http://0177.0.0.1:8080/mcp",
+            "http://127.0.0.1:08080/mcp",
+        ] {
+            assert!(!audience_matches(other, ip), "{other}");
+        }
+        assert!(audience_matches("HTTP://127.0.0.1:8080/mcp", ip));
+        assert!(audience_matches(
+            "http://127.0.0.1:80/mcp",
+            "http://127.0.0.1/mcp"
+        ));
+        assert!(!audience_matches(
+            "http://127.0.0.1:443/mcp",
+            "http://127.0.0.1/mcp"
+        ));
+        assert!(audience_matches(
+            "HTTPS://[::1]:443/mcp",
+            "https://[::1]/mcp"
+        ));
+        assert!(audience_matches(
+            "https://mcp.example.com/?q",
+            "https://mcp.example.com?q"
+        ));
     }
 }

@@ -44,8 +44,9 @@ type TransformFn =
 /// Fetches authorization-server metadata, with settings.
 ///
 /// * [`http_client`](Self::http_client): the `reqwest::Client` to use (proxies, custom roots).
-///   By default a shared client that follows at most 5 redirects and never from `https` to
-///   `http`.
+///   By default a shared client that follows no redirect: a `3xx` answer counts as "no
+///   document at this URL" (the next well-known URL is tried), so metadata always comes from the
+///   issuer's own well-known URLs.
 /// * [`timeout`](Self::timeout): the total time of each request, from connecting to the last
 ///   body byte (default 10 s).
 /// * [`max_body_bytes`](Self::max_body_bytes): the largest document accepted (default 256 KiB).

@@ -1,0 +1,134 @@
+//! Request headers whose repetition (or absence) would change what a request means, refused by
+//! the bearer layer before authentication.
+//!
+//! * `Origin` more than once: `403`, like a refused origin. A browser sends one; two lines are
+//!   a forgery attempt (the first allowed, the second not), so no line is trusted.
+//! * `Host` missing, more than once or not a valid `host[:port]` in an HTTP/1.1 request: `400`
+//!   (RFC 9112 §3.2). HTTP/1.0 requests may omit it; HTTP/2 and HTTP/3 carry `:authority`.
+//! * `Authorization` more than once: `400 invalid_request` ([`crate::bearer`]).
+//! * `Content-Encoding` more than once, in MCP mode: `415`, like any encoding other than one
+//!   `identity` ([`crate::mcp`]).
+
+use http::header::{self, HeaderMap, HeaderValue};
+use http::{Uri, Version};
+
+use crate::rejection::AuthRejection;
+
+/// The one `Origin` line of a request, `None` when there is none or more than one.
+pub(crate) fn single_origin(headers: &HeaderMap) -> Option<&HeaderValue> {
+    let mut lines = headers.get_all(header::ORIGIN).iter();
+    match (lines.next(), lines.next()) {
+        (Some(only), None) => Some(only),
+        _ => None,
+    }
+}
+
+/// The refusal of a request whose `Origin` or `Host` lines are ambiguous, `None` when they
+/// are fine.
+pub(crate) fn refusal(version: Version, headers: &HeaderMap) -> Option<AuthRejection> {
+    if headers.get_all(header::ORIGIN).iter().nth(1).is_some() {
+        return Some(AuthRejection::ambiguous_origin());
+    }
+    if version == Version::HTTP_11 {
+        let mut hosts = headers.get_all(header::HOST).iter();
+        match (hosts.next(), hosts.next()) {
+            (None, _) => return Some(AuthRejection::bad_request("The request has no Host header")),
+            (Some(_), Some(_)) => {
+                return Some(AuthRejection::bad_request(
+                    "The request has more than one Host header",
+                ));
+            }
+            (Some(host), None) if !valid_host(host) => {
+                return Some(AuthRejection::bad_request(
+                    "The request's Host header is invalid",
+                ));
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `uri-host [ ":" port ]` (RFC 9112 §3.2, RFC 9110 §7.2): an authority without userinfo, with
+/// a non-empty host and a port of digits.
+fn valid_host(value: &HeaderValue) -> bool {
+    let Ok(text) = value.to_str() else {
+        return false;
+    };
+    if text.is_empty() || text.contains(['@', '/', '?', '#', ' ', ',']) {
+        return false;
+    }
+    let Ok(uri) = text.parse::<Uri>() else {
+        return false;
+    };
+    let Some(authority) = uri.authority() else {
+        return false;
+    };
+    if authority.as_str() != text || authority.host().is_empty() {
+        return false;
+    }
+    // The port after the last `:` outside an IPv6 literal: digits, at most 65535 (RFC 9110
+    // allows an empty port).
+    match text.rfind(':') {
+        Some(i) if !text[i..].contains(']') => {
+            let port = &text[i + 1..];
+            port.is_empty()
+                || (port.bytes().all(|b| b.is_ascii_digit()) && port.parse::<u16>().is_ok())
+        }
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(lines: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in lines {
+            map.append(*name, HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    #[test]
+    fn host_rules() {
+        let ok = |h| refusal(Version::HTTP_11, &headers(&[("host", h)])).is_none();
+        assert!(ok("mcp.example.com"));
+        assert!(ok("127.0.0.1:8080"));
+        assert!(ok("[::1]:8080"));
+        for bad in [
+            "",
+            "a b",
+            "user@host",
+            "host:port",
+            "host/path",
+            "a,b",
+            "host:99999999",
+        ] {
+            assert!(!ok(bad), "{bad:?}");
+        }
+        assert!(refusal(Version::HTTP_11, &HeaderMap::new()).is_some());
+        assert!(refusal(Version::HTTP_10, &HeaderMap::new()).is_none());
+        assert!(refusal(Version::HTTP_2, &HeaderMap::new()).is_none());
+        let two = headers(&[("host", "a.example"), ("host", "b.example")]);
+        assert!(refusal(Version::HTTP_11, &two).is_some());
+    }
+
+    #[test]
+    fn origin_rules() {
+        let two = headers(&[
+            ("host", "h"),
+            ("origin", "http://localhost"),
+            ("origin", "http://evil.example"),
+        ]);
+        assert_eq!(
+            refusal(Version::HTTP_11, &two).unwrap().status(),
+            http::StatusCode::FORBIDDEN
+        );
+        assert!(single_origin(&two).is_none());
+        let one = headers(&[("host", "h"), ("origin", "http://localhost")]);
+        assert!(refusal(Version::HTTP_11, &one).is_none());
+        assert!(single_origin(&one).is_some());
+    }
+}
