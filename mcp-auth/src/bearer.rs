@@ -139,9 +139,14 @@ fn parse_credentials(value: &[u8]) -> Result<BearerOutcome<'_>, MalformedCredent
             MalformedCredentials::NotAscii
         });
     }
-    let token = trim_ows(rest);
+    // `1*SP` separates the scheme from the token (RFC 6750 §2.1): spaces only, never a tab.
+    let spaces = rest.iter().take_while(|&&b| b == b' ').count();
+    let token = &rest[spaces..];
     if token.is_empty() {
         return Err(MalformedCredentials::Empty);
+    }
+    if token[0] == b'\t' {
+        return Err(MalformedCredentials::InvalidCharacters);
     }
     if token.iter().any(|&b| b == b' ' || b == b'\t') {
         return Err(MalformedCredentials::ExtraParts);

@@ -39,6 +39,14 @@ impl OriginPolicy {
         let Ok(origin) = origin.to_str() else {
             return false;
         };
+        // A serialized origin (RFC 6454 §6.2): `scheme://host[:port]`, nothing else (no path,
+        // query, userinfo or trailing slash). `null` and other values are never allowed.
+        let serialized = url::Url::parse(origin)
+            .ok()
+            .map(|u| u.origin().ascii_serialization());
+        if !serialized.is_some_and(|s| s.eq_ignore_ascii_case(origin)) {
+            return false;
+        }
         if origin.eq_ignore_ascii_case(resource_origin) {
             return true;
         }

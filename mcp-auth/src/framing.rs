@@ -23,11 +23,25 @@ pub(crate) fn single_origin(headers: &HeaderMap) -> Option<&HeaderValue> {
     }
 }
 
-/// The refusal of a request whose `Origin` or `Host` lines are ambiguous, `None` when they
-/// are fine.
-pub(crate) fn refusal(version: Version, headers: &HeaderMap) -> Option<AuthRejection> {
+/// The refusal of a request whose `Origin`, `Host`, request target or transfer coding is
+/// ambiguous, `None` when they are fine.
+pub(crate) fn refusal(version: Version, uri: &Uri, headers: &HeaderMap) -> Option<AuthRejection> {
     if headers.get_all(header::ORIGIN).iter().nth(1).is_some() {
         return Some(AuthRejection::ambiguous_origin());
+    }
+    if let Some(refusal) = transfer_coding_refusal(headers) {
+        return Some(refusal);
+    }
+    // An absolute-form target names the host itself, and RFC 9112 §3.2.2 says to ignore `Host`
+    // then; what is behind us (rmcp's allowed hosts) reads `Host` only. Both must agree.
+    if let (Some(authority), Some(host)) = (uri.authority(), headers.get(header::HOST))
+        && !host
+            .to_str()
+            .is_ok_and(|h| h.eq_ignore_ascii_case(authority.as_str()))
+    {
+        return Some(AuthRejection::bad_request(
+            "The request target names another host than the Host header",
+        ));
     }
     if version == Version::HTTP_11 {
         let mut hosts = headers.get_all(header::HOST).iter();
@@ -47,6 +61,28 @@ pub(crate) fn refusal(version: Version, headers: &HeaderMap) -> Option<AuthRejec
         }
     }
     None
+}
+
+/// A transfer coding other than one final `chunked` (RFC 9112 §6.1): the HTTP stack passes such
+/// a body on undecoded, so the layer would judge bytes that are not the message. Refused with
+/// `400` rather than read.
+fn transfer_coding_refusal(headers: &HeaderMap) -> Option<AuthRejection> {
+    let mut codings = Vec::new();
+    for line in headers.get_all(header::TRANSFER_ENCODING) {
+        let Ok(text) = line.to_str() else {
+            return Some(AuthRejection::bad_request(
+                "The request's Transfer-Encoding is invalid",
+            ));
+        };
+        codings.extend(text.split(',').map(str::trim).filter(|c| !c.is_empty()));
+    }
+    match codings.as_slice() {
+        [] => None,
+        [only] if only.eq_ignore_ascii_case("chunked") => None,
+        _ => Some(AuthRejection::bad_request(
+            "Transfer-Encoding other than `chunked` is not supported: send the body chunked or with a Content-Length",
+        )),
+    }
 }
 
 /// `uri-host [ ":" port ]` (RFC 9112 §3.2, RFC 9110 §7.2): an authority without userinfo, with
@@ -93,7 +129,7 @@ mod tests {
 
     #[test]
     fn host_rules() {
-        let ok = |h| refusal(Version::HTTP_11, &headers(&[("host", h)])).is_none();
+        let ok = |h| refusal(Version::HTTP_11, &Uri::default(), &headers(&[("host", h)])).is_none();
         assert!(ok("mcp.example.com"));
         assert!(ok("127.0.0.1:8080"));
         assert!(ok("[::1]:8080"));
@@ -108,11 +144,11 @@ mod tests {
         ] {
             assert!(!ok(bad), "{bad:?}");
         }
-        assert!(refusal(Version::HTTP_11, &HeaderMap::new()).is_some());
-        assert!(refusal(Version::HTTP_10, &HeaderMap::new()).is_none());
-        assert!(refusal(Version::HTTP_2, &HeaderMap::new()).is_none());
+        assert!(refusal(Version::HTTP_11, &Uri::default(), &HeaderMap::new()).is_some());
+        assert!(refusal(Version::HTTP_10, &Uri::default(), &HeaderMap::new()).is_none());
+        assert!(refusal(Version::HTTP_2, &Uri::default(), &HeaderMap::new()).is_none());
         let two = headers(&[("host", "a.example"), ("host", "b.example")]);
-        assert!(refusal(Version::HTTP_11, &two).is_some());
+        assert!(refusal(Version::HTTP_11, &Uri::default(), &two).is_some());
     }
 
     #[test]
@@ -123,12 +159,14 @@ mod tests {
             ("origin", "http://evil.example"),
         ]);
         assert_eq!(
-            refusal(Version::HTTP_11, &two).unwrap().status(),
+            refusal(Version::HTTP_11, &Uri::default(), &two)
+                .unwrap()
+                .status(),
             http::StatusCode::FORBIDDEN
         );
         assert!(single_origin(&two).is_none());
         let one = headers(&[("host", "h"), ("origin", "http://localhost")]);
-        assert!(refusal(Version::HTTP_11, &one).is_none());
+        assert!(refusal(Version::HTTP_11, &Uri::default(), &one).is_none());
         assert!(single_origin(&one).is_some());
     }
 }

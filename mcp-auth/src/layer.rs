@@ -271,7 +271,9 @@ where
             };
         }
         // Ambiguous `Origin` or `Host` lines: refused before anything else (see `framing`).
-        if let Some(rejection) = crate::framing::refusal(request.version(), request.headers()) {
+        if let Some(rejection) =
+            crate::framing::refusal(request.version(), request.uri(), request.headers())
+        {
             let response = rejection.render(config.error_body.as_ref());
             return BearerFuture {
                 inner: Box::pin(std::future::ready(Ok(response))),

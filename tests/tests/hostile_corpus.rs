@@ -503,10 +503,7 @@ async fn hostile_corpus() {
 
 /// Checks that wait for a library fix, by test name. A listed check that fails is printed, not
 /// failed; one that passes says so (then remove it from the list).
-const PENDING_CHECKS: &[(&str, &str)] = &[
-    ("cross_origin_jwks_redirect_is_refused", "hardening#6"),
-    ("aborted_requests_keep_one_jwks_refresh", "hardening#7"),
-];
+const PENDING_CHECKS: &[(&str, &str)] = &[];
 
 fn verdict(name: &str, ok: bool, detail: &str) {
     match PENDING_CHECKS.iter().find(|(n, _)| *n == name) {

@@ -626,7 +626,7 @@ fn okta_org_introspected(p: &Provider) -> String {
         .claim("username", "user@example.com")
         .claim("jti", "AT.MNAoEQ_jbKqoinrQo1D0XKjMX28U5d7ZszBceot7-Ts")
         .claim("uid", "00u1example2user3")
-        .issue()
+        .mint()
 }
 
 #[tokio::test]
@@ -939,7 +939,7 @@ async fn provider_wso2_is() {
         .claim("aut", "APPLICATION_USER")
         .claim("username", "admin@carbon.super")
         .scopes(["openid", "mcp:read"])
-        .issue();
+        .mint();
     let app = App::start(
         &p.config,
         &["mcp:read"],
@@ -1003,7 +1003,7 @@ async fn provider_zitadel() {
                 .claim("jti", "69234237813329048")
                 .claim("username", "road.runner@acme.ch")
                 .scopes(["openid", "mcp:read"])
-                .issue()
+                .mint()
         },
     )
     .await;

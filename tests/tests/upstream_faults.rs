@@ -471,7 +471,7 @@ async fn introspection_down_is_503_not_401() {
         .layer(auth.bearer(&id));
     spawn(listener, app);
     let http = reqwest::Client::new();
-    let token = idp.opaque_token().audience(&id).issue();
+    let token = idp.opaque_token().audience(&id).mint();
     assert_eq!(
         http.post(&id)
             .bearer_auth(&token)
@@ -481,7 +481,7 @@ async fn introspection_down_is_503_not_401() {
             .status(),
         StatusCode::OK
     );
-    let other = idp.opaque_token().audience(&id).issue();
+    let other = idp.opaque_token().audience(&id).mint();
     for fault in [
         Fault::Status(503),
         Fault::Body {
