@@ -27,7 +27,12 @@ impl Throttle {
         if now >= next
             && self
                 .next_ms
-                .compare_exchange(next, now + INTERVAL_MS, Ordering::Relaxed, Ordering::Relaxed)
+                .compare_exchange(
+                    next,
+                    now + INTERVAL_MS,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
                 .is_ok()
         {
             Some(self.suppressed.swap(0, Ordering::Relaxed))

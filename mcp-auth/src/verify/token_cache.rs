@@ -147,8 +147,14 @@ impl std::fmt::Debug for TokenCache {
         // Sizes only: the entries hold claims.
         let len = |m: Option<usize>| m.unwrap_or(0);
         f.debug_struct("TokenCache")
-            .field("verified", &len(self.verified.as_ref().map(|m| m.lock().entries.len())))
-            .field("refused", &len(self.refused.as_ref().map(|m| m.lock().entries.len())))
+            .field(
+                "verified",
+                &len(self.verified.as_ref().map(|m| m.lock().entries.len())),
+            )
+            .field(
+                "refused",
+                &len(self.refused.as_ref().map(|m| m.lock().entries.len())),
+            )
             .finish()
     }
 }
@@ -164,15 +170,6 @@ impl TokenCache {
             negative_ttl_ms,
         };
         (cache.verified.is_some() || cache.refused.is_some()).then_some(cache)
-    }
-
-    /// Entries held: (verified, refused).
-    #[cfg(test)]
-    pub(crate) fn len(&self) -> (usize, usize) {
-        (
-            self.verified.as_ref().map_or(0, |m| m.lock().entries.len()),
-            self.refused.as_ref().map_or(0, |m| m.lock().entries.len()),
-        )
     }
 }
 
@@ -196,7 +193,12 @@ fn is_permanent(error: &VerifyError) -> bool {
         | NotABearerToken => true,
         // The key set can change (rotation), the authorization server can come back, time
         // passes: these must be looked at again.
-        UnknownKey | AmbiguousKey | KeyMismatch | NotYetValid | IssuedInFuture | Inactive
+        UnknownKey
+        | AmbiguousKey
+        | KeyMismatch
+        | NotYetValid
+        | IssuedInFuture
+        | Inactive
         | Unavailable { .. } => false,
     }
 }
@@ -486,9 +488,18 @@ mod tests {
         assert!(matches!(precheck("abc"), Err(VerifyError::Malformed(_))));
         assert!(matches!(precheck("a.b.c.d.e"), Err(VerifyError::Encrypted)));
         assert!(matches!(precheck(".ab.c"), Err(VerifyError::Malformed(_))));
-        assert!(matches!(precheck("a$cd.abcd.c"), Err(VerifyError::Malformed(_))));
-        assert!(matches!(precheck("abcd.a bc.c"), Err(VerifyError::Malformed(_))));
-        assert!(matches!(precheck("abcde.abcd.c"), Err(VerifyError::Malformed(_))));
+        assert!(matches!(
+            precheck("a$cd.abcd.c"),
+            Err(VerifyError::Malformed(_))
+        ));
+        assert!(matches!(
+            precheck("abcd.a bc.c"),
+            Err(VerifyError::Malformed(_))
+        ));
+        assert!(matches!(
+            precheck("abcde.abcd.c"),
+            Err(VerifyError::Malformed(_))
+        ));
         assert!(precheck("abcd.abcd.").is_ok());
     }
 
