@@ -262,10 +262,8 @@ impl JwtVerifier {
         let key: CacheKey = Sha256::digest(token.as_bytes()).into();
         let now_ms = now_millis(inner);
         if let Some(verified) = &cache.verified {
-            match lookup_verified(inner, verified, &key, now_ms) {
-                Hit::Serve(info) => return Ok(*info),
-                Hit::Refuse(error) => return Err(error),
-                Hit::Miss => {}
+            if let Some(answer) = lookup_verified(inner, verified, &key, now_ms) {
+                return answer;
             }
         }
         if let Some(refused) = &cache.refused
@@ -296,11 +294,8 @@ impl JwtVerifier {
     }
 }
 
-enum Hit {
-    Serve(Box<AuthInfo>),
-    Refuse(VerifyError),
-    Miss,
-}
+/// A cache hit's answer, `None` for a miss.
+type Hit = Option<Result<AuthInfo, VerifyError>>;
 
 fn now_millis(inner: &JwtInner) -> u64 {
     inner
@@ -316,44 +311,40 @@ fn lookup_verified(
     key: &CacheKey,
     now_ms: u64,
 ) -> Hit {
-    // Copy what is needed out of the lock; the key-set check reads another lock.
-    let (info, issuer, kid, alg, nbf) = {
-        let mut map = verified.lock();
-        let Some(entry) = map.live(key, now_ms) else {
-            return Hit::Miss;
-        };
-        (
-            entry.info.clone(),
-            entry.issuer,
-            entry.kid.clone(),
-            entry.alg,
-            entry.nbf,
-        )
-    };
     let now = now_ms / 1000;
     let leeway = inner.options.leeway.as_secs();
-    if info
+    let mut map = verified.lock();
+    let Some(entry) = map.live(key, now_ms) else {
+        return None;
+    };
+    if entry
+        .info
         .expires_at
         .is_none_or(|exp| exp.saturating_add(leeway) <= now)
     {
-        return Hit::Refuse(VerifyError::Expired);
+        return Some(Err(VerifyError::Expired));
     }
-    if nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
-        return Hit::Refuse(VerifyError::NotYetValid);
+    if entry
+        .nbf
+        .is_some_and(|nbf| nbf > now.saturating_add(leeway))
+    {
+        return Some(Err(VerifyError::NotYetValid));
     }
+    // The key-set check reads the issuer's snapshot (a pointer copy under its own lock, never
+    // held across an await); nothing is cloned unless the entry is served.
     match inner
         .issuers
-        .get(issuer)
-        .and_then(|jwks| jwks.holds_fresh(kid.as_deref(), alg))
+        .get(entry.issuer)
+        .and_then(|jwks| jwks.holds_fresh(entry.kid.as_deref(), entry.alg))
     {
-        Some(true) => Hit::Serve(Box::new(info)),
+        Some(true) => Some(Ok(entry.info.clone())),
         // The key left the set: forget the token and verify it in full (which refuses it).
         Some(false) => {
-            verified.lock().entries.remove(key);
-            Hit::Miss
+            map.entries.remove(key);
+            None
         }
         // The set is due for a refresh: the full path refreshes it.
-        None => Hit::Miss,
+        None => None,
     }
 }
 
