@@ -261,10 +261,10 @@ impl JwtVerifier {
         precheck(token)?;
         let key: CacheKey = Sha256::digest(token.as_bytes()).into();
         let now_ms = now_millis(inner);
-        if let Some(verified) = &cache.verified {
-            if let Some(answer) = lookup_verified(inner, verified, &key, now_ms) {
-                return answer;
-            }
+        if let Some(verified) = &cache.verified
+            && let Some(answer) = lookup_verified(inner, verified, &key, now_ms)
+        {
+            return answer;
         }
         if let Some(refused) = &cache.refused
             && let Some(error) = refused.lock().live(&key, now_ms).cloned()
@@ -314,9 +314,7 @@ fn lookup_verified(
     let now = now_ms / 1000;
     let leeway = inner.options.leeway.as_secs();
     let mut map = verified.lock();
-    let Some(entry) = map.live(key, now_ms) else {
-        return None;
-    };
+    let entry = map.live(key, now_ms)?;
     if entry
         .info
         .expires_at
