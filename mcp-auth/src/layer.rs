@@ -257,7 +257,8 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let config = Arc::clone(&self.config);
-        let span = tracing::info_span!(
+        // At debug, like the per-request outcomes: at info, formatting it costs every request.
+        let span = tracing::debug_span!(
             "mcp_auth",
             resource = %config.resource.id,
             method = %request.method(),
@@ -288,7 +289,7 @@ where
                     Err(rejection) => {
                         let status = rejection.status().as_u16();
                         tracing::debug!(status, "request rejected");
-                        config.resource.alerts.rejected(status);
+                        config.resource.alerts.rejected(&config.resource.id, status);
                         rejection.render(config.error_body.as_ref())
                     }
                 };
@@ -406,7 +407,7 @@ async fn authorize<R: 'static>(
             match &error {
                 VerifyError::Unavailable { reason, .. } => {
                     tracing::debug!(%reason, "authorization server unavailable");
-                    resource.alerts.unavailable(reason);
+                    resource.alerts.unavailable(&resource.id, reason);
                 }
                 VerifyError::InvalidType => {
                     tracing::debug!(reason = error.kind(), "token rejected");

@@ -54,9 +54,10 @@ pub(crate) struct Alerts {
 
 impl Alerts {
     /// Notes a refused request; one `info` line per interval with the count.
-    pub(crate) fn rejected(&self, status: u16) {
+    pub(crate) fn rejected(&self, resource: &str, status: u16) {
         if let Some(suppressed) = self.rejected.admit() {
             tracing::info!(
+                resource,
                 status,
                 suppressed,
                 interval_secs = INTERVAL_MS / 1000,
@@ -66,9 +67,9 @@ impl Alerts {
     }
 
     /// Notes that the authorization server was unavailable; one `warn` line per interval.
-    pub(crate) fn unavailable(&self, reason: &str) {
+    pub(crate) fn unavailable(&self, resource: &str, reason: &str) {
         if let Some(suppressed) = self.unavailable.admit() {
-            tracing::warn!(%reason, suppressed, "authorization server unavailable");
+            tracing::warn!(resource, %reason, suppressed, "authorization server unavailable");
         }
     }
 }

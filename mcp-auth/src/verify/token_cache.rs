@@ -203,9 +203,23 @@ fn is_permanent(error: &VerifyError) -> bool {
     }
 }
 
-/// Whether `b` may appear in a base64url segment (RFC 4648 §5, no padding).
-fn is_base64url(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+/// The base64url alphabet (RFC 4648 §5, no padding).
+static BASE64URL: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || c == b'-' || c == b'_';
+        b += 1;
+    }
+    table
+};
+
+/// Whether every byte is base64url; no early exit, so the loop vectorizes.
+fn all_base64url(segment: &[u8]) -> bool {
+    segment
+        .iter()
+        .fold(true, |ok, &b| ok & BASE64URL[usize::from(b)])
 }
 
 /// Structural checks that need neither allocation nor crypto, with the same outcome as the full
@@ -213,16 +227,7 @@ fn is_base64url(b: u8) -> bool {
 /// header and payload in the base64url alphabet with a possible length.
 pub(crate) fn precheck(token: &str) -> Result<(), VerifyError> {
     let bytes = token.as_bytes();
-    let mut dots = [0usize; 4];
-    let mut count = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        if b == b'.' {
-            if count < dots.len() {
-                dots[count] = i;
-            }
-            count += 1;
-        }
-    }
+    let count = bytes.iter().filter(|&&b| b == b'.').count();
     match count {
         2 => {}
         4 => return Err(VerifyError::Encrypted),
@@ -232,16 +237,17 @@ pub(crate) fn precheck(token: &str) -> Result<(), VerifyError> {
             ));
         }
     }
-    let header = &bytes[..dots[0]];
-    let payload = &bytes[dots[0] + 1..dots[1]];
+    let mut parts = bytes.splitn(3, |&b| b == b'.');
+    let header = parts.next().unwrap_or_default();
+    let payload = parts.next().unwrap_or_default();
     if header.is_empty() || payload.is_empty() {
         return Err(VerifyError::Malformed("a JWT part is empty"));
     }
     // A base64 string of length 4n+1 cannot be decoded.
-    if header.len() % 4 == 1 || !header.iter().all(|&b| is_base64url(b)) {
+    if header.len() % 4 == 1 || !all_base64url(header) {
         return Err(VerifyError::Malformed("the header is not base64url"));
     }
-    if payload.len() % 4 == 1 || !payload.iter().all(|&b| is_base64url(b)) {
+    if payload.len() % 4 == 1 || !all_base64url(payload) {
         return Err(VerifyError::Malformed("the payload is not base64url"));
     }
     Ok(())
