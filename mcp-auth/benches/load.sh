@@ -13,7 +13,7 @@ cd "$(dirname "$0")/../.."
 DURATION=${DURATION:-5}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-1}
-PORT=${PORT:-3190}
+PORT=${PORT:-3290}
 
 if ! command -v wrk >/dev/null; then
   echo "installing wrk" >&2
@@ -51,7 +51,7 @@ run() {
   local name=$1 mode=$2 path=$3 kind=$4 lua=${5:-}
   RUST_LOG=${SERVER_LOG:-info} "$BIN" "$mode" "$PORT" "$WORK" >"$WORK/server.out" 2>"$WORK/server.err" &
   SERVER=$!
-  for _ in $(seq 100); do grep -q ready "$WORK/server.out" 2>/dev/null && break; sleep 0.1; done
+  for _ in $(seq 600); do grep -q ready "$WORK/server.out" 2>/dev/null && break; sleep 0.1; done
   local auth=()
   case $kind in
     valid | forged) auth=(-H "Authorization: Bearer $(cat "$WORK/$kind")") ;;
@@ -59,6 +59,7 @@ run() {
   local script=()
   [ -n "$lua" ] && script=(-s "$WORK/$lua")
   # Warm-up (JWKS fetch, connections), then the measured run.
+  if ! kill -0 "$SERVER" 2>/dev/null; then echo "server $mode died:" >&2; cat "$WORK/server.err" >&2; exit 1; fi
   wrk -t1 -c4 -d1s "${auth[@]}" "${script[@]}" "http://127.0.0.1:$PORT$path" >/dev/null
   local before after
   before=$(cpu_ticks "$SERVER")

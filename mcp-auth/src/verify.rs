@@ -431,7 +431,7 @@ impl JwtVerifier {
             expires_at: Some(exp),
             issued_at: iat,
             token_id,
-            claims,
+            claims: claims.into(),
             kind: TokenKind::Jwt,
         })
     }
