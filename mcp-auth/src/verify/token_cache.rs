@@ -228,7 +228,25 @@ fn all_base64url(segment: &[u8]) -> bool {
 /// header and payload in the base64url alphabet with a possible length.
 pub(crate) fn precheck(token: &str) -> Result<(), VerifyError> {
     let bytes = token.as_bytes();
-    let count = bytes.iter().filter(|&&b| b == b'.').count();
+    // One branch-free pass (it vectorizes): the dots, and whether anything is outside the
+    // base64url alphabet. Only a token that fails it is looked at segment by segment.
+    let (count, clean) = bytes.iter().fold((0usize, true), |(dots, clean), &b| {
+        let dot = b == b'.';
+        let ok = dot | b.is_ascii_alphanumeric() | (b == b'-') | (b == b'_');
+        (dots + usize::from(dot), clean & ok)
+    });
+    if count == 2 && clean {
+        let mut parts = bytes.splitn(3, |&b| b == b'.');
+        let header = parts.next().unwrap_or_default();
+        let payload = parts.next().unwrap_or_default();
+        if !header.is_empty()
+            && !payload.is_empty()
+            && header.len() % 4 != 1
+            && payload.len() % 4 != 1
+        {
+            return Ok(());
+        }
+    }
     match count {
         2 => {}
         4 => return Err(VerifyError::Encrypted),
