@@ -43,7 +43,11 @@ async fn create(State(notes): State<Notes>, auth: Auth<NotesApi>, text: String) 
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt().with_env_filter("info").init();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
     let mut builder = NotesApi::builder();
     let dev = if std::env::var_os("API_ISSUER").is_none() {
         let dev = AuthorizationServer::start().await?;

@@ -1,31 +1,38 @@
-//! Verification cost: our verifier (all RFC 9068 checks, cached keys) next to a bare
-//! `jsonwebtoken::decode` with a preloaded key, for RS256, ES256 and EdDSA.
+//! Verification cost, per algorithm (RS256, ES256, EdDSA): our verifier cold (token cache off:
+//! every RFC 9068 check, keys cached) and cached, next to a bare `jsonwebtoken::decode` with a
+//! preloaded key; the bearer layer in front of a trivial handler against the handler alone;
+//! rejections (random garbage, a repeated forged token); MCP mode with a 1 KB and a 1 MB
+//! `tools/call` body (the JSON-RPC peek).
 //!
-//! Run: `cargo bench -p mcp-auth --bench verify`
+//! Run: `cargo bench -p mcp-auth --bench verify -- --warm-up-time 1 --measurement-time 3`
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use axum::Router;
+use axum::body::Body;
+use axum::http::Request;
+use axum::routing::{get, post};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{DecodingKey, Validation};
-use mcp_auth::TokenVerifier;
-use mcp_auth::verify::JwtVerifier;
+use mcp_auth::mcp::McpScopes;
+use mcp_auth::verify::{JwtVerifier, TokenCacheOptions, VerifyOptions};
+use mcp_auth::{ProtectedResource, ResourceServer, TokenVerifier};
 use mcp_auth_dev::{AuthorizationServer, SigningAlg};
+use tower::ServiceExt as _;
 
 const RESOURCE: &str = "https://mcp.example.com/mcp";
 
-fn bench(c: &mut Criterion) {
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let idp = rt
-        .block_on(
-            AuthorizationServer::builder()
-                .algorithms([SigningAlg::Rs256, SigningAlg::Es256, SigningAlg::EdDsa])
-                .start(),
-        )
-        .expect("dev server");
-    let verifier = JwtVerifier::builder()
+fn verifier(idp: &AuthorizationServer, cache: TokenCacheOptions) -> JwtVerifier {
+    JwtVerifier::builder()
         .resource(RESOURCE)
         .issuer(idp.issuer(), idp.jwks_uri())
+        .options(VerifyOptions::default().token_cache(cache))
         .build()
-        .expect("verifier");
+        .expect("verifier")
+}
+
+fn bench_verify(c: &mut Criterion, rt: &tokio::runtime::Runtime, idp: &AuthorizationServer) {
+    let cold = verifier(idp, TokenCacheOptions::off());
+    let cached = verifier(idp, TokenCacheOptions::default());
     let jwks = idp.jwks();
     let mut group = c.benchmark_group("verify");
     for (alg, name) in [
@@ -39,11 +46,14 @@ fn bench(c: &mut Criterion) {
             .scopes(["mcp:read"])
             .alg(alg)
             .mint();
-        // Warm the key cache: the benchmark measures the steady state.
-        rt.block_on(verifier.verify(&token))
-            .expect("token verifies");
-        group.bench_function(format!("mcp-auth/{name}"), |b| {
-            b.iter(|| rt.block_on(verifier.verify(&token)).expect("verifies"));
+        // Warm the key caches: the benchmark measures the steady state.
+        rt.block_on(cold.verify(&token)).expect("token verifies");
+        rt.block_on(cached.verify(&token)).expect("token verifies");
+        group.bench_function(format!("cold/{name}"), |b| {
+            b.iter(|| rt.block_on(cold.verify(&token)).expect("verifies"));
+        });
+        group.bench_function(format!("cached/{name}"), |b| {
+            b.iter(|| rt.block_on(cached.verify(&token)).expect("verifies"));
         });
 
         let kid = idp.kid_for(alg);
@@ -68,6 +78,135 @@ fn bench(c: &mut Criterion) {
         });
     }
     group.finish();
+}
+
+fn server(idp: &AuthorizationServer, cache: TokenCacheOptions) -> ResourceServer {
+    ResourceServer::builder()
+        .resource(
+            ProtectedResource::new(RESOURCE)
+                .issuer_with_jwks(idp.issuer(), idp.jwks_uri())
+                .verify(|o| o.token_cache(cache)),
+        )
+        .build()
+        .expect("resource server")
+}
+
+fn request(method: &str, token: &str, body: Body) -> Request<Body> {
+    Request::builder()
+        .method(method)
+        .uri(RESOURCE)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(body)
+        .expect("request")
+}
+
+fn bench_service(c: &mut Criterion, rt: &tokio::runtime::Runtime, idp: &AuthorizationServer) {
+    let token = idp.token().audience(RESOURCE).scopes(["mcp:read"]).mint();
+    let forged = idp
+        .token()
+        .audience(RESOURCE)
+        .scopes(["mcp:read"])
+        .sign_with_foreign_key()
+        .mint();
+    let bare = Router::new().route("/mcp", get(|| async { "ok" }));
+    let mut group = c.benchmark_group("service");
+    for (name, cache) in [
+        ("cached", TokenCacheOptions::default()),
+        ("cold", TokenCacheOptions::off()),
+    ] {
+        let auth = server(idp, cache);
+        let app = Router::new()
+            .route("/mcp", get(|| async { "ok" }))
+            .layer(auth.bearer(RESOURCE).required_scopes(["mcp:read"]));
+        let ok = rt.block_on(app.clone().oneshot(request("GET", &token, Body::empty())));
+        assert_eq!(ok.expect("infallible").status(), 200);
+        group.bench_function(format!("layer/{name}"), |b| {
+            b.iter(|| {
+                rt.block_on(app.clone().oneshot(request("GET", &token, Body::empty())))
+                    .expect("infallible")
+            });
+        });
+        group.bench_function(format!("reject-forged-repeated/{name}"), |b| {
+            b.iter(|| {
+                let response = rt
+                    .block_on(app.clone().oneshot(request("GET", &forged, Body::empty())))
+                    .expect("infallible");
+                assert_eq!(response.status(), 401);
+            });
+        });
+        let mut n = 0u64;
+        group.bench_function(format!("reject-garbage/{name}"), |b| {
+            b.iter(|| {
+                n += 1;
+                let garbage = format!("eyJ{n:x}.eyJ{n:x}zz.{n:x}sig");
+                let response = rt
+                    .block_on(app.clone().oneshot(request("GET", &garbage, Body::empty())))
+                    .expect("infallible");
+                assert_eq!(response.status(), 401);
+            });
+        });
+    }
+    group.bench_function("no-layer", |b| {
+        b.iter(|| {
+            rt.block_on(bare.clone().oneshot(request("GET", &token, Body::empty())))
+                .expect("infallible")
+        });
+    });
+    group.finish();
+
+    // MCP mode: the layer reads the JSON-RPC body to decide the tool's scopes.
+    let auth = server(idp, TokenCacheOptions::default());
+    let mcp = Router::new()
+        .route(
+            "/mcp",
+            post(|body: axum::body::Bytes| async move { body.len().to_string() }),
+        )
+        .layer(
+            auth.bearer(RESOURCE)
+                .mcp(McpScopes::new().tool("echo", ["mcp:read"])),
+        );
+    let mut group = c.benchmark_group("mcp-peek");
+    for (label, size) in [("1KB", 1024usize), ("1MB", 1024 * 1024)] {
+        let head = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":""#;
+        let tail = r#""}}}"#;
+        let body = format!(
+            "{head}{}{tail}",
+            "x".repeat(size.saturating_sub(head.len() + tail.len()))
+        );
+        let ok = rt
+            .block_on(
+                mcp.clone()
+                    .oneshot(request("POST", &token, Body::from(body.clone()))),
+            )
+            .expect("infallible");
+        assert_eq!(ok.status(), 200, "tools/call passes the layer");
+        group.throughput(Throughput::Bytes(body.len() as u64));
+        group.bench_with_input(BenchmarkId::new("tools/call", label), &body, |b, body| {
+            b.iter(|| {
+                rt.block_on(
+                    mcp.clone()
+                        .oneshot(request("POST", &token, Body::from(body.clone()))),
+                )
+                .expect("infallible")
+            });
+        });
+    }
+    group.finish();
+}
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let idp = rt
+        .block_on(
+            AuthorizationServer::builder()
+                .algorithms([SigningAlg::Rs256, SigningAlg::Es256, SigningAlg::EdDsa])
+                .start(),
+        )
+        .expect("dev server");
+    bench_verify(c, &rt, &idp);
+    bench_service(c, &rt, &idp);
 }
 
 criterion_group!(benches, bench);

@@ -28,7 +28,8 @@ pub struct AuthInfo {
     pub(crate) expires_at: Option<u64>,
     pub(crate) issued_at: Option<u64>,
     pub(crate) token_id: Option<String>,
-    pub(crate) claims: Map<String, Value>,
+    /// Shared: a cached token's claims are not copied per request.
+    pub(crate) claims: std::sync::Arc<Map<String, Value>>,
     pub(crate) kind: TokenKind,
 }
 

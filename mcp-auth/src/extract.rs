@@ -46,7 +46,7 @@ impl Authenticated {
         else {
             return None;
         };
-        tracing::info!(missing = ?missing.scopes(), "insufficient scope");
+        tracing::debug!(missing = ?missing.scopes(), "insufficient scope");
         let mut all: Vec<&str> = needed.collect();
         all.extend(self.required.iter().map(String::as_str));
         let scopes = challenge_scopes(all, &self.resource.base_scopes, &self.info);

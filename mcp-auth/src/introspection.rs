@@ -517,7 +517,7 @@ impl Inner {
             expires_at: exp,
             issued_at,
             token_id,
-            claims,
+            claims: claims.into(),
             kind: TokenKind::Opaque,
         })
     }

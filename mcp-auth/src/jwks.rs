@@ -625,6 +625,28 @@ impl CacheInner {
     }
 }
 
+// Read-only checks for the verified-token cache (`verify/token_cache.rs`).
+impl JwksCache {
+    /// Whether the current key set holds a key with this `kid` (no fetch).
+    pub fn has_key(&self, kid: &str) -> bool {
+        self.inner
+            .snapshot()
+            .keys
+            .iter()
+            .any(|k| k.kid.as_deref() == Some(kid))
+    }
+
+    /// Whether the current, fresh key set still holds the key that verifies `alg` tokens with
+    /// this `kid`; `None` when the set is due for a refresh (the caller takes the full path).
+    pub(crate) fn holds_fresh(&self, kid: Option<&str>, alg: Algorithm) -> Option<bool> {
+        let set = self.inner.snapshot();
+        if set.expires_at <= self.inner.clock.unix_seconds() {
+            return None;
+        }
+        Some(matches!(Self::lookup(&set, kid, alg), Lookup::Found(_)))
+    }
+}
+
 /// Parses a JWKS document, keeping the keys that may verify signatures.
 fn parse_jwks(body: &[u8]) -> Result<Vec<Arc<VerificationKey>>, String> {
     let doc: Value =

@@ -259,7 +259,8 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let config = Arc::clone(&self.config);
-        let span = tracing::info_span!(
+        // At debug, like the per-request outcomes: at info, formatting it costs every request.
+        let span = tracing::debug_span!(
             "mcp_auth",
             resource = %config.resource.id,
             method = %request.method(),
@@ -299,7 +300,9 @@ where
                         proceed(&config, &mut inner, request, *authenticated).await?
                     }
                     Err(rejection) => {
-                        tracing::info!(status = rejection.status().as_u16(), "request rejected");
+                        let status = rejection.status().as_u16();
+                        tracing::debug!(status, "request rejected");
+                        config.resource.alerts.rejected(&config.resource.id, status);
                         rejection.render(config.error_body.as_ref())
                     }
                 };
@@ -407,7 +410,7 @@ async fn authorize<R: 'static>(
             ));
         }
         Err(why) => {
-            tracing::info!(reason = ?why, "malformed credentials");
+            tracing::debug!(reason = ?why, "malformed credentials");
             return Err(AuthRejection::malformed(resource, why));
         }
     };
@@ -416,13 +419,14 @@ async fn authorize<R: 'static>(
         Err(error) => {
             match &error {
                 VerifyError::Unavailable { reason, .. } => {
-                    tracing::warn!(%reason, "authorization server unavailable");
+                    tracing::debug!(%reason, "authorization server unavailable");
+                    resource.alerts.unavailable(&resource.id, reason);
                 }
                 VerifyError::InvalidType => {
-                    tracing::info!(reason = error.kind(), "token rejected");
+                    tracing::debug!(reason = error.kind(), "token rejected");
                     resource.wiring.typ_refused(&resource.id);
                 }
-                other => tracing::info!(reason = other.kind(), "token rejected"),
+                other => tracing::debug!(reason = other.kind(), "token rejected"),
             }
             return Err(AuthRejection::from_verify_error(
                 resource,
@@ -435,7 +439,7 @@ async fn authorize<R: 'static>(
         .hierarchy
         .require(info.scopes(), config.required.iter())
     {
-        tracing::info!(missing = ?missing.scopes(), "insufficient scope");
+        tracing::debug!(missing = ?missing.scopes(), "insufficient scope");
         let scopes = challenge_scopes(
             config.required.iter().map(String::as_str),
             &resource.base_scopes,

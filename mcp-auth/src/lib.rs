@@ -82,6 +82,7 @@ mod http_client;
 pub mod introspection;
 pub mod jwks;
 pub mod layer;
+mod log_limit;
 pub mod mcp;
 pub mod metadata;
 pub mod rejection;

@@ -223,6 +223,8 @@ pub(crate) struct ResourceInner {
     pub(crate) sole: bool,
     /// The endpoint's path, address and hosts, and the wiring mistakes seen so far.
     pub(crate) wiring: Wiring,
+    /// Rate-limited operator logs (see [`crate::log_limit`]).
+    pub(crate) alerts: crate::log_limit::Alerts,
 }
 
 /// A built, checked protected resource: a cheap `Clone` handle to its bearer layer, metadata
@@ -604,6 +606,7 @@ fn build_resource(
         settings: Arc::clone(context.settings),
         sole: context.sole,
         wiring,
+        alerts: Default::default(),
     })
 }
 

@@ -171,7 +171,7 @@ mod tests {
                 expires_at: None,
                 issued_at: None,
                 token_id: None,
-                claims: serde_json::Map::new(),
+                claims: Default::default(),
                 kind: TokenKind::Jwt,
             },
             resource,

@@ -14,6 +14,9 @@ use crate::auth_info::{AuthInfo, TokenKind};
 use crate::clock::SharedClock;
 use crate::error::{ClaimName, ConfigError, VerifyError};
 pub use crate::jwks::{JwksCache, JwksOptions};
+pub use token_cache::{TOKEN_CACHE_ENV, TokenCacheOptions};
+
+mod token_cache;
 
 /// Checks an access token and says what it grants.
 ///
@@ -154,6 +157,7 @@ pub struct VerifyOptions {
     pub(crate) extra_audiences: Vec<String>,
     pub(crate) max_token_bytes: usize,
     pub(crate) max_lifetime: Option<Duration>,
+    pub(crate) token_cache: TokenCacheOptions,
 }
 
 impl Default for VerifyOptions {
@@ -166,6 +170,7 @@ impl Default for VerifyOptions {
             extra_audiences: Vec::new(),
             max_token_bytes: 16 * 1024,
             max_lifetime: None,
+            token_cache: TokenCacheOptions::default(),
         }
     }
 }
@@ -236,6 +241,18 @@ impl VerifyOptions {
         }
     }
 
+    /// The verified-token and refused-token caches of a [`JwtVerifier`] built with these options
+    /// (default: on, see [`TokenCacheOptions`]); [`TokenCacheOptions::off`] turns them off. Set
+    /// per resource with [`ProtectedResource::verify`](crate::ProtectedResource::verify). Once
+    /// set here, the [`TOKEN_CACHE_ENV`] environment variable no longer applies.
+    pub fn token_cache(mut self, cache: TokenCacheOptions) -> Self {
+        self.token_cache = TokenCacheOptions {
+            explicit: true,
+            ..cache
+        };
+        self
+    }
+
     /// The configured leeway.
     pub fn get_leeway(&self) -> Duration {
         self.leeway
@@ -274,6 +291,7 @@ struct JwtInner {
     issuers: Vec<Arc<JwksCache>>,
     options: VerifyOptions,
     clock: SharedClock,
+    cache: Option<token_cache::TokenCache>,
 }
 
 /// An issuer a [`JwtVerifierBuilder`] trusts, and whether its identifier was already checked
@@ -443,7 +461,7 @@ impl JwtVerifier {
             expires_at: Some(exp),
             issued_at: iat,
             token_id,
-            claims,
+            claims: claims.into(),
             kind: TokenKind::Jwt,
         })
     }
@@ -454,7 +472,7 @@ impl TokenVerifier for JwtVerifier {
         &'a self,
         token: &'a str,
     ) -> impl Future<Output = Result<AuthInfo, VerifyError>> + Send + 'a {
-        self.verify_jwt(token)
+        self.verify_cached(token)
     }
 }
 
@@ -588,12 +606,14 @@ impl JwtVerifierBuilder {
                 ))
             })
             .collect();
+        let cache = token_cache::TokenCache::new(self.options.token_cache.effective());
         Ok(JwtVerifier {
             inner: Arc::new(JwtInner {
                 resource,
                 issuers,
                 options: self.options,
                 clock,
+                cache,
             }),
         })
     }

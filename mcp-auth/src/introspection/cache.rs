@@ -150,7 +150,6 @@ impl TokenCache {
 mod tests {
     use super::*;
     use crate::auth_info::TokenKind;
-    use serde_json::Map;
 
     fn info(exp: Option<u64>) -> AuthInfo {
         AuthInfo {
@@ -162,7 +161,7 @@ mod tests {
             expires_at: exp,
             issued_at: None,
             token_id: None,
-            claims: Map::new(),
+            claims: Default::default(),
             kind: TokenKind::Opaque,
         }
     }

@@ -114,7 +114,6 @@ impl<J: TokenVerifier, I: TokenVerifier> TokenVerifier for JwtOrIntrospection<J,
 mod tests {
     use super::*;
     use crate::auth_info::TokenKind;
-    use serde_json::Map;
 
     /// Answers with an `AuthInfo` whose issuer names the verifier, so routing is visible.
     struct Named(&'static str);
@@ -130,7 +129,7 @@ mod tests {
                 expires_at: None,
                 issued_at: None,
                 token_id: None,
-                claims: Map::new(),
+                claims: Default::default(),
                 kind: TokenKind::Opaque,
             })
         }

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Load benchmark on loopback, one run, ratios to bare axum:
+#
+#   mcp-auth/benches/load.sh            # DURATION=5 CONNECTIONS=32 THREADS=1 by default
+#
+# Starts each server of mcp-auth/examples/load_servers.rs in turn (bare axum; axum with a
+# hand-written jsonwebtoken check; ours with the token cache on; ours with it off; MCP
+# tools/call behind ours and behind the hand-written check), drives it with wrk and prints
+# req/s, p50/p99 latency and the server's CPU time per request (utime+stime from
+# /proc/<pid>/stat), and the log lines each server wrote at RUST_LOG=info (SERVER_LOG). Installs wrk with apt-get when it is missing.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+DURATION=${DURATION:-5}
+CONNECTIONS=${CONNECTIONS:-32}
+THREADS=${THREADS:-1}
+PORT=${PORT:-3290}
+
+if ! command -v wrk >/dev/null; then
+  echo "installing wrk" >&2
+  if [ "$(id -u)" = 0 ]; then apt-get install -y wrk >/dev/null; else sudo apt-get install -y wrk >/dev/null; fi
+fi
+cargo build --release -q -p mcp-auth --example load_servers
+BIN=target/release/examples/load_servers
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"; [ -n "${SERVER:-}" ] && kill "$SERVER" 2>/dev/null || true' EXIT
+TICKS=$(getconf CLK_TCK)
+
+cat >"$WORK/garbage.lua" <<'EOF'
+local chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+math.randomseed(os.time())
+local function seg(n)
+  local t = {}
+  for i = 1, n do local k = math.random(1, #chars); t[i] = chars:sub(k, k) end
+  return table.concat(t)
+end
+request = function()
+  return wrk.format("GET", nil, { Authorization = "Bearer " .. seg(36) .. "." .. seg(120) .. "." .. seg(86) })
+end
+EOF
+cat >"$WORK/mcp.lua" <<'EOF'
+wrk.method = "POST"
+wrk.body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi"}}}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Accept"] = "application/json, text/event-stream"
+EOF
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# run NAME MODE PATH TOKEN_KIND [LUA]
+run() {
+  local name=$1 mode=$2 path=$3 kind=$4 lua=${5:-}
+  RUST_LOG=${SERVER_LOG:-info} "$BIN" "$mode" "$PORT" "$WORK" >"$WORK/server.out" 2>"$WORK/server.err" &
+  SERVER=$!
+  for _ in $(seq 600); do grep -q ready "$WORK/server.out" 2>/dev/null && break; sleep 0.1; done
+  local auth=()
+  case $kind in
+    valid | forged) auth=(-H "Authorization: Bearer $(cat "$WORK/$kind")") ;;
+  esac
+  local script=()
+  [ -n "$lua" ] && script=(-s "$WORK/$lua")
+  # Warm-up (JWKS fetch, connections), then the measured run.
+  if ! kill -0 "$SERVER" 2>/dev/null; then echo "server $mode died:" >&2; cat "$WORK/server.err" >&2; exit 1; fi
+  wrk -t1 -c4 -d1s "${auth[@]}" "${script[@]}" "http://127.0.0.1:$PORT$path" >/dev/null
+  local before after
+  before=$(cpu_ticks "$SERVER")
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "${auth[@]}" "${script[@]}" \
+    "http://127.0.0.1:$PORT$path" >"$WORK/wrk.out"
+  after=$(cpu_ticks "$SERVER")
+  kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
+  local requests rps p50 p99 lines
+  requests=$(awk '/requests in/ {print $1}' "$WORK/wrk.out")
+  rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk.out")
+  p50=$(awk '$1 == "50%" {print $2}' "$WORK/wrk.out")
+  p99=$(awk '$1 == "99%" {print $2}' "$WORK/wrk.out")
+  lines=$(wc -l <"$WORK/server.err")
+  local cpu_us
+  cpu_us=$(awk -v t=$((after - before)) -v hz="$TICKS" -v n="$requests" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
+  echo "$name $rps $p50 $p99 $cpu_us $requests $lines" >>"$WORK/results"
+}
+
+run bare bare /notes valid
+run hand hand /notes valid
+run ours-cache ours /notes valid
+run ours-nocache ours-nocache /notes valid
+run hand-nocache-rejects hand /notes forged
+run ours-forged ours /notes forged
+run ours-garbage ours /notes garbage garbage.lua
+run bare-garbage bare /notes garbage garbage.lua
+run mcp-hand mcp-hand /mcp valid mcp.lua
+run mcp-ours mcp-ours /mcp valid mcp.lua
+
+echo "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, $(nproc) cores; cpu = server utime+stime per request"
+awk '
+  NR == FNR { if ($1 == "bare") { base = $2; basecpu = $5 } ; next }
+  FNR == 1 { printf "%-22s %10s %8s %9s %9s %12s %8s %10s\n", "server", "req/s", "x bare", "p50", "p99", "cpu us/req", "x bare", "log lines" }
+  { printf "%-22s %10.0f %8.2f %9s %9s %12s %8.2f %10s\n", $1, $2, $2 / base, $3, $4, $5, $5 / basecpu, $7 }
+' "$WORK/results" "$WORK/results"

@@ -1,0 +1,91 @@
+//! Rate-limited operator logs: what an operator must act on (an authorization server that cannot
+//! be reached, a flood of refused requests) is logged at most once per interval per resource,
+//! with the number of events since the previous line. Per-request outcomes log at `debug`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The shortest time between two lines of one kind for one resource.
+pub(crate) const INTERVAL_MS: u64 = 10_000;
+
+/// Lets one event per interval through and counts the others.
+#[derive(Debug, Default)]
+pub(crate) struct Throttle {
+    /// Unix milliseconds from which the next line may be written.
+    next_ms: AtomicU64,
+    /// Events since the last line written.
+    suppressed: AtomicU64,
+}
+
+impl Throttle {
+    /// `Some(events suppressed since the last line)` when this event may be logged.
+    pub(crate) fn admit(&self) -> Option<u64> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let next = self.next_ms.load(Ordering::Relaxed);
+        if now >= next
+            && self
+                .next_ms
+                .compare_exchange(
+                    next,
+                    now + INTERVAL_MS,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
+                .is_ok()
+        {
+            Some(self.suppressed.swap(0, Ordering::Relaxed))
+        } else {
+            self.suppressed.fetch_add(1, Ordering::Relaxed);
+            None
+        }
+    }
+}
+
+/// The throttled operator logs of one resource.
+#[derive(Debug, Default)]
+pub(crate) struct Alerts {
+    /// The authorization server (JWKS or introspection) could not be used.
+    pub(crate) unavailable: Throttle,
+    /// Requests refused with 401/403 (a flood shows as a large count).
+    pub(crate) rejected: Throttle,
+}
+
+impl Alerts {
+    /// Notes a refused request; one `info` line per interval with the count.
+    pub(crate) fn rejected(&self, resource: &str, status: u16) {
+        if let Some(suppressed) = self.rejected.admit() {
+            tracing::info!(
+                resource,
+                status,
+                suppressed,
+                interval_secs = INTERVAL_MS / 1000,
+                "requests rejected (one line per interval; per-request detail at debug)"
+            );
+        }
+    }
+
+    /// Notes that the authorization server was unavailable; one `warn` line per interval.
+    pub(crate) fn unavailable(&self, resource: &str, reason: &str) {
+        if let Some(suppressed) = self.unavailable.admit() {
+            tracing::warn!(resource, %reason, suppressed, "authorization server unavailable");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_line_per_interval_with_the_count() {
+        let throttle = Throttle::default();
+        assert_eq!(throttle.admit(), Some(0));
+        for _ in 0..9_999 {
+            assert_eq!(throttle.admit(), None);
+        }
+        throttle.next_ms.store(0, Ordering::Relaxed);
+        assert_eq!(throttle.admit(), Some(9_999));
+    }
+}
