@@ -76,11 +76,22 @@ struct FaultClock {
     on: AtomicBool,
     last_off_ms: AtomicU64,
     ever: AtomicBool,
+    /// When the keys were last rotated, in milliseconds since the start.
+    last_rotation_ms: AtomicU64,
 }
 
 impl FaultClock {
     fn now_ms(&self) -> u64 {
         self.start.elapsed().as_millis() as u64
+    }
+
+    /// Whether the keys were rotated less than a cooldown (plus slack) before `sent_ms`. The dev
+    /// server signs with a new key the moment it rotates, unlike real providers, which publish
+    /// keys before they use them: a token signed with the new key within a cooldown of our last
+    /// successful fetch names a kid absent from a set we did fetch, which is `401` by the rule.
+    fn rotated_just_before(&self, sent_ms: u64) -> bool {
+        let rotated = self.last_rotation_ms.load(Ordering::SeqCst);
+        rotated <= sent_ms && sent_ms <= rotated + (COOLDOWN + FAULT_SLACK).as_millis() as u64
     }
 
     /// Whether the fault was on at some point in `[sent - slack, now]`.
@@ -98,6 +109,8 @@ struct Tally {
     requests: u64,
     wrong: Vec<String>,
     outage_503: u64,
+    /// Valid tokens signed with a key younger than one cooldown (see `rotated_just_before`).
+    rotation_race_401: u64,
     latencies_us: Vec<u32>,
 }
 
@@ -181,6 +194,7 @@ async fn soak() {
         on: AtomicBool::new(false),
         last_off_ms: AtomicU64::new(0),
         ever: AtomicBool::new(false),
+        last_rotation_ms: AtomicU64::new(0),
     });
     let deadline = Instant::now() + Duration::from_secs(secs);
 
@@ -258,6 +272,11 @@ async fn soak() {
                 }
                 if status == 503 && recent && retry_after {
                     t.outage_503 += 1;
+                } else if status == 401
+                    && matches!(kind, Kind::Valid | Kind::ScopeShort)
+                    && faults.rotated_just_before(sent_ms)
+                {
+                    t.rotation_race_401 += 1;
                 } else if t.wrong.len() < 50 {
                     t.wrong.push(format!(
                         "{kind:?}: got {status} (want {want}), fault recently on: {recent}, at {sent_ms} ms"
@@ -279,6 +298,9 @@ async fn soak() {
         tokio::time::sleep(Duration::from_millis(100)).await;
         if last_rotation.elapsed() >= ROTATE_EVERY {
             idp.rotate_keys();
+            faults
+                .last_rotation_ms
+                .store(faults.now_ms(), Ordering::SeqCst);
             rotations += 1;
             last_rotation = Instant::now();
         }
@@ -323,19 +345,27 @@ async fn soak() {
     };
     eprintln!(
         "soak: {secs} s, {} requests ({:.0}/s), p50 {:.2} ms, p99 {:.2} ms; {rotations} key rotations, \
-         {fault_windows} JWKS fault windows; 503 during outages: {}; RSS start {} KiB, peak {} KiB, \
+         {fault_windows} JWKS fault windows; 503 during outages: {}; 401 for a key younger than a \
+         cooldown: {}; RSS start {} KiB, peak {} KiB, \
          end {} KiB; {lines_scanned} log lines scanned, {} with a token segment",
         t.requests,
         t.requests as f64 / secs as f64,
         pct(0.50),
         pct(0.99),
         t.outage_503,
+        t.rotation_race_401,
         rss_start,
         rss_peak.load(Ordering::Relaxed),
         rss_end,
         leaks.len(),
     );
     assert!(t.requests > 0, "no request completed");
+    assert!(
+        t.rotation_race_401 * 20 <= t.requests,
+        "{} of {} answers were 401 for a just-rotated key: more than the rotation race explains",
+        t.rotation_race_401,
+        t.requests
+    );
     assert!(
         t.wrong.is_empty(),
         "{} wrong answers, e.g.:\n{}",
