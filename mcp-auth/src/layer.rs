@@ -37,7 +37,7 @@ use std::task::{Context, Poll};
 
 use axum::body::Body;
 use axum::response::Response;
-use http::header::{self, HeaderMap};
+use http::header::HeaderMap;
 use http::{Method, Request};
 use tower::{Layer, Service};
 use tracing::Instrument as _;
@@ -281,31 +281,38 @@ where
             };
         }
         let future = async move {
-            // CORS headers only for an allowed origin: a refused page must not read the 403.
-            let origin = crate::framing::single_origin(request.headers())
-                .cloned()
-                .filter(|o| {
-                    config
-                        .resource
-                        .settings
-                        .origins
-                        .allows(o, &config.resource.origin)
-                });
-            let mut response =
-                match authorize::<R>(&config, request.method(), request.headers(), request.uri())
-                    .await
-                {
-                    Ok(Decision::Preflight) => cors::endpoint_preflight(request.headers()),
-                    Ok(Decision::Proceed(authenticated)) => {
-                        proceed(&config, &mut inner, request, *authenticated).await?
-                    }
-                    Err(rejection) => {
-                        let status = rejection.status().as_u16();
-                        tracing::debug!(status, "request rejected");
-                        config.resource.alerts.rejected(&config.resource.id, status);
-                        rejection.render(config.error_body.as_ref())
-                    }
-                };
+            // The origin policy is decided once: a refused origin gets 403 before any token
+            // check, and CORS headers go only to an allowed one (a refused page must not read
+            // the 403).
+            let origin = crate::framing::single_origin(request.headers()).cloned();
+            let allowed = origin.as_ref().map(|o| {
+                config
+                    .resource
+                    .settings
+                    .origins
+                    .allows(o, &config.resource.origin)
+            });
+            let origin = origin.filter(|_| allowed == Some(true));
+            let mut response = match authorize::<R>(
+                &config,
+                allowed == Some(false),
+                request.method(),
+                request.headers(),
+                request.uri(),
+            )
+            .await
+            {
+                Ok(Decision::Preflight) => cors::endpoint_preflight(request.headers()),
+                Ok(Decision::Proceed(authenticated)) => {
+                    proceed(&config, &mut inner, request, *authenticated).await?
+                }
+                Err(rejection) => {
+                    let status = rejection.status().as_u16();
+                    tracing::debug!(status, "request rejected");
+                    config.resource.alerts.rejected(&config.resource.id, status);
+                    rejection.render(config.error_body.as_ref())
+                }
+            };
             if config.cors
                 && let Some(origin) = origin
             {
@@ -320,8 +327,8 @@ where
 }
 
 /// Catches hand-wiring mistakes the request shows (see [`crate::endpoint`]): a metadata request
-/// that reached the layer is answered with the (public) document; an MCP request at another
-/// path than the identifier's is logged.
+/// that reached the layer is answered with the (public) document. (A mount path that differs
+/// from the identifier's is noticed in [`proceed`], once the MCP service has answered.)
 fn wiring_mistake(config: &LayerConfig, request: &Request<Body>) -> Option<Response> {
     let resource = &config.resource;
     let path = request.uri().path();
@@ -331,9 +338,6 @@ fn wiring_mistake(config: &LayerConfig, request: &Request<Body>) -> Option<Respo
     {
         resource.wiring.metadata_behind_layer(&resource.id);
         return Some(crate::well_known::document_response(resource));
-    }
-    if config.mcp.is_some() && method == Method::POST {
-        resource.wiring.mcp_request_at(&resource.id, path);
     }
     None
 }
@@ -364,11 +368,18 @@ where
         return Ok(response);
     }
     let method = request.method().clone();
+    let uri = request.uri().clone();
     let session = request.headers().get(crate::mcp::SESSION_HEADER).cloned();
     let info = authenticated.info.clone();
     attach(&mut request, authenticated);
     let response = inner.call(request).await?;
     policy.after_response(&method, session.as_ref(), &response, &info);
+    // Only a request the MCP service answered shows where it is mounted: a client posting to
+    // any other path behind the layer cannot raise the warning.
+    if method == Method::POST && response.status().is_success() {
+        let resource = &config.resource;
+        resource.wiring.mcp_request_at(&resource.id, uri.path());
+    }
     Ok(response)
 }
 
@@ -388,14 +399,13 @@ enum Decision {
 
 async fn authorize<R: 'static>(
     config: &LayerConfig,
+    origin_refused: bool,
     method: &Method,
     headers: &HeaderMap,
     uri: &http::Uri,
 ) -> Result<Decision, AuthRejection> {
     let resource = &config.resource;
-    if let Some(origin) = headers.get(header::ORIGIN)
-        && !resource.settings.origins.allows(origin, &resource.origin)
-    {
+    if origin_refused {
         return Err(AuthRejection::forbidden_origin());
     }
     if method == Method::OPTIONS && config.cors {

@@ -295,3 +295,15 @@ async fn a_typ_jwt_refusal_names_its_fix_in_the_log_and_not_to_the_client() {
     );
     assert_eq!(app.ran.count(), 0);
 }
+
+#[tokio::test]
+async fn a_client_posting_elsewhere_cannot_raise_the_mount_path_warning() {
+    let (logs, _guard) = LogCapture::start();
+    let app = App::start(Wiring::MetadataInsideLayer).await;
+    let (status, _) = app
+        .call("/not-mcp", Some(&app.token(&["read:notes"])))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(app.ran.count(), 0);
+    assert_eq!(logs.count("MCP requests arrive at"), 0, "{}", logs.text());
+}
