@@ -69,6 +69,7 @@
 
 pub mod auth_info;
 pub mod bearer;
+pub mod binding;
 pub mod challenge;
 pub mod clock;
 mod cors;

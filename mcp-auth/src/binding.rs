@@ -1,0 +1,430 @@
+//! Bindings: which user owns an MCP session, a task or a state handle.
+//!
+//! A session id, a task id or a state handle is a bearer capability: whoever presents it reaches
+//! the state behind it. The MCP layer therefore binds each one to the user whose token created
+//! it (the token's issuer and subject, see [`Owner`]) and refuses it to anyone else, before the
+//! MCP server sees the request.
+//!
+//! Bindings live in a [`BindingStore`]. The default, [`MemoryStore`], is per process: enough for
+//! one instance. Behind a load balancer, every instance must see the same bindings, so give them
+//! one shared store (the `redis` feature's `RedisStore`, or your own implementation of the
+//! trait). A request whose binding cannot be checked because the store is unreachable is
+//! refused with `503` and `Retry-After`, never served unchecked.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), mcp_auth::binding::StoreError> {
+//! use std::time::Duration;
+//! use mcp_auth::binding::{BindingKey, BindingKind, BindingStore, MemoryStore, Owner};
+//!
+//! let store = MemoryStore::new();
+//! let alice = Owner::new("https://issuer.example", "alice");
+//! let bob = Owner::new("https://issuer.example", "bob");
+//! let key = BindingKey::new("https://mcp.example/mcp", BindingKind::Task, "task-7");
+//!
+//! // The first claim binds; a later claim by someone else learns the owner.
+//! assert_eq!(store.claim(&key, &alice, Duration::from_secs(60)).await?, alice);
+//! assert_eq!(store.claim(&key, &bob, Duration::from_secs(60)).await?, alice);
+//! assert_eq!(store.owner(&key).await?, Some(alice));
+//! # Ok(()) }
+//! ```
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use sha2::{Digest, Sha256};
+
+use crate::auth_info::AuthInfo;
+use crate::clock::{Clock, SharedClock, SystemClock};
+
+/// A boxed, sendable future, as [`BindingStore`] methods return.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What a binding is for; part of its [`BindingKey`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum BindingKind {
+    /// An `Mcp-Session-Id` (MCP revisions before 2026-07-28).
+    Session,
+    /// A task id (the Tasks extension: `tools/call` answered with a task, then `tasks/*`).
+    Task,
+    /// A state handle a tool minted and its caller passes back as an argument.
+    Handle,
+}
+
+impl BindingKind {
+    /// The short name used in store keys: `session`, `task` or `handle`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Session => "session",
+            Self::Task => "task",
+            Self::Handle => "handle",
+        }
+    }
+}
+
+/// The user a binding belongs to: a SHA-256 digest of the token's issuer and subject (its client
+/// id when it has no subject).
+///
+/// Stores keep only this digest, never the subject itself, so a shared store holds no user
+/// identifiers. Its [`Display`](fmt::Display) form (64 lowercase hex digits) is what stores
+/// write; [`Owner::from_hex`] reads it back.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Owner([u8; 32]);
+
+impl Owner {
+    /// The owner for `subject` at `issuer`.
+    pub fn new(issuer: &str, subject: &str) -> Self {
+        Self::digest(issuer, "sub", subject)
+    }
+
+    /// The owner of a verified token: its issuer and `sub`, or its `client_id` for a token
+    /// without a subject (a client-credentials token), or the issuer alone for a token with
+    /// neither.
+    pub fn of(info: &AuthInfo) -> Self {
+        match (info.subject(), info.client_id()) {
+            (Some(subject), _) => Self::digest(info.issuer(), "sub", subject),
+            (None, Some(client)) => Self::digest(info.issuer(), "client", client),
+            (None, None) => Self::digest(info.issuer(), "none", ""),
+        }
+    }
+
+    fn digest(issuer: &str, kind: &str, value: &str) -> Self {
+        // Length-prefixed parts: no two (issuer, subject) pairs hash the same input.
+        let mut hash = Sha256::new();
+        for part in [issuer, kind, value] {
+            hash.update((part.len() as u64).to_be_bytes());
+            hash.update(part.as_bytes());
+        }
+        Self(hash.finalize().into())
+    }
+
+    /// Parses the 64-hex-digit form [`Display`](fmt::Display) writes; `None` for anything else.
+    pub fn from_hex(hex: &str) -> Option<Self> {
+        let bytes = hex.as_bytes();
+        if bytes.len() != 64 {
+            return None;
+        }
+        let mut out = [0u8; 32];
+        for (i, pair) in bytes.chunks_exact(2).enumerate() {
+            let digit = |b: u8| (b as char).to_digit(16);
+            out[i] = u8::try_from(digit(pair[0])? * 16 + digit(pair[1])?).ok()?;
+        }
+        Some(Self(out))
+    }
+}
+
+impl fmt::Display for Owner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Owner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Owner({self})")
+    }
+}
+
+/// Where a binding is stored: the resource, the [`BindingKind`] and a SHA-256 digest of the id.
+///
+/// The id itself (a session id, a task id, a handle: each a capability) never reaches the
+/// store. [`BindingKey::as_str`] is `mcp-auth:v1:<kind>:<64 hex digits>`.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct BindingKey {
+    kind: BindingKind,
+    key: String,
+}
+
+impl BindingKey {
+    /// The key of `id` of kind `kind` on the resource `resource` (its identifier).
+    pub fn new(resource: &str, kind: BindingKind, id: impl AsRef<[u8]>) -> Self {
+        let mut hash = Sha256::new();
+        for part in [resource.as_bytes(), kind.as_str().as_bytes(), id.as_ref()] {
+            hash.update((part.len() as u64).to_be_bytes());
+            hash.update(part);
+        }
+        let digest = hash.finalize();
+        let mut key = format!("mcp-auth:v1:{}:", kind.as_str());
+        for b in digest {
+            key.push_str(&format!("{b:02x}"));
+        }
+        Self { kind, key }
+    }
+
+    /// What the binding is for.
+    pub fn kind(&self) -> BindingKind {
+        self.kind
+    }
+
+    /// The key as a store writes it.
+    pub fn as_str(&self) -> &str {
+        &self.key
+    }
+}
+
+impl fmt::Debug for BindingKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.key)
+    }
+}
+
+/// Why a [`BindingStore`] could not answer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The store did not answer (unreachable, timed out, refused the command). Requests whose
+    /// binding depends on it are refused with `503` and `Retry-After` until it answers again.
+    #[error("binding store unavailable: {reason}")]
+    Unavailable {
+        /// What went wrong, for the operator (never an id or a token).
+        reason: String,
+    },
+    /// The store answered with something that is not a binding (a value another program wrote
+    /// under our key prefix, say).
+    #[error("binding store returned a malformed value for {key:?}")]
+    Malformed {
+        /// The key (a digest; safe to log).
+        key: String,
+    },
+}
+
+/// Where bindings live: owner by key, each with a time to live.
+///
+/// Implementations must be atomic per key: two concurrent [`claim`](Self::claim)s of one key
+/// must agree on one owner. Expired bindings must read as absent.
+pub trait BindingStore: Send + Sync + fmt::Debug + 'static {
+    /// Binds `key` to `owner` for `ttl` unless it is bound already, and returns the owner it is
+    /// bound to: `owner` when the claim won, the earlier owner otherwise. A claim by the owner
+    /// itself renews nothing and returns `owner`.
+    fn claim<'a>(
+        &'a self,
+        key: &'a BindingKey,
+        owner: &'a Owner,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<Owner, StoreError>>;
+
+    /// The owner of `key`, or `None` when it is not bound (never was, expired, released).
+    fn owner<'a>(&'a self, key: &'a BindingKey)
+    -> BoxFuture<'a, Result<Option<Owner>, StoreError>>;
+
+    /// Removes the binding of `key` (a session its owner deleted). Removing an absent key is
+    /// not an error.
+    fn release<'a>(&'a self, key: &'a BindingKey) -> BoxFuture<'a, Result<(), StoreError>>;
+}
+
+/// A shared [`BindingStore`].
+pub type SharedStore = Arc<dyn BindingStore>;
+
+/// The in-process [`BindingStore`], the default: bounded in entries, oldest bindings dropped
+/// first, expired ones dropped as they are met.
+///
+/// Per process: behind a load balancer, use a shared store instead (see the module docs).
+/// A dropped binding reads as absent, and the layer refuses ids it has no binding for, so
+/// eviction fails closed (the owner must start a new session or task), never open.
+#[derive(Debug)]
+pub struct MemoryStore {
+    capacity: usize,
+    clock: SharedClock,
+    inner: Mutex<Entries>,
+}
+
+#[derive(Debug, Default)]
+struct Entries {
+    map: HashMap<String, (Owner, SystemTime)>,
+    order: VecDeque<String>,
+}
+
+/// How many bindings a [`MemoryStore`] holds by default.
+pub const DEFAULT_MEMORY_CAPACITY: usize = 100_000;
+
+impl MemoryStore {
+    /// A store of up to [`DEFAULT_MEMORY_CAPACITY`] bindings.
+    pub fn new() -> Self {
+        Self::with_capacity(DEFAULT_MEMORY_CAPACITY)
+    }
+
+    /// A store of up to `capacity` bindings (at least one).
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            capacity: capacity.max(1),
+            clock: Arc::new(SystemClock),
+            inner: Mutex::new(Entries::default()),
+        }
+    }
+
+    /// Reads the time from `clock` (tests move a [`ManualClock`](crate::clock::ManualClock)).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn live_owner(&self, entries: &mut Entries, key: &str, now: SystemTime) -> Option<Owner> {
+        match entries.map.get(key) {
+            Some((owner, expires)) if *expires > now => Some(*owner),
+            Some(_) => {
+                entries.map.remove(key);
+                entries.order.retain(|k| k != key);
+                None
+            }
+            None => None,
+        }
+    }
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl BindingStore for MemoryStore {
+    fn claim<'a>(
+        &'a self,
+        key: &'a BindingKey,
+        owner: &'a Owner,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<Owner, StoreError>> {
+        let now = self.clock.now();
+        let mut entries = self.lock();
+        let result = match self.live_owner(&mut entries, key.as_str(), now) {
+            Some(existing) => existing,
+            None => {
+                let expires = now
+                    .checked_add(ttl)
+                    .unwrap_or(now + Duration::from_secs(1 << 32));
+                entries
+                    .map
+                    .insert(key.as_str().to_owned(), (*owner, expires));
+                entries.order.push_back(key.as_str().to_owned());
+                while entries.map.len() > self.capacity {
+                    let Some(oldest) = entries.order.pop_front() else {
+                        break;
+                    };
+                    entries.map.remove(&oldest);
+                }
+                *owner
+            }
+        };
+        Box::pin(std::future::ready(Ok(result)))
+    }
+
+    fn owner<'a>(
+        &'a self,
+        key: &'a BindingKey,
+    ) -> BoxFuture<'a, Result<Option<Owner>, StoreError>> {
+        let now = self.clock.now();
+        let owner = self.live_owner(&mut self.lock(), key.as_str(), now);
+        Box::pin(std::future::ready(Ok(owner)))
+    }
+
+    fn release<'a>(&'a self, key: &'a BindingKey) -> BoxFuture<'a, Result<(), StoreError>> {
+        let mut entries = self.lock();
+        if entries.map.remove(key.as_str()).is_some() {
+            entries.order.retain(|k| k != key.as_str());
+        }
+        Box::pin(std::future::ready(Ok(())))
+    }
+}
+
+/// A new state handle: 32 bytes from the operating system's CSPRNG, base64url without padding
+/// (43 characters).
+pub fn new_handle() -> String {
+    use base64::Engine as _;
+    let mut bytes = [0u8; 32];
+    // The OS CSPRNG does not fail on supported platforms; if it ever does, a handle from a
+    // weaker source would be guessable, so there is no fallback.
+    getrandom::fill(&mut bytes).expect("the operating system's random number generator failed");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    fn key(id: &str) -> BindingKey {
+        BindingKey::new("https://mcp.example/mcp", BindingKind::Task, id)
+    }
+
+    #[tokio::test]
+    async fn rs57_claims_are_first_come_and_per_owner() {
+        let store = MemoryStore::new();
+        let alice = Owner::new("https://i.example", "alice");
+        let bob = Owner::new("https://i.example", "bob");
+        let ttl = Duration::from_secs(60);
+        assert_eq!(store.claim(&key("t1"), &alice, ttl).await.unwrap(), alice);
+        assert_eq!(store.claim(&key("t1"), &bob, ttl).await.unwrap(), alice);
+        assert_eq!(store.claim(&key("t1"), &alice, ttl).await.unwrap(), alice);
+        assert_eq!(store.owner(&key("t2")).await.unwrap(), None);
+        store.release(&key("t1")).await.unwrap();
+        assert_eq!(store.owner(&key("t1")).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn bindings_expire_at_their_ttl_and_capacity_drops_the_oldest() {
+        let clock = ManualClock::at_unix(1_000);
+        let store = MemoryStore::with_capacity(2).clock(clock.clone());
+        let alice = Owner::new("i", "alice");
+        store
+            .claim(&key("a"), &alice, Duration::from_secs(10))
+            .await
+            .unwrap();
+        clock.advance(Duration::from_secs(9));
+        assert_eq!(store.owner(&key("a")).await.unwrap(), Some(alice));
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(
+            store.owner(&key("a")).await.unwrap(),
+            None,
+            "expired at its TTL exactly"
+        );
+
+        let ttl = Duration::from_secs(60);
+        for id in ["b", "c", "d"] {
+            store.claim(&key(id), &alice, ttl).await.unwrap();
+        }
+        assert_eq!(
+            store.owner(&key("b")).await.unwrap(),
+            None,
+            "the oldest was dropped"
+        );
+        assert_eq!(store.owner(&key("d")).await.unwrap(), Some(alice));
+    }
+
+    #[test]
+    fn owners_and_keys_are_digests_that_round_trip() {
+        let owner = Owner::new("https://i.example", "alice");
+        assert_eq!(Owner::from_hex(&owner.to_string()), Some(owner));
+        assert_eq!(Owner::from_hex("zz"), None);
+        assert_ne!(Owner::new("ab", "c"), Owner::new("a", "bc"));
+        let k = key("secret-task-id");
+        assert!(k.as_str().starts_with("mcp-auth:v1:task:"));
+        assert!(!k.as_str().contains("secret"));
+        assert_ne!(
+            BindingKey::new("https://a.example/mcp", BindingKind::Task, "x"),
+            BindingKey::new("https://b.example/mcp", BindingKind::Task, "x"),
+        );
+    }
+
+    #[test]
+    fn handles_are_43_base64url_characters_and_differ() {
+        let a = new_handle();
+        assert_eq!(a.len(), 43);
+        assert!(
+            a.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        );
+        assert_ne!(a, new_handle());
+    }
+}
