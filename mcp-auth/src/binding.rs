@@ -338,6 +338,193 @@ impl BindingStore for MemoryStore {
     }
 }
 
+/// Where a resource keeps its bindings, and how long they live.
+///
+/// Set through [`ProtectedResource::bindings`](crate::ProtectedResource::bindings):
+///
+/// ```
+/// use std::time::Duration;
+/// use mcp_auth::ProtectedResource;
+/// use mcp_auth::binding::MemoryStore;
+///
+/// let resource = ProtectedResource::new("https://mcp.example.com/mcp")
+///     .bindings(|b| b.store(MemoryStore::with_capacity(10_000)).session_ttl(Duration::from_secs(3600)));
+/// ```
+#[derive(Debug, Clone)]
+pub struct BindingOptions {
+    pub(crate) store: SharedStore,
+    pub(crate) session_ttl: Duration,
+    pub(crate) max_task_ttl: Duration,
+}
+
+/// How long a session binding lives by default (24 hours).
+pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// The longest a task binding lives by default (7 days), also for tasks without a `ttlMs`.
+pub const DEFAULT_MAX_TASK_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+
+impl Default for BindingOptions {
+    fn default() -> Self {
+        Self {
+            store: Arc::new(MemoryStore::new()),
+            session_ttl: DEFAULT_SESSION_TTL,
+            max_task_ttl: DEFAULT_MAX_TASK_TTL,
+        }
+    }
+}
+
+impl BindingOptions {
+    /// Keeps bindings in `store` (default: a [`MemoryStore`], per process).
+    pub fn store(self, store: impl BindingStore) -> Self {
+        self.shared_store(Arc::new(store))
+    }
+
+    /// Keeps bindings in `store`, shared with other resources or code.
+    pub fn shared_store(mut self, store: SharedStore) -> Self {
+        self.store = store;
+        self
+    }
+
+    /// How long a session stays bound to its user after it was created (default
+    /// [`DEFAULT_SESSION_TTL`]). After that its id is refused, and the client starts a new
+    /// session.
+    pub fn session_ttl(mut self, ttl: Duration) -> Self {
+        self.session_ttl = ttl;
+        self
+    }
+
+    /// The longest a task stays bound (default [`DEFAULT_MAX_TASK_TTL`]). A task lives for its
+    /// `ttlMs` (plus a minute for the last poll), capped at this; one without a `ttlMs` for this.
+    pub fn max_task_ttl(mut self, ttl: Duration) -> Self {
+        self.max_task_ttl = ttl;
+        self
+    }
+
+    /// The store.
+    pub fn shared(&self) -> &SharedStore {
+        &self.store
+    }
+
+    /// The binding lifetime of a task whose creation result carried `ttl_ms`.
+    pub(crate) fn task_ttl(&self, ttl_ms: Option<u64>) -> Duration {
+        match ttl_ms {
+            Some(ms) => {
+                (Duration::from_millis(ms) + Duration::from_secs(60)).min(self.max_task_ttl)
+            }
+            None => self.max_task_ttl,
+        }
+    }
+}
+
+/// Why a state handle was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HandleError {
+    /// The handle is not bound to the caller: unknown, expired, or another user's (the three
+    /// are not told apart, so a handle's existence does not leak).
+    #[error("unknown handle")]
+    Unknown,
+    /// The binding store did not answer; retry later.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// State handles bound to the caller: what a tool mints into its result and checks when the
+/// handle comes back as an argument (MCP 2026-07-28 replaces sessions with such handles).
+///
+/// Got from the request the layer verified: `mcp_auth::rmcp::state_handles(&ctx)` in an rmcp
+/// tool (feature `rmcp`). Handles are bound in the resource's [`BindingStore`], so they hold
+/// across instances that share it.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use std::time::Duration;
+/// use mcp_auth::binding::{HandleError, StateHandles};
+///
+/// let alice = StateHandles::for_tests("alice");
+/// let bob = StateHandles::for_tests_sharing("bob", &alice);
+///
+/// let draft = alice.mint(Duration::from_secs(600)).await.unwrap();
+/// assert!(alice.check(&draft).await.is_ok());
+/// assert!(matches!(bob.check(&draft).await, Err(HandleError::Unknown)));
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct StateHandles {
+    store: SharedStore,
+    resource: Arc<str>,
+    owner: Owner,
+}
+
+impl StateHandles {
+    pub(crate) fn new(store: SharedStore, resource: Arc<str>, owner: Owner) -> Self {
+        Self {
+            store,
+            resource,
+            owner,
+        }
+    }
+
+    /// Handles of user `subject` over a fresh in-memory store, for examples and tests of tool
+    /// code that runs without the layer.
+    pub fn for_tests(subject: &str) -> Self {
+        Self::new(
+            Arc::new(MemoryStore::new()),
+            Arc::from("https://mcp.example/mcp"),
+            Owner::new("https://issuer.example", subject),
+        )
+    }
+
+    /// Handles of user `subject` over the store of `other`, for tests with two users.
+    pub fn for_tests_sharing(subject: &str, other: &StateHandles) -> Self {
+        Self::new(
+            Arc::clone(&other.store),
+            Arc::clone(&other.resource),
+            Owner::new("https://issuer.example", subject),
+        )
+    }
+
+    fn key(&self, handle: &str) -> BindingKey {
+        BindingKey::new(&self.resource, BindingKind::Handle, handle)
+    }
+
+    /// A new handle (see [`new_handle`]) bound to the caller for `ttl`.
+    pub async fn mint(&self, ttl: Duration) -> Result<String, HandleError> {
+        let handle = new_handle();
+        self.bind(&handle, ttl).await?;
+        Ok(handle)
+    }
+
+    /// Binds a handle the tool made itself to the caller for `ttl`. A handle bound to someone
+    /// else already is refused ([`HandleError::Unknown`]); make handles unguessable.
+    pub async fn bind(&self, handle: &str, ttl: Duration) -> Result<(), HandleError> {
+        let owner = self
+            .store
+            .claim(&self.key(handle), &self.owner, ttl)
+            .await?;
+        if owner == self.owner {
+            Ok(())
+        } else {
+            Err(HandleError::Unknown)
+        }
+    }
+
+    /// `Ok` when `handle` is bound to the caller; [`HandleError::Unknown`] otherwise.
+    pub async fn check(&self, handle: &str) -> Result<(), HandleError> {
+        match self.store.owner(&self.key(handle)).await? {
+            Some(owner) if owner == self.owner => Ok(()),
+            _ => Err(HandleError::Unknown),
+        }
+    }
+
+    /// Ends the binding of `handle` (the state behind it is gone). Only its owner can.
+    pub async fn release(&self, handle: &str) -> Result<(), HandleError> {
+        self.check(handle).await?;
+        Ok(self.store.release(&self.key(handle)).await?)
+    }
+}
+
 /// A new state handle: 32 bytes from the operating system's CSPRNG, base64url without padding
 /// (43 characters).
 pub fn new_handle() -> String {

@@ -212,3 +212,15 @@ impl<St: Send + Sync, R: 'static, S: ScopeSet> FromRequestParts<St> for ScopeGua
         })
     }
 }
+
+impl Authenticated {
+    /// The state handles of the token's user on this resource (see
+    /// [`StateHandles`](crate::binding::StateHandles)).
+    pub(crate) fn handles(&self) -> crate::binding::StateHandles {
+        crate::binding::StateHandles::new(
+            std::sync::Arc::clone(self.resource.bindings.shared()),
+            std::sync::Arc::from(self.resource.id.as_str()),
+            crate::binding::Owner::of(&self.info),
+        )
+    }
+}

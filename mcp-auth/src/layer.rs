@@ -357,23 +357,29 @@ where
         attach(&mut request, authenticated);
         return inner.call(request).await;
     };
-    if let Some(response) = policy.session_refusal(request.headers(), &authenticated.info) {
-        return Ok(response);
-    }
-    let (mut request, needed) = match policy.inspect(request).await {
+    let binder = crate::mcp::Binder::new(&config.resource, &authenticated.info);
+    let session = match binder.check_session(request.headers()).await {
+        Ok(session) => session,
+        Err(response) => return Ok(response),
+    };
+    let inspected = match policy.inspect(request).await {
         Ok(inspected) => inspected,
         Err(response) => return Ok(response),
     };
-    if let Some(response) = authenticated.refusal(needed.iter().map(String::as_str)) {
+    if let Some(response) = authenticated.refusal(inspected.needed.iter().map(String::as_str)) {
         return Ok(response);
     }
+    if let Err(response) = binder.check_tasks(&inspected.tasks, &inspected.id).await {
+        return Ok(response);
+    }
+    let mut request = inspected.request;
     let method = request.method().clone();
     let uri = request.uri().clone();
-    let session = request.headers().get(crate::mcp::SESSION_HEADER).cloned();
-    let info = authenticated.info.clone();
     attach(&mut request, authenticated);
     let response = inner.call(request).await?;
-    policy.after_response(&method, session.as_ref(), &response, &info);
+    let response = binder
+        .after(&method, session.as_ref(), inspected.calls_tool, response)
+        .await;
     // Only a request the MCP service answered shows where it is mounted: a client posting to
     // any other path behind the layer cannot raise the warning.
     if method == Method::POST && response.status().is_success() {

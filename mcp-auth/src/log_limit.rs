@@ -50,6 +50,10 @@ pub(crate) struct Alerts {
     pub(crate) unavailable: Throttle,
     /// Requests refused with 401/403 (a flood shows as a large count).
     pub(crate) rejected: Throttle,
+    /// The binding store could not be used.
+    pub(crate) store_unavailable: Throttle,
+    /// Session or task ids presented by another user than their owner.
+    pub(crate) foreign_binding: Throttle,
 }
 
 impl Alerts {
@@ -67,6 +71,30 @@ impl Alerts {
     }
 
     /// Notes that the authorization server was unavailable; one `warn` line per interval.
+    /// The binding store did not answer: requests that need a binding get `503`.
+    pub(crate) fn store_unavailable(&self, resource: &str, reason: &str) {
+        if let Some(suppressed) = self.store_unavailable.admit() {
+            tracing::warn!(
+                resource,
+                %reason,
+                suppressed,
+                "binding store unavailable; requests that need a session, task or handle binding get 503"
+            );
+        }
+    }
+
+    /// A session or task bound to one user was presented with another user's token.
+    pub(crate) fn foreign_binding(&self, resource: &str, kind: &'static str) {
+        if let Some(suppressed) = self.foreign_binding.admit() {
+            tracing::warn!(
+                resource,
+                kind,
+                suppressed,
+                "a session or task id bound to another user was presented; refused"
+            );
+        }
+    }
+
     pub(crate) fn unavailable(&self, resource: &str, reason: &str) {
         if let Some(suppressed) = self.unavailable.admit() {
             tracing::warn!(resource, %reason, suppressed, "authorization server unavailable");

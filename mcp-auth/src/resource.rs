@@ -87,6 +87,7 @@ pub struct ProtectedResource {
     introspection: Option<ClientAuth>,
     verifier: Option<SharedVerifier>,
     hierarchy: ScopeHierarchy,
+    bindings: crate::binding::BindingOptions,
 }
 
 impl ProtectedResource {
@@ -104,6 +105,7 @@ impl ProtectedResource {
             introspection: None,
             verifier: None,
             hierarchy: ScopeHierarchy::default(),
+            bindings: Default::default(),
         }
     }
 
@@ -175,6 +177,17 @@ impl ProtectedResource {
         self
     }
 
+    /// Edits where the MCP layer binds sessions, tasks and state handles to their users, and for
+    /// how long (see [`crate::binding`]). The default store is in memory, per process; give
+    /// every instance behind one load balancer the same shared store.
+    pub fn bindings(
+        mut self,
+        edit: impl FnOnce(crate::binding::BindingOptions) -> crate::binding::BindingOptions,
+    ) -> Self {
+        self.bindings = edit(self.bindings);
+        self
+    }
+
     /// Declares that `broader` grants each of `narrower` (see [`ScopeHierarchy`]).
     pub fn scope_implies<I, S>(mut self, broader: impl Into<String>, narrower: I) -> Self
     where
@@ -225,6 +238,8 @@ pub(crate) struct ResourceInner {
     pub(crate) wiring: Wiring,
     /// Rate-limited operator logs (see [`crate::log_limit`]).
     pub(crate) alerts: crate::log_limit::Alerts,
+    /// Where sessions, tasks and handles are bound to their users.
+    pub(crate) bindings: crate::binding::BindingOptions,
 }
 
 /// A built, checked protected resource: a cheap `Clone` handle to its bearer layer, metadata
@@ -602,6 +617,7 @@ fn build_resource(
         verifier: verifier.ok_or_else(|| ConfigError::invalid("verifier", "unavailable"))?,
         base_scopes,
         hierarchy: resource.hierarchy,
+        bindings: resource.bindings,
         issuers,
         settings: Arc::clone(context.settings),
         sole: context.sole,

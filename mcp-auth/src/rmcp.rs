@@ -73,18 +73,71 @@ pub fn auth_info_from_parts(parts: &Parts) -> Option<&AuthInfo> {
         .map(|authenticated| &authenticated.info)
 }
 
-fn from_extensions(extensions: &Extensions) -> Result<AuthInfo, ErrorData> {
+/// The [state handles](crate::binding::StateHandles) of the caller of a tool: mint a handle into
+/// a tool result, check it when it comes back as an argument. A handle is refused to every other
+/// user, on every instance that shares the resource's binding store.
+///
+/// ```
+/// use std::time::Duration;
+/// use mcp_auth::rmcp::{handle_error, state_handles};
+/// use rmcp::service::RequestContext;
+/// use rmcp::{ErrorData, RoleServer};
+///
+/// async fn open_draft(ctx: RequestContext<RoleServer>) -> Result<String, ErrorData> {
+///     let handles = state_handles(&ctx)?;
+///     handles.mint(Duration::from_secs(3600)).await.map_err(handle_error)
+/// }
+///
+/// async fn publish(ctx: RequestContext<RoleServer>, draft: String) -> Result<(), ErrorData> {
+///     state_handles(&ctx)?.check(&draft).await.map_err(handle_error)?;
+///     Ok(()) // the draft is the caller's
+/// }
+/// ```
+///
+/// # Errors
+///
+/// As [`auth_info`]: an `internal_error` when the request did not pass through the layer.
+pub fn state_handles(
+    ctx: &RequestContext<RoleServer>,
+) -> Result<crate::binding::StateHandles, ErrorData> {
+    authenticated(&ctx.extensions).map(Authenticated::handles)
+}
+
+/// The JSON-RPC error for a refused handle: `invalid_params` ("unknown handle") for
+/// [`HandleError::Unknown`](crate::binding::HandleError::Unknown), an `internal_error` saying to
+/// retry when the binding store is unavailable.
+pub fn handle_error(error: crate::binding::HandleError) -> ErrorData {
+    match error {
+        crate::binding::HandleError::Unknown => ErrorData::invalid_params(
+            "unknown handle: it was not issued to you, or it expired",
+            None,
+        ),
+        other => {
+            tracing::debug!(error = %other, "state handle could not be checked");
+            ErrorData::internal_error(
+                "the handle could not be checked right now (binding store unavailable); retry later",
+                None,
+            )
+        }
+    }
+}
+
+fn authenticated(extensions: &Extensions) -> Result<&Authenticated, ErrorData> {
     let Some(parts) = extensions.get::<Parts>() else {
         tracing::error!("{NO_HTTP_REQUEST}");
         return Err(ErrorData::internal_error(NO_HTTP_REQUEST, None));
     };
-    match auth_info_from_parts(parts) {
-        Some(info) => Ok(info.clone()),
+    match parts.extensions.get::<Authenticated>() {
+        Some(authenticated) => Ok(authenticated),
         None => {
             tracing::error!("{NOT_BEHIND_LAYER}");
             Err(ErrorData::internal_error(NOT_BEHIND_LAYER, None))
         }
     }
+}
+
+fn from_extensions(extensions: &Extensions) -> Result<AuthInfo, ErrorData> {
+    authenticated(extensions).map(|authenticated| authenticated.info.clone())
 }
 
 /// Enforces the scopes `S` of the `#[mcp_resource]` `R` inside an rmcp tool or prompt, whatever

@@ -1,5 +1,5 @@
-//! MCP-aware authorization: per-operation scopes decided from the JSON-RPC body, and sessions
-//! bound to the user who created them.
+//! MCP-aware authorization: per-operation scopes decided from the JSON-RPC body, standard
+//! headers that must agree with it, and sessions and tasks bound to the user who created them.
 //!
 //! An MCP server puts every tool behind one `POST /mcp`, but clients only step up their scopes on
 //! an HTTP `403` with an `insufficient_scope` challenge, never on a JSON-RPC error inside a `200`
@@ -9,9 +9,23 @@
 //! `prompts/get` the `params.name`, for `resources/read` the `params.uri` — requires, answers `403`
 //! before dispatch when the token lacks it, and passes the unchanged body on.
 //!
-//! It also binds each `Mcp-Session-Id` the server issues to the issuer and subject of the token
-//! that created it: the same session id presented with another user's token is answered `404`
-//! (session not found) and never served (MCP's security best practices: session hijacking).
+//! Before deciding anything from the body, it checks the standard request headers of MCP
+//! 2026-07-28 (`Mcp-Method`, `Mcp-Name`, SEP-2243) against it: a gateway that routes on the
+//! headers must see the request the server runs, so a disagreement (or, from that revision on, a
+//! missing header) is answered `400` before the scope decision.
+//!
+//! It also binds what gives access to state to the issuer and subject of the token that created
+//! it, in the resource's [binding store](crate::binding):
+//! - each `Mcp-Session-Id` the server issues (revisions before 2026-07-28): the same session id
+//!   presented with another user's token, or one the layer never bound, is answered `404`
+//!   (session not found) and never served (MCP's security best practices: session hijacking);
+//! - each task a `tools/call` answer creates (the Tasks extension, `resultType: "task"`):
+//!   `tasks/get`, `tasks/update`, `tasks/cancel` naming another user's task, or one the layer
+//!   never bound, are answered `404` with a JSON-RPC error before the server sees them.
+//!
+//! Tools bind their own state handles with [`StateHandles`](crate::binding::StateHandles). When
+//! the store cannot be reached, a request whose binding must be checked or made is answered
+//! `503` with `Retry-After`, never served unchecked.
 //!
 //! ```
 //! use mcp_auth::mcp::McpScopes;
@@ -24,15 +38,17 @@
 //! assert!(scopes.required("tools/list", &serde_json::json!({})).is_empty());
 //! ```
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+mod bind;
+mod headers;
+mod strict;
 
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
-use http::{HeaderValue, Request, StatusCode};
+use http::{Request, StatusCode};
 use serde_json::Value;
 
-use crate::auth_info::AuthInfo;
+pub(crate) use self::bind::Binder;
+use self::strict::{StrictError, strict_json};
 
 /// What one MCP operation is keyed by.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -154,12 +170,26 @@ impl McpScopes {
     }
 }
 
-/// The MCP policy of a layer: per-operation scopes, the body limit and the session bindings.
+/// The MCP policy of a layer: per-operation scopes and the body limit. (The bindings of
+/// sessions, tasks and handles live with the resource: see [`crate::binding`].)
 #[derive(Debug)]
 pub(crate) struct McpPolicy {
     pub(crate) scopes: McpScopes,
     pub(crate) max_body_bytes: usize,
-    sessions: SessionBindings,
+}
+
+/// A `POST` the layer read: the request with its unchanged body, and what its messages ask for.
+#[derive(Debug)]
+pub(crate) struct Inspected {
+    pub(crate) request: Request<Body>,
+    /// The scopes its operations need beyond the base scopes.
+    pub(crate) needed: Vec<String>,
+    /// The task ids its `tasks/*` requests name (each must be bound to the caller).
+    pub(crate) tasks: Vec<String>,
+    /// Whether it calls a tool (the answer may create a task, to bind to the caller).
+    pub(crate) calls_tool: bool,
+    /// The JSON-RPC id of a single request (`null` otherwise), for error answers.
+    pub(crate) id: Value,
 }
 
 /// The largest JSON-RPC body inspected by default (4 MiB).
@@ -170,21 +200,24 @@ impl McpPolicy {
         Self {
             scopes,
             max_body_bytes,
-            sessions: SessionBindings::new(100_000),
         }
     }
 
-    /// Reads the body of a `POST` (other methods carry none), returns the scopes its requests
-    /// need and the request with the unchanged body. `Err` is a ready response: `413` for a body
+    /// Reads the body of a `POST` (other methods carry none) and returns what its messages ask
+    /// for, with the request and its unchanged body. `Err` is a ready response: `413` for a body
     /// over the limit, `415` for a compressed one (or more than one `Content-Encoding` line),
     /// `400` for one that could not be read (truncated, malformed chunked framing), is not JSON,
-    /// or is ambiguous (a member name twice in one object) — fail closed.
-    pub(crate) async fn inspect(
-        &self,
-        request: Request<Body>,
-    ) -> Result<(Request<Body>, Vec<String>), Response> {
+    /// is ambiguous (a member name twice in one object), or whose standard MCP headers
+    /// (`Mcp-Method`, `Mcp-Name`, ...) disagree with it — fail closed.
+    pub(crate) async fn inspect(&self, request: Request<Body>) -> Result<Inspected, Response> {
         if request.method() != http::Method::POST {
-            return Ok((request, Vec::new()));
+            return Ok(Inspected {
+                request,
+                needed: Vec::new(),
+                tasks: Vec::new(),
+                calls_tool: false,
+                id: Value::Null,
+            });
         }
         // Every `Content-Encoding` line counts: two lines (`identity`, then `gzip`) are as
         // compressed as one `gzip`, and more than one line is refused as ambiguous.
@@ -249,11 +282,27 @@ impl McpPolicy {
                 ));
             }
         };
+        let id = match &message {
+            Value::Object(one) => one.get("id").cloned().unwrap_or(Value::Null),
+            _ => Value::Null,
+        };
+        // Before anything is decided from the body, the headers must say what it says.
+        if let Err(headers::Mismatch(why)) = headers::check(&parts.headers, &message) {
+            tracing::debug!("standard MCP headers disagree with the body");
+            return Err(jsonrpc_error_with_id(
+                StatusCode::BAD_REQUEST,
+                headers::HEADER_MISMATCH,
+                &format!("Header mismatch: {why}"),
+                id,
+            ));
+        }
         let messages: Vec<&Value> = match &message {
             Value::Array(batch) => batch.iter().collect(),
             single => vec![single],
         };
         let mut needed: Vec<String> = Vec::new();
+        let mut tasks: Vec<String> = Vec::new();
+        let mut calls_tool = false;
         for m in messages {
             let Some(method) = m.get("method").and_then(Value::as_str) else {
                 continue;
@@ -264,48 +313,23 @@ impl McpPolicy {
                     needed.push(s.to_owned());
                 }
             }
+            calls_tool |= method == "tools/call";
+            if method.starts_with("tasks/") {
+                // Every `tasks/*` request names its task; one that does not (or not as a
+                // string) names none we could check, so it is refused as an unknown task.
+                match params.get("taskId").and_then(Value::as_str) {
+                    Some(task) => tasks.push(task.to_owned()),
+                    None => tasks.push(String::new()),
+                }
+            }
         }
-        Ok((Request::from_parts(parts, Body::from(bytes)), needed))
-    }
-
-    /// Refuses a session id bound to another user: `None` when allowed, else the `404`
-    /// response.
-    pub(crate) fn session_refusal(
-        &self,
-        headers: &http::HeaderMap,
-        info: &AuthInfo,
-    ) -> Option<Response> {
-        let id = headers.get(SESSION_HEADER)?;
-        if self.sessions.allows(id.as_bytes(), &Owner::of(info)) {
-            None
-        } else {
-            tracing::warn!("session id presented by another user; refused");
-            Some(jsonrpc_error(
-                StatusCode::NOT_FOUND,
-                -32001,
-                "Session not found",
-            ))
-        }
-    }
-
-    /// Records the session a response created (binding it to the token's user), and forgets a
-    /// session its owner deleted.
-    pub(crate) fn after_response(
-        &self,
-        method: &http::Method,
-        request_session: Option<&HeaderValue>,
-        response: &Response,
-        info: &AuthInfo,
-    ) {
-        if let Some(id) = response.headers().get(SESSION_HEADER) {
-            self.sessions.bind(id.as_bytes(), Owner::of(info));
-        }
-        if method == http::Method::DELETE
-            && response.status().is_success()
-            && let Some(id) = request_session
-        {
-            self.sessions.forget(id.as_bytes());
-        }
+        Ok(Inspected {
+            request: Request::from_parts(parts, Body::from(bytes)),
+            needed,
+            tasks,
+            calls_tool,
+            id,
+        })
     }
 }
 
@@ -324,191 +348,22 @@ fn is_length_limit(error: &axum::Error) -> bool {
     false
 }
 
-/// Why [`strict_json`] refused a body.
-#[derive(Debug, PartialEq, Eq)]
-enum StrictError {
-    /// Not JSON.
-    Syntax,
-    /// Some object has a member name twice.
-    Duplicate,
-}
-
-/// Parses JSON like `serde_json::from_slice::<Value>`, but refuses an object with a member name
-/// twice, at any depth (names are compared after unescaping).
-fn strict_json(bytes: &[u8]) -> Result<Value, StrictError> {
-    match serde_json::from_slice::<StrictValue>(bytes) {
-        Ok(StrictValue(value)) => Ok(value),
-        Err(e) if e.is_data() => Err(StrictError::Duplicate),
-        Err(_) => Err(StrictError::Syntax),
-    }
-}
-
-/// A [`Value`] whose objects have unique member names.
-struct StrictValue(Value);
-
-impl<'de> serde::Deserialize<'de> for StrictValue {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(StrictVisitor).map(StrictValue)
-    }
-}
-
-struct StrictVisitor;
-
-impl<'de> serde::de::Visitor<'de> for StrictVisitor {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-
-    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_owned()))
-    }
-
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
-    }
-
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_none<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::new();
-        while let Some(StrictValue(item)) = seq.next_element()? {
-            items.push(item);
-        }
-        Ok(Value::Array(items))
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut object = serde_json::Map::new();
-        while let Some(name) = map.next_key::<String>()? {
-            if object.contains_key(&name) {
-                return Err(serde::de::Error::custom("duplicate member name"));
-            }
-            let StrictValue(value) = map.next_value()?;
-            object.insert(name, value);
-        }
-        Ok(Value::Object(object))
-    }
-}
-
 /// A JSON-RPC error response with an HTTP status.
 fn jsonrpc_error(status: StatusCode, code: i64, message: &str) -> Response {
+    jsonrpc_error_with_id(status, code, message, Value::Null)
+}
+
+/// A JSON-RPC error response to the request `id`, with an HTTP status.
+fn jsonrpc_error_with_id(status: StatusCode, code: i64, message: &str, id: Value) -> Response {
     (
         status,
         axum::Json(serde_json::json!({
             "jsonrpc": "2.0",
-            "id": null,
+            "id": id,
             "error": {"code": code, "message": message},
         })),
     )
         .into_response()
-}
-
-/// Who a session belongs to: issuer and subject (and client when there is no subject).
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Owner {
-    issuer: String,
-    subject: Option<String>,
-    client: Option<String>,
-}
-
-impl Owner {
-    fn of(info: &AuthInfo) -> Self {
-        Self {
-            issuer: info.issuer().to_owned(),
-            subject: info.subject().map(str::to_owned),
-            client: if info.subject().is_none() {
-                info.client_id().map(str::to_owned)
-            } else {
-                None
-            },
-        }
-    }
-}
-
-/// The bindings and their insertion order (for eviction).
-type Bindings = (HashMap<Vec<u8>, Owner>, VecDeque<Vec<u8>>);
-
-/// Session id → owner, bounded (oldest bindings are dropped first).
-#[derive(Debug)]
-struct SessionBindings {
-    capacity: usize,
-    inner: Mutex<Bindings>,
-    /// Set once a binding was dropped for capacity: from then on an unknown session id may be
-    /// an evicted one, so it is refused rather than served to whoever presents it.
-    evicted: std::sync::atomic::AtomicBool,
-}
-
-impl SessionBindings {
-    fn new(capacity: usize) -> Self {
-        Self {
-            capacity,
-            inner: Mutex::new((HashMap::new(), VecDeque::new())),
-            evicted: std::sync::atomic::AtomicBool::new(false),
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Bindings> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Known sessions only for their owner. Unknown ones are left to the MCP server (which
-    /// answers 404 for sessions it does not have, e.g. after a restart) until a binding was ever
-    /// evicted; after that they are refused, since one of them could be an evicted session.
-    fn allows(&self, id: &[u8], who: &Owner) -> bool {
-        match self.lock().0.get(id) {
-            Some(owner) => owner == who,
-            None => !self.evicted.load(std::sync::atomic::Ordering::Relaxed),
-        }
-    }
-
-    fn bind(&self, id: &[u8], who: Owner) {
-        let mut guard = self.lock();
-        let (map, order) = &mut *guard;
-        if map.insert(id.to_vec(), who).is_none() {
-            order.push_back(id.to_vec());
-            while map.len() > self.capacity {
-                match order.pop_front() {
-                    Some(old) => {
-                        map.remove(&old);
-                        self.evicted
-                            .store(true, std::sync::atomic::Ordering::Relaxed);
-                    }
-                    None => break,
-                }
-            }
-        }
-    }
-
-    fn forget(&self, id: &[u8]) {
-        let mut guard = self.lock();
-        let (map, order) = &mut *guard;
-        map.remove(id);
-        order.retain(|k| k.as_slice() != id);
-    }
 }
 
 #[cfg(test)]
@@ -546,54 +401,5 @@ mod tests {
         );
         assert_eq!(s.required("logging/setLevel", &Value::Null), ["admin"]);
         assert!(s.required("tools/call", &json!("not an object")).is_empty());
-    }
-
-    #[test]
-    fn strict_json_refuses_duplicate_names_at_any_depth() {
-        assert!(strict_json(br#"{"a":1,"b":[{"c":2}]}"#).is_ok());
-        for dup in [
-            &br#"{"a":1,"a":2}"#[..],
-            br#"{"params":{"name":"x","name":"y"}}"#,
-            br#"[{"id":1},{"id":1,"id":2}]"#,
-            br#"{"a":{"b":[{"c":1,"c":1}]}}"#,
-            br#"{"name":"x","name":"y"}"#,
-        ] {
-            assert_eq!(strict_json(dup), Err(StrictError::Duplicate));
-        }
-        assert_eq!(strict_json(b"{"), Err(StrictError::Syntax));
-        assert_eq!(strict_json(b"nope"), Err(StrictError::Syntax));
-        assert_eq!(strict_json(b"[1,]"), Err(StrictError::Syntax));
-    }
-
-    #[test]
-    fn session_bindings_are_bounded_and_per_owner() {
-        let b = SessionBindings::new(2);
-        let alice = Owner {
-            issuer: "i".into(),
-            subject: Some("alice".into()),
-            client: None,
-        };
-        let bob = Owner {
-            issuer: "i".into(),
-            subject: Some("bob".into()),
-            client: None,
-        };
-        b.bind(b"s1", alice.clone());
-        assert!(b.allows(b"s1", &alice));
-        assert!(!b.allows(b"s1", &bob));
-        assert!(b.allows(b"unknown", &bob));
-        b.bind(b"s2", bob.clone());
-        b.bind(b"s3", bob.clone());
-        assert!(
-            !b.allows(b"s1", &bob),
-            "an evicted session is not up for grabs"
-        );
-        assert!(
-            !b.allows(b"never-seen", &bob),
-            "after an eviction, unknown ids are refused"
-        );
-        assert!(b.allows(b"s3", &bob));
-        b.forget(b"s2");
-        assert!(!b.allows(b"s2", &alice));
     }
 }

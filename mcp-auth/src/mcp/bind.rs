@@ -1,0 +1,415 @@
+//! Sessions and tasks bound to the user who created them, checked before dispatch and recorded
+//! from the server's answers.
+
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt as _;
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use serde_json::Value;
+
+use super::{SESSION_HEADER, jsonrpc_error, jsonrpc_error_with_id};
+use crate::auth_info::AuthInfo;
+use crate::binding::{BindingKey, BindingKind, BindingOptions, Owner, StoreError};
+use crate::resource::ResourceInner;
+
+/// The largest JSON answer to a `tools/call` read to find a task it creates (8 MiB). A larger
+/// answer is passed on unread; a task it created is then unbound, and refused to everyone.
+const SCAN_LIMIT: usize = 8 * 1024 * 1024;
+
+/// The bindings of one authenticated request: its user and the resource's store.
+#[derive(Clone)]
+pub(crate) struct Binder {
+    resource: Arc<ResourceInner>,
+    owner: Owner,
+}
+
+/// Why a binding could not be made or checked.
+enum Failure {
+    Store(StoreError),
+    /// The id is bound to another user already (the server reused one).
+    Taken,
+}
+
+impl Binder {
+    pub(crate) fn new(resource: &Arc<ResourceInner>, info: &AuthInfo) -> Self {
+        Self {
+            resource: Arc::clone(resource),
+            owner: Owner::of(info),
+        }
+    }
+
+    fn options(&self) -> &BindingOptions {
+        &self.resource.bindings
+    }
+
+    fn key(&self, kind: BindingKind, id: &[u8]) -> BindingKey {
+        BindingKey::new(&self.resource.id, kind, id)
+    }
+
+    /// `503` with `Retry-After`: the store did not answer, so nothing is served unchecked.
+    fn unavailable(&self, error: &StoreError) -> Response {
+        tracing::debug!("binding store unavailable");
+        self.resource
+            .alerts
+            .store_unavailable(&self.resource.id, &error.to_string());
+        let retry = self.resource.settings.retry_after_floor.max(1);
+        let mut response = jsonrpc_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            -32603,
+            "The session and task bindings cannot be checked right now; retry later",
+        );
+        response
+            .headers_mut()
+            .insert(http::header::RETRY_AFTER, HeaderValue::from(retry));
+        response
+    }
+
+    /// Refuses an `Mcp-Session-Id` that is not bound to this user: `404` (session not found)
+    /// for one bound to someone else or to no one, `400` for one sent twice. Returns the id.
+    pub(crate) async fn check_session(
+        &self,
+        headers: &HeaderMap,
+    ) -> Result<Option<HeaderValue>, Response> {
+        let mut ids = headers.get_all(SESSION_HEADER).iter();
+        let Some(id) = ids.next() else {
+            return Ok(None);
+        };
+        if ids.next().is_some() {
+            return Err(jsonrpc_error(
+                StatusCode::BAD_REQUEST,
+                -32600,
+                "Invalid Request: Mcp-Session-Id appears more than once; send it once",
+            ));
+        }
+        let key = self.key(BindingKind::Session, id.as_bytes());
+        match self.options().store.owner(&key).await {
+            Ok(Some(owner)) if owner == self.owner => Ok(Some(id.clone())),
+            Ok(found) => {
+                if found.is_some() {
+                    self.resource
+                        .alerts
+                        .foreign_binding(&self.resource.id, "session");
+                }
+                tracing::debug!(bound = found.is_some(), "session refused");
+                Err(jsonrpc_error(
+                    StatusCode::NOT_FOUND,
+                    -32001,
+                    "Session not found",
+                ))
+            }
+            Err(error) => Err(self.unavailable(&error)),
+        }
+    }
+
+    /// Refuses `tasks/*` requests whose task is not bound to this user: `404` with a JSON-RPC
+    /// error (task not found), before the server sees them.
+    pub(crate) async fn check_tasks(&self, tasks: &[String], id: &Value) -> Result<(), Response> {
+        for task in tasks {
+            let bound = if task.is_empty() {
+                None
+            } else {
+                let key = self.key(BindingKind::Task, task.as_bytes());
+                match self.options().store.owner(&key).await {
+                    Ok(owner) => owner,
+                    Err(error) => return Err(self.unavailable(&error)),
+                }
+            };
+            if bound != Some(self.owner) {
+                if bound.is_some() {
+                    self.resource
+                        .alerts
+                        .foreign_binding(&self.resource.id, "task");
+                }
+                tracing::debug!(bound = bound.is_some(), "task refused");
+                let message = if task.is_empty() {
+                    "Task not found: tasks/* requests must name their task (params.taskId); listing tasks is not available behind this layer, which cannot filter out other users' tasks"
+                } else {
+                    "Task not found"
+                };
+                return Err(jsonrpc_error_with_id(
+                    StatusCode::NOT_FOUND,
+                    -32602,
+                    message,
+                    id.clone(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    async fn claim(
+        &self,
+        kind: BindingKind,
+        id: &[u8],
+        ttl: std::time::Duration,
+    ) -> Result<(), Failure> {
+        let key = self.key(kind, id);
+        match self.options().store.claim(&key, &self.owner, ttl).await {
+            Ok(owner) if owner == self.owner => Ok(()),
+            Ok(_) => Err(Failure::Taken),
+            Err(error) => Err(Failure::Store(error)),
+        }
+    }
+
+    fn failed(&self, failure: Failure) -> Response {
+        match failure {
+            Failure::Store(error) => self.unavailable(&error),
+            Failure::Taken => {
+                tracing::warn!(
+                    resource = %self.resource.id,
+                    "the MCP server issued a session or task id that is bound to another user; its answer was withheld (are ids random?)"
+                );
+                let mut response = (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the server issued an id that is already in use; retry",
+                )
+                    .into_response();
+                response
+                    .headers_mut()
+                    .insert(http::header::RETRY_AFTER, HeaderValue::from(1));
+                response
+            }
+        }
+    }
+
+    /// Records what the server's answer created: the session it issued, the tasks a
+    /// `tools/call` answer created; forgets a session its owner deleted. The answer reaches the
+    /// client only once its bindings are stored.
+    pub(crate) async fn after(
+        &self,
+        method: &Method,
+        session: Option<&HeaderValue>,
+        calls_tool: bool,
+        response: Response,
+    ) -> Response {
+        if let Some(id) = response.headers().get(SESSION_HEADER)
+            && session != Some(id)
+        {
+            let ttl = self.options().session_ttl;
+            if let Err(failure) = self.claim(BindingKind::Session, id.as_bytes(), ttl).await {
+                return self.failed(failure);
+            }
+        }
+        if method == Method::DELETE
+            && response.status().is_success()
+            && let Some(id) = session
+        {
+            let key = self.key(BindingKind::Session, id.as_bytes());
+            if self.options().store.release(&key).await.is_err() {
+                // The binding stays until its TTL; only its owner could use it anyway.
+                tracing::debug!("a deleted session's binding could not be released");
+            }
+        }
+        if !calls_tool || !response.status().is_success() {
+            return response;
+        }
+        let content_type = response
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .unwrap_or_default();
+        match content_type.as_str() {
+            "application/json" => self.scan_json(response).await,
+            "text/event-stream" => self.scan_events(response),
+            _ => response,
+        }
+    }
+
+    async fn bind_tasks(&self, message: &Value) -> Result<(), Failure> {
+        for (task, ttl_ms) in created_tasks(message) {
+            let ttl = self.options().task_ttl(ttl_ms);
+            self.claim(BindingKind::Task, task.as_bytes(), ttl).await?;
+        }
+        Ok(())
+    }
+
+    /// A JSON answer: read (up to [`SCAN_LIMIT`]), bind the tasks it creates, pass it on.
+    async fn scan_json(&self, response: Response) -> Response {
+        let (parts, body) = response.into_parts();
+        let mut stream = body.into_data_stream();
+        let mut buffer: Vec<u8> = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            match chunk {
+                Ok(chunk) => {
+                    buffer.extend_from_slice(&chunk);
+                    if buffer.len() > SCAN_LIMIT {
+                        tracing::debug!("tools/call answer too large to scan for tasks");
+                        let head =
+                            futures_util::stream::once(std::future::ready(Ok::<_, axum::Error>(
+                                Bytes::from(buffer),
+                            )));
+                        return Response::from_parts(parts, Body::from_stream(head.chain(stream)));
+                    }
+                }
+                Err(_) => {
+                    // The server's answer broke off: pass on what came (the client sees it
+                    // truncated, as it would without the layer).
+                    return Response::from_parts(parts, Body::from(buffer));
+                }
+            }
+        }
+        if let Ok(message) = serde_json::from_slice::<Value>(&buffer)
+            && let Err(failure) = self.bind_tasks(&message).await
+        {
+            return self.failed(failure);
+        }
+        Response::from_parts(parts, Body::from(buffer))
+    }
+
+    /// An event stream: each event is scanned as it completes, and the chunk that completes an
+    /// event creating a task is passed on only once the task is bound. If a binding fails, the
+    /// stream ends before that event.
+    fn scan_events(&self, response: Response) -> Response {
+        let (parts, body) = response.into_parts();
+        let state = EventScan {
+            binder: self.clone(),
+            inner: body.into_data_stream(),
+            events: EventSplitter::default(),
+        };
+        let stream = futures_util::stream::unfold(state, |mut state| async move {
+            let chunk = match state.inner.next().await {
+                Some(Ok(chunk)) => chunk,
+                Some(Err(error)) => return Some((Err(error), state)),
+                None => return None,
+            };
+            for event in state.events.feed(&chunk) {
+                if let Ok(message) = serde_json::from_str::<Value>(&event)
+                    && state.binder.bind_tasks(&message).await.is_err()
+                {
+                    tracing::debug!("a task in an event stream could not be bound; stream ended");
+                    return None;
+                }
+            }
+            Some((Ok(chunk), state))
+        });
+        Response::from_parts(parts, Body::from_stream(stream))
+    }
+}
+
+/// The state of [`Binder::scan_events`].
+struct EventScan {
+    binder: Binder,
+    inner: axum::body::BodyDataStream,
+    events: EventSplitter,
+}
+
+/// Cuts an event stream into events.
+#[derive(Default)]
+struct EventSplitter {
+    /// The bytes of the event being received (up to [`SCAN_LIMIT`]).
+    pending: Vec<u8>,
+}
+
+impl EventSplitter {
+    /// Feeds `chunk`, returns the data of the events it completes.
+    fn feed(&mut self, chunk: &[u8]) -> Vec<String> {
+        let mut events = Vec::new();
+        for &byte in chunk {
+            if self.pending.len() < SCAN_LIMIT {
+                self.pending.push(byte);
+            }
+            if byte == b'\n'
+                && (self.pending.ends_with(b"\n\n") || self.pending.ends_with(b"\n\r\n"))
+            {
+                let event = std::mem::take(&mut self.pending);
+                if let Some(data) = event_data(&event) {
+                    events.push(data);
+                }
+            }
+        }
+        events
+    }
+}
+
+/// The `data` of one SSE event (its `data:` lines joined by `\n`), if it has any.
+fn event_data(event: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(event).ok()?;
+    let mut data: Option<String> = None;
+    for line in text.split('\n') {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        // `data: x`, `data:x`, or a bare `data` (an empty value); `datum: x` is another field.
+        let value = match line.strip_prefix("data") {
+            Some("") => "",
+            Some(rest) => match rest.strip_prefix(':') {
+                Some(value) => value.strip_prefix(' ').unwrap_or(value),
+                None => continue,
+            },
+            None => continue,
+        };
+        match &mut data {
+            Some(existing) => {
+                existing.push('\n');
+                existing.push_str(value);
+            }
+            None => data = Some(value.to_owned()),
+        }
+    }
+    data
+}
+
+/// The tasks a JSON-RPC answer (one message or a batch) creates, with their `ttlMs`: results with
+/// `resultType: "task"` and a `taskId` (the 2026-07-28 Tasks extension), or with a `task` object
+/// holding the `taskId` (the 2025-11-25 shape).
+fn created_tasks(message: &Value) -> Vec<(String, Option<u64>)> {
+    let messages: Vec<&Value> = match message {
+        Value::Array(batch) => batch.iter().collect(),
+        one => vec![one],
+    };
+    let mut out = Vec::new();
+    for m in messages {
+        let Some(result) = m.get("result") else {
+            continue;
+        };
+        let task = if result.get("resultType").and_then(Value::as_str) == Some("task") {
+            Some(result)
+        } else {
+            result.get("task").filter(|t| t.is_object())
+        };
+        if let Some(task) = task
+            && let Some(id) = task.get("taskId").and_then(Value::as_str)
+        {
+            out.push((id.to_owned(), task.get("ttlMs").and_then(Value::as_u64)));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn rs57_created_tasks_are_found_in_both_shapes() {
+        let new = json!({"jsonrpc": "2.0", "id": 1,
+            "result": {"resultType": "task", "taskId": "t1", "status": "working", "ttlMs": 5000}});
+        assert_eq!(created_tasks(&new), [("t1".to_owned(), Some(5000))]);
+        let old =
+            json!({"jsonrpc": "2.0", "id": 1, "result": {"task": {"taskId": "t2", "ttlMs": null}}});
+        assert_eq!(created_tasks(&old), [("t2".to_owned(), None)]);
+        let done = json!({"jsonrpc": "2.0", "id": 1, "result": {"resultType": "complete", "taskId": "t3"}});
+        assert!(created_tasks(&done).is_empty());
+        assert!(created_tasks(&json!({"result": {"content": []}})).is_empty());
+    }
+
+    #[test]
+    fn sse_events_are_cut_at_blank_lines_and_their_data_joined() {
+        let mut scan = EventSplitter::default();
+        assert!(scan.feed(b"id: 1\ndata: {\"a\":").is_empty());
+        assert_eq!(
+            scan.feed(b"\ndata: 1}\n\nevent: x\r\ndata:2\r\n\r\n"),
+            ["{\"a\":\n1}".to_owned(), "2".to_owned()]
+        );
+        assert_eq!(event_data(b": keep-alive\n\n"), None);
+        assert_eq!(event_data(b"datum: x\n\n"), None);
+    }
+}
