@@ -5,6 +5,14 @@
 //! | `whoami` | a valid token | returns the caller's subject, client id and scopes (JSON) |
 //! | `list_notes` | `read:notes` | lists the caller's notes |
 //! | `create_note` | `write:notes` | adds a note (`{"text": ".."}`) to the caller's notes |
+//! | `export_notes` | `read:notes` | the caller's notes as JSON; run as a task for clients that declare the Tasks extension |
+//! | `draft_note` | `write:notes` | keeps a draft (`{"text": ".."}`), returns a state handle for it (`{"draft": ".."}`) |
+//! | `publish_draft` | `write:notes` | turns the caller's draft (`{"draft": ".."}`) into a note |
+//!
+//! **Tasks and handles are the caller's.** A task `export_notes` creates, and a draft handle
+//! `draft_note` mints, are bound to the caller by mcp-auth (the task by the layer, the handle by
+//! [`state_handles`]): another user presenting them is refused, on every instance that shares the
+//! resource's binding store (`NOTES_REDIS_URL` in the example).
 //!
 //! **Base scope: none.** Every request to `/mcp` needs a valid token for this resource
 //! (`initialize`, `tools/list`, `whoami`, ...); the layer adds the per-tool scopes of
@@ -32,12 +40,20 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use mcp_auth::rmcp::auth_info;
+use std::time::Duration;
+
+use mcp_auth::rmcp::{auth_info, handle_error, state_handles};
 use mcp_auth::{AuthInfo, ResourceAuth, mcp_resource, requires_scope, tool_scopes};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
+use rmcp::model::{
+    CallToolResponse, CallToolResult, CancelTaskParams, ContentBlock, CreateTaskResult,
+    GetTaskParams, GetTaskResult, Implementation, ServerCapabilities, ServerConfig,
+    UpdateTaskParams,
+};
 use rmcp::service::RequestContext;
+use rmcp::task_manager::{TaskManager, TaskOptions};
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{ErrorData, RoleServer, ServerHandler, schemars, tool, tool_handler, tool_router};
@@ -68,10 +84,12 @@ pub const DEV_USER: &str = "dev-user";
 /// A user: the issuer and subject of the token (the client id for tokens without a subject).
 type Owner = (String, String);
 
-/// Notes per user, shared by every request.
+/// Notes per user, and drafts by handle, shared by every request (and, in the two-instance
+/// test, by both instances: the database of a real deployment).
 #[derive(Debug, Clone, Default)]
 pub struct NoteStore {
     notes: Arc<Mutex<HashMap<Owner, Vec<String>>>>,
+    drafts: Arc<Mutex<HashMap<String, String>>>,
 }
 
 impl NoteStore {
@@ -93,7 +111,27 @@ impl NoteStore {
         let mut notes = self.notes.lock().unwrap_or_else(|e| e.into_inner());
         notes.entry(Self::key(auth)).or_default().push(text);
     }
+
+    fn keep_draft(&self, handle: &str, text: String) {
+        let mut drafts = self.drafts.lock().unwrap_or_else(|e| e.into_inner());
+        drafts.insert(handle.to_owned(), text);
+    }
+
+    fn take_draft(&self, handle: &str) -> Option<String> {
+        let mut drafts = self.drafts.lock().unwrap_or_else(|e| e.into_inner());
+        drafts.remove(handle)
+    }
 }
+
+/// The arguments of `publish_draft`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct Draft {
+    /// The handle `draft_note` returned.
+    pub draft: String,
+}
+
+/// How long a draft handle stays valid.
+const DRAFT_TTL: Duration = Duration::from_secs(3600);
 
 /// The arguments of `create_note`.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -102,18 +140,21 @@ pub struct NewNote {
     pub text: String,
 }
 
-/// The rmcp server: one instance per request (the transport is stateless), sharing the store.
-#[derive(Debug, Clone)]
+/// The rmcp server: one instance per request (the transport is stateless), sharing the store
+/// and the running tasks.
+#[derive(Clone)]
 pub struct NotesServer {
     store: NoteStore,
+    tasks: TaskManager,
     tool_router: ToolRouter<Self>,
 }
 
 impl NotesServer {
-    /// A server over `store`.
-    pub fn new(store: NoteStore) -> Self {
+    /// A server over `store`, running its tasks in `tasks`.
+    pub fn new(store: NoteStore, tasks: TaskManager) -> Self {
         Self {
             store,
+            tasks,
             tool_router: Self::tool_router(),
         }
     }
@@ -151,6 +192,74 @@ impl NotesServer {
         Ok(CallToolResult::success(vec![ContentBlock::text("created")]))
     }
 
+    /// The caller's notes as JSON: a task for clients that declared the Tasks extension (poll
+    /// it with `tasks/get`), an immediate result for the others.
+    #[tool(
+        description = "Export your notes (needs the read:notes scope); runs as a task for clients with the Tasks extension"
+    )]
+    #[requires_scope("read:notes")]
+    async fn export_notes(
+        &self,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let auth = auth_info(&ctx)?;
+        let notes = self.store.list(&auth);
+        let export = move || CallToolResult::structured(json!({ "notes": notes }));
+        let tasks_declared = ctx
+            .client_capabilities()
+            .is_some_and(|caps| caps.supports_tasks());
+        if !tasks_declared {
+            return Ok(export().into());
+        }
+        let task = self.tasks.spawn(
+            TaskOptions::new()
+                .with_ttl_ms(600_000)
+                .with_poll_interval_ms(50),
+            move |_ctx| Box::pin(async move { Ok(export()) }),
+        );
+        Ok(CallToolResponse::Task(CreateTaskResult::new(task)))
+    }
+
+    /// Keeps a draft and returns a handle to it, bound to the caller.
+    #[tool(
+        description = "Keep a draft note (needs the write:notes scope); returns a handle for publish_draft"
+    )]
+    #[requires_scope("write:notes")]
+    async fn draft_note(
+        &self,
+        Parameters(note): Parameters<NewNote>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let handle = state_handles(&ctx)?
+            .mint(DRAFT_TTL)
+            .await
+            .map_err(handle_error)?;
+        self.store.keep_draft(&handle, note.text);
+        Ok(CallToolResult::structured(json!({ "draft": handle })))
+    }
+
+    /// Turns the caller's draft into a note.
+    #[tool(description = "Publish a draft made by draft_note (needs the write:notes scope)")]
+    #[requires_scope("write:notes")]
+    async fn publish_draft(
+        &self,
+        Parameters(Draft { draft }): Parameters<Draft>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let auth = auth_info(&ctx)?;
+        let handles = state_handles(&ctx)?;
+        handles.check(&draft).await.map_err(handle_error)?;
+        let text = self
+            .store
+            .take_draft(&draft)
+            .ok_or_else(|| ErrorData::invalid_params("the draft was published already", None))?;
+        handles.release(&draft).await.map_err(handle_error)?;
+        self.store.add(&auth, text);
+        Ok(CallToolResult::success(vec![ContentBlock::text(
+            "published",
+        )]))
+    }
+
     /// Who the token says the caller is.
     #[tool(description = "The subject, client id and scopes of your access token")]
     async fn whoami(&self, ctx: RequestContext<RoleServer>) -> Result<CallToolResult, ErrorData> {
@@ -165,12 +274,41 @@ impl NotesServer {
 
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for NotesServer {
+    async fn get_task(
+        &self,
+        request: GetTaskParams,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<GetTaskResult, ErrorData> {
+        // Only the caller's own tasks reach this point: the layer refused the others.
+        Ok(GetTaskResult::new(self.tasks.get_task(&request.task_id)?))
+    }
+
+    async fn update_task(
+        &self,
+        request: UpdateTaskParams,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.tasks
+            .update_task(&request.task_id, request.input_responses)
+    }
+
+    async fn cancel_task(
+        &self,
+        request: CancelTaskParams,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.tasks.cancel_task(&request.task_id)
+    }
+
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(Implementation::new("notes", env!("CARGO_PKG_VERSION")))
-            .with_instructions(
-                "Personal notes. list_notes needs read:notes, create_note write:notes.",
-            )
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_tasks()
+                .build(),
+        )
+        .with_server_info(Implementation::new("notes", env!("CARGO_PKG_VERSION")))
+        .with_instructions("Personal notes. list_notes needs read:notes, create_note write:notes.")
     }
 }
 
@@ -180,9 +318,32 @@ impl ServerHandler for NotesServer {
 /// rmcp's DNS-rebinding protection (`allowed_hosts`) accepts the host of the resource
 /// identifier, plus the loopback names when that host is a loopback address.
 pub fn app(notes: &ResourceAuth<Notes>) -> Router {
+    app_with_store(notes, NoteStore::default())
+}
+
+/// The notes server with protocol sessions for clients of the revisions before 2026-07-28
+/// (2025-06-18, 2025-11-25): rmcp keeps each session's negotiated capabilities, so those
+/// clients can run `export_notes` as a task too. Clients of 2026-07-28 are served without
+/// sessions, as by [`app`]. The layer binds every session, like every task, to its user.
+pub fn app_with_sessions(notes: &ResourceAuth<Notes>) -> Router {
     let store = NoteStore::default();
+    let tasks = TaskManager::new();
     let mcp = StreamableHttpService::new(
-        move || Ok(NotesServer::new(store.clone())),
+        move || Ok(NotesServer::new(store.clone(), tasks.clone())),
+        Arc::new(LocalSessionManager::default()),
+        StreamableHttpServerConfig::default()
+            .with_json_response(true)
+            .with_allowed_hosts(notes.allowed_hosts().to_vec()),
+    );
+    notes.mcp_router(mcp, NotesServer::tool_scopes())
+}
+
+/// [`app`] over an existing store: instances behind one load balancer share their data (here
+/// `store`) and their bindings (the resource's binding store), and nothing else.
+pub fn app_with_store(notes: &ResourceAuth<Notes>, store: NoteStore) -> Router {
+    let tasks = TaskManager::new();
+    let mcp = StreamableHttpService::new(
+        move || Ok(NotesServer::new(store.clone(), tasks.clone())),
         Arc::new(NeverSessionManager::default()),
         StreamableHttpServerConfig::default()
             .with_legacy_session_mode(false)
@@ -198,14 +359,24 @@ mod tests {
 
     #[test]
     fn every_scoped_tool_exists_in_the_router() {
-        let mut tools: Vec<String> = NotesServer::new(NoteStore::default())
+        let mut tools: Vec<String> = NotesServer::new(NoteStore::default(), TaskManager::new())
             .tool_router
             .list_all()
             .into_iter()
             .map(|t| t.name.into_owned())
             .collect();
         tools.sort();
-        assert_eq!(tools, ["create_note", "list_notes", "whoami"]);
+        assert_eq!(
+            tools,
+            [
+                "create_note",
+                "draft_note",
+                "export_notes",
+                "list_notes",
+                "publish_draft",
+                "whoami"
+            ]
+        );
     }
 
     #[test]
@@ -214,6 +385,9 @@ mod tests {
         let call = |name: &str| scopes.required("tools/call", &json!({ "name": name }));
         assert_eq!(call("list_notes"), ["read:notes"]);
         assert_eq!(call("create_note"), ["write:notes"]);
+        assert_eq!(call("export_notes"), ["read:notes"]);
+        assert_eq!(call("draft_note"), ["write:notes"]);
+        assert_eq!(call("publish_draft"), ["write:notes"]);
         assert!(call("whoami").is_empty());
         assert!(scopes.required("tools/list", &json!({})).is_empty());
     }

@@ -90,8 +90,9 @@ impl World {
             .unwrap();
         // As `notes_server::app`, with a spy between the layer and the MCP service.
         let store = NoteStore::default();
+        let tasks = rmcp::task_manager::TaskManager::new();
         let mcp = StreamableHttpService::new(
-            move || Ok(NotesServer::new(store.clone())),
+            move || Ok(NotesServer::new(store.clone(), tasks.clone())),
             Arc::new(NeverSessionManager::default()),
             StreamableHttpServerConfig::default()
                 .with_legacy_session_mode(false)
