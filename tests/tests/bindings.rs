@@ -1,0 +1,224 @@
+//! State handles and tasks bound to their user (RS-57), on one instance and across two instances
+//! of the notes server that share a binding store, driven by rmcp's client at 2026-07-28.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use mcp_auth::binding::{MemoryStore, SharedStore};
+use mcp_auth::{DiscoveryKind, ResourceAuth, fetch_server_config};
+use mcp_auth_dev::AuthorizationServer;
+use mcp_auth_examples::notes_server::{NoteStore, Notes, app_with_store};
+use mcp_auth_tests::{bind, spawn};
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ClientCapabilities, ClientConfig,
+    GetTaskParams, Implementation, ProtocolVersion,
+};
+use rmcp::service::{RoleClient, RunningService};
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::{ClientLifecycleMode, ClientServiceExt as _};
+use serde_json::{Value, json};
+
+/// An instance of the notes server: its own resource (key and token caches), over the shared
+/// note data and the shared binding store.
+struct Instance {
+    url: String,
+    _notes: ResourceAuth<Notes>,
+}
+
+async fn instance(
+    idp: &AuthorizationServer,
+    id: &str,
+    data: &NoteStore,
+    bindings: &SharedStore,
+) -> Instance {
+    let (listener, origin) = bind().await;
+    let bindings = Arc::clone(bindings);
+    let notes = Notes::builder()
+        // Both instances serve one resource (behind one load balancer in production): same
+        // identifier, so tokens and bindings are valid on either.
+        .id(id)
+        .replace_authorization_servers([fetch_server_config(idp.issuer(), DiscoveryKind::Auto)
+            .await
+            .unwrap()])
+        .resource(move |r| r.bindings(|b| b.shared_store(bindings)))
+        .build()
+        .await
+        .unwrap();
+    spawn(listener, app_with_store(&notes, data.clone()));
+    Instance {
+        url: format!("{origin}/mcp"),
+        _notes: notes,
+    }
+}
+
+/// rmcp's client at 2026-07-28 with the Tasks extension, sending `token`.
+async fn client(url: &str, token: &str) -> RunningService<RoleClient, ClientConfig> {
+    ClientConfig::new(
+        ClientCapabilities::builder().enable_tasks().build(),
+        Implementation::new("mcp-auth bindings test", "1.0.0"),
+    )
+    .serve_with_lifecycle(
+        StreamableHttpClientTransport::with_client(
+            reqwest::Client::new(),
+            StreamableHttpClientTransportConfig::with_uri(url.to_owned())
+                .auth_header(token.to_owned()),
+        ),
+        ClientLifecycleMode::Discover {
+            preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+        },
+    )
+    .await
+    .expect("connected")
+}
+
+async fn try_call(
+    client: &RunningService<RoleClient, ClientConfig>,
+    tool: &str,
+    arguments: Value,
+) -> Result<CallToolResult, rmcp::ServiceError> {
+    let Value::Object(arguments) = arguments else {
+        panic!("arguments are an object");
+    };
+    client
+        .call_tool(CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments))
+        .await
+}
+
+async fn call(
+    client: &RunningService<RoleClient, ClientConfig>,
+    tool: &str,
+    arguments: Value,
+) -> CallToolResult {
+    let result = try_call(client, tool, arguments)
+        .await
+        .unwrap_or_else(|e| panic!("{tool}: {e:?}"));
+    assert_ne!(result.is_error, Some(true), "{tool}: {result:?}");
+    result
+}
+
+/// The JSON-RPC error a refused handle gets.
+async fn refused(
+    client: &RunningService<RoleClient, ClientConfig>,
+    tool: &str,
+    arguments: Value,
+) -> String {
+    match try_call(client, tool, arguments).await {
+        Err(rmcp::ServiceError::McpError(error)) => error.message.into_owned(),
+        other => panic!("{tool} must be refused, got {other:?}"),
+    }
+}
+
+fn notes_of(result: &CallToolResult) -> Value {
+    result.structured_content.clone().expect("structured notes")["notes"].clone()
+}
+
+/// The users and the two instances (the same one twice for a single-instance run).
+struct Scene {
+    _idp: AuthorizationServer,
+    first: Instance,
+    second: Instance,
+    alice: String,
+    bob: String,
+}
+
+async fn scene(bindings: SharedStore, two: bool) -> Scene {
+    let idp = AuthorizationServer::start().await.unwrap();
+    // One identifier for the resource, as behind a load balancer; each instance listens on
+    // its own port and is reached directly here. rmcp's host check accepts loopback names.
+    let id = "http://127.0.0.1:3000/mcp";
+    let data = NoteStore::default();
+    let first = instance(&idp, id, &data, &bindings).await;
+    let second = if two {
+        instance(&idp, id, &data, &bindings).await
+    } else {
+        Instance {
+            url: first.url.clone(),
+            _notes: first._notes.clone(),
+        }
+    };
+    let token = |subject: &str| {
+        idp.token()
+            .subject(subject)
+            .audience(id)
+            .scopes(["read:notes", "write:notes"])
+            .mint()
+    };
+    let (alice, bob) = (token("alice"), token("bob"));
+    Scene {
+        _idp: idp,
+        first,
+        second,
+        alice,
+        bob,
+    }
+}
+
+/// Alice drafts on the first instance; Bob cannot publish her draft or read her task on the
+/// second; Alice can, there.
+async fn handles_and_tasks_follow_their_owner(scene: Scene) {
+    let alice_1 = client(&scene.first.url, &scene.alice).await;
+    let alice_2 = client(&scene.second.url, &scene.alice).await;
+    let bob_2 = client(&scene.second.url, &scene.bob).await;
+
+    let drafted = call(&alice_1, "draft_note", json!({"text": "for Alice only"})).await;
+    let draft = drafted.structured_content.clone().unwrap()["draft"]
+        .as_str()
+        .expect("a draft handle")
+        .to_owned();
+    assert_eq!(draft.len(), 43, "32 random bytes, base64url");
+
+    let stolen = refused(&bob_2, "publish_draft", json!({"draft": draft})).await;
+    assert!(
+        stolen.contains("unknown handle"),
+        "Bob cannot publish Alice's draft: {stolen}"
+    );
+    assert_eq!(
+        notes_of(&call(&bob_2, "list_notes", json!({})).await),
+        json!([])
+    );
+
+    call(&alice_2, "publish_draft", json!({"draft": draft})).await;
+    assert_eq!(
+        notes_of(&call(&alice_2, "list_notes", json!({})).await),
+        json!(["for Alice only"]),
+        "Alice publishes her draft on the other instance"
+    );
+    let again = refused(&alice_1, "publish_draft", json!({"draft": draft})).await;
+    assert!(
+        again.contains("unknown handle"),
+        "a published draft's handle is released: {again}"
+    );
+
+    // A task made on the first instance: Bob is refused on the second before the server sees
+    // his request (the task itself lives on the first instance).
+    let CallToolResponse::Task(task) = alice_1
+        .call_tool_once(CallToolRequestParams::new("export_notes"))
+        .await
+        .unwrap()
+    else {
+        panic!("a task");
+    };
+    let stolen = bob_2
+        .get_task(GetTaskParams::new(task.task.task_id.clone()))
+        .await;
+    assert!(stolen.is_err(), "Bob cannot read Alice's task");
+    alice_1
+        .get_task(GetTaskParams::new(task.task.task_id.clone()))
+        .await
+        .expect("Alice reads her task where it runs");
+    for c in [alice_1, alice_2, bob_2] {
+        c.cancel().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn rs57_a_state_handle_and_a_task_are_refused_to_another_user() {
+    let store: SharedStore = Arc::new(MemoryStore::new());
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        handles_and_tasks_follow_their_owner(scene(store, false).await),
+    )
+    .await
+    .expect("within 30 s");
+}
