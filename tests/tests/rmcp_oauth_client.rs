@@ -306,7 +306,17 @@ async fn flow() {
         .map(|t| t.name.into_owned())
         .collect();
     tools.sort();
-    assert_eq!(tools, ["create_note", "list_notes", "whoami"]);
+    assert_eq!(
+        tools,
+        [
+            "create_note",
+            "draft_note",
+            "export_notes",
+            "list_notes",
+            "publish_draft",
+            "whoami"
+        ]
+    );
     let me = call(&client, "whoami", json!({})).await.unwrap();
     assert_eq!(
         structured(&me),

@@ -48,6 +48,8 @@ struct Seen {
     path: String,
     status: u16,
     bearer: bool,
+    /// The `MCP-Protocol-Version` the client sent.
+    protocol: Option<String>,
 }
 
 type Log = Arc<Mutex<Vec<Seen>>>;
@@ -58,12 +60,18 @@ async fn record(State(log): State<Log>, request: Request, next: Next) -> Respons
     let method = request.method().to_string();
     let path = request.uri().path().to_owned();
     let bearer = request.headers().contains_key(AUTHORIZATION);
+    let protocol = request
+        .headers()
+        .get("mcp-protocol-version")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let response = next.run(request).await;
     let seen = Seen {
         method,
         path,
         status: response.status().as_u16(),
         bearer,
+        protocol,
     };
     log.lock().unwrap_or_else(|e| e.into_inner()).push(seen);
     response
@@ -311,7 +319,17 @@ async fn ts_sdk_client_completes_oauth_and_steps_up_against_the_notes_server() {
     let mcp = servers.mcp_url.as_str();
 
     // What the client got.
-    assert_eq!(outcome.tools, ["create_note", "list_notes", "whoami"]);
+    assert_eq!(
+        outcome.tools,
+        [
+            "create_note",
+            "draft_note",
+            "export_notes",
+            "list_notes",
+            "publish_draft",
+            "whoami"
+        ]
+    );
     assert_eq!(outcome.whoami.subject.as_deref(), Some(DEV_USER));
     assert!(outcome.whoami.client_id.is_some(), "{outcome:?}");
     assert_eq!(outcome.whoami.scopes, ["read:notes"]);
@@ -425,6 +443,14 @@ async fn ts_sdk_client_completes_oauth_and_steps_up_against_the_notes_server() {
         4
     );
     assert_eq!(idp.requests("/.well-known/openid-configuration"), 0);
+
+    // The SDK negotiated revision 2025-11-25 and sent it on every request after `initialize`.
+    let versions: BTreeSet<&str> = seen
+        .iter()
+        .filter(|s| s.path == "/mcp" && s.status == 200)
+        .filter_map(|s| s.protocol.as_deref())
+        .collect();
+    assert_eq!(versions, BTreeSet::from(["2025-11-25"]), "{seen:?}");
 }
 
 /// Without a narrower consent the first token already has both scopes: the notes server's 401
