@@ -180,8 +180,9 @@ fn first(flag: &AtomicBool) -> bool {
 
 impl<R: 'static> ResourceAuth<R> {
     /// The whole MCP endpoint in one router: `service` at the path of the resource identifier,
-    /// behind [`mcp_layer(scopes)`](Self::mcp_layer) (per-tool `403 insufficient_scope` before
-    /// dispatch, sessions bound to their user), and the metadata routes outside the layer.
+    /// behind [`mcp_layer(scopes)`](Self::mcp_layer) (standard headers checked against the
+    /// body, per-tool `403 insufficient_scope` before dispatch, sessions and tasks bound to their
+    /// user), and the metadata routes outside the layer.
     ///
     /// `service` is usually rmcp's `StreamableHttpService` (give it
     /// [`allowed_hosts`](Self::allowed_hosts)) and `scopes` its server's `tool_scopes()`.

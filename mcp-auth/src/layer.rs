@@ -155,9 +155,11 @@ impl<R: 'static> BearerLayer<R> {
     }
 
     /// MCP mode: reads the JSON-RPC body of each `POST` (up to 4 MiB, see
-    /// [`mcp_max_body_bytes`](Self::mcp_max_body_bytes)), requires the scopes `scopes` names for
-    /// its operations (answering `403 insufficient_scope` before dispatch), and binds the MCP
-    /// sessions the server issues to the user who created them. See [`crate::mcp`].
+    /// [`mcp_max_body_bytes`](Self::mcp_max_body_bytes)), checks the standard MCP headers
+    /// against it (`400` on disagreement), requires the scopes `scopes` names for its operations
+    /// (answering `403 insufficient_scope` before dispatch), and binds the sessions and tasks the
+    /// server creates to the user who created them, in the resource's
+    /// [binding store](crate::binding). See [`crate::mcp`].
     pub fn mcp(self, scopes: McpScopes) -> Self {
         self.edit(|c| {
             let max = c

@@ -294,8 +294,9 @@ impl<R: 'static> ResourceAuth<R> {
         BearerLayer::for_resource(Arc::clone(&self.inner))
     }
 
-    /// The bearer layer in MCP mode: per-operation scopes from the JSON-RPC body and sessions
-    /// bound to their user. See [`crate::mcp`].
+    /// The bearer layer in MCP mode: standard headers checked against the JSON-RPC body,
+    /// per-operation scopes from the body, and sessions and tasks bound to their user. See
+    /// [`crate::mcp`].
     pub fn mcp_layer(&self, scopes: McpScopes) -> BearerLayer<R> {
         self.layer().mcp(scopes)
     }

@@ -89,8 +89,10 @@ impl FaultClock {
     /// server signs with a new key the moment it rotates, unlike real providers, which publish
     /// keys before they use them: a token signed with the new key within a cooldown of our last
     /// successful fetch names a kid absent from a set we did fetch, which is `401` by the rule.
-    fn rotated_just_before(&self, sent_ms: u64) -> bool {
-        let rotated = self.last_rotation_ms.load(Ordering::SeqCst);
+    ///
+    /// `rotated` is the rotation time read when the request was sent: a later rotation (one
+    /// that happened while a slow answer was in flight) says nothing about this request.
+    fn rotated_just_before(rotated: u64, sent_ms: u64) -> bool {
         rotated <= sent_ms && sent_ms <= rotated + (COOLDOWN + FAULT_SLACK).as_millis() as u64
     }
 
@@ -242,6 +244,7 @@ async fn soak() {
                 };
                 secrets.add(&token);
                 let sent_ms = faults.now_ms();
+                let rotated_ms = faults.last_rotation_ms.load(Ordering::SeqCst);
                 let started = Instant::now();
                 let response = http
                     .post(&id)
@@ -274,7 +277,7 @@ async fn soak() {
                     t.outage_503 += 1;
                 } else if status == 401
                     && matches!(kind, Kind::Valid | Kind::ScopeShort)
-                    && faults.rotated_just_before(sent_ms)
+                    && FaultClock::rotated_just_before(rotated_ms, sent_ms)
                 {
                     t.rotation_race_401 += 1;
                 } else if t.wrong.len() < 50 {
