@@ -52,10 +52,18 @@
 //! missing variable. Without `NOTES_ISSUER`, the two become the development server's
 //! introspection client and the printed token is an opaque one, so the introspection path can
 //! be tried locally. `NOTES_CONSENT` only concerns the development server.
+//!
+//! To run several instances behind one load balancer, give them one Redis for the bindings of
+//! sessions, tasks and draft handles (key and token caches stay per process):
+//!
+//! ```text
+//! NOTES_REDIS_URL=redis://127.0.0.1:6379 cargo run --example notes
+//! ```
 
 use std::env::VarError;
 use std::time::Duration;
 
+use mcp_auth::binding::RedisStore;
 use mcp_auth::introspection::ClientAuth;
 use mcp_auth_dev::{AuthorizationServer, Consent};
 use mcp_auth_examples::notes_server::{DEV_ISSUER_PORT, DEV_USER, Notes, app};
@@ -100,6 +108,15 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut builder = Notes::builder();
     if let Some((id, secret)) = introspection.clone() {
         builder = builder.resource(|r| r.introspection(ClientAuth::basic(id, secret)));
+    }
+    // NOTES_REDIS_URL: the bindings of sessions, tasks and draft handles in Redis, shared by
+    // every instance of the server behind one load balancer.
+    if let Some(url) = env_text("NOTES_REDIS_URL")? {
+        let store = RedisStore::builder(&url)
+            .build()
+            .await
+            .map_err(|e| format!("NOTES_REDIS_URL: {e}"))?;
+        builder = builder.resource(move |r| r.bindings(|b| b.store(store)));
     }
     let notes = builder.build().await?;
     // NOTES_BIND when the server listens elsewhere than its public URL says (behind a proxy).
@@ -222,5 +239,14 @@ fn introspection_from_env() -> Result<Option<(String, String)>, String> {
         (None, Some(_)) => Err(format!(
             "{SECRET} is set but {ID} is missing: set both to verify opaque tokens by introspection, or neither"
         )),
+    }
+}
+
+/// An optional environment variable: `None` when unset, an error naming it when not UTF-8.
+fn env_text(name: &str) -> Result<Option<String>, String> {
+    match std::env::var(name) {
+        Ok(value) => Ok(Some(value)),
+        Err(VarError::NotPresent) => Ok(None),
+        Err(VarError::NotUnicode(_)) => Err(format!("{name} is not valid UTF-8")),
     }
 }

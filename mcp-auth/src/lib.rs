@@ -47,8 +47,9 @@
 //! |---|---|
 //! | [`resource`] | [`ProtectedResource`] (one resource's configuration), [`ResourceServer`] (the resources of a server), [`ResourceAuth`] (a built resource: its layer, metadata router, verifier) |
 //! | [`layer`], [`extract`] | the tower [`BearerLayer`] and the [`Auth`] / `ScopeGuard` extractors |
-//! | [`mcp`] | MCP mode: per-tool scopes from the JSON-RPC body, sessions bound to their user |
-//! | [`rmcp`] (feature `rmcp`) | the verified token inside rmcp tools |
+//! | [`mcp`] | MCP mode: the standard headers checked against the JSON-RPC body, per-tool scopes from it, sessions and tasks bound to their user |
+//! | [`binding`] | where sessions, tasks and state handles are bound to their user: the store trait, the in-memory and Redis stores, state handles for tools |
+//! | [`rmcp`] (feature `rmcp`) | the verified token and the caller's state handles inside rmcp tools |
 //! | [`scope`] | the one scope decision, with scope implications |
 //! | [`rejection`], [`challenge`], [`error`] | what a refused request gets, the RFC 6750 header, the error enums |
 //! | [`discovery`], [`jwks`], [`verify`], [`introspection`] | authorization-server metadata, key sets, JWT verification, opaque tokens |
@@ -63,6 +64,7 @@
 //!
 //! * `aws-lc-rs` (default) or `rust-crypto`: the signature backend of `jsonwebtoken`.
 //! * `rmcp`: [`rmcp`], the in-tool scope guard of `#[tool_scopes]`.
+//! * `redis`: `binding::RedisStore`, bindings shared by every instance behind a load balancer.
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]

@@ -1,14 +1,15 @@
 //! State handles and tasks bound to their user (RS-57), on one instance and across two instances
-//! of the notes server that share a binding store, driven by rmcp's client at 2026-07-28.
+//! of the notes server that share a binding store (a real `redis-server`), driven by rmcp's
+//! client at 2026-07-28.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use mcp_auth::binding::{MemoryStore, SharedStore};
+use mcp_auth::binding::{MemoryStore, RedisStore, SharedStore};
 use mcp_auth::{DiscoveryKind, ResourceAuth, fetch_server_config};
 use mcp_auth_dev::AuthorizationServer;
 use mcp_auth_examples::notes_server::{NoteStore, Notes, app_with_store};
-use mcp_auth_tests::{bind, spawn};
+use mcp_auth_tests::{RedisServer, bind, spawn};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ClientCapabilities, ClientConfig,
     GetTaskParams, Implementation, ProtocolVersion,
@@ -221,4 +222,104 @@ async fn rs57_a_state_handle_and_a_task_are_refused_to_another_user() {
     )
     .await
     .expect("within 30 s");
+}
+
+/// The two-instance case: two notes servers behind one real `redis-server`. Alice's
+/// draft handle and task, made on the first, are refused to Bob on the second, and Alice's
+/// handle is still served to her there.
+#[tokio::test]
+async fn two_instances_behind_one_redis_refuse_alices_handle_and_task_to_bob() {
+    let redis = RedisServer::start();
+    let store: SharedStore = Arc::new(RedisStore::builder(&redis.url()).build().await.unwrap());
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        handles_and_tasks_follow_their_owner(scene(store, true).await),
+    )
+    .await
+    .expect("within 30 s");
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*")
+        .query(&mut redis.connection())
+        .unwrap();
+    assert!(!keys.is_empty(), "the bindings are in Redis");
+    assert!(
+        keys.iter().all(|k| k.contains("mcp-auth:v1:")),
+        "only digests under our prefix: {keys:?}"
+    );
+}
+
+/// Redis down: a request whose binding must be checked (a task) or made (a draft handle, a
+/// task) is refused `503` with `Retry-After`, never served unchecked; a request that needs no
+/// binding goes on. Redis back: everything works again, without a restart.
+#[tokio::test]
+async fn redis_down_refuses_binding_requests_with_503_and_recovers() {
+    let mut redis = RedisServer::start();
+    let store: SharedStore = Arc::new(
+        RedisStore::builder(&redis.url())
+            .response_timeout(Duration::from_millis(300))
+            .connection_timeout(Duration::from_millis(300))
+            .build()
+            .await
+            .unwrap(),
+    );
+    let scene = scene(store, false).await;
+    let alice = client(&scene.first.url, &scene.alice).await;
+    let CallToolResponse::Task(task) = alice
+        .call_tool_once(CallToolRequestParams::new("export_notes"))
+        .await
+        .unwrap()
+    else {
+        panic!("a task");
+    };
+    let task_id = task.task.task_id.clone();
+
+    redis.stop();
+    let http = reqwest::Client::new();
+    let post = |method: &str, name: &str, params: Value| {
+        http.post(&scene.first.url)
+            .bearer_auth(&scene.alice)
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2026-07-28")
+            .header("mcp-method", method)
+            .header("mcp-name", name)
+            .json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
+            .send()
+    };
+    let get = post("tasks/get", &task_id, json!({"taskId": task_id})).await.unwrap();
+    assert_eq!(get.status(), 503, "a task binding that cannot be checked");
+    assert!(get.headers().contains_key("retry-after"));
+    let export = post("tools/call", "export_notes", export_params()).await.unwrap();
+    assert_eq!(export.status(), 503, "a task that cannot be bound is not handed out");
+    assert!(export.headers().contains_key("retry-after"));
+    let whoami = alice.call_tool(CallToolRequestParams::new("whoami")).await;
+    assert!(whoami.is_ok(), "no binding needed: served while Redis is down: {whoami:?}");
+
+    redis.restart();
+    let mut recovered = false;
+    for _ in 0..50 {
+        if let Ok(t) = alice.get_task(GetTaskParams::new(task_id.clone())).await {
+            assert_eq!(t.task.task.task_id, task_id);
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(recovered, "Redis is back: Alice's task is served again");
+    alice.cancel().await.unwrap();
+}
+
+/// `tools/call export_notes` as rmcp's 2026-07-28 client sends it: with the request metadata and
+/// the Tasks extension declared.
+fn export_params() -> Value {
+    json!({
+        "name": "export_notes",
+        "arguments": {},
+        "_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientInfo": {"name": "curl", "version": "1"},
+            "io.modelcontextprotocol/clientCapabilities": {
+                "extensions": {"io.modelcontextprotocol/tasks": {}}
+            }
+        }
+    })
 }
