@@ -41,6 +41,12 @@ use sha2::{Digest, Sha256};
 use crate::auth_info::AuthInfo;
 use crate::clock::{Clock, SharedClock, SystemClock};
 
+#[cfg(feature = "redis")]
+mod redis;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use self::redis::{RedisStore, RedisStoreBuilder};
+
 /// A boxed, sendable future, as [`BindingStore`] methods return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 

@@ -1,7 +1,10 @@
-//! Support code for the integration tests: a strict `WWW-Authenticate` parser and helpers that
-//! serve an axum app on loopback.
+//! Support code for the integration tests: a strict `WWW-Authenticate` parser, helpers that
+//! serve an axum app on loopback, and a real `redis-server` ([`RedisServer`]).
 
 pub mod challenge_parser;
+pub mod redis_server;
+
+pub use redis_server::RedisServer;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
