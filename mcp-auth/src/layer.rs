@@ -359,13 +359,16 @@ where
         attach(&mut request, authenticated);
         return inner.call(request).await;
     };
-    let binder = crate::mcp::Binder::new(&config.resource, &authenticated.info);
-    let session = match binder.check_session(request.headers()).await {
-        Ok(session) => session,
-        Err(response) => return Ok(response),
-    };
     let inspected = match policy.inspect(request).await {
         Ok(inspected) => inspected,
+        Err(response) => return Ok(response),
+    };
+    let binder = crate::mcp::Binder::new(&config.resource, &authenticated.info);
+    let session = match binder
+        .check_session(inspected.request.headers(), &inspected.id)
+        .await
+    {
+        Ok(session) => session,
         Err(response) => return Ok(response),
     };
     if let Some(response) = authenticated.refusal(inspected.needed.iter().map(String::as_str)) {
@@ -380,7 +383,13 @@ where
     attach(&mut request, authenticated);
     let response = inner.call(request).await?;
     let response = binder
-        .after(&method, session.as_ref(), inspected.calls_tool, response)
+        .after(
+            &method,
+            session.as_ref(),
+            inspected.calls_tool,
+            &inspected.id,
+            response,
+        )
         .await;
     // Only a request the MCP service answered shows where it is mounted: a client posting to
     // any other path behind the layer cannot raise the warning.

@@ -248,9 +248,10 @@ async fn two_instances_behind_one_redis_refuse_alices_handle_and_task_to_bob() {
     );
 }
 
-/// Redis down: a request whose binding must be checked (a task) or made (a draft handle, a
-/// task) is refused `503` with `Retry-After`, never served unchecked; a request that needs no
-/// binding goes on. Redis back: everything works again, without a restart.
+/// Redis unresponsive: a request whose binding must be checked (a task) or made (a task) is
+/// refused `503` with `Retry-After`, never served unchecked; a request that needs no binding goes
+/// on. Redis answering again: everything works, without a restart. Redis restarted empty (no
+/// persistence): the lost bindings are refused, new ones work.
 #[tokio::test]
 async fn redis_down_refuses_binding_requests_with_503_and_recovers() {
     let mut redis = RedisServer::start();
@@ -273,7 +274,7 @@ async fn redis_down_refuses_binding_requests_with_503_and_recovers() {
     };
     let task_id = task.task.task_id.clone();
 
-    redis.stop();
+    redis.pause();
     let http = reqwest::Client::new();
     let post = |method: &str, name: &str, params: Value| {
         http.post(&scene.first.url)
@@ -285,16 +286,27 @@ async fn redis_down_refuses_binding_requests_with_503_and_recovers() {
             .json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
             .send()
     };
-    let get = post("tasks/get", &task_id, json!({"taskId": task_id})).await.unwrap();
+    let get = post("tasks/get", &task_id, json!({"taskId": task_id}))
+        .await
+        .unwrap();
     assert_eq!(get.status(), 503, "a task binding that cannot be checked");
     assert!(get.headers().contains_key("retry-after"));
-    let export = post("tools/call", "export_notes", export_params()).await.unwrap();
-    assert_eq!(export.status(), 503, "a task that cannot be bound is not handed out");
+    let export = post("tools/call", "export_notes", export_params())
+        .await
+        .unwrap();
+    assert_eq!(
+        export.status(),
+        503,
+        "a task that cannot be bound is not handed out"
+    );
     assert!(export.headers().contains_key("retry-after"));
     let whoami = alice.call_tool(CallToolRequestParams::new("whoami")).await;
-    assert!(whoami.is_ok(), "no binding needed: served while Redis is down: {whoami:?}");
+    assert!(
+        whoami.is_ok(),
+        "no binding needed: served while Redis is down: {whoami:?}"
+    );
 
-    redis.restart();
+    redis.resume();
     let mut recovered = false;
     for _ in 0..50 {
         if let Ok(t) = alice.get_task(GetTaskParams::new(task_id.clone())).await {
@@ -304,7 +316,42 @@ async fn redis_down_refuses_binding_requests_with_503_and_recovers() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(recovered, "Redis is back: Alice's task is served again");
+    assert!(
+        recovered,
+        "Redis answers again: Alice's task is served again"
+    );
+
+    redis.stop();
+    redis.restart();
+    // The first call after the crash may still meet the broken connection (503, retry later);
+    // once reconnected, the lost binding is refused like any unknown task.
+    let mut status = 0;
+    for _ in 0..50 {
+        status = post("tasks/get", &task_id, json!({"taskId": task_id}))
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        if status != 503 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        status, 404,
+        "a binding Redis lost is refused, not served unchecked"
+    );
+    let again = alice
+        .call_tool_once(CallToolRequestParams::new("export_notes"))
+        .await
+        .expect("a new task after the restart");
+    let CallToolResponse::Task(again) = again else {
+        panic!("a task");
+    };
+    alice
+        .get_task(GetTaskParams::new(again.task.task_id.clone()))
+        .await
+        .expect("the new task is bound and served");
     alice.cancel().await.unwrap();
 }
 

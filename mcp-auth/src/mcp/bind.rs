@@ -9,7 +9,7 @@ use futures_util::StreamExt as _;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use serde_json::Value;
 
-use super::{SESSION_HEADER, jsonrpc_error, jsonrpc_error_with_id};
+use super::{SESSION_HEADER, jsonrpc_error_with_id};
 use crate::auth_info::AuthInfo;
 use crate::binding::{BindingKey, BindingKind, BindingOptions, Owner, StoreError};
 use crate::resource::ResourceInner;
@@ -48,17 +48,19 @@ impl Binder {
         BindingKey::new(&self.resource.id, kind, id)
     }
 
-    /// `503` with `Retry-After`: the store did not answer, so nothing is served unchecked.
-    fn unavailable(&self, error: &StoreError) -> Response {
+    /// `503` with `Retry-After`: the store did not answer, so nothing is served unchecked. The
+    /// JSON-RPC error answers request `id`, so that the client's pending call ends.
+    fn unavailable(&self, error: &StoreError, id: &Value) -> Response {
         tracing::debug!("binding store unavailable");
         self.resource
             .alerts
             .store_unavailable(&self.resource.id, &error.to_string());
         let retry = self.resource.settings.retry_after_floor.max(1);
-        let mut response = jsonrpc_error(
+        let mut response = jsonrpc_error_with_id(
             StatusCode::SERVICE_UNAVAILABLE,
             -32603,
             "The session and task bindings cannot be checked right now; retry later",
+            id.clone(),
         );
         response
             .headers_mut()
@@ -71,21 +73,23 @@ impl Binder {
     pub(crate) async fn check_session(
         &self,
         headers: &HeaderMap,
+        id: &Value,
     ) -> Result<Option<HeaderValue>, Response> {
-        let mut ids = headers.get_all(SESSION_HEADER).iter();
-        let Some(id) = ids.next() else {
+        let mut sessions = headers.get_all(SESSION_HEADER).iter();
+        let Some(session) = sessions.next() else {
             return Ok(None);
         };
-        if ids.next().is_some() {
-            return Err(jsonrpc_error(
+        if sessions.next().is_some() {
+            return Err(jsonrpc_error_with_id(
                 StatusCode::BAD_REQUEST,
                 -32600,
                 "Invalid Request: Mcp-Session-Id appears more than once; send it once",
+                id.clone(),
             ));
         }
-        let key = self.key(BindingKind::Session, id.as_bytes());
+        let key = self.key(BindingKind::Session, session.as_bytes());
         match self.options().store.owner(&key).await {
-            Ok(Some(owner)) if owner == self.owner => Ok(Some(id.clone())),
+            Ok(Some(owner)) if owner == self.owner => Ok(Some(session.clone())),
             Ok(found) => {
                 if found.is_some() {
                     self.resource
@@ -93,13 +97,14 @@ impl Binder {
                         .foreign_binding(&self.resource.id, "session");
                 }
                 tracing::debug!(bound = found.is_some(), "session refused");
-                Err(jsonrpc_error(
+                Err(jsonrpc_error_with_id(
                     StatusCode::NOT_FOUND,
                     -32001,
                     "Session not found",
+                    id.clone(),
                 ))
             }
-            Err(error) => Err(self.unavailable(&error)),
+            Err(error) => Err(self.unavailable(&error, id)),
         }
     }
 
@@ -113,7 +118,7 @@ impl Binder {
                 let key = self.key(BindingKind::Task, task.as_bytes());
                 match self.options().store.owner(&key).await {
                     Ok(owner) => owner,
-                    Err(error) => return Err(self.unavailable(&error)),
+                    Err(error) => return Err(self.unavailable(&error, id)),
                 }
             };
             if bound != Some(self.owner) {
@@ -153,9 +158,9 @@ impl Binder {
         }
     }
 
-    fn failed(&self, failure: Failure) -> Response {
+    fn failed(&self, failure: Failure, id: &Value) -> Response {
         match failure {
-            Failure::Store(error) => self.unavailable(&error),
+            Failure::Store(error) => self.unavailable(&error, id),
             Failure::Taken => {
                 tracing::warn!(
                     resource = %self.resource.id,
@@ -182,21 +187,25 @@ impl Binder {
         method: &Method,
         session: Option<&HeaderValue>,
         calls_tool: bool,
+        id: &Value,
         response: Response,
     ) -> Response {
-        if let Some(id) = response.headers().get(SESSION_HEADER)
-            && session != Some(id)
+        if let Some(issued) = response.headers().get(SESSION_HEADER)
+            && session != Some(issued)
         {
             let ttl = self.options().session_ttl;
-            if let Err(failure) = self.claim(BindingKind::Session, id.as_bytes(), ttl).await {
-                return self.failed(failure);
+            if let Err(failure) = self
+                .claim(BindingKind::Session, issued.as_bytes(), ttl)
+                .await
+            {
+                return self.failed(failure, id);
             }
         }
         if method == Method::DELETE
             && response.status().is_success()
-            && let Some(id) = session
+            && let Some(session) = session
         {
-            let key = self.key(BindingKind::Session, id.as_bytes());
+            let key = self.key(BindingKind::Session, session.as_bytes());
             if self.options().store.release(&key).await.is_err() {
                 // The binding stays until its TTL; only its owner could use it anyway.
                 tracing::debug!("a deleted session's binding could not be released");
@@ -218,7 +227,7 @@ impl Binder {
             })
             .unwrap_or_default();
         match content_type.as_str() {
-            "application/json" => self.scan_json(response).await,
+            "application/json" => self.scan_json(response, id).await,
             "text/event-stream" => self.scan_events(response),
             _ => response,
         }
@@ -233,7 +242,7 @@ impl Binder {
     }
 
     /// A JSON answer: read (up to [`SCAN_LIMIT`]), bind the tasks it creates, pass it on.
-    async fn scan_json(&self, response: Response) -> Response {
+    async fn scan_json(&self, response: Response, id: &Value) -> Response {
         let (parts, body) = response.into_parts();
         let mut stream = body.into_data_stream();
         let mut buffer: Vec<u8> = Vec::new();
@@ -260,7 +269,7 @@ impl Binder {
         if let Ok(message) = serde_json::from_slice::<Value>(&buffer)
             && let Err(failure) = self.bind_tasks(&message).await
         {
-            return self.failed(failure);
+            return self.failed(failure, id);
         }
         Response::from_parts(parts, Body::from(buffer))
     }
@@ -274,8 +283,12 @@ impl Binder {
             binder: self.clone(),
             inner: body.into_data_stream(),
             events: EventSplitter::default(),
+            ended: false,
         };
         let stream = futures_util::stream::unfold(state, |mut state| async move {
+            if state.ended {
+                return None;
+            }
             let chunk = match state.inner.next().await {
                 Some(Ok(chunk)) => chunk,
                 Some(Err(error)) => return Some((Err(error), state)),
@@ -285,8 +298,20 @@ impl Binder {
                 if let Ok(message) = serde_json::from_str::<Value>(&event)
                     && state.binder.bind_tasks(&message).await.is_err()
                 {
+                    // The event is withheld; the client's call ends with an error instead, and
+                    // the stream with it.
                     tracing::debug!("a task in an event stream could not be bound; stream ended");
-                    return None;
+                    state.ended = true;
+                    let error = serde_json::json!({
+                        "jsonrpc": "2.0",
+                        "id": message.get("id").cloned().unwrap_or(Value::Null),
+                        "error": {
+                            "code": -32603,
+                            "message": "The task could not be bound to you (binding store unavailable); retry later",
+                        },
+                    });
+                    let event = format!("\n\ndata: {error}\n\n");
+                    return Some((Ok(Bytes::from(event)), state));
                 }
             }
             Some((Ok(chunk), state))
@@ -300,6 +325,8 @@ struct EventScan {
     binder: Binder,
     inner: axum::body::BodyDataStream,
     events: EventSplitter,
+    /// Set once a binding failed: the stream ends after the error event.
+    ended: bool,
 }
 
 /// Cuts an event stream into events.
