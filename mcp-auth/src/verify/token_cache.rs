@@ -223,18 +223,46 @@ fn all_base64url(segment: &[u8]) -> bool {
         .fold(true, |ok, &b| ok & BASE64URL[usize::from(b)])
 }
 
+/// The number of dots in `bytes`, and whether every other byte is base64url.
+///
+/// Branch-free over blocks of 64 bytes with byte-wide accumulators, so that it compiles to
+/// 16-byte vector operations (a `usize` accumulator per byte made it widen every lane and run
+/// at two bytes per iteration: the precheck was half the cost of a cache hit).
+fn dots_and_alphabet(bytes: &[u8]) -> (usize, bool) {
+    #[inline(always)]
+    fn block(block: &[u8]) -> (u8, u8) {
+        let mut dots = 0u8;
+        let mut bad = 0u8;
+        for &b in block {
+            let dot = b == b'.';
+            let digit = b.wrapping_sub(b'0') < 10;
+            let letter = (b | 0x20).wrapping_sub(b'a') < 26;
+            let ok = dot | digit | letter | (b == b'-') | (b == b'_');
+            dots += u8::from(dot);
+            bad |= u8::from(!ok);
+        }
+        (dots, bad)
+    }
+    let mut dots = 0usize;
+    let mut bad = 0u8;
+    let mut blocks = bytes.chunks_exact(64);
+    for chunk in &mut blocks {
+        let (d, b) = block(chunk);
+        dots += usize::from(d);
+        bad |= b;
+    }
+    let (d, b) = block(blocks.remainder());
+    (dots + usize::from(d), (bad | b) == 0)
+}
+
 /// Structural checks that need neither allocation nor crypto, with the same outcome as the full
 /// path for the tokens they refuse: three (or, for a JWE, five) dot-separated segments, and
 /// header and payload in the base64url alphabet with a possible length.
 pub(crate) fn precheck(token: &str) -> Result<(), VerifyError> {
     let bytes = token.as_bytes();
-    // One branch-free pass (it vectorizes): the dots, and whether anything is outside the
-    // base64url alphabet. Only a token that fails it is looked at segment by segment.
-    let (count, clean) = bytes.iter().fold((0usize, true), |(dots, clean), &b| {
-        let dot = b == b'.';
-        let ok = dot | b.is_ascii_alphanumeric() | (b == b'-') | (b == b'_');
-        (dots + usize::from(dot), clean & ok)
-    });
+    // One branch-free pass: the dots, and whether anything is outside the base64url alphabet.
+    // Only a token that fails it is looked at segment by segment.
+    let (count, clean) = dots_and_alphabet(bytes);
     if count == 2 && clean {
         let mut parts = bytes.splitn(3, |&b| b == b'.');
         let header = parts.next().unwrap_or_default();
@@ -515,6 +543,36 @@ mod tests {
             Err(VerifyError::Malformed(_))
         ));
         assert!(precheck("abcd.abcd.").is_ok());
+    }
+
+    #[test]
+    fn block_scan_agrees_with_the_byte_by_byte_one() {
+        let naive = |bytes: &[u8]| {
+            let dots = bytes.iter().filter(|&&b| b == b'.').count();
+            let clean = bytes
+                .iter()
+                .all(|&b| b == b'.' || BASE64URL[usize::from(b)]);
+            (dots, clean)
+        };
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let alphabet = b"abcXYZ019-_.";
+        for len in [0, 1, 63, 64, 65, 127, 128, 129, 700, 1000] {
+            let mut bytes: Vec<u8> = (0..len)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    alphabet[(seed % alphabet.len() as u64) as usize]
+                })
+                .collect();
+            assert_eq!(dots_and_alphabet(&bytes), naive(&bytes), "len {len}");
+            for bad in 0..=255u8 {
+                if let Some(last) = bytes.last_mut() {
+                    *last = bad;
+                    assert_eq!(dots_and_alphabet(&bytes), naive(&bytes), "byte {bad}");
+                }
+            }
+        }
     }
 
     #[test]
