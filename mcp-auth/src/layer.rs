@@ -47,7 +47,7 @@ use crate::cors;
 use crate::error::VerifyError;
 use crate::extract::Authenticated;
 use crate::mcp::{McpPolicy, McpScopes};
-use crate::rejection::{AuthRejection, ErrorBodyHook};
+use crate::rejection::{AuthRejection, ErrorBodyHook, PrebuiltRejections, RejectionKey};
 use crate::resource::{AnyResource, ResourceAuth, ResourceInner};
 use crate::scope::challenge_scopes;
 use crate::verify::TokenVerifier as _;
@@ -72,6 +72,9 @@ struct LayerConfig {
     cors: bool,
     /// MCP mode: per-operation scopes from the JSON-RPC body and session binding.
     mcp: Option<Arc<McpPolicy>>,
+    /// The refusals rendered so far (used without an `error_body` hook); replaced by every
+    /// edit of the configuration.
+    prebuilt: Arc<PrebuiltRejections>,
 }
 
 impl<R> Clone for BearerLayer<R> {
@@ -105,6 +108,7 @@ impl<R: 'static> BearerLayer<R> {
                 error_body: None,
                 cors: true,
                 mcp: None,
+                prebuilt: Arc::default(),
             }),
             _resource: PhantomData,
         }
@@ -113,6 +117,7 @@ impl<R: 'static> BearerLayer<R> {
     fn edit(self, f: impl FnOnce(&mut LayerConfig)) -> Self {
         let mut config = LayerConfig::clone(&self.config);
         f(&mut config);
+        config.prebuilt = Arc::default();
         Self {
             config: Arc::new(config),
             _resource: PhantomData,
@@ -306,12 +311,7 @@ where
                 Ok(Decision::Proceed(authenticated)) => {
                     proceed(&config, &mut inner, request, *authenticated).await?
                 }
-                Err(rejection) => {
-                    let status = rejection.status().as_u16();
-                    tracing::debug!(status, "request rejected");
-                    config.resource.alerts.rejected(&config.resource.id, status);
-                    rejection.render(config.error_body.as_ref())
-                }
+                Err(rejected) => reject(&config, rejected),
             };
             if config.cors
                 && let Some(origin) = origin
@@ -324,6 +324,34 @@ where
             inner: Box::pin(future.instrument(span)),
         }
     }
+}
+
+/// The response to a refused request. A refusal that depends only on its kind is rendered once
+/// per layer and answered from the copy afterwards (unless an `error_body` hook builds bodies).
+fn reject(config: &LayerConfig, rejected: Rejected) -> Response {
+    let (status, response) = match rejected {
+        Rejected::Known(key) if config.error_body.is_none() => {
+            let prebuilt = config.prebuilt.get_or_build(key, |key| {
+                key.rejection(&config.resource, &config.unauthenticated_scopes)
+            });
+            (prebuilt.status(), prebuilt.response())
+        }
+        Rejected::Known(key) => {
+            let rejection = key.rejection(&config.resource, &config.unauthenticated_scopes);
+            (
+                rejection.status(),
+                rejection.render(config.error_body.as_ref()),
+            )
+        }
+        Rejected::Other(rejection) => (
+            rejection.status(),
+            rejection.render(config.error_body.as_ref()),
+        ),
+    };
+    let status = status.as_u16();
+    tracing::debug!(status, "request rejected");
+    config.resource.alerts.rejected(&config.resource.id, status);
+    response
 }
 
 /// Catches hand-wiring mistakes the request shows (see [`crate::endpoint`]): a metadata request
@@ -397,16 +425,24 @@ enum Decision {
     Proceed(Box<Authenticated>),
 }
 
+/// Why [`authorize`] refused a request.
+enum Rejected {
+    /// A refusal that depends only on its kind (see [`RejectionKey`]).
+    Known(RejectionKey),
+    /// Any other: rendered for this request.
+    Other(AuthRejection),
+}
+
 async fn authorize<R: 'static>(
     config: &LayerConfig,
     origin_refused: bool,
     method: &Method,
     headers: &HeaderMap,
     uri: &http::Uri,
-) -> Result<Decision, AuthRejection> {
+) -> Result<Decision, Rejected> {
     let resource = &config.resource;
     if origin_refused {
-        return Err(AuthRejection::forbidden_origin());
+        return Err(Rejected::Other(AuthRejection::forbidden_origin()));
     }
     if method == Method::OPTIONS && config.cors {
         return Ok(Decision::Preflight);
@@ -414,14 +450,11 @@ async fn authorize<R: 'static>(
     let token = match extract_bearer(headers, uri) {
         Ok(BearerOutcome::Token(token)) => token,
         Ok(BearerOutcome::Missing | BearerOutcome::OtherScheme) => {
-            return Err(AuthRejection::missing_credentials(
-                resource,
-                &config.unauthenticated_scopes,
-            ));
+            return Err(Rejected::Known(RejectionKey::Missing));
         }
         Err(why) => {
             tracing::debug!(reason = ?why, "malformed credentials");
-            return Err(AuthRejection::malformed(resource, why));
+            return Err(Rejected::Known(RejectionKey::Malformed(why)));
         }
     };
     let info = match resource.verifier.verify(token).await {
@@ -438,11 +471,14 @@ async fn authorize<R: 'static>(
                 }
                 other => tracing::debug!(reason = other.kind(), "token rejected"),
             }
-            return Err(AuthRejection::from_verify_error(
-                resource,
-                &error,
-                &config.unauthenticated_scopes,
-            ));
+            if matches!(error, VerifyError::Unavailable { .. }) {
+                return Err(Rejected::Other(AuthRejection::from_verify_error(
+                    resource,
+                    &error,
+                    &config.unauthenticated_scopes,
+                )));
+            }
+            return Err(Rejected::Known(RejectionKey::Verify(error)));
         }
     };
     if let Err(missing) = resource
@@ -455,9 +491,9 @@ async fn authorize<R: 'static>(
             &resource.base_scopes,
             &info,
         );
-        return Err(AuthRejection::insufficient_scope(
+        return Err(Rejected::Other(AuthRejection::insufficient_scope(
             resource, &scopes, &missing,
-        ));
+        )));
     }
     // No user data in per-request logs: not the subject, not the client, not the token.
     tracing::debug!(kind = ?info.token_kind(), "token verified");
