@@ -37,11 +37,11 @@ use std::task::{Context, Poll};
 
 use axum::body::Body;
 use axum::response::Response;
-use http::header::HeaderMap;
 use http::{Method, Request};
 use tower::{Layer, Service};
 use tracing::Instrument as _;
 
+use crate::auth_info::AuthInfo;
 use crate::bearer::{BearerOutcome, extract_bearer};
 use crate::cors;
 use crate::error::VerifyError;
@@ -50,7 +50,7 @@ use crate::mcp::{McpPolicy, McpScopes};
 use crate::rejection::{AuthRejection, ErrorBodyHook, PrebuiltRejections, RejectionKey};
 use crate::resource::{AnyResource, ResourceAuth, ResourceInner};
 use crate::scope::challenge_scopes;
-use crate::verify::TokenVerifier as _;
+use crate::verify::{MissTicket, Probe, TokenVerifier as _};
 
 /// Guards routes with bearer tokens for one protected resource. See the [module docs](self).
 ///
@@ -228,14 +228,38 @@ impl<S, R> std::fmt::Debug for BearerService<S, R> {
 
 /// The response future of a [`BearerService`].
 pub struct BearerFuture {
-    inner: Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>,
+    inner: FutureState,
+}
+
+enum FutureState {
+    /// Answered without waiting (a rejection or a preflight): no task state to allocate.
+    Ready(Option<Response>),
+    Boxed(Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>),
+}
+
+impl BearerFuture {
+    fn ready(response: Response) -> Self {
+        Self {
+            inner: FutureState::Ready(Some(response)),
+        }
+    }
+
+    fn boxed(future: impl Future<Output = Result<Response, Infallible>> + Send + 'static) -> Self {
+        Self {
+            inner: FutureState::Boxed(Box::pin(future)),
+        }
+    }
 }
 
 impl Future for BearerFuture {
     type Output = Result<Response, Infallible>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.inner.as_mut().poll(cx)
+        match &mut self.inner {
+            // Polled again after completion: a contract violation; answer rather than panic.
+            FutureState::Ready(response) => Poll::Ready(Ok(response.take().unwrap_or_default())),
+            FutureState::Boxed(future) => future.as_mut().poll(cx),
+        }
     }
 }
 
@@ -259,7 +283,7 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<Body>) -> Self::Future {
+    fn call(&mut self, mut request: Request<Body>) -> Self::Future {
         // The ready inner service serves this request; a fresh clone waits for the next one.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
@@ -272,58 +296,88 @@ where
             path = %request.uri().path(),
         );
         if let Some(response) = wiring_mistake(&config, &request) {
-            return BearerFuture {
-                inner: Box::pin(std::future::ready(Ok(response))),
-            };
+            return BearerFuture::ready(response);
         }
         // Ambiguous `Origin` or `Host` lines: refused before anything else (see `framing`).
         if let Some(rejection) =
             crate::framing::refusal(request.version(), request.uri(), request.headers())
         {
-            let response = rejection.render(config.error_body.as_ref());
-            return BearerFuture {
-                inner: Box::pin(std::future::ready(Ok(response))),
+            return BearerFuture::ready(rejection.render(config.error_body.as_ref()));
+        }
+        // The origin policy is decided once: a refused origin gets 403 before any token check,
+        // and CORS headers go only to an allowed one (a refused page must not read the 403).
+        let origin = crate::framing::single_origin(request.headers()).cloned();
+        let allowed = origin.as_ref().map(|o| {
+            config
+                .resource
+                .settings
+                .origins
+                .allows(o, &config.resource.origin)
+        });
+        let origin = origin.filter(|_| allowed == Some(true));
+        let cors_origin = origin.filter(|_| config.cors);
+        // Outside MCP mode, a request decided without waiting (a refusal, or a token the
+        // verifier's cache answers) is answered or passed on here, without a task of its own.
+        let mut ticket = None;
+        if config.mcp.is_none() {
+            let entered = span.enter();
+            let decided = match start(&config, allowed == Some(false), Head::of(&request)) {
+                Err(rejected) => Some(Err(rejected)),
+                Ok(Start::Preflight) => {
+                    let response = cors::endpoint_preflight(request.headers());
+                    drop(entered);
+                    return BearerFuture::ready(with_cors(response, cors_origin.as_ref()));
+                }
+                Ok(Start::Token(token)) => match config.resource.verifier.probe(token) {
+                    Some(Probe::Answer(outcome)) => Some(finish::<R>(&config, outcome)),
+                    Some(Probe::Miss(missed)) => {
+                        ticket = Some(missed);
+                        None
+                    }
+                    None => None,
+                },
             };
+            match decided {
+                Some(Err(rejected)) => {
+                    let response = reject(&config, rejected);
+                    drop(entered);
+                    return BearerFuture::ready(with_cors(response, cors_origin.as_ref()));
+                }
+                Some(Ok(authenticated)) => {
+                    attach(&mut request, authenticated);
+                    let future = inner.call(request);
+                    drop(entered);
+                    return BearerFuture::boxed(
+                        async move { Ok(with_cors(future.await?, cors_origin.as_ref())) }
+                            .instrument(span),
+                    );
+                }
+                None => drop(entered),
+            }
         }
         let future = async move {
-            // The origin policy is decided once: a refused origin gets 403 before any token
-            // check, and CORS headers go only to an allowed one (a refused page must not read
-            // the 403).
-            let origin = crate::framing::single_origin(request.headers()).cloned();
-            let allowed = origin.as_ref().map(|o| {
-                config
-                    .resource
-                    .settings
-                    .origins
-                    .allows(o, &config.resource.origin)
-            });
-            let origin = origin.filter(|_| allowed == Some(true));
-            let mut response = match authorize::<R>(
-                &config,
-                allowed == Some(false),
-                request.method(),
-                request.headers(),
-                request.uri(),
-            )
-            .await
-            {
-                Ok(Decision::Preflight) => cors::endpoint_preflight(request.headers()),
-                Ok(Decision::Proceed(authenticated)) => {
-                    proceed(&config, &mut inner, request, *authenticated).await?
-                }
-                Err(rejected) => reject(&config, rejected),
-            };
-            if config.cors
-                && let Some(origin) = origin
-            {
-                cors::add_endpoint_headers(response.headers_mut(), &origin);
-            }
-            Ok(response)
+            let response =
+                match authorize::<R>(&config, allowed == Some(false), Head::of(&request), ticket)
+                    .await
+                {
+                    Ok(Decision::Preflight) => cors::endpoint_preflight(request.headers()),
+                    Ok(Decision::Proceed(authenticated)) => {
+                        proceed(&config, &mut inner, request, *authenticated).await?
+                    }
+                    Err(rejected) => reject(&config, rejected),
+                };
+            Ok(with_cors(response, cors_origin.as_ref()))
         };
-        BearerFuture {
-            inner: Box::pin(future.instrument(span)),
-        }
+        BearerFuture::boxed(future.instrument(span))
     }
+}
+
+/// Adds the CORS headers for an allowed `origin` (`None`: not allowed, or CORS is off).
+fn with_cors(mut response: Response, origin: Option<&http::HeaderValue>) -> Response {
+    if let Some(origin) = origin {
+        cors::add_endpoint_headers(response.headers_mut(), origin);
+    }
+    response
 }
 
 /// The response to a refused request. A refusal that depends only on its kind is rendered once
@@ -425,7 +479,7 @@ enum Decision {
     Proceed(Box<Authenticated>),
 }
 
-/// Why [`authorize`] refused a request.
+/// Why a request was refused.
 enum Rejected {
     /// A refusal that depends only on its kind (see [`RejectionKey`]).
     Known(RejectionKey),
@@ -433,31 +487,82 @@ enum Rejected {
     Other(AuthRejection),
 }
 
-async fn authorize<R: 'static>(
+/// What [`start`] reads of a request (not the body, which is not `Sync`).
+#[derive(Clone, Copy)]
+struct Head<'a> {
+    method: &'a Method,
+    headers: &'a http::HeaderMap,
+    uri: &'a http::Uri,
+}
+
+impl<'a> Head<'a> {
+    fn of(request: &'a Request<Body>) -> Self {
+        Self {
+            method: request.method(),
+            headers: request.headers(),
+            uri: request.uri(),
+        }
+    }
+}
+
+/// What the checks before verification found.
+enum Start<'a> {
+    Preflight,
+    /// The bearer token, to verify.
+    Token(&'a str),
+}
+
+/// The checks before the verifier: origin, preflight, the bearer token's presence and syntax.
+fn start<'a>(
     config: &LayerConfig,
     origin_refused: bool,
-    method: &Method,
-    headers: &HeaderMap,
-    uri: &http::Uri,
-) -> Result<Decision, Rejected> {
-    let resource = &config.resource;
+    parts: Head<'a>,
+) -> Result<Start<'a>, Rejected> {
     if origin_refused {
         return Err(Rejected::Other(AuthRejection::forbidden_origin()));
     }
-    if method == Method::OPTIONS && config.cors {
-        return Ok(Decision::Preflight);
+    if *parts.method == Method::OPTIONS && config.cors {
+        return Ok(Start::Preflight);
     }
-    let token = match extract_bearer(headers, uri) {
-        Ok(BearerOutcome::Token(token)) => token,
+    match extract_bearer(parts.headers, parts.uri) {
+        Ok(BearerOutcome::Token(token)) => Ok(Start::Token(token)),
         Ok(BearerOutcome::Missing | BearerOutcome::OtherScheme) => {
-            return Err(Rejected::Known(RejectionKey::Missing));
+            Err(Rejected::Known(RejectionKey::Missing))
         }
         Err(why) => {
             tracing::debug!(reason = ?why, "malformed credentials");
-            return Err(Rejected::Known(RejectionKey::Malformed(why)));
+            Err(Rejected::Known(RejectionKey::Malformed(why)))
         }
+    }
+}
+
+/// The checks of a request, verification included. `ticket`: the verifier's cache already
+/// missed this request's token.
+async fn authorize<R: 'static>(
+    config: &LayerConfig,
+    origin_refused: bool,
+    parts: Head<'_>,
+    ticket: Option<MissTicket>,
+) -> Result<Decision, Rejected> {
+    let token = match start(config, origin_refused, parts)? {
+        Start::Preflight => return Ok(Decision::Preflight),
+        Start::Token(token) => token,
     };
-    let info = match resource.verifier.verify(token).await {
+    let verifier = &config.resource.verifier;
+    let outcome = match ticket {
+        Some(ticket) => verifier.verify_missed(token, ticket).await,
+        None => verifier.verify(token).await,
+    };
+    finish::<R>(config, outcome).map(|authenticated| Decision::Proceed(Box::new(authenticated)))
+}
+
+/// The checks after the verifier: its verdict, then the layer's required scopes.
+fn finish<R: 'static>(
+    config: &LayerConfig,
+    outcome: Result<AuthInfo, VerifyError>,
+) -> Result<Authenticated, Rejected> {
+    let resource = &config.resource;
+    let info = match outcome {
         Ok(info) => info,
         Err(error) => {
             match &error {
@@ -497,11 +602,11 @@ async fn authorize<R: 'static>(
     }
     // No user data in per-request logs: not the subject, not the client, not the token.
     tracing::debug!(kind = ?info.token_kind(), "token verified");
-    Ok(Decision::Proceed(Box::new(Authenticated {
+    Ok(Authenticated {
         info,
         resource: Arc::clone(resource),
         marker: TypeId::of::<R>(),
         required: Arc::clone(&config.required),
         error_body: config.error_body.clone(),
-    })))
+    })
 }

@@ -264,14 +264,12 @@ pub(crate) fn precheck(token: &str) -> Result<(), VerifyError> {
     // Only a token that fails it is looked at segment by segment.
     let (count, clean) = dots_and_alphabet(bytes);
     if count == 2 && clean {
-        let mut parts = bytes.splitn(3, |&b| b == b'.');
-        let header = parts.next().unwrap_or_default();
-        let payload = parts.next().unwrap_or_default();
-        if !header.is_empty()
-            && !payload.is_empty()
-            && header.len() % 4 != 1
-            && payload.len() % 4 != 1
-        {
+        // The two dots are the first one (after the short header) and the last one (before
+        // the signature): the payload, the longest part, is not searched.
+        let first = bytes.iter().position(|&b| b == b'.').unwrap_or(0);
+        let last = bytes.iter().rposition(|&b| b == b'.').unwrap_or(0);
+        let (header, payload) = (first, last.saturating_sub(first + 1));
+        if header != 0 && payload != 0 && header % 4 != 1 && payload % 4 != 1 {
             return Ok(());
         }
     }
@@ -307,24 +305,25 @@ impl JwtVerifier {
         let Some(cache) = &inner.cache else {
             return self.verify_jwt(token).await;
         };
-        let max = inner.options.max_token_bytes;
-        if token.len() > max {
-            return Err(VerifyError::TooLarge { max });
+        match probe(inner, cache, token) {
+            Probe::Answer(answer) => answer,
+            Probe::Miss(ticket) => self.verify_missed(token, ticket).await,
         }
-        precheck(token)?;
-        let key: CacheKey = Sha256::digest(token.as_bytes()).into();
-        let now_ms = now_millis(inner);
-        if let Some(verified) = &cache.verified
-            && let Some(answer) = lookup_verified(inner, verified, &key, now_ms)
-        {
-            return answer;
-        }
-        if let Some(refused) = &cache.refused
-            && let Some(error) = refused.lock().live(&key, now_ms).cloned()
-        {
-            return Err(error);
-        }
+    }
+
+    /// The full path for a token the caches did not know (`ticket`, from [`probe`] on this
+    /// very token), its outcome remembered.
+    pub(crate) async fn verify_missed(
+        &self,
+        token: &str,
+        ticket: MissTicket,
+    ) -> Result<AuthInfo, VerifyError> {
+        let inner = &*self.inner;
         let outcome = self.verify_jwt(token).await;
+        let Some(cache) = &inner.cache else {
+            return outcome;
+        };
+        let MissTicket { key, now_ms } = ticket;
         match &outcome {
             Ok(info) => {
                 if let Some(verified) = &cache.verified
@@ -345,6 +344,53 @@ impl JwtVerifier {
         }
         outcome
     }
+
+    /// What [`verify_cached`](Self::verify_cached) answers without awaiting: a cache hit, a
+    /// remembered refusal, or a token refused by its size or shape; else the ticket that
+    /// [`verify_missed`](Self::verify_missed) takes. `None` when the caches are off.
+    pub(crate) fn probe(&self, token: &str) -> Option<Probe> {
+        let inner = &*self.inner;
+        Some(probe(inner, inner.cache.as_ref()?, token))
+    }
+}
+
+/// A token the caches did not know: its digest and the time of the lookup, so that the full
+/// path neither hashes it again nor reads the clock again.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MissTicket {
+    key: CacheKey,
+    now_ms: u64,
+}
+
+/// What the caches say about a token before the full path.
+pub(crate) enum Probe {
+    /// The answer: refused by size or shape, a hit, or a remembered refusal.
+    Answer(Result<AuthInfo, VerifyError>),
+    /// Not known: the full path decides, and its outcome is remembered.
+    Miss(MissTicket),
+}
+
+fn probe(inner: &JwtInner, cache: &TokenCache, token: &str) -> Probe {
+    let max = inner.options.max_token_bytes;
+    if token.len() > max {
+        return Probe::Answer(Err(VerifyError::TooLarge { max }));
+    }
+    if let Err(error) = precheck(token) {
+        return Probe::Answer(Err(error));
+    }
+    let key: CacheKey = Sha256::digest(token.as_bytes()).into();
+    let now_ms = now_millis(inner);
+    if let Some(verified) = &cache.verified
+        && let Some(answer) = lookup_verified(inner, verified, &key, now_ms)
+    {
+        return Probe::Answer(answer);
+    }
+    if let Some(refused) = &cache.refused
+        && let Some(error) = refused.lock().live(&key, now_ms).cloned()
+    {
+        return Probe::Answer(Err(error));
+    }
+    Probe::Miss(MissTicket { key, now_ms })
 }
 
 /// A cache hit's answer, `None` for a miss.
@@ -404,7 +450,7 @@ fn verified_entry(inner: &JwtInner, token: &str, info: &AuthInfo) -> Option<Veri
     let issuer = inner
         .issuers
         .iter()
-        .position(|c| c.issuer() == info.issuer)?;
+        .position(|c| c.issuer() == &*info.issuer)?;
     let header = decode_json_segment(token.split('.').next()?, "header").ok()?;
     let alg = header_algorithm(&header).ok()?;
     let kid = match header.get("kid") {
