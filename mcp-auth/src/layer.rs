@@ -42,7 +42,7 @@ use tower::{Layer, Service};
 use tracing::Instrument as _;
 
 use crate::auth_info::AuthInfo;
-use crate::bearer::{BearerOutcome, extract_bearer};
+use crate::bearer::{BearerOutcome, TokenShape, extract_bearer_scanned};
 use crate::cors;
 use crate::error::VerifyError;
 use crate::extract::Authenticated;
@@ -328,14 +328,16 @@ where
                     drop(entered);
                     return BearerFuture::ready(with_cors(response, cors_origin.as_ref()));
                 }
-                Ok(Start::Token(token)) => match config.resource.verifier.probe(token) {
-                    Some(Probe::Answer(outcome)) => Some(finish::<R>(&config, outcome)),
-                    Some(Probe::Miss(missed)) => {
-                        ticket = Some(missed);
-                        None
+                Ok(Start::Token(token, shape)) => {
+                    match config.resource.verifier.probe(token, shape) {
+                        Some(Probe::Answer(outcome)) => Some(finish::<R>(&config, outcome)),
+                        Some(Probe::Miss(missed)) => {
+                            ticket = Some(missed);
+                            None
+                        }
+                        None => None,
                     }
-                    None => None,
-                },
+                }
             };
             match decided {
                 Some(Err(rejected)) => {
@@ -508,8 +510,8 @@ impl<'a> Head<'a> {
 /// What the checks before verification found.
 enum Start<'a> {
     Preflight,
-    /// The bearer token, to verify.
-    Token(&'a str),
+    /// The bearer token, to verify, and its shape if the extraction learnt it.
+    Token(&'a str, Option<TokenShape>),
 }
 
 /// The checks before the verifier: origin, preflight, the bearer token's presence and syntax.
@@ -524,9 +526,9 @@ fn start<'a>(
     if *parts.method == Method::OPTIONS && config.cors {
         return Ok(Start::Preflight);
     }
-    match extract_bearer(parts.headers, parts.uri) {
-        Ok(BearerOutcome::Token(token)) => Ok(Start::Token(token)),
-        Ok(BearerOutcome::Missing | BearerOutcome::OtherScheme) => {
+    match extract_bearer_scanned(parts.headers, parts.uri) {
+        Ok((BearerOutcome::Token(token), shape)) => Ok(Start::Token(token, shape)),
+        Ok((BearerOutcome::Missing | BearerOutcome::OtherScheme, _)) => {
             Err(Rejected::Known(RejectionKey::Missing))
         }
         Err(why) => {
@@ -546,7 +548,7 @@ async fn authorize<R: 'static>(
 ) -> Result<Decision, Rejected> {
     let token = match start(config, origin_refused, parts)? {
         Start::Preflight => return Ok(Decision::Preflight),
-        Start::Token(token) => token,
+        Start::Token(token, _) => token,
     };
     let verifier = &config.resource.verifier;
     let outcome = match ticket {

@@ -11,6 +11,7 @@ use jsonwebtoken::Algorithm;
 use serde_json::{Map, Value};
 
 use crate::auth_info::{AuthInfo, TokenKind};
+use crate::bearer::TokenShape;
 use crate::clock::SharedClock;
 use crate::error::{ClaimName, ConfigError, VerifyError};
 pub use crate::jwks::{JwksCache, JwksOptions};
@@ -53,7 +54,7 @@ trait DynTokenVerifier: Send + Sync + 'static {
     fn verify_dyn<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<AuthInfo, VerifyError>>;
 
     /// What the verifier knows without awaiting; see [`SharedVerifier::probe`].
-    fn probe_dyn(&self, token: &str) -> Option<Probe>;
+    fn probe_dyn(&self, token: &str, shape: Option<TokenShape>) -> Option<Probe>;
 
     /// The full path after [`probe_dyn`](Self::probe_dyn) missed.
     fn verify_missed_dyn<'a>(
@@ -68,13 +69,13 @@ impl<V: TokenVerifier> DynTokenVerifier for V {
         Box::pin(self.verify(token))
     }
 
-    fn probe_dyn(&self, token: &str) -> Option<Probe> {
+    fn probe_dyn(&self, token: &str, shape: Option<TokenShape>) -> Option<Probe> {
         let any: &dyn std::any::Any = self;
         if let Some(jwt) = any.downcast_ref::<JwtVerifier>() {
-            return jwt.probe(token);
+            return jwt.probe(token, shape);
         }
         any.downcast_ref::<SharedVerifier>()
-            .and_then(|shared| shared.probe(token))
+            .and_then(|shared| shared.probe(token, shape))
     }
 
     fn verify_missed_dyn<'a>(
@@ -109,9 +110,9 @@ impl SharedVerifier {
     /// [`Probe::Answer`] exactly when [`verify`](TokenVerifier::verify) would give that answer
     /// without any I/O or signature check, else [`Probe::Miss`], whose ticket
     /// [`verify_missed`](Self::verify_missed) takes. `None` for any other verifier (or with the
-    /// caches off).
-    pub(crate) fn probe(&self, token: &str) -> Option<Probe> {
-        self.0.probe_dyn(token)
+    /// caches off). `shape`: what the bearer extraction found out about the token, if it did.
+    pub(crate) fn probe(&self, token: &str, shape: Option<TokenShape>) -> Option<Probe> {
+        self.0.probe_dyn(token, shape)
     }
 
     /// [`verify`](TokenVerifier::verify) for a token whose [`probe`](Self::probe) missed.

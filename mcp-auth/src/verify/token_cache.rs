@@ -26,6 +26,7 @@ use sha2::{Digest, Sha256};
 
 use super::{JwtInner, JwtVerifier, decode_json_segment, header_algorithm};
 use crate::auth_info::AuthInfo;
+use crate::bearer::TokenShape;
 use crate::error::VerifyError;
 
 /// The environment variable that overrides the *default* cache setting when a verifier is built:
@@ -255,19 +256,29 @@ fn dots_and_alphabet(bytes: &[u8]) -> (usize, bool) {
     (dots + usize::from(d), (bad | b) == 0)
 }
 
+/// [`precheck_shaped`] scanning the token itself.
+#[cfg(test)]
+fn precheck(token: &str) -> Result<(), VerifyError> {
+    precheck_shaped(token, None)
+}
+
 /// Structural checks that need neither allocation nor crypto, with the same outcome as the full
 /// path for the tokens they refuse: three (or, for a JWE, five) dot-separated segments, and
-/// header and payload in the base64url alphabet with a possible length.
-pub(crate) fn precheck(token: &str) -> Result<(), VerifyError> {
+/// header and payload in the base64url alphabet with a possible length. `shape`: what the
+/// bearer extraction found out about the token in its own pass (`None`: scan the token).
+fn precheck_shaped(token: &str, shape: Option<TokenShape>) -> Result<(), VerifyError> {
     let bytes = token.as_bytes();
     // One branch-free pass: the dots, and whether anything is outside the base64url alphabet.
     // Only a token that fails it is looked at segment by segment.
-    let (count, clean) = dots_and_alphabet(bytes);
+    let (count, clean) = match shape {
+        Some(shape) => (shape.dots, shape.base64url),
+        None => dots_and_alphabet(bytes),
+    };
     if count == 2 && clean {
         // The two dots are the first one (after the short header) and the last one (before
         // the signature): the payload, the longest part, is not searched.
-        let first = bytes.iter().position(|&b| b == b'.').unwrap_or(0);
-        let last = bytes.iter().rposition(|&b| b == b'.').unwrap_or(0);
+        let first = token.find('.').unwrap_or(0);
+        let last = token.rfind('.').unwrap_or(0);
         let (header, payload) = (first, last.saturating_sub(first + 1));
         if header != 0 && payload != 0 && header % 4 != 1 && payload % 4 != 1 {
             return Ok(());
@@ -305,7 +316,7 @@ impl JwtVerifier {
         let Some(cache) = &inner.cache else {
             return self.verify_jwt(token).await;
         };
-        match probe(inner, cache, token) {
+        match probe(inner, cache, token, None) {
             Probe::Answer(answer) => answer,
             Probe::Miss(ticket) => self.verify_missed(token, ticket).await,
         }
@@ -348,9 +359,11 @@ impl JwtVerifier {
     /// What [`verify_cached`](Self::verify_cached) answers without awaiting: a cache hit, a
     /// remembered refusal, or a token refused by its size or shape; else the ticket that
     /// [`verify_missed`](Self::verify_missed) takes. `None` when the caches are off.
-    pub(crate) fn probe(&self, token: &str) -> Option<Probe> {
+    ///
+    /// `shape`: what the bearer extraction found out about the token, if it did.
+    pub(crate) fn probe(&self, token: &str, shape: Option<TokenShape>) -> Option<Probe> {
         let inner = &*self.inner;
-        Some(probe(inner, inner.cache.as_ref()?, token))
+        Some(probe(inner, inner.cache.as_ref()?, token, shape))
     }
 }
 
@@ -370,12 +383,12 @@ pub(crate) enum Probe {
     Miss(MissTicket),
 }
 
-fn probe(inner: &JwtInner, cache: &TokenCache, token: &str) -> Probe {
+fn probe(inner: &JwtInner, cache: &TokenCache, token: &str, shape: Option<TokenShape>) -> Probe {
     let max = inner.options.max_token_bytes;
     if token.len() > max {
         return Probe::Answer(Err(VerifyError::TooLarge { max }));
     }
-    if let Err(error) = precheck(token) {
+    if let Err(error) = precheck_shaped(token, shape) {
         return Probe::Answer(Err(error));
     }
     let key: CacheKey = Sha256::digest(token.as_bytes()).into();
@@ -618,6 +631,26 @@ mod tests {
                     assert_eq!(dots_and_alphabet(&bytes), naive(&bytes), "byte {bad}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn precheck_with_a_known_shape_agrees() {
+        for token in [
+            "abc",
+            "a.b.c.d.e",
+            ".ab.c",
+            "abcde.abcd.c",
+            "abcd.abcd.",
+            "ab.cd.ef",
+        ] {
+            let (dots, base64url) = dots_and_alphabet(token.as_bytes());
+            let shape = TokenShape { dots, base64url };
+            assert_eq!(
+                precheck_shaped(token, Some(shape)),
+                precheck(token),
+                "{token}"
+            );
         }
     }
 
