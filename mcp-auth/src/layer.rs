@@ -485,8 +485,8 @@ enum Decision {
 enum Rejected {
     /// A refusal that depends only on its kind (see [`RejectionKey`]).
     Known(RejectionKey),
-    /// Any other: rendered for this request.
-    Other(AuthRejection),
+    /// Any other: rendered for this request (boxed: these are the rare ones).
+    Other(Box<AuthRejection>),
 }
 
 /// What [`start`] reads of a request (not the body, which is not `Sync`).
@@ -521,7 +521,7 @@ fn start<'a>(
     parts: Head<'a>,
 ) -> Result<Start<'a>, Rejected> {
     if origin_refused {
-        return Err(Rejected::Other(AuthRejection::forbidden_origin()));
+        return Err(Rejected::Other(Box::new(AuthRejection::forbidden_origin())));
     }
     if *parts.method == Method::OPTIONS && config.cors {
         return Ok(Start::Preflight);
@@ -579,11 +579,11 @@ fn finish<R: 'static>(
                 other => tracing::debug!(reason = other.kind(), "token rejected"),
             }
             if matches!(error, VerifyError::Unavailable { .. }) {
-                return Err(Rejected::Other(AuthRejection::from_verify_error(
+                return Err(Rejected::Other(Box::new(AuthRejection::from_verify_error(
                     resource,
                     &error,
                     &config.unauthenticated_scopes,
-                )));
+                ))));
             }
             return Err(Rejected::Known(RejectionKey::Verify(error)));
         }
@@ -598,8 +598,8 @@ fn finish<R: 'static>(
             &resource.base_scopes,
             &info,
         );
-        return Err(Rejected::Other(AuthRejection::insufficient_scope(
-            resource, &scopes, &missing,
+        return Err(Rejected::Other(Box::new(
+            AuthRejection::insufficient_scope(resource, &scopes, &missing),
         )));
     }
     // No user data in per-request logs: not the subject, not the client, not the token.
