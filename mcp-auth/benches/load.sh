@@ -19,8 +19,12 @@ if ! command -v wrk >/dev/null; then
   echo "installing wrk" >&2
   if [ "$(id -u)" = 0 ]; then apt-get install -y wrk >/dev/null; else sudo apt-get install -y wrk >/dev/null; fi
 fi
-cargo build --release -q -p mcp-auth --example load_servers
-BIN=target/release/examples/load_servers
+# BIN=path: drive that build of load_servers instead (e.g. an older commit's, for a before/after
+# comparison on the same machine state); without it, the current tree is built.
+if [ -z "${BIN:-}" ]; then
+  cargo build --release -q -p mcp-auth --example load_servers
+  BIN=target/release/examples/load_servers
+fi
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"; [ -n "${SERVER:-}" ] && kill "$SERVER" 2>/dev/null || true' EXIT
 TICKS=$(getconf CLK_TCK)

@@ -95,6 +95,8 @@ fn request(method: &str, token: &str, body: Body) -> Request<Body> {
     Request::builder()
         .method(method)
         .uri(RESOURCE)
+        // HTTP/1.1 needs a Host header naming the target's authority (the layer refuses others).
+        .header("host", "mcp.example.com")
         .header("authorization", format!("Bearer {token}"))
         .header("content-type", "application/json")
         .header("accept", "application/json, text/event-stream")

@@ -1,5 +1,6 @@
 //! [`AuthInfo`]: what a handler learns about a verified token.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
@@ -17,19 +18,21 @@ pub enum TokenKind {
 /// The verified facts about an access token, as handlers see them.
 ///
 /// It holds the claims, never the token itself, so it can be logged and cloned freely, and it
-/// offers nothing that could be forwarded upstream (MCP forbids token passthrough).
+/// offers nothing that could be forwarded upstream (MCP forbids token passthrough). Cloning
+/// shares the strings and the claims (reference counts); only the audience and scope lists are
+/// copied.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuthInfo {
-    pub(crate) issuer: String,
-    pub(crate) subject: Option<String>,
-    pub(crate) client_id: Option<String>,
+    pub(crate) issuer: Arc<str>,
+    pub(crate) subject: Option<Arc<str>>,
+    pub(crate) client_id: Option<Arc<str>>,
     pub(crate) audiences: Vec<String>,
     pub(crate) scopes: Vec<String>,
     pub(crate) expires_at: Option<u64>,
     pub(crate) issued_at: Option<u64>,
-    pub(crate) token_id: Option<String>,
+    pub(crate) token_id: Option<Arc<str>>,
     /// Shared: a cached token's claims are not copied per request.
-    pub(crate) claims: std::sync::Arc<Map<String, Value>>,
+    pub(crate) claims: Arc<Map<String, Value>>,
     pub(crate) kind: TokenKind,
 }
 

@@ -494,9 +494,9 @@ impl Inner {
         if let Some(exp) = exp {
             self.options.check_lifetime(exp, issued_at, now)?;
         }
-        let subject = claim_str(&claims, "sub")?.map(str::to_owned);
-        let client_id = claim_str(&claims, "client_id")?.map(str::to_owned);
-        let token_id = claim_str(&claims, "jti")?.map(str::to_owned);
+        let subject = claim_str(&claims, "sub")?.map(Into::into);
+        let client_id = claim_str(&claims, "client_id")?.map(Into::into);
+        let token_id = claim_str(&claims, "jti")?.map(Into::into);
         claim_str(&claims, "username")?;
         // `scope` is the RFC 7662 member; the configured claims are fallbacks after it.
         let mut sources = vec![ScopeClaim::Scope];
@@ -509,7 +509,7 @@ impl Inner {
         );
         let scopes = read_scopes(&claims, &sources)?;
         Ok(AuthInfo {
-            issuer: self.issuer.clone(),
+            issuer: self.issuer.as_str().into(),
             subject,
             client_id,
             audiences,

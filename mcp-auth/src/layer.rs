@@ -37,20 +37,20 @@ use std::task::{Context, Poll};
 
 use axum::body::Body;
 use axum::response::Response;
-use http::header::HeaderMap;
 use http::{Method, Request};
 use tower::{Layer, Service};
 use tracing::Instrument as _;
 
-use crate::bearer::{BearerOutcome, extract_bearer};
+use crate::auth_info::AuthInfo;
+use crate::bearer::{BearerOutcome, TokenShape, extract_bearer_scanned};
 use crate::cors;
 use crate::error::VerifyError;
 use crate::extract::Authenticated;
 use crate::mcp::{McpPolicy, McpScopes};
-use crate::rejection::{AuthRejection, ErrorBodyHook};
+use crate::rejection::{AuthRejection, ErrorBodyHook, PrebuiltRejections, RejectionKey};
 use crate::resource::{AnyResource, ResourceAuth, ResourceInner};
 use crate::scope::challenge_scopes;
-use crate::verify::TokenVerifier as _;
+use crate::verify::{MissTicket, Probe, TokenVerifier as _};
 
 /// Guards routes with bearer tokens for one protected resource. See the [module docs](self).
 ///
@@ -72,6 +72,9 @@ struct LayerConfig {
     cors: bool,
     /// MCP mode: per-operation scopes from the JSON-RPC body and session binding.
     mcp: Option<Arc<McpPolicy>>,
+    /// The refusals rendered so far (used without an `error_body` hook); replaced by every
+    /// edit of the configuration.
+    prebuilt: Arc<PrebuiltRejections>,
 }
 
 impl<R> Clone for BearerLayer<R> {
@@ -105,6 +108,7 @@ impl<R: 'static> BearerLayer<R> {
                 error_body: None,
                 cors: true,
                 mcp: None,
+                prebuilt: Arc::default(),
             }),
             _resource: PhantomData,
         }
@@ -113,6 +117,7 @@ impl<R: 'static> BearerLayer<R> {
     fn edit(self, f: impl FnOnce(&mut LayerConfig)) -> Self {
         let mut config = LayerConfig::clone(&self.config);
         f(&mut config);
+        config.prebuilt = Arc::default();
         Self {
             config: Arc::new(config),
             _resource: PhantomData,
@@ -225,14 +230,38 @@ impl<S, R> std::fmt::Debug for BearerService<S, R> {
 
 /// The response future of a [`BearerService`].
 pub struct BearerFuture {
-    inner: Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>,
+    inner: FutureState,
+}
+
+enum FutureState {
+    /// Answered without waiting (a rejection or a preflight): no task state to allocate.
+    Ready(Option<Response>),
+    Boxed(Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>),
+}
+
+impl BearerFuture {
+    fn ready(response: Response) -> Self {
+        Self {
+            inner: FutureState::Ready(Some(response)),
+        }
+    }
+
+    fn boxed(future: impl Future<Output = Result<Response, Infallible>> + Send + 'static) -> Self {
+        Self {
+            inner: FutureState::Boxed(Box::pin(future)),
+        }
+    }
 }
 
 impl Future for BearerFuture {
     type Output = Result<Response, Infallible>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.inner.as_mut().poll(cx)
+        match &mut self.inner {
+            // Polled again after completion: a contract violation; answer rather than panic.
+            FutureState::Ready(response) => Poll::Ready(Ok(response.take().unwrap_or_default())),
+            FutureState::Boxed(future) => future.as_mut().poll(cx),
+        }
     }
 }
 
@@ -256,7 +285,7 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<Body>) -> Self::Future {
+    fn call(&mut self, mut request: Request<Body>) -> Self::Future {
         // The ready inner service serves this request; a fresh clone waits for the next one.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
@@ -269,63 +298,118 @@ where
             path = %request.uri().path(),
         );
         if let Some(response) = wiring_mistake(&config, &request) {
-            return BearerFuture {
-                inner: Box::pin(std::future::ready(Ok(response))),
-            };
+            return BearerFuture::ready(response);
         }
         // Ambiguous `Origin` or `Host` lines: refused before anything else (see `framing`).
         if let Some(rejection) =
             crate::framing::refusal(request.version(), request.uri(), request.headers())
         {
-            let response = rejection.render(config.error_body.as_ref());
-            return BearerFuture {
-                inner: Box::pin(std::future::ready(Ok(response))),
+            return BearerFuture::ready(rejection.render(config.error_body.as_ref()));
+        }
+        // The origin policy is decided once: a refused origin gets 403 before any token check,
+        // and CORS headers go only to an allowed one (a refused page must not read the 403).
+        let origin = crate::framing::single_origin(request.headers()).cloned();
+        let allowed = origin.as_ref().map(|o| {
+            config
+                .resource
+                .settings
+                .origins
+                .allows(o, &config.resource.origin)
+        });
+        let origin = origin.filter(|_| allowed == Some(true));
+        let cors_origin = origin.filter(|_| config.cors);
+        // Outside MCP mode, a request decided without waiting (a refusal, or a token the
+        // verifier's cache answers) is answered or passed on here, without a task of its own.
+        let mut ticket = None;
+        if config.mcp.is_none() {
+            let entered = span.enter();
+            let decided = match start(&config, allowed == Some(false), Head::of(&request)) {
+                Err(rejected) => Some(Err(rejected)),
+                Ok(Start::Preflight) => {
+                    let response = cors::endpoint_preflight(request.headers());
+                    drop(entered);
+                    return BearerFuture::ready(with_cors(response, cors_origin.as_ref()));
+                }
+                Ok(Start::Token(token, shape)) => {
+                    match config.resource.verifier.probe(token, shape) {
+                        Some(Probe::Answer(outcome)) => Some(finish::<R>(&config, outcome)),
+                        Some(Probe::Miss(missed)) => {
+                            ticket = Some(missed);
+                            None
+                        }
+                        None => None,
+                    }
+                }
             };
+            match decided {
+                Some(Err(rejected)) => {
+                    let response = reject(&config, rejected);
+                    drop(entered);
+                    return BearerFuture::ready(with_cors(response, cors_origin.as_ref()));
+                }
+                Some(Ok(authenticated)) => {
+                    attach(&mut request, authenticated);
+                    let future = inner.call(request);
+                    drop(entered);
+                    return BearerFuture::boxed(
+                        async move { Ok(with_cors(future.await?, cors_origin.as_ref())) }
+                            .instrument(span),
+                    );
+                }
+                None => drop(entered),
+            }
         }
         let future = async move {
-            // The origin policy is decided once: a refused origin gets 403 before any token
-            // check, and CORS headers go only to an allowed one (a refused page must not read
-            // the 403).
-            let origin = crate::framing::single_origin(request.headers()).cloned();
-            let allowed = origin.as_ref().map(|o| {
-                config
-                    .resource
-                    .settings
-                    .origins
-                    .allows(o, &config.resource.origin)
-            });
-            let origin = origin.filter(|_| allowed == Some(true));
-            let mut response = match authorize::<R>(
-                &config,
-                allowed == Some(false),
-                request.method(),
-                request.headers(),
-                request.uri(),
-            )
-            .await
-            {
-                Ok(Decision::Preflight) => cors::endpoint_preflight(request.headers()),
-                Ok(Decision::Proceed(authenticated)) => {
-                    proceed(&config, &mut inner, request, *authenticated).await?
-                }
-                Err(rejection) => {
-                    let status = rejection.status().as_u16();
-                    tracing::debug!(status, "request rejected");
-                    config.resource.alerts.rejected(&config.resource.id, status);
-                    rejection.render(config.error_body.as_ref())
-                }
-            };
-            if config.cors
-                && let Some(origin) = origin
-            {
-                cors::add_endpoint_headers(response.headers_mut(), &origin);
-            }
-            Ok(response)
+            let response =
+                match authorize::<R>(&config, allowed == Some(false), Head::of(&request), ticket)
+                    .await
+                {
+                    Ok(Decision::Preflight) => cors::endpoint_preflight(request.headers()),
+                    Ok(Decision::Proceed(authenticated)) => {
+                        proceed(&config, &mut inner, request, *authenticated).await?
+                    }
+                    Err(rejected) => reject(&config, rejected),
+                };
+            Ok(with_cors(response, cors_origin.as_ref()))
         };
-        BearerFuture {
-            inner: Box::pin(future.instrument(span)),
-        }
+        BearerFuture::boxed(future.instrument(span))
     }
+}
+
+/// Adds the CORS headers for an allowed `origin` (`None`: not allowed, or CORS is off).
+fn with_cors(mut response: Response, origin: Option<&http::HeaderValue>) -> Response {
+    if let Some(origin) = origin {
+        cors::add_endpoint_headers(response.headers_mut(), origin);
+    }
+    response
+}
+
+/// The response to a refused request. A refusal that depends only on its kind is rendered once
+/// per layer and answered from the copy afterwards (unless an `error_body` hook builds bodies).
+fn reject(config: &LayerConfig, rejected: Rejected) -> Response {
+    let (status, response) = match rejected {
+        Rejected::Known(key) if config.error_body.is_none() => {
+            let prebuilt = config.prebuilt.get_or_build(key, |key| {
+                key.rejection(&config.resource, &config.unauthenticated_scopes)
+            });
+            (prebuilt.status(), prebuilt.response())
+        }
+        Rejected::Known(key) => {
+            let rejection = key.rejection(&config.resource, &config.unauthenticated_scopes);
+            (
+                rejection.status(),
+                rejection.render(config.error_body.as_ref()),
+            )
+        }
+        Rejected::Other(rejection) => (
+            rejection.status(),
+            rejection.render(config.error_body.as_ref()),
+        ),
+    };
+    let status = status.as_u16();
+    tracing::debug!(status, "request rejected");
+    config.resource.alerts.rejected(&config.resource.id, status);
+    response
 }
 
 /// Catches hand-wiring mistakes the request shows (see [`crate::endpoint`]): a metadata request
@@ -414,34 +498,90 @@ enum Decision {
     Proceed(Box<Authenticated>),
 }
 
-async fn authorize<R: 'static>(
+/// Why a request was refused.
+enum Rejected {
+    /// A refusal that depends only on its kind (see [`RejectionKey`]).
+    Known(RejectionKey),
+    /// Any other: rendered for this request (boxed: these are the rare ones).
+    Other(Box<AuthRejection>),
+}
+
+/// What [`start`] reads of a request (not the body, which is not `Sync`).
+#[derive(Clone, Copy)]
+struct Head<'a> {
+    method: &'a Method,
+    headers: &'a http::HeaderMap,
+    uri: &'a http::Uri,
+}
+
+impl<'a> Head<'a> {
+    fn of(request: &'a Request<Body>) -> Self {
+        Self {
+            method: request.method(),
+            headers: request.headers(),
+            uri: request.uri(),
+        }
+    }
+}
+
+/// What the checks before verification found.
+enum Start<'a> {
+    Preflight,
+    /// The bearer token, to verify, and its shape if the extraction learnt it.
+    Token(&'a str, Option<TokenShape>),
+}
+
+/// The checks before the verifier: origin, preflight, the bearer token's presence and syntax.
+fn start<'a>(
     config: &LayerConfig,
     origin_refused: bool,
-    method: &Method,
-    headers: &HeaderMap,
-    uri: &http::Uri,
-) -> Result<Decision, AuthRejection> {
-    let resource = &config.resource;
+    parts: Head<'a>,
+) -> Result<Start<'a>, Rejected> {
     if origin_refused {
-        return Err(AuthRejection::forbidden_origin());
+        return Err(Rejected::Other(Box::new(AuthRejection::forbidden_origin())));
     }
-    if method == Method::OPTIONS && config.cors {
-        return Ok(Decision::Preflight);
+    if *parts.method == Method::OPTIONS && config.cors {
+        return Ok(Start::Preflight);
     }
-    let token = match extract_bearer(headers, uri) {
-        Ok(BearerOutcome::Token(token)) => token,
-        Ok(BearerOutcome::Missing | BearerOutcome::OtherScheme) => {
-            return Err(AuthRejection::missing_credentials(
-                resource,
-                &config.unauthenticated_scopes,
-            ));
+    match extract_bearer_scanned(parts.headers, parts.uri) {
+        Ok((BearerOutcome::Token(token), shape)) => Ok(Start::Token(token, shape)),
+        Ok((BearerOutcome::Missing | BearerOutcome::OtherScheme, _)) => {
+            Err(Rejected::Known(RejectionKey::Missing))
         }
         Err(why) => {
             tracing::debug!(reason = ?why, "malformed credentials");
-            return Err(AuthRejection::malformed(resource, why));
+            Err(Rejected::Known(RejectionKey::Malformed(why)))
         }
+    }
+}
+
+/// The checks of a request, verification included. `ticket`: the verifier's cache already
+/// missed this request's token.
+async fn authorize<R: 'static>(
+    config: &LayerConfig,
+    origin_refused: bool,
+    parts: Head<'_>,
+    ticket: Option<MissTicket>,
+) -> Result<Decision, Rejected> {
+    let token = match start(config, origin_refused, parts)? {
+        Start::Preflight => return Ok(Decision::Preflight),
+        Start::Token(token, _) => token,
     };
-    let info = match resource.verifier.verify(token).await {
+    let verifier = &config.resource.verifier;
+    let outcome = match ticket {
+        Some(ticket) => verifier.verify_missed(token, ticket).await,
+        None => verifier.verify(token).await,
+    };
+    finish::<R>(config, outcome).map(|authenticated| Decision::Proceed(Box::new(authenticated)))
+}
+
+/// The checks after the verifier: its verdict, then the layer's required scopes.
+fn finish<R: 'static>(
+    config: &LayerConfig,
+    outcome: Result<AuthInfo, VerifyError>,
+) -> Result<Authenticated, Rejected> {
+    let resource = &config.resource;
+    let info = match outcome {
         Ok(info) => info,
         Err(error) => {
             match &error {
@@ -455,11 +595,14 @@ async fn authorize<R: 'static>(
                 }
                 other => tracing::debug!(reason = other.kind(), "token rejected"),
             }
-            return Err(AuthRejection::from_verify_error(
-                resource,
-                &error,
-                &config.unauthenticated_scopes,
-            ));
+            if matches!(error, VerifyError::Unavailable { .. }) {
+                return Err(Rejected::Other(Box::new(AuthRejection::from_verify_error(
+                    resource,
+                    &error,
+                    &config.unauthenticated_scopes,
+                ))));
+            }
+            return Err(Rejected::Known(RejectionKey::Verify(error)));
         }
     };
     if let Err(missing) = resource
@@ -472,17 +615,17 @@ async fn authorize<R: 'static>(
             &resource.base_scopes,
             &info,
         );
-        return Err(AuthRejection::insufficient_scope(
-            resource, &scopes, &missing,
-        ));
+        return Err(Rejected::Other(Box::new(
+            AuthRejection::insufficient_scope(resource, &scopes, &missing),
+        )));
     }
     // No user data in per-request logs: not the subject, not the client, not the token.
     tracing::debug!(kind = ?info.token_kind(), "token verified");
-    Ok(Decision::Proceed(Box::new(Authenticated {
+    Ok(Authenticated {
         info,
         resource: Arc::clone(resource),
         marker: TypeId::of::<R>(),
         required: Arc::clone(&config.required),
         error_body: config.error_body.clone(),
-    })))
+    })
 }

@@ -6,9 +6,11 @@
 //! [`error_body`](crate::BearerLayer::error_body) hook, or with
 //! [`AuthRejection::default_body`]; the status and the headers are always the layer's.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
+use axum::body::Body;
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use http::StatusCode;
 use http::header::{self, HeaderValue};
 
@@ -212,6 +214,122 @@ impl AuthRejection {
         }
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         response
+    }
+}
+
+/// A refusal whose response depends only on the layer and the kind of refusal (not on the
+/// token's claims), so that the layer can render it once and answer it again from
+/// [`Prebuilt`] copies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RejectionKey {
+    /// No (Bearer) credentials.
+    Missing,
+    /// Unreadable credentials.
+    Malformed(MalformedCredentials),
+    /// A token the verifier refused (never [`VerifyError::Unavailable`]: its `Retry-After`
+    /// varies).
+    Verify(VerifyError),
+}
+
+impl RejectionKey {
+    /// The rejection, rendered in full.
+    pub(crate) fn rejection(&self, resource: &ResourceInner, scopes: &[String]) -> AuthRejection {
+        match self {
+            Self::Missing => AuthRejection::missing_credentials(resource, scopes),
+            Self::Malformed(why) => AuthRejection::malformed(resource, *why),
+            Self::Verify(error) => AuthRejection::from_verify_error(resource, error, scopes),
+        }
+    }
+}
+
+/// A rendered rejection without an application body hook: the status, the header values and
+/// the JSON body bytes, shared (cloning is a reference count).
+#[derive(Debug, Clone)]
+pub(crate) struct Prebuilt {
+    status: StatusCode,
+    challenge: Option<HeaderValue>,
+    retry_after: Option<HeaderValue>,
+    body: Bytes,
+}
+
+impl Prebuilt {
+    /// What [`AuthRejection::render`] without a hook answers, kept.
+    fn of(rejection: &AuthRejection) -> Self {
+        // Serializing a `Value` cannot fail.
+        let body = serde_json::to_vec(&rejection.default_body()).unwrap_or_default();
+        Self {
+            status: rejection.status,
+            challenge: rejection
+                .challenge
+                .as_ref()
+                .map(BearerChallenge::to_header_value),
+            retry_after: rejection.retry_after.map(HeaderValue::from),
+            body: Bytes::from(body),
+        }
+    }
+
+    /// The HTTP status.
+    pub(crate) fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The same response as [`AuthRejection::render`] without a hook: status, `Content-Type`,
+    /// `WWW-Authenticate`, `Retry-After`, `Cache-Control` and body.
+    pub(crate) fn response(&self) -> Response {
+        let mut response = Response::new(Body::from(self.body.clone()));
+        *response.status_mut() = self.status;
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if let Some(challenge) = &self.challenge {
+            headers.insert(header::WWW_AUTHENTICATE, challenge.clone());
+        }
+        if let Some(secs) = &self.retry_after {
+            headers.insert(header::RETRY_AFTER, secs.clone());
+        }
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+}
+
+/// The most distinct refusals one layer keeps rendered (the kinds are few; the bound only
+/// guards against a verifier whose errors vary without end).
+const MAX_PREBUILT: usize = 64;
+
+/// The rejections a layer has rendered, by [`RejectionKey`]: a refusal seen before is answered
+/// without formatting, sanitising or serializing anything.
+#[derive(Debug, Default)]
+pub(crate) struct PrebuiltRejections {
+    entries: RwLock<Vec<(RejectionKey, Prebuilt)>>,
+}
+
+impl PrebuiltRejections {
+    /// The response for `key`, rendered by `build` the first time.
+    pub(crate) fn get_or_build(
+        &self,
+        key: RejectionKey,
+        build: impl FnOnce(&RejectionKey) -> AuthRejection,
+    ) -> Prebuilt {
+        {
+            let entries = self
+                .entries
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some((_, prebuilt)) = entries.iter().find(|(k, _)| *k == key) {
+                return prebuilt.clone();
+            }
+        }
+        let prebuilt = Prebuilt::of(&build(&key));
+        let mut entries = self
+            .entries
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if entries.len() < MAX_PREBUILT && !entries.iter().any(|(k, _)| *k == key) {
+            entries.push((key, prebuilt.clone()));
+        }
+        prebuilt
     }
 }
 

@@ -11,9 +11,11 @@ use jsonwebtoken::Algorithm;
 use serde_json::{Map, Value};
 
 use crate::auth_info::{AuthInfo, TokenKind};
+use crate::bearer::TokenShape;
 use crate::clock::SharedClock;
 use crate::error::{ClaimName, ConfigError, VerifyError};
 pub use crate::jwks::{JwksCache, JwksOptions};
+pub(crate) use token_cache::{MissTicket, Probe};
 pub use token_cache::{TOKEN_CACHE_ENV, TokenCacheOptions};
 
 mod token_cache;
@@ -50,10 +52,44 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 trait DynTokenVerifier: Send + Sync + 'static {
     fn verify_dyn<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<AuthInfo, VerifyError>>;
+
+    /// What the verifier knows without awaiting; see [`SharedVerifier::probe`].
+    fn probe_dyn(&self, token: &str, shape: Option<TokenShape>) -> Option<Probe>;
+
+    /// The full path after [`probe_dyn`](Self::probe_dyn) missed.
+    fn verify_missed_dyn<'a>(
+        &'a self,
+        token: &'a str,
+        ticket: MissTicket,
+    ) -> BoxFuture<'a, Result<AuthInfo, VerifyError>>;
 }
 
 impl<V: TokenVerifier> DynTokenVerifier for V {
     fn verify_dyn<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<AuthInfo, VerifyError>> {
+        Box::pin(self.verify(token))
+    }
+
+    fn probe_dyn(&self, token: &str, shape: Option<TokenShape>) -> Option<Probe> {
+        let any: &dyn std::any::Any = self;
+        if let Some(jwt) = any.downcast_ref::<JwtVerifier>() {
+            return jwt.probe(token, shape);
+        }
+        any.downcast_ref::<SharedVerifier>()
+            .and_then(|shared| shared.probe(token, shape))
+    }
+
+    fn verify_missed_dyn<'a>(
+        &'a self,
+        token: &'a str,
+        ticket: MissTicket,
+    ) -> BoxFuture<'a, Result<AuthInfo, VerifyError>> {
+        let any: &dyn std::any::Any = self;
+        if let Some(jwt) = any.downcast_ref::<JwtVerifier>() {
+            return Box::pin(jwt.verify_missed(token, ticket));
+        }
+        if let Some(shared) = any.downcast_ref::<SharedVerifier>() {
+            return shared.verify_missed(token, ticket);
+        }
         Box::pin(self.verify(token))
     }
 }
@@ -66,6 +102,26 @@ impl SharedVerifier {
     /// Wraps a verifier.
     pub fn new(verifier: impl TokenVerifier) -> Self {
         Self(Arc::new(verifier))
+    }
+}
+
+impl SharedVerifier {
+    /// What a [`JwtVerifier`]'s caches and shape checks say without awaiting:
+    /// [`Probe::Answer`] exactly when [`verify`](TokenVerifier::verify) would give that answer
+    /// without any I/O or signature check, else [`Probe::Miss`], whose ticket
+    /// [`verify_missed`](Self::verify_missed) takes. `None` for any other verifier (or with the
+    /// caches off). `shape`: what the bearer extraction found out about the token, if it did.
+    pub(crate) fn probe(&self, token: &str, shape: Option<TokenShape>) -> Option<Probe> {
+        self.0.probe_dyn(token, shape)
+    }
+
+    /// [`verify`](TokenVerifier::verify) for a token whose [`probe`](Self::probe) missed.
+    pub(crate) fn verify_missed<'a>(
+        &'a self,
+        token: &'a str,
+        ticket: MissTicket,
+    ) -> BoxFuture<'a, Result<AuthInfo, VerifyError>> {
+        self.0.verify_missed_dyn(token, ticket)
     }
 }
 
@@ -427,9 +483,9 @@ impl JwtVerifier {
         if !options.accepts_audience(&audiences, &inner.resource) {
             return Err(VerifyError::InvalidAudience);
         }
-        let subject = claim_str(&claims, "sub")?.map(str::to_owned);
-        let client_id = claim_str(&claims, "client_id")?.map(str::to_owned);
-        let token_id = claim_str(&claims, "jti")?.map(str::to_owned);
+        let subject = claim_str(&claims, "sub")?.map(Arc::from);
+        let client_id = claim_str(&claims, "client_id")?.map(Arc::from);
+        let token_id = claim_str(&claims, "jti")?.map(Arc::from);
         if options.claims == ClaimsProfile::Strict {
             for (name, present) in [
                 ("sub", subject.is_some()),
@@ -444,7 +500,7 @@ impl JwtVerifier {
         }
         let client_id = match client_id {
             Some(id) => Some(id),
-            None => claim_str(&claims, "azp")?.map(str::to_owned),
+            None => claim_str(&claims, "azp")?.map(Arc::from),
         };
         if claims.contains_key("cnf") {
             // RFC 9449 / RFC 8705: a bound token is useless to a thief only if the holder's key
@@ -453,7 +509,7 @@ impl JwtVerifier {
         }
         let scopes = read_scopes(&claims, &options.scope_claims)?;
         Ok(AuthInfo {
-            issuer: iss.to_owned(),
+            issuer: iss.into(),
             subject,
             client_id,
             audiences,

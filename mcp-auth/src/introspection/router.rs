@@ -121,7 +121,7 @@ mod tests {
     impl TokenVerifier for Named {
         async fn verify(&self, _token: &str) -> Result<AuthInfo, VerifyError> {
             Ok(AuthInfo {
-                issuer: self.0.to_owned(),
+                issuer: self.0.into(),
                 subject: None,
                 client_id: None,
                 audiences: Vec::new(),
@@ -139,7 +139,7 @@ mod tests {
 
     async fn route(token: &str) -> String {
         let router = Router::new(Named("jwt"), Named("introspection"));
-        router.verify(token).await.unwrap().issuer
+        router.verify(token).await.unwrap().issuer().to_owned()
     }
 
     #[tokio::test]

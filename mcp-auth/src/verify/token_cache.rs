@@ -26,6 +26,7 @@ use sha2::{Digest, Sha256};
 
 use super::{JwtInner, JwtVerifier, decode_json_segment, header_algorithm};
 use crate::auth_info::AuthInfo;
+use crate::bearer::TokenShape;
 use crate::error::VerifyError;
 
 /// The environment variable that overrides the *default* cache setting when a verifier is built:
@@ -223,27 +224,63 @@ fn all_base64url(segment: &[u8]) -> bool {
         .fold(true, |ok, &b| ok & BASE64URL[usize::from(b)])
 }
 
+/// The number of dots in `bytes`, and whether every other byte is base64url.
+///
+/// Branch-free over blocks of 64 bytes with byte-wide accumulators, so that it compiles to
+/// 16-byte vector operations (a `usize` accumulator per byte made it widen every lane and run
+/// at two bytes per iteration: the precheck was half the cost of a cache hit).
+fn dots_and_alphabet(bytes: &[u8]) -> (usize, bool) {
+    #[inline(always)]
+    fn block(block: &[u8]) -> (u8, u8) {
+        let mut dots = 0u8;
+        let mut bad = 0u8;
+        for &b in block {
+            let dot = b == b'.';
+            let digit = b.wrapping_sub(b'0') < 10;
+            let letter = (b | 0x20).wrapping_sub(b'a') < 26;
+            let ok = dot | digit | letter | (b == b'-') | (b == b'_');
+            dots += u8::from(dot);
+            bad |= u8::from(!ok);
+        }
+        (dots, bad)
+    }
+    let mut dots = 0usize;
+    let mut bad = 0u8;
+    let mut blocks = bytes.chunks_exact(64);
+    for chunk in &mut blocks {
+        let (d, b) = block(chunk);
+        dots += usize::from(d);
+        bad |= b;
+    }
+    let (d, b) = block(blocks.remainder());
+    (dots + usize::from(d), (bad | b) == 0)
+}
+
+/// [`precheck_shaped`] scanning the token itself.
+#[cfg(test)]
+fn precheck(token: &str) -> Result<(), VerifyError> {
+    precheck_shaped(token, None)
+}
+
 /// Structural checks that need neither allocation nor crypto, with the same outcome as the full
 /// path for the tokens they refuse: three (or, for a JWE, five) dot-separated segments, and
-/// header and payload in the base64url alphabet with a possible length.
-pub(crate) fn precheck(token: &str) -> Result<(), VerifyError> {
+/// header and payload in the base64url alphabet with a possible length. `shape`: what the
+/// bearer extraction found out about the token in its own pass (`None`: scan the token).
+fn precheck_shaped(token: &str, shape: Option<TokenShape>) -> Result<(), VerifyError> {
     let bytes = token.as_bytes();
-    // One branch-free pass (it vectorizes): the dots, and whether anything is outside the
-    // base64url alphabet. Only a token that fails it is looked at segment by segment.
-    let (count, clean) = bytes.iter().fold((0usize, true), |(dots, clean), &b| {
-        let dot = b == b'.';
-        let ok = dot | b.is_ascii_alphanumeric() | (b == b'-') | (b == b'_');
-        (dots + usize::from(dot), clean & ok)
-    });
+    // One branch-free pass: the dots, and whether anything is outside the base64url alphabet.
+    // Only a token that fails it is looked at segment by segment.
+    let (count, clean) = match shape {
+        Some(shape) => (shape.dots, shape.base64url),
+        None => dots_and_alphabet(bytes),
+    };
     if count == 2 && clean {
-        let mut parts = bytes.splitn(3, |&b| b == b'.');
-        let header = parts.next().unwrap_or_default();
-        let payload = parts.next().unwrap_or_default();
-        if !header.is_empty()
-            && !payload.is_empty()
-            && header.len() % 4 != 1
-            && payload.len() % 4 != 1
-        {
+        // The two dots are the first one (after the short header) and the last one (before
+        // the signature): the payload, the longest part, is not searched.
+        let first = token.find('.').unwrap_or(0);
+        let last = token.rfind('.').unwrap_or(0);
+        let (header, payload) = (first, last.saturating_sub(first + 1));
+        if header != 0 && payload != 0 && header % 4 != 1 && payload % 4 != 1 {
             return Ok(());
         }
     }
@@ -279,24 +316,25 @@ impl JwtVerifier {
         let Some(cache) = &inner.cache else {
             return self.verify_jwt(token).await;
         };
-        let max = inner.options.max_token_bytes;
-        if token.len() > max {
-            return Err(VerifyError::TooLarge { max });
+        match probe(inner, cache, token, None) {
+            Probe::Answer(answer) => answer,
+            Probe::Miss(ticket) => self.verify_missed(token, ticket).await,
         }
-        precheck(token)?;
-        let key: CacheKey = Sha256::digest(token.as_bytes()).into();
-        let now_ms = now_millis(inner);
-        if let Some(verified) = &cache.verified
-            && let Some(answer) = lookup_verified(inner, verified, &key, now_ms)
-        {
-            return answer;
-        }
-        if let Some(refused) = &cache.refused
-            && let Some(error) = refused.lock().live(&key, now_ms).cloned()
-        {
-            return Err(error);
-        }
+    }
+
+    /// The full path for a token the caches did not know (`ticket`, from [`probe`] on this
+    /// very token), its outcome remembered.
+    pub(crate) async fn verify_missed(
+        &self,
+        token: &str,
+        ticket: MissTicket,
+    ) -> Result<AuthInfo, VerifyError> {
+        let inner = &*self.inner;
         let outcome = self.verify_jwt(token).await;
+        let Some(cache) = &inner.cache else {
+            return outcome;
+        };
+        let MissTicket { key, now_ms } = ticket;
         match &outcome {
             Ok(info) => {
                 if let Some(verified) = &cache.verified
@@ -317,6 +355,55 @@ impl JwtVerifier {
         }
         outcome
     }
+
+    /// What [`verify_cached`](Self::verify_cached) answers without awaiting: a cache hit, a
+    /// remembered refusal, or a token refused by its size or shape; else the ticket that
+    /// [`verify_missed`](Self::verify_missed) takes. `None` when the caches are off.
+    ///
+    /// `shape`: what the bearer extraction found out about the token, if it did.
+    pub(crate) fn probe(&self, token: &str, shape: Option<TokenShape>) -> Option<Probe> {
+        let inner = &*self.inner;
+        Some(probe(inner, inner.cache.as_ref()?, token, shape))
+    }
+}
+
+/// A token the caches did not know: its digest and the time of the lookup, so that the full
+/// path neither hashes it again nor reads the clock again.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MissTicket {
+    key: CacheKey,
+    now_ms: u64,
+}
+
+/// What the caches say about a token before the full path.
+pub(crate) enum Probe {
+    /// The answer: refused by size or shape, a hit, or a remembered refusal.
+    Answer(Result<AuthInfo, VerifyError>),
+    /// Not known: the full path decides, and its outcome is remembered.
+    Miss(MissTicket),
+}
+
+fn probe(inner: &JwtInner, cache: &TokenCache, token: &str, shape: Option<TokenShape>) -> Probe {
+    let max = inner.options.max_token_bytes;
+    if token.len() > max {
+        return Probe::Answer(Err(VerifyError::TooLarge { max }));
+    }
+    if let Err(error) = precheck_shaped(token, shape) {
+        return Probe::Answer(Err(error));
+    }
+    let key: CacheKey = Sha256::digest(token.as_bytes()).into();
+    let now_ms = now_millis(inner);
+    if let Some(verified) = &cache.verified
+        && let Some(answer) = lookup_verified(inner, verified, &key, now_ms)
+    {
+        return Probe::Answer(answer);
+    }
+    if let Some(refused) = &cache.refused
+        && let Some(error) = refused.lock().live(&key, now_ms).cloned()
+    {
+        return Probe::Answer(Err(error));
+    }
+    Probe::Miss(MissTicket { key, now_ms })
 }
 
 /// A cache hit's answer, `None` for a miss.
@@ -376,7 +463,7 @@ fn verified_entry(inner: &JwtInner, token: &str, info: &AuthInfo) -> Option<Veri
     let issuer = inner
         .issuers
         .iter()
-        .position(|c| c.issuer() == info.issuer)?;
+        .position(|c| c.issuer() == &*info.issuer)?;
     let header = decode_json_segment(token.split('.').next()?, "header").ok()?;
     let alg = header_algorithm(&header).ok()?;
     let kid = match header.get("kid") {
@@ -515,6 +602,56 @@ mod tests {
             Err(VerifyError::Malformed(_))
         ));
         assert!(precheck("abcd.abcd.").is_ok());
+    }
+
+    #[test]
+    fn block_scan_agrees_with_the_byte_by_byte_one() {
+        let naive = |bytes: &[u8]| {
+            let dots = bytes.iter().filter(|&&b| b == b'.').count();
+            let clean = bytes
+                .iter()
+                .all(|&b| b == b'.' || BASE64URL[usize::from(b)]);
+            (dots, clean)
+        };
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let alphabet = b"abcXYZ019-_.";
+        for len in [0, 1, 63, 64, 65, 127, 128, 129, 700, 1000] {
+            let mut bytes: Vec<u8> = (0..len)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    alphabet[(seed % alphabet.len() as u64) as usize]
+                })
+                .collect();
+            assert_eq!(dots_and_alphabet(&bytes), naive(&bytes), "len {len}");
+            for bad in 0..=255u8 {
+                if let Some(last) = bytes.last_mut() {
+                    *last = bad;
+                    assert_eq!(dots_and_alphabet(&bytes), naive(&bytes), "byte {bad}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn precheck_with_a_known_shape_agrees() {
+        for token in [
+            "abc",
+            "a.b.c.d.e",
+            ".ab.c",
+            "abcde.abcd.c",
+            "abcd.abcd.",
+            "ab.cd.ef",
+        ] {
+            let (dots, base64url) = dots_and_alphabet(token.as_bytes());
+            let shape = TokenShape { dots, base64url };
+            assert_eq!(
+                precheck_shaped(token, Some(shape)),
+                precheck(token),
+                "{token}"
+            );
+        }
     }
 
     #[test]

@@ -1,0 +1,162 @@
+//! A fixed number of requests through one hot path, for instruction counts that do not depend
+//! on the machine's load (`valgrind --tool=callgrind`):
+//!
+//! ```text
+//! cargo bench -p mcp-auth --bench hot_path --no-run
+//! valgrind --tool=callgrind --toggle-collect='*hot_path*measured*' \
+//!     target/release/deps/hot_path-* SCENARIO N
+//! ```
+//!
+//! SCENARIO: `layer-cached` (a repeated valid token through the bearer layer and a trivial
+//! handler), `layer-forged` (a repeated forged token), `layer-garbage` (random garbage tokens),
+//! `no-layer` (the handler alone), `verify-cached` (the verifier alone, cache hit). Only the
+//! loop is counted (the setup generates keys, whose cost varies): divide by N.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::Request;
+use axum::routing::get;
+use mcp_auth::verify::TokenCacheOptions;
+use mcp_auth::{ProtectedResource, ResourceServer, TokenVerifier};
+use mcp_auth_dev::{AuthorizationServer, SigningAlg};
+use tower::ServiceExt as _;
+
+const RESOURCE: &str = "https://mcp.example.com/mcp";
+
+fn request(token: &str) -> Request<Body> {
+    Request::builder()
+        .method("GET")
+        .uri(RESOURCE)
+        .header("host", "mcp.example.com")
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .expect("request")
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args
+        .iter()
+        .any(|a| a == "--list" || a == "--test" || a == "--bench")
+    {
+        return; // `cargo bench` / `cargo test` probing
+    }
+    let scenario = args.first().map_or("layer-cached", String::as_str);
+    let n: u64 = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(10_000);
+    // Setup here, the measured loop on a thread of its own with a current-thread runtime.
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let idp = rt
+        .block_on(
+            AuthorizationServer::builder()
+                .algorithms([SigningAlg::Rs256])
+                .start(),
+        )
+        .expect("dev server");
+    let token = idp.token().audience(RESOURCE).scopes(["mcp:read"]).mint();
+    let forged = idp
+        .token()
+        .audience(RESOURCE)
+        .scopes(["mcp:read"])
+        .sign_with_foreign_key()
+        .mint();
+    let auth = ResourceServer::builder()
+        .resource(
+            ProtectedResource::new(RESOURCE)
+                .issuer_with_jwks(idp.issuer(), idp.jwks_uri())
+                .verify(|o| o.token_cache(TokenCacheOptions::default())),
+        )
+        .build()
+        .expect("resource server");
+    let app = Router::new()
+        .route("/mcp", get(|| async { "ok" }))
+        .layer(auth.bearer(RESOURCE).required_scopes(["mcp:read"]));
+    let bare = Router::new().route("/mcp", get(|| async { "ok" }));
+    let verifier = auth
+        .resource(RESOURCE)
+        .expect("resource")
+        .verifier()
+        .clone();
+    // Warm up: keys fetched, token and forged token cached.
+    rt.block_on(async {
+        let ok = app
+            .clone()
+            .oneshot(request(&token))
+            .await
+            .expect("infallible");
+        assert_eq!(ok.status(), 200);
+        let no = app
+            .clone()
+            .oneshot(request(&forged))
+            .await
+            .expect("infallible");
+        assert_eq!(no.status(), 401);
+    });
+    let garbage: Vec<String> = (0..n)
+        .map(|i| format!("eyJ{i:x}.eyJ{i:x}zz.{i:x}sig"))
+        .collect();
+    let scenario = scenario.to_owned();
+    let looped = move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        measured(
+            &rt,
+            Box::pin(async {
+                for i in 0..n {
+                    match scenario.as_str() {
+                        "layer-cached" => {
+                            let r = app
+                                .clone()
+                                .oneshot(request(&token))
+                                .await
+                                .expect("infallible");
+                            assert_eq!(r.status(), 200);
+                        }
+                        "layer-forged" => {
+                            let r = app
+                                .clone()
+                                .oneshot(request(&forged))
+                                .await
+                                .expect("infallible");
+                            assert_eq!(r.status(), 401);
+                        }
+                        "layer-garbage" => {
+                            let r = app
+                                .clone()
+                                .oneshot(request(&garbage[i as usize]))
+                                .await
+                                .expect("infallible");
+                            assert_eq!(r.status(), 401);
+                        }
+                        "no-layer" => {
+                            let r = bare
+                                .clone()
+                                .oneshot(request(&token))
+                                .await
+                                .expect("infallible");
+                            assert_eq!(r.status(), 200);
+                        }
+                        "verify-cached" => {
+                            verifier.verify(&token).await.expect("verifies");
+                        }
+                        other => panic!("unknown scenario {other}"),
+                    }
+                }
+            }),
+        );
+    };
+    std::thread::Builder::new()
+        .name("measured".into())
+        .spawn(looped)
+        .expect("thread")
+        .join()
+        .expect("measured loop");
+}
+
+/// The measured loop, by name: `--toggle-collect='*hot_path*measured*'` counts it alone.
+#[inline(never)]
+fn measured(rt: &tokio::runtime::Runtime, work: std::pin::Pin<Box<dyn Future<Output = ()> + '_>>) {
+    rt.block_on(work);
+    // Not a tail call, so that the profiler sees the function return.
+    std::hint::black_box(());
+}
