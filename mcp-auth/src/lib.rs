@@ -53,6 +53,7 @@
 //! | [`rejection`], [`challenge`], [`error`] | what a refused request gets, the RFC 6750 header, the error enums |
 //! | [`discovery`], [`jwks`], [`verify`], [`introspection`] | authorization-server metadata, key sets, JWT verification, opaque tokens |
 //! | [`metadata`] | the RFC 9728 document |
+//! | [`dpop`] | DPoP (RFC 9449): proofs, key-bound tokens, the per-resource policy |
 //! | [`bearer`], [`auth_info`], [`clock`], [`crypto`], [`spec`], [`rules`] | token extraction, the verified token, a controllable clock, the crypto backend, what `#[mcp_resource]` declares, the URL and scope rules |
 //!
 //! The development authorization server for tests and examples is the separate crate
@@ -75,6 +76,7 @@ pub mod clock;
 mod cors;
 pub mod crypto;
 pub mod discovery;
+pub mod dpop;
 mod endpoint;
 pub mod error;
 pub mod extract;

@@ -187,6 +187,7 @@
 
 mod authorize;
 mod clients;
+mod dpop;
 mod error;
 mod fault;
 mod grants;
@@ -207,6 +208,7 @@ mod tests;
 
 pub use authorize::Consent;
 pub use clients::ClientRegistration;
+pub use dpop::{DpopKey, ProofBuilder};
 pub use error::DevServerError;
 pub use fault::Fault;
 pub use keys::SigningAlg;
