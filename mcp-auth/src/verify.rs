@@ -43,6 +43,32 @@ pub trait TokenVerifier: Send + Sync + 'static {
         &'a self,
         token: &'a str,
     ) -> impl Future<Output = Result<AuthInfo, VerifyError>> + Send + 'a;
+
+    /// Verifies `token` presented with the `DPoP` scheme (RFC 9449 §7.1): every check of
+    /// [`verify`](Self::verify), but a token bound to a key (`cnf`) is returned rather than
+    /// refused, so that the caller can compare its `cnf.jkt` with the proof's key
+    /// ([`AuthInfo::dpop_jkt`]).
+    ///
+    /// The default calls [`verify`](Self::verify): a verifier that refuses bound tokens there
+    /// (as it must for `Bearer`) then accepts no DPoP token. [`JwtVerifier`],
+    /// [`IntrospectionVerifier`](crate::introspection::IntrospectionVerifier) and
+    /// [`SharedVerifier`] override it.
+    fn verify_dpop<'a>(
+        &'a self,
+        token: &'a str,
+    ) -> impl Future<Output = Result<AuthInfo, VerifyError>> + Send + 'a {
+        self.verify(token)
+    }
+}
+
+/// The `Bearer` rule on a verified token: one bound to a key (`cnf`, or an introspection
+/// `token_type` of `DPoP`) is refused (RFC 9449 §7.2, RFC 8705 §3).
+pub(crate) fn bearer_only(info: AuthInfo) -> Result<AuthInfo, VerifyError> {
+    let dpop_type = matches!(info.claims.get("token_type"), Some(Value::String(t)) if t.eq_ignore_ascii_case("dpop"));
+    if info.claims.contains_key("cnf") || dpop_type {
+        return Err(VerifyError::NotABearerToken);
+    }
+    Ok(info)
 }
 
 /// A boxed future, as returned by [`SharedVerifier`].
@@ -50,11 +76,22 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 trait DynTokenVerifier: Send + Sync + 'static {
     fn verify_dyn<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<AuthInfo, VerifyError>>;
+    fn verify_dpop_dyn<'a>(
+        &'a self,
+        token: &'a str,
+    ) -> BoxFuture<'a, Result<AuthInfo, VerifyError>>;
 }
 
 impl<V: TokenVerifier> DynTokenVerifier for V {
     fn verify_dyn<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<AuthInfo, VerifyError>> {
         Box::pin(self.verify(token))
+    }
+
+    fn verify_dpop_dyn<'a>(
+        &'a self,
+        token: &'a str,
+    ) -> BoxFuture<'a, Result<AuthInfo, VerifyError>> {
+        Box::pin(self.verify_dpop(token))
     }
 }
 
@@ -81,6 +118,13 @@ impl TokenVerifier for SharedVerifier {
         token: &'a str,
     ) -> impl Future<Output = Result<AuthInfo, VerifyError>> + Send + 'a {
         self.0.verify_dyn(token)
+    }
+
+    fn verify_dpop<'a>(
+        &'a self,
+        token: &'a str,
+    ) -> impl Future<Output = Result<AuthInfo, VerifyError>> + Send + 'a {
+        self.0.verify_dpop_dyn(token)
     }
 }
 
@@ -446,11 +490,9 @@ impl JwtVerifier {
             Some(id) => Some(id),
             None => claim_str(&claims, "azp")?.map(str::to_owned),
         };
-        if claims.contains_key("cnf") {
-            // RFC 9449 / RFC 8705: a bound token is useless to a thief only if the holder's key
-            // is checked; presented as Bearer, it must be refused.
-            return Err(VerifyError::NotABearerToken);
-        }
+        // A bound token (`cnf`) is refused by `verify` (the Bearer rule, `bearer_only`) and
+        // returned by `verify_dpop`, whose caller checks the holder's key: the cached
+        // verification serves both.
         let scopes = read_scopes(&claims, &options.scope_claims)?;
         Ok(AuthInfo {
             issuer: iss.to_owned(),
@@ -468,7 +510,13 @@ impl JwtVerifier {
 }
 
 impl TokenVerifier for JwtVerifier {
-    fn verify<'a>(
+    async fn verify(&self, token: &str) -> Result<AuthInfo, VerifyError> {
+        // RFC 9449 / RFC 8705: a bound token is useless to a thief only if the holder's key is
+        // checked; presented as Bearer, it must be refused.
+        self.verify_cached(token).await.and_then(bearer_only)
+    }
+
+    fn verify_dpop<'a>(
         &'a self,
         token: &'a str,
     ) -> impl Future<Output = Result<AuthInfo, VerifyError>> + Send + 'a {

@@ -457,3 +457,29 @@ fn thumbprint_ignores_non_required_members() {
     jwk.insert("alg".into(), "ES256".into());
     assert_eq!(jwk_thumbprint(&jwk).unwrap(), key.thumbprint());
 }
+
+#[tokio::test]
+async fn jwt_bound_tokens_pass_verify_dpop_and_are_refused_as_bearer() {
+    use crate::verify::{JwtVerifier, TokenVerifier as _};
+    let idp = mcp_auth_dev::AuthorizationServer::start().await.unwrap();
+    let verifier = JwtVerifier::builder()
+        .resource(RESOURCE)
+        .issuer(idp.issuer(), idp.jwks_uri())
+        .build()
+        .unwrap();
+    let key = DpopKey::generate_es256();
+    let bound = idp
+        .token()
+        .audience(RESOURCE)
+        .claim("cnf", json!({"jkt": key.thumbprint()}))
+        .mint();
+    let info = verifier.verify_dpop(&bound).await.unwrap();
+    assert_eq!(info.dpop_jkt(), Some(key.thumbprint()));
+    assert_eq!(
+        verifier.verify(&bound).await.unwrap_err(),
+        crate::VerifyError::NotABearerToken
+    );
+    let plain = idp.token().audience(RESOURCE).mint();
+    assert_eq!(verifier.verify_dpop(&plain).await.unwrap().dpop_jkt(), None);
+    assert_eq!(verifier.verify(&plain).await.unwrap().dpop_jkt(), None);
+}
