@@ -69,13 +69,16 @@ use crate::binding::{BindingKey, BindingKind, MemoryStore, Owner, SharedStore};
 use crate::clock::{SharedClock, SystemClock};
 use crate::error::{ConfigError, ErrorCode};
 
+mod challenge;
 mod htu;
 mod jwk;
 
+pub(crate) mod layer;
 mod nonce;
 #[cfg(test)]
 mod tests;
 
+pub use challenge::DpopChallenge;
 pub use jwk::jwk_thumbprint;
 
 /// The `DPoP` request header (RFC 9449 §4.1).
@@ -604,7 +607,6 @@ impl DpopVerifier {
     }
 
     /// Uses `leeway` on `iat` unless [`DpopOptions::leeway`] set one.
-    #[allow(dead_code)] // wired by the resource builder
     pub(crate) fn default_leeway(mut self, leeway: Duration) -> Self {
         if self.options.leeway.is_none() {
             self.leeway = leeway;

@@ -417,6 +417,9 @@ async fn authorize<R: 'static>(
     if method == Method::OPTIONS && config.cors {
         return Ok(Decision::Preflight);
     }
+    if let Some(dpop) = resource.dpop.as_deref() {
+        return authorize_dpop::<R>(config, dpop, method, headers, uri).await;
+    }
     let token = match extract_bearer(headers, uri) {
         Ok(BearerOutcome::Token(token)) => token,
         Ok(BearerOutcome::Missing | BearerOutcome::OtherScheme) => {
@@ -467,6 +470,50 @@ async fn authorize<R: 'static>(
     }
     // No user data in per-request logs: not the subject, not the client, not the token.
     tracing::debug!(kind = ?info.token_kind(), "token verified");
+    Ok(Decision::Proceed(Box::new(Authenticated {
+        info,
+        resource: Arc::clone(resource),
+        marker: TypeId::of::<R>(),
+        required: Arc::clone(&config.required),
+        error_body: config.error_body.clone(),
+    })))
+}
+
+/// [`authorize`] for a resource that accepts DPoP: the `DPoP` and `Bearer` schemes as its policy
+/// says (see [`crate::dpop`]), then the same scope decision, with the DPoP challenge.
+async fn authorize_dpop<R: 'static>(
+    config: &LayerConfig,
+    dpop: &crate::dpop::DpopVerifier,
+    method: &Method,
+    headers: &HeaderMap,
+    uri: &http::Uri,
+) -> Result<Decision, AuthRejection> {
+    let resource = &config.resource;
+    let (info, scheme) = crate::dpop::layer::authenticate(
+        resource,
+        dpop,
+        &config.unauthenticated_scopes,
+        method,
+        headers,
+        uri,
+    )
+    .await?;
+    if let Err(missing) = resource
+        .hierarchy
+        .require(info.scopes(), config.required.iter())
+    {
+        tracing::debug!(missing = ?missing.scopes(), "insufficient scope");
+        let scopes = challenge_scopes(
+            config.required.iter().map(String::as_str),
+            &resource.base_scopes,
+            &info,
+        );
+        let rejection = AuthRejection::insufficient_scope(resource, &scopes, &missing);
+        return Err(crate::dpop::layer::decorate(
+            rejection, resource, scheme, &scopes,
+        ));
+    }
+    tracing::debug!(kind = ?info.token_kind(), ?scheme, "token verified");
     Ok(Decision::Proceed(Box::new(Authenticated {
         info,
         resource: Arc::clone(resource),

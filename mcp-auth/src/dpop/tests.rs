@@ -483,3 +483,244 @@ async fn jwt_bound_tokens_pass_verify_dpop_and_are_refused_as_bearer() {
     assert_eq!(verifier.verify_dpop(&plain).await.unwrap().dpop_jkt(), None);
     assert_eq!(verifier.verify(&plain).await.unwrap().dpop_jkt(), None);
 }
+
+mod through_the_layer {
+    use axum::Router;
+    use axum::body::Body;
+    use axum::routing::post;
+    use http::{Request, StatusCode, header};
+    use tower::ServiceExt as _;
+
+    use super::*;
+    use crate::{ProtectedResource, ResourceServer};
+
+    struct Fixture {
+        idp: mcp_auth_dev::AuthorizationServer,
+        app: Router,
+        metadata: Vec<u8>,
+    }
+
+    async fn fixture(edit: impl FnOnce(DpopOptions) -> DpopOptions) -> Fixture {
+        let idp = mcp_auth_dev::AuthorizationServer::start().await.unwrap();
+        let server = ResourceServer::builder()
+            .resource(
+                ProtectedResource::new(RESOURCE)
+                    .issuer_with_jwks(idp.issuer(), idp.jwks_uri())
+                    .metadata(|m| m.scopes_supported(["mcp:read"]))
+                    .dpop(edit),
+            )
+            .build()
+            .unwrap();
+        let resource = server.resource(RESOURCE).unwrap();
+        let app = Router::new()
+            .route("/mcp", post(|| async { "ok" }))
+            .layer(resource.layer().required_scopes(["mcp:read"]));
+        Fixture {
+            metadata: resource.metadata_document().to_vec(),
+            idp,
+            app,
+        }
+    }
+
+    impl Fixture {
+        fn bound_token(&self, key: &DpopKey) -> String {
+            self.idp
+                .token()
+                .audience(RESOURCE)
+                .scopes(["mcp:read"])
+                .claim("cnf", json!({"jkt": key.thumbprint()}))
+                .mint()
+        }
+
+        async fn send(
+            &self,
+            authorization: Option<String>,
+            proof: Option<String>,
+        ) -> http::Response<Body> {
+            let mut request = Request::post("/mcp").header(header::HOST, "evil.example.com");
+            if let Some(authorization) = authorization {
+                request = request.header(header::AUTHORIZATION, authorization);
+            }
+            if let Some(proof) = proof {
+                request = request.header("dpop", proof);
+            }
+            self.app
+                .clone()
+                .oneshot(request.body(Body::empty()).unwrap())
+                .await
+                .unwrap()
+        }
+    }
+
+    fn challenges(response: &http::Response<Body>) -> Vec<String> {
+        response
+            .headers()
+            .get_all(header::WWW_AUTHENTICATE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn accepted_policy_dpop_and_bearer_side_by_side() {
+        let fx = fixture(|d| d.policy(DpopPolicy::Accepted)).await;
+        let key = DpopKey::generate_es256();
+        let token = fx.bound_token(&key);
+        let proof = key.proof("POST", RESOURCE, Some(&token), None);
+        let ok = fx
+            .send(Some(format!("DPoP {token}")), Some(proof.clone()))
+            .await;
+        assert_eq!(ok.status(), StatusCode::OK);
+        // The same proof again: a replay, refused although the token is cached.
+        let replay = fx.send(Some(format!("DPoP {token}")), Some(proof)).await;
+        assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
+        let c = challenges(&replay);
+        assert_eq!(c.len(), 2, "{c:?}");
+        assert!(c[0].starts_with("Bearer resource_metadata="), "{c:?}");
+        assert!(
+            c[1].starts_with(r#"DPoP error="invalid_dpop_proof""#),
+            "{c:?}"
+        );
+        assert!(c[1].ends_with(r#"algs="ES256 RS256 PS256 EdDSA""#), "{c:?}");
+        // A fresh proof for the cached token: accepted.
+        let proof = key.proof("POST", RESOURCE, Some(&token), None);
+        let ok = fx.send(Some(format!("DPoP {token}")), Some(proof)).await;
+        assert_eq!(ok.status(), StatusCode::OK);
+        // The bound token as Bearer, with or without a proof: refused.
+        let proof = key.proof("POST", RESOURCE, Some(&token), None);
+        let bearer = fx.send(Some(format!("Bearer {token}")), Some(proof)).await;
+        assert_eq!(bearer.status(), StatusCode::UNAUTHORIZED);
+        let c = challenges(&bearer);
+        assert!(c[0].starts_with(r#"Bearer error="invalid_token""#), "{c:?}");
+        assert!(c[1].starts_with("DPoP resource_metadata="), "{c:?}");
+        // An unbound Bearer token with a proof: a Bearer request, the proof not evaluated.
+        let plain = fx
+            .idp
+            .token()
+            .audience(RESOURCE)
+            .scopes(["mcp:read"])
+            .mint();
+        let ok = fx
+            .send(
+                Some(format!("Bearer {plain}")),
+                Some("not even a proof".into()),
+            )
+            .await;
+        assert_eq!(ok.status(), StatusCode::OK);
+        // An unbound token with the DPoP scheme: not bound, invalid_token on the DPoP challenge.
+        let proof = key.proof("POST", RESOURCE, Some(&plain), None);
+        let unbound = fx.send(Some(format!("DPoP {plain}")), Some(proof)).await;
+        assert_eq!(unbound.status(), StatusCode::UNAUTHORIZED);
+        assert!(challenges(&unbound)[1].starts_with(r#"DPoP error="invalid_token""#));
+        // No credentials: both challenges, with scope.
+        let none = fx.send(None, None).await;
+        let c = challenges(&none);
+        assert_eq!(c.len(), 2);
+        assert!(c[1].contains(r#"scope="mcp:read""#), "{c:?}");
+        let doc: serde_json::Value = serde_json::from_slice(&fx.metadata).unwrap();
+        assert_eq!(
+            doc["dpop_signing_alg_values_supported"],
+            json!(["ES256", "RS256", "PS256", "EdDSA"])
+        );
+        assert!(
+            doc.get("dpop_bound_access_tokens_required")
+                .is_none_or(|v| v == false)
+        );
+    }
+
+    #[tokio::test]
+    async fn required_policy_refuses_bearer_and_nonce_round_trip() {
+        let fx = fixture(|d| {
+            d.policy(DpopPolicy::Required)
+                .algorithms([Algorithm::ES256])
+                .nonce(true)
+        })
+        .await;
+        let key = DpopKey::generate_es256();
+        let token = fx.bound_token(&key);
+        let plain = fx
+            .idp
+            .token()
+            .audience(RESOURCE)
+            .scopes(["mcp:read"])
+            .mint();
+        let bearer = fx.send(Some(format!("Bearer {plain}")), None).await;
+        assert_eq!(bearer.status(), StatusCode::UNAUTHORIZED);
+        let c = challenges(&bearer);
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert!(c[0].starts_with(r#"DPoP error="invalid_token""#), "{c:?}");
+        // Without a nonce: use_dpop_nonce and a DPoP-Nonce.
+        let proof = key.proof("POST", RESOURCE, Some(&token), None);
+        let first = fx.send(Some(format!("DPoP {token}")), Some(proof)).await;
+        assert_eq!(first.status(), StatusCode::UNAUTHORIZED);
+        assert!(challenges(&first)[0].starts_with(r#"DPoP error="use_dpop_nonce""#));
+        let nonce = first.headers()["dpop-nonce"].to_str().unwrap().to_owned();
+        let proof = key.proof("POST", RESOURCE, Some(&token), Some(&nonce));
+        let ok = fx.send(Some(format!("DPoP {token}")), Some(proof)).await;
+        assert_eq!(ok.status(), StatusCode::OK);
+        // A proof for a foreign host (the attacker's Host header is never used).
+        let proof = key.proof(
+            "POST",
+            "https://evil.example.com/mcp",
+            Some(&token),
+            Some(&nonce),
+        );
+        let foreign = fx.send(Some(format!("DPoP {token}")), Some(proof)).await;
+        assert_eq!(foreign.status(), StatusCode::UNAUTHORIZED);
+        // Missing credentials: only the DPoP challenge.
+        let none = fx.send(None, None).await;
+        let c = challenges(&none);
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert!(c[0].starts_with("DPoP resource_metadata="), "{c:?}");
+        assert!(c[0].ends_with(r#"algs="ES256""#), "{c:?}");
+        let doc: serde_json::Value = serde_json::from_slice(&fx.metadata).unwrap();
+        assert_eq!(doc["dpop_signing_alg_values_supported"], json!(["ES256"]));
+        assert_eq!(doc["dpop_bound_access_tokens_required"], json!(true));
+    }
+
+    #[tokio::test]
+    async fn insufficient_scope_goes_on_the_dpop_challenge() {
+        let fx = fixture(|d| d.policy(DpopPolicy::Accepted)).await;
+        let key = DpopKey::generate_es256();
+        let token = fx
+            .idp
+            .token()
+            .audience(RESOURCE)
+            .scopes(["other"])
+            .claim("cnf", json!({"jkt": key.thumbprint()}))
+            .mint();
+        let proof = key.proof("POST", RESOURCE, Some(&token), None);
+        let refused = fx.send(Some(format!("DPoP {token}")), Some(proof)).await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+        let c = challenges(&refused);
+        assert!(
+            c[1].starts_with(r#"DPoP error="insufficient_scope""#),
+            "{c:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn garbage_never_panics_nor_500s() {
+        let fx = fixture(|d| d.policy(DpopPolicy::Accepted).nonce(true)).await;
+        for (auth, proof) in [
+            (Some("DPoP"), None),
+            (Some("DPoP   "), Some("")),
+            (Some("DPoP a.b.c"), Some("a.b.c")),
+            (Some("DPoP é"), Some("....")),
+            (
+                Some("dpop eyJ.eyJ.x"),
+                Some("eyJhbGciOiJFUzI1NiJ9.e30.AAAA"),
+            ),
+            (Some("Bearer"), Some("x")),
+        ] {
+            let response = fx
+                .send(auth.map(str::to_owned), proof.map(str::to_owned))
+                .await;
+            let status = response.status();
+            assert!(
+                status == StatusCode::UNAUTHORIZED || status == StatusCode::BAD_REQUEST,
+                "{auth:?}: {status}"
+            );
+        }
+    }
+}
