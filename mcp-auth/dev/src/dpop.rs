@@ -203,6 +203,23 @@ impl ProofBuilder {
     }
 }
 
+/// The JOSE name of `alg`.
+pub(crate) fn alg_name(alg: jsonwebtoken::Algorithm) -> &'static str {
+    use jsonwebtoken::Algorithm as A;
+    match alg {
+        A::ES256 => "ES256",
+        A::ES384 => "ES384",
+        A::RS256 => "RS256",
+        A::RS384 => "RS384",
+        A::RS512 => "RS512",
+        A::PS256 => "PS256",
+        A::PS384 => "PS384",
+        A::PS512 => "PS512",
+        A::EdDSA => "EdDSA",
+        _ => "HS256",
+    }
+}
+
 /// A unique proof id: random, with a counter so that two proofs never share one.
 fn fresh_jti() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
