@@ -122,6 +122,7 @@ pub use mcp_auth_rules as rules;
 /// guarantee, may change in any release.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::dpop::DpopPolicy;
     pub use crate::extract::ScopeGuard;
     pub use crate::mcp::McpScopes;
     #[cfg(feature = "rmcp")]
@@ -131,7 +132,8 @@ pub mod __private {
         compile_error, concat_list_bytes, concat_list_len, scope_declared,
     };
     pub use crate::spec::{
-        IssuerSpec, MetadataSpec, Resource, ResourceSpec, ScopeSet, TokenSpec, ValueSource,
+        DpopSpec, IssuerSpec, MetadataSpec, Resource, ResourceSpec, ScopeSet, TokenSpec,
+        ValueSource,
     };
     pub use crate::typed::ResourceBuilder;
     pub use crate::verify::{ClaimsProfile, TypPolicy};
