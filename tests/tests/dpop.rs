@@ -711,3 +711,62 @@ async fn end_to_end_a_dpop_client_gets_a_bound_token_and_calls_an_rmcp_tool() {
         .await;
     assert_eq!(stolen.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn no_token_proof_or_key_in_any_log_line() {
+    let capture = mcp_auth_tests::LogCapture::default();
+    let writer = capture.clone();
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .init();
+    let app = App::start(false, true).await;
+    let key = DpopKey::generate_es256();
+    let token = app.bound_token(&key);
+    let first = app
+        .dpop(&token, &key.proof("POST", &app.url, Some(&token), None))
+        .await;
+    let nonce = first.headers()["dpop-nonce"].to_str().unwrap().to_owned();
+    let mut secrets = vec![token.clone(), nonce.clone(), key.thumbprint().to_owned()];
+    let good = key.proof("POST", &app.url, Some(&token), Some(&nonce));
+    let bad_sig = key
+        .proof_builder("POST", &app.url)
+        .access_token(&token)
+        .claim("nonce", nonce.as_str())
+        .corrupt_signature()
+        .build();
+    let other_uri = key.proof(
+        "POST",
+        "https://evil.example.com/mcp",
+        Some(&token),
+        Some(&nonce),
+    );
+    let mut statuses = Vec::new();
+    for proof in [&good, &good, &bad_sig, &other_uri] {
+        statuses.push(app.dpop(&token, proof).await.status().as_u16());
+        secrets.push(proof.clone());
+    }
+    statuses.push(
+        app.send(&format!("Bearer {token}"), &[&good])
+            .await
+            .status()
+            .as_u16(),
+    );
+    assert_eq!(statuses, [200, 401, 401, 401, 401]);
+    let logs = capture.text();
+    assert!(
+        logs.contains("dpop proof rejected"),
+        "the decisions are logged"
+    );
+    assert!(logs.contains("token verified"), "successes are logged too");
+    for secret in &secrets {
+        assert!(
+            !logs.contains(secret.as_str()),
+            "a secret appears in the logs"
+        );
+        for segment in secret.split('.').filter(|s| s.len() >= 16) {
+            assert!(!logs.contains(segment), "a segment appears in the logs");
+        }
+    }
+}
