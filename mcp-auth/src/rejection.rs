@@ -261,6 +261,12 @@ impl AuthRejection {
         }
     }
 
+    /// Replaces the description (what the client should do differs when DPoP is required).
+    pub(crate) fn described(mut self, description: &str) -> Self {
+        self.description = description.to_owned();
+        self
+    }
+
     /// Adds the DPoP reply (a challenge without error) to a rejection of the Bearer path.
     pub(crate) fn add_dpop(mut self, dpop: crate::dpop::layer::DpopReply) -> Self {
         if self.status != StatusCode::SERVICE_UNAVAILABLE {

@@ -473,6 +473,14 @@ async fn metadata_and_challenges_advertise_dpop() {
     let all = challenges(&response);
     assert_eq!(all.len(), 1, "DPoP required: no Bearer challenge: {all:?}");
     assert!(all[0].contains("scope=\"read:notes\""), "{all:?}");
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("DPoP-bound"),
+        "{body}"
+    );
     let metadata_url = app
         .url
         .replace("/mcp", "/.well-known/oauth-protected-resource/mcp");

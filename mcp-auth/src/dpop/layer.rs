@@ -124,8 +124,16 @@ pub(crate) async fn authenticate(
 }
 
 fn missing(resource: &ResourceInner, verifier: &DpopVerifier, scopes: &[String]) -> AuthRejection {
-    AuthRejection::missing_credentials(resource, scopes)
-        .add_dpop(plain_reply(resource, verifier, scopes))
+    let reply = plain_reply(resource, verifier, scopes);
+    let rejection = AuthRejection::missing_credentials(resource, scopes);
+    if reply.bearer {
+        return rejection.add_dpop(reply);
+    }
+    rejection
+        .described(
+            "Authentication required: send a DPoP-bound access token (Authorization: DPoP) with a DPoP proof header",
+        )
+        .add_dpop(reply)
 }
 
 /// A `DPoP`-scheme refusal: the error on the DPoP challenge.
