@@ -778,3 +778,59 @@ async fn no_token_proof_or_key_in_any_log_line() {
         }
     }
 }
+
+#[tokio::test]
+async fn introspected_tokens_are_bound_by_the_introspection_cnf() {
+    use mcp_auth::introspection::ClientAuth;
+    use mcp_auth::{ProtectedResource, ResourceServer};
+    let idp = AuthorizationServer::start().await.unwrap();
+    let config = fetch_server_config(idp.issuer(), DiscoveryKind::Auto)
+        .await
+        .unwrap();
+    let (listener, origin) = bind().await;
+    let url = format!("{origin}/mcp");
+    let (client_id, secret) = idp.introspection_client();
+    let auth = ResourceServer::builder()
+        .resource(
+            ProtectedResource::new(&url)
+                .authorization_server(config)
+                .introspection(ClientAuth::basic(client_id, secret))
+                .dpop(|d| d.policy(DpopPolicy::Accepted)),
+        )
+        .build()
+        .unwrap();
+    spawn(
+        listener,
+        Router::new()
+            .route("/mcp", post(whoami))
+            .layer(auth.bearer(&url)),
+    );
+    let app = App {
+        idp,
+        url,
+        http: reqwest::Client::new(),
+    };
+    let key = DpopKey::generate_es256();
+    let opaque = app
+        .idp
+        .opaque_token()
+        .audience(&app.url)
+        .dpop_jkt(key.thumbprint())
+        .mint();
+    let proof = key.proof("POST", &app.url, Some(&opaque), None);
+    let ok = app.dpop(&opaque, &proof).await;
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert_eq!(ok.text().await.unwrap(), key.thumbprint());
+    // Another key's proof: the introspection response's cnf.jkt does not match.
+    let thief = DpopKey::generate_es256();
+    let proof = thief.proof("POST", &app.url, Some(&opaque), None);
+    refused(
+        app.dpop(&opaque, &proof).await,
+        "invalid_token",
+        "different key",
+    )
+    .await;
+    // As Bearer: refused (cnf, token_type DPoP).
+    let bearer = app.send(&format!("Bearer {opaque}"), &[]).await;
+    assert_eq!(bearer.status(), StatusCode::UNAUTHORIZED);
+}
