@@ -62,6 +62,8 @@ mod snapshot;
 /// | `accept_jwt_typ` | `true` | also accept `typ: JWT` and no `typ` (providers without RFC 9068 tokens) |
 /// | `lenient_claims` | `true` | require only `iss`, `exp`, `aud` |
 /// | `scope_claim` | `"scp"` | the claim scopes are read from when `scope` is absent |
+/// | `dpop` | `"bearer_only"` (default), `"accepted"` or `"required"` | DPoP (RFC 9449): Bearer tokens only, DPoP-bound tokens too, or DPoP-bound tokens only |
+/// | `dpop_algs` | `["ES256", ...]` | the DPoP proof algorithms (asymmetric; default ES256, RS256, PS256, EdDSA); only with `dpop = "accepted"` or `"required"` |
 ///
 /// Literals are checked at compile time: URLs must be absolute, `https` (`http` only for
 /// loopback hosts), without userinfo or fragment, and in canonical form; the resource id must

@@ -2,7 +2,8 @@
 //! every RFC 9068 check, keys cached) and cached, next to a bare `jsonwebtoken::decode` with a
 //! preloaded key; the bearer layer in front of a trivial handler against the handler alone;
 //! rejections (random garbage, a repeated forged token); MCP mode with a 1 KB and a 1 MB
-//! `tools/call` body (the JSON-RPC peek).
+//! `tools/call` body (the JSON-RPC peek); DPoP (RFC 9449): proof verification per algorithm,
+//! and a DPoP request against a Bearer request through the layer.
 //!
 //! Run: `cargo bench -p mcp-auth --bench verify -- --warm-up-time 1 --measurement-time 3`
 
@@ -10,7 +11,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::Request;
 use axum::routing::{get, post};
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{DecodingKey, Validation};
 use mcp_auth::mcp::McpScopes;
@@ -95,7 +96,7 @@ fn request(method: &str, token: &str, body: Body) -> Request<Body> {
     Request::builder()
         .method(method)
         .uri(RESOURCE)
-        // HTTP/1.1 needs a Host header naming the target's authority (the layer refuses others).
+        // HTTP/1.1 requests need a Host (RFC 9112 §3.2): the layer refuses them without one.
         .header("host", "mcp.example.com")
         .header("authorization", format!("Bearer {token}"))
         .header("content-type", "application/json")
@@ -209,6 +210,183 @@ fn bench(c: &mut Criterion) {
         .expect("dev server");
     bench_verify(c, &rt, &idp);
     bench_service(c, &rt, &idp);
+    bench_dpop(c, &rt, &idp);
+}
+
+/// A replay store that never remembers: isolates the proof checks from the `jti` claim.
+#[derive(Debug)]
+struct Forgetful;
+
+impl mcp_auth::binding::BindingStore for Forgetful {
+    fn claim<'a>(
+        &'a self,
+        _key: &'a mcp_auth::binding::BindingKey,
+        owner: &'a mcp_auth::binding::Owner,
+        _ttl: std::time::Duration,
+    ) -> mcp_auth::binding::BoxFuture<
+        'a,
+        Result<mcp_auth::binding::Owner, mcp_auth::binding::StoreError>,
+    > {
+        Box::pin(std::future::ready(Ok(*owner)))
+    }
+
+    fn owner<'a>(
+        &'a self,
+        _key: &'a mcp_auth::binding::BindingKey,
+    ) -> mcp_auth::binding::BoxFuture<
+        'a,
+        Result<Option<mcp_auth::binding::Owner>, mcp_auth::binding::StoreError>,
+    > {
+        Box::pin(std::future::ready(Ok(None)))
+    }
+
+    fn release<'a>(
+        &'a self,
+        _key: &'a mcp_auth::binding::BindingKey,
+    ) -> mcp_auth::binding::BoxFuture<'a, Result<(), mcp_auth::binding::StoreError>> {
+        Box::pin(std::future::ready(Ok(())))
+    }
+}
+
+fn bench_dpop(c: &mut Criterion, rt: &tokio::runtime::Runtime, idp: &AuthorizationServer) {
+    use mcp_auth::dpop::{
+        DpopOptions, DpopPolicy, DpopVerifier, ProofRequest, SUPPORTED_ALGORITHMS,
+    };
+    use mcp_auth_dev::DpopKey;
+
+    // Proof verification alone (every §4.3 step; the jti claim goes to a store that forgets,
+    // so that one proof can be checked again and again).
+    let verifier = DpopVerifier::new(
+        RESOURCE,
+        DpopOptions::default()
+            .policy(DpopPolicy::Accepted)
+            .algorithms(SUPPORTED_ALGORITHMS)
+            .replay_store(std::sync::Arc::new(Forgetful)),
+    )
+    .expect("dpop verifier");
+    let token = "an.access.token";
+    let mut group = c.benchmark_group("dpop-proof");
+    for (alg, name) in [
+        (SigningAlg::Es256, "ES256"),
+        (SigningAlg::Rs256, "RS256"),
+        (SigningAlg::Ps256, "PS256"),
+        (SigningAlg::EdDsa, "EdDSA"),
+    ] {
+        let key = DpopKey::generate(alg).expect("dpop key");
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            "dpop",
+            key.proof("POST", RESOURCE, Some(token), None)
+                .parse()
+                .expect("header"),
+        );
+        let request = ProofRequest {
+            method: &http::Method::POST,
+            path: "/mcp",
+            access_token: Some(token),
+            bound_jkt: Some(key.thumbprint()),
+        };
+        rt.block_on(verifier.verify(&headers, &request))
+            .expect("proof verifies");
+        group.bench_function(format!("verify/{name}"), |b| {
+            b.iter(|| {
+                rt.block_on(verifier.verify(&headers, &request))
+                    .expect("verifies")
+            });
+        });
+    }
+    group.finish();
+
+    // A DPoP request (fresh ES256 proof, made outside the measurement; the real in-memory
+    // replay store) against a Bearer request, both with an ES256 token and the token cache on.
+    let auth = ResourceServer::builder()
+        .resource(
+            ProtectedResource::new(RESOURCE)
+                .issuer_with_jwks(idp.issuer(), idp.jwks_uri())
+                .dpop(|d| d.policy(DpopPolicy::Accepted)),
+        )
+        .build()
+        .expect("resource server");
+    let app = Router::new()
+        .route("/mcp", get(|| async { "ok" }))
+        .layer(auth.bearer(RESOURCE).required_scopes(["mcp:read"]));
+    let key = DpopKey::generate_es256();
+    let bound = idp
+        .token()
+        .audience(RESOURCE)
+        .scopes(["mcp:read"])
+        .alg(SigningAlg::Es256)
+        .dpop_jkt(key.thumbprint())
+        .mint();
+    let bearer = idp
+        .token()
+        .audience(RESOURCE)
+        .scopes(["mcp:read"])
+        .alg(SigningAlg::Es256)
+        .mint();
+    let dpop_request = |proof: String| {
+        Request::builder()
+            .method("GET")
+            .uri(RESOURCE)
+            .header("host", "mcp.example.com")
+            .header("authorization", format!("DPoP {bound}"))
+            .header("dpop", proof)
+            .body(Body::empty())
+            .expect("request")
+    };
+    let ok = rt
+        .block_on(
+            app.clone()
+                .oneshot(dpop_request(key.proof("GET", RESOURCE, Some(&bound), None))),
+        )
+        .expect("infallible");
+    assert_eq!(ok.status(), 200, "the DPoP request passes");
+    let ok = rt
+        .block_on(app.clone().oneshot(request("GET", &bearer, Body::empty())))
+        .expect("infallible");
+    assert_eq!(ok.status(), 200, "the Bearer request passes");
+    let bearer_only = server(idp, TokenCacheOptions::default());
+    let bearer_app = Router::new()
+        .route("/mcp", get(|| async { "ok" }))
+        .layer(bearer_only.bearer(RESOURCE).required_scopes(["mcp:read"]));
+    let mut group = c.benchmark_group("dpop-layer");
+    group.bench_function("dpop/ES256", |b| {
+        b.iter_batched(
+            || dpop_request(key.proof("GET", RESOURCE, Some(&bound), None)),
+            |request| {
+                let response = rt
+                    .block_on(app.clone().oneshot(request))
+                    .expect("infallible");
+                assert_eq!(response.status(), 200);
+            },
+            BatchSize::SmallInput,
+        );
+    });
+    group.bench_function("bearer/ES256", |b| {
+        b.iter_batched(
+            || request("GET", &bearer, Body::empty()),
+            |request| {
+                let response = rt
+                    .block_on(app.clone().oneshot(request))
+                    .expect("infallible");
+                assert_eq!(response.status(), 200);
+            },
+            BatchSize::SmallInput,
+        );
+    });
+    group.bench_function("bearer-only-resource/ES256", |b| {
+        b.iter_batched(
+            || request("GET", &bearer, Body::empty()),
+            |request| {
+                let response = rt
+                    .block_on(bearer_app.clone().oneshot(request))
+                    .expect("infallible");
+                assert_eq!(response.status(), 200);
+            },
+            BatchSize::SmallInput,
+        );
+    });
+    group.finish();
 }
 
 criterion_group!(benches, bench);

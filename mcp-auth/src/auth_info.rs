@@ -98,6 +98,13 @@ impl AuthInfo {
         self.claims.get(name)
     }
 
+    /// The RFC 7638 thumbprint of the key the token is bound to (`cnf.jkt`, RFC 9449 §6), for a
+    /// token the layer accepted with the `DPoP` scheme and a proof by that key; `None` for a
+    /// `Bearer` token.
+    pub fn dpop_jkt(&self) -> Option<&str> {
+        self.claims.get("cnf")?.get("jkt")?.as_str()
+    }
+
     /// Whether the token was a JWT or an opaque token.
     pub fn token_kind(&self) -> TokenKind {
         self.kind

@@ -60,15 +60,18 @@ pub enum BindingKind {
     Task,
     /// A state handle a tool minted and its caller passes back as an argument.
     Handle,
+    /// A DPoP proof id (`jti` with the key's thumbprint), claimed once to refuse replays.
+    DpopProof,
 }
 
 impl BindingKind {
-    /// The short name used in store keys: `session`, `task` or `handle`.
+    /// The short name used in store keys: `session`, `task`, `handle` or `dpop_jti`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Session => "session",
             Self::Task => "task",
             Self::Handle => "handle",
+            Self::DpopProof => "dpop_jti",
         }
     }
 }

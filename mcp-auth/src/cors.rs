@@ -13,9 +13,9 @@ use http::StatusCode;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
 /// The request headers a browser MCP client sends, allowed in preflights.
-const ALLOWED_REQUEST_HEADERS: &str = "authorization, content-type, accept, mcp-protocol-version, mcp-session-id, last-event-id, mcp-method, mcp-name";
+const ALLOWED_REQUEST_HEADERS: &str = "authorization, content-type, accept, mcp-protocol-version, mcp-session-id, last-event-id, mcp-method, mcp-name, dpop";
 /// The response headers a browser client must be able to read.
-const EXPOSED_HEADERS: &str = "WWW-Authenticate, Mcp-Session-Id, MCP-Protocol-Version";
+const EXPOSED_HEADERS: &str = "WWW-Authenticate, Mcp-Session-Id, MCP-Protocol-Version, DPoP-Nonce";
 /// The request headers the metadata preflight allows when the browser names none.
 const METADATA_ALLOWED_HEADERS: &str = "mcp-protocol-version, accept, authorization, content-type";
 

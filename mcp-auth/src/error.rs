@@ -21,16 +21,24 @@ pub enum ErrorCode {
     /// be checked (HTTP 503). Failing closed without blaming the token keeps clients out of
     /// re-authorization loops.
     Unavailable,
+    /// `invalid_dpop_proof` (HTTP 401, RFC 9449 §7.1): the DPoP proof is missing or invalid.
+    InvalidDpopProof,
+    /// `use_dpop_nonce` (HTTP 401, RFC 9449 §9): the DPoP proof must carry the server nonce
+    /// sent in the `DPoP-Nonce` header.
+    UseDpopNonce,
 }
 
 impl ErrorCode {
-    /// The RFC 6750 `error` value, `None` for [`ErrorCode::Unavailable`].
+    /// The `error` value (RFC 6750, and RFC 9449 for the DPoP codes), `None` for
+    /// [`ErrorCode::Unavailable`].
     pub fn as_rfc6750(self) -> Option<&'static str> {
         match self {
             Self::InvalidRequest => Some("invalid_request"),
             Self::InvalidToken => Some("invalid_token"),
             Self::InsufficientScope => Some("insufficient_scope"),
             Self::Unavailable => None,
+            Self::InvalidDpopProof => Some("invalid_dpop_proof"),
+            Self::UseDpopNonce => Some("use_dpop_nonce"),
         }
     }
 
@@ -41,6 +49,7 @@ impl ErrorCode {
             Self::InvalidToken => http::StatusCode::UNAUTHORIZED,
             Self::InsufficientScope => http::StatusCode::FORBIDDEN,
             Self::Unavailable => http::StatusCode::SERVICE_UNAVAILABLE,
+            Self::InvalidDpopProof | Self::UseDpopNonce => http::StatusCode::UNAUTHORIZED,
         }
     }
 }

@@ -50,10 +50,15 @@ impl Authenticated {
         let mut all: Vec<&str> = needed.collect();
         all.extend(self.required.iter().map(String::as_str));
         let scopes = challenge_scopes(all, &self.resource.base_scopes, &self.info);
-        Some(
-            AuthRejection::insufficient_scope(&self.resource, &scopes, &missing)
-                .render(self.error_body.as_ref()),
-        )
+        let rejection = AuthRejection::insufficient_scope(&self.resource, &scopes, &missing);
+        // A bound token got here by the DPoP scheme: the DPoP challenge carries the error.
+        let scheme = if self.info.dpop_jkt().is_some() {
+            crate::dpop::layer::Scheme::Dpop
+        } else {
+            crate::dpop::layer::Scheme::Bearer
+        };
+        let rejection = crate::dpop::layer::decorate(rejection, &self.resource, scheme, &scopes);
+        Some(rejection.render(self.error_body.as_ref()))
     }
 }
 

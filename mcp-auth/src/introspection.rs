@@ -462,13 +462,15 @@ impl Inner {
         if claim_str(&claims, "iss")?.is_some_and(|iss| iss != self.issuer) {
             return Err(VerifyError::UntrustedIssuer);
         }
-        // A key-bound token (`cnf`), or something that is not an access token (a refresh
-        // token is "active" too), must not pass as a bearer access token.
-        let bearer_type =
-            |t: &str| t.eq_ignore_ascii_case("bearer") || t.eq_ignore_ascii_case("access_token");
-        if claims.contains_key("cnf")
-            || claim_str(&claims, "token_type")?.is_some_and(|t| !bearer_type(t))
-        {
+        // Something that is not an access token (a refresh token is "active" too) must not
+        // pass. A key-bound one (`cnf`, `token_type: DPoP`) passes here and is refused by
+        // `verify` (the Bearer rule); `verify_dpop` returns it for the proof check.
+        let access_type = |t: &str| {
+            t.eq_ignore_ascii_case("bearer")
+                || t.eq_ignore_ascii_case("access_token")
+                || t.eq_ignore_ascii_case("dpop")
+        };
+        if claim_str(&claims, "token_type")?.is_some_and(|t| !access_type(t)) {
             return Err(VerifyError::NotABearerToken);
         }
         let now = self.clock.unix_seconds();
@@ -524,7 +526,13 @@ impl Inner {
 }
 
 impl TokenVerifier for IntrospectionVerifier {
-    fn verify<'a>(
+    async fn verify(&self, token: &str) -> Result<AuthInfo, VerifyError> {
+        self.introspect(token)
+            .await
+            .and_then(crate::verify::bearer_only)
+    }
+
+    fn verify_dpop<'a>(
         &'a self,
         token: &'a str,
     ) -> impl Future<Output = Result<AuthInfo, VerifyError>> + Send + 'a {

@@ -320,8 +320,9 @@ where
         let cors_origin = origin.filter(|_| config.cors);
         // Outside MCP mode, a request decided without waiting (a refusal, or a token the
         // verifier's cache answers) is answered or passed on here, without a task of its own.
+        // (A resource that accepts DPoP checks a proof on every request: the full path.)
         let mut ticket = None;
-        if config.mcp.is_none() {
+        if config.mcp.is_none() && config.resource.dpop.is_none() {
             let entered = span.enter();
             let decided = match start(&config, allowed == Some(false), Head::of(&request)) {
                 Err(rejected) => Some(Err(rejected)),
@@ -563,6 +564,18 @@ async fn authorize<R: 'static>(
     parts: Head<'_>,
     ticket: Option<MissTicket>,
 ) -> Result<Decision, Rejected> {
+    if let Some(dpop) = config.resource.dpop.as_deref() {
+        // The DPoP path reads both schemes itself (see `crate::dpop`).
+        if origin_refused {
+            return Err(Rejected::Other(Box::new(AuthRejection::forbidden_origin())));
+        }
+        if *parts.method == Method::OPTIONS && config.cors {
+            return Ok(Decision::Preflight);
+        }
+        return authorize_dpop::<R>(config, dpop, parts.method, parts.headers, parts.uri)
+            .await
+            .map_err(|rejection| Rejected::Other(Box::new(rejection)));
+    }
     let token = match start(config, origin_refused, parts)? {
         Start::Preflight => return Ok(Decision::Preflight),
         Start::Token(token, _) => token,
@@ -628,4 +641,48 @@ fn finish<R: 'static>(
         required: Arc::clone(&config.required),
         error_body: config.error_body.clone(),
     })
+}
+
+/// [`authorize`] for a resource that accepts DPoP: the `DPoP` and `Bearer` schemes as its policy
+/// says (see [`crate::dpop`]), then the same scope decision, with the DPoP challenge.
+async fn authorize_dpop<R: 'static>(
+    config: &LayerConfig,
+    dpop: &crate::dpop::DpopVerifier,
+    method: &Method,
+    headers: &http::HeaderMap,
+    uri: &http::Uri,
+) -> Result<Decision, AuthRejection> {
+    let resource = &config.resource;
+    let (info, scheme) = crate::dpop::layer::authenticate(
+        resource,
+        dpop,
+        &config.unauthenticated_scopes,
+        method,
+        headers,
+        uri,
+    )
+    .await?;
+    if let Err(missing) = resource
+        .hierarchy
+        .require(info.scopes(), config.required.iter())
+    {
+        tracing::debug!(missing = ?missing.scopes(), "insufficient scope");
+        let scopes = challenge_scopes(
+            config.required.iter().map(String::as_str),
+            &resource.base_scopes,
+            &info,
+        );
+        let rejection = AuthRejection::insufficient_scope(resource, &scopes, &missing);
+        return Err(crate::dpop::layer::decorate(
+            rejection, resource, scheme, &scopes,
+        ));
+    }
+    tracing::debug!(kind = ?info.token_kind(), ?scheme, "token verified");
+    Ok(Decision::Proceed(Box::new(Authenticated {
+        info,
+        resource: Arc::clone(resource),
+        marker: TypeId::of::<R>(),
+        required: Arc::clone(&config.required),
+        error_body: config.error_body.clone(),
+    })))
 }

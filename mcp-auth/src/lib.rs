@@ -54,6 +54,7 @@
 //! | [`rejection`], [`challenge`], [`error`] | what a refused request gets, the RFC 6750 header, the error enums |
 //! | [`discovery`], [`jwks`], [`verify`], [`introspection`] | authorization-server metadata, key sets, JWT verification, opaque tokens |
 //! | [`metadata`] | the RFC 9728 document |
+//! | [`dpop`] | DPoP (RFC 9449): proofs, key-bound tokens, the per-resource policy |
 //! | [`bearer`], [`auth_info`], [`clock`], [`crypto`], [`spec`], [`rules`] | token extraction, the verified token, a controllable clock, the crypto backend, what `#[mcp_resource]` declares, the URL and scope rules |
 //!
 //! The development authorization server for tests and examples is the separate crate
@@ -77,6 +78,7 @@ pub mod clock;
 mod cors;
 pub mod crypto;
 pub mod discovery;
+pub mod dpop;
 mod endpoint;
 pub mod error;
 pub mod extract;
@@ -122,6 +124,7 @@ pub use mcp_auth_rules as rules;
 /// guarantee, may change in any release.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::dpop::DpopPolicy;
     pub use crate::extract::ScopeGuard;
     pub use crate::mcp::McpScopes;
     #[cfg(feature = "rmcp")]
@@ -131,7 +134,8 @@ pub mod __private {
         compile_error, concat_list_bytes, concat_list_len, scope_declared,
     };
     pub use crate::spec::{
-        IssuerSpec, MetadataSpec, Resource, ResourceSpec, ScopeSet, TokenSpec, ValueSource,
+        DpopSpec, IssuerSpec, MetadataSpec, Resource, ResourceSpec, ScopeSet, TokenSpec,
+        ValueSource,
     };
     pub use crate::typed::ResourceBuilder;
     pub use crate::verify::{ClaimsProfile, TypPolicy};

@@ -31,6 +31,8 @@ pub struct AuthRejection {
     description: String,
     challenge: Option<BearerChallenge>,
     retry_after: Option<u64>,
+    /// The `DPoP` challenge (and nonce) of a resource that accepts DPoP.
+    dpop: Option<Box<crate::dpop::layer::DpopReply>>,
 }
 
 /// A function that builds the JSON body of rejections.
@@ -85,6 +87,7 @@ impl AuthRejection {
             description: "Authentication required: send an OAuth 2.1 access token in the Authorization header (Bearer scheme)".into(),
             challenge: Some(BearerChallenge::new(resource.metadata_url.as_str()).scope(scopes)),
             retry_after: None,
+            dpop: None,
         }
     }
 
@@ -101,6 +104,7 @@ impl AuthRejection {
             ),
             description,
             retry_after: None,
+            dpop: None,
         }
     }
 
@@ -123,6 +127,7 @@ impl AuthRejection {
                         .as_secs()
                         .max(resource.settings.retry_after_floor),
                 ),
+                dpop: None,
             },
             _ => {
                 let description = error.to_string();
@@ -137,6 +142,7 @@ impl AuthRejection {
                     ),
                     description,
                     retry_after: None,
+                    dpop: None,
                 }
             }
         }
@@ -161,6 +167,7 @@ impl AuthRejection {
             ),
             description,
             retry_after: None,
+            dpop: None,
         }
     }
 
@@ -172,6 +179,7 @@ impl AuthRejection {
             description: "The request's Origin is not allowed".into(),
             challenge: None,
             retry_after: None,
+            dpop: None,
         }
     }
 
@@ -183,6 +191,7 @@ impl AuthRejection {
             description: "The request has more than one Origin header".into(),
             challenge: None,
             retry_after: None,
+            dpop: None,
         }
     }
 
@@ -195,6 +204,7 @@ impl AuthRejection {
             description: description.into(),
             challenge: None,
             retry_after: None,
+            dpop: None,
         }
     }
 
@@ -206,8 +216,12 @@ impl AuthRejection {
         };
         let mut response = (self.status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
-        if let Some(challenge) = &self.challenge {
+        let bearer = self.dpop.as_ref().is_none_or(|d| d.bearer);
+        if let Some(challenge) = self.challenge.as_ref().filter(|_| bearer) {
             headers.insert(header::WWW_AUTHENTICATE, challenge.to_header_value());
+        }
+        if let Some(dpop) = &self.dpop {
+            dpop.apply(headers);
         }
         if let Some(secs) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
@@ -330,6 +344,78 @@ impl PrebuiltRejections {
             entries.push((key, prebuilt.clone()));
         }
         prebuilt
+    }
+}
+
+/// DPoP (RFC 9449 §7.1): the challenges of a resource that accepts the `DPoP` scheme.
+impl AuthRejection {
+    /// The `WWW-Authenticate: DPoP` challenge, sent after the Bearer one (or alone when the
+    /// resource requires DPoP), for a resource that accepts DPoP.
+    pub fn dpop_challenge(&self) -> Option<&crate::dpop::DpopChallenge> {
+        self.dpop.as_ref().map(|d| &d.challenge)
+    }
+
+    /// `code` (401 `invalid_dpop_proof`, `use_dpop_nonce` or `invalid_token`) for a request
+    /// of the DPoP path, the error on a Bearer-form challenge until
+    /// [`dpop_scheme`](Self::dpop_scheme) moves it to the DPoP one.
+    pub(crate) fn dpop_refused(
+        resource: &ResourceInner,
+        code: ErrorCode,
+        description: String,
+        scopes: &[String],
+    ) -> Self {
+        Self {
+            status: code.status(),
+            code: Some(code),
+            challenge: Some(
+                BearerChallenge::new(resource.metadata_url.as_str())
+                    .error(code)
+                    .error_description(description.clone())
+                    .scope(scopes),
+            ),
+            description,
+            retry_after: None,
+            dpop: None,
+        }
+    }
+
+    /// Replaces the description (what the client should do differs when DPoP is required).
+    pub(crate) fn described(mut self, description: &str) -> Self {
+        self.description = description.to_owned();
+        self
+    }
+
+    /// Adds the DPoP reply (a challenge without error) to a rejection of the Bearer path.
+    pub(crate) fn add_dpop(mut self, dpop: crate::dpop::layer::DpopReply) -> Self {
+        if self.status != StatusCode::SERVICE_UNAVAILABLE {
+            self.dpop = Some(Box::new(dpop));
+        }
+        self
+    }
+
+    /// For a request that used the `DPoP` scheme: the error goes on the DPoP challenge (with
+    /// `algs` and the `DPoP-Nonce` `nonce`), the Bearer challenge keeps only `resource_metadata`
+    /// and `scope`, and is sent only when `bearer` (the resource accepts Bearer).
+    pub(crate) fn dpop_scheme(
+        mut self,
+        algs: &[&str],
+        bearer: bool,
+        nonce: Option<HeaderValue>,
+    ) -> Self {
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            return self;
+        }
+        let Some(with_error) = self.challenge.take() else {
+            return self;
+        };
+        self.challenge =
+            Some(BearerChallenge::new(with_error.resource_metadata()).scope(with_error.scopes()));
+        self.dpop = Some(Box::new(crate::dpop::layer::DpopReply {
+            challenge: crate::dpop::DpopChallenge::new(with_error, algs),
+            nonce,
+            bearer,
+        }));
+        self
     }
 }
 

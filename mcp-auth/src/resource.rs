@@ -88,6 +88,7 @@ pub struct ProtectedResource {
     verifier: Option<SharedVerifier>,
     hierarchy: ScopeHierarchy,
     bindings: crate::binding::BindingOptions,
+    dpop: crate::dpop::DpopOptions,
 }
 
 impl ProtectedResource {
@@ -106,6 +107,7 @@ impl ProtectedResource {
             verifier: None,
             hierarchy: ScopeHierarchy::default(),
             bindings: Default::default(),
+            dpop: Default::default(),
         }
     }
 
@@ -188,6 +190,30 @@ impl ProtectedResource {
         self
     }
 
+    /// Edits the DPoP (RFC 9449) settings: the policy (Bearer only, the default; DPoP accepted;
+    /// DPoP required), the proof algorithms, the `iat` window, server nonces, the replay store.
+    /// See [`crate::dpop`]. With DPoP accepted or required, the metadata document states
+    /// `dpop_signing_alg_values_supported` (and `dpop_bound_access_tokens_required: true` when
+    /// required).
+    ///
+    /// ```
+    /// use mcp_auth::ProtectedResource;
+    /// use mcp_auth::dpop::DpopPolicy;
+    /// use jsonwebtoken::Algorithm;
+    ///
+    /// let notes = ProtectedResource::new("https://notes.example.com/mcp")
+    ///     .issuer_with_jwks("https://auth.example.com", "https://auth.example.com/jwks")
+    ///     .dpop(|d| d.policy(DpopPolicy::Required).algorithms([Algorithm::ES256]).nonce(true));
+    /// # let _ = notes;
+    /// ```
+    pub fn dpop(
+        mut self,
+        edit: impl FnOnce(crate::dpop::DpopOptions) -> crate::dpop::DpopOptions,
+    ) -> Self {
+        self.dpop = edit(self.dpop);
+        self
+    }
+
     /// Declares that `broader` grants each of `narrower` (see [`ScopeHierarchy`]).
     pub fn scope_implies<I, S>(mut self, broader: impl Into<String>, narrower: I) -> Self
     where
@@ -240,6 +266,8 @@ pub(crate) struct ResourceInner {
     pub(crate) alerts: crate::log_limit::Alerts,
     /// Where sessions, tasks and handles are bound to their users.
     pub(crate) bindings: crate::binding::BindingOptions,
+    /// The DPoP proof checks, when the policy accepts DPoP.
+    pub(crate) dpop: Option<Arc<crate::dpop::DpopVerifier>>,
 }
 
 /// A built, checked protected resource: a cheap `Clone` handle to its bearer layer, metadata
@@ -598,6 +626,13 @@ fn build_resource(
             }
         },
     };
+    let dpop = match build_dpop(&resource, &id, context) {
+        Ok(dpop) => dpop,
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    };
     ConfigError::from_all(errors)?;
     let metadata_path = mcp_auth_rules::metadata_path(&id)
         .ok_or_else(|| ConfigError::invalid("resource", "not an absolute URL"))?;
@@ -608,6 +643,14 @@ fn build_resource(
     let wiring = Wiring::new(&url);
     metadata.resource = id.clone();
     metadata = metadata.authorization_servers(issuers.iter().map(String::as_str));
+    if let Some(dpop) = &dpop {
+        let options = dpop.options();
+        metadata = metadata
+            .dpop_signing_alg_values_supported(options.algorithm_names())
+            .dpop_bound_access_tokens_required(
+                options.get_policy() == crate::dpop::DpopPolicy::Required,
+            );
+    }
     let document = bytes::Bytes::from(metadata.to_json_bytes());
     Ok(ResourceInner {
         id,
@@ -619,12 +662,28 @@ fn build_resource(
         base_scopes,
         hierarchy: resource.hierarchy,
         bindings: resource.bindings,
+        dpop,
         issuers,
         settings: Arc::clone(context.settings),
         sole: context.sole,
         wiring,
         alerts: Default::default(),
     })
+}
+
+/// The DPoP verifier of a resource whose policy accepts DPoP.
+fn build_dpop(
+    resource: &ProtectedResource,
+    id: &str,
+    context: BuildContext<'_>,
+) -> Result<Option<Arc<crate::dpop::DpopVerifier>>, ConfigError> {
+    if !resource.dpop.get_policy().accepts_dpop() {
+        return Ok(None);
+    }
+    let clock = context.clock.map_or_else(crate::clock::system, Arc::clone);
+    let verifier = crate::dpop::DpopVerifier::with_clock(id, resource.dpop.clone(), clock)?
+        .default_leeway(resource.options.get_leeway());
+    Ok(Some(Arc::new(verifier)))
 }
 
 fn build_verifier(

@@ -112,6 +112,26 @@ pub struct ResourceSpec {
 pub trait Resource: Send + Sync + 'static {
     /// The declaration.
     const SPEC: ResourceSpec;
+
+    /// The DPoP declaration (`dpop`, `dpop_algs`); Bearer only unless declared.
+    const DPOP: DpopSpec = DpopSpec::BEARER_ONLY;
+}
+
+/// What `#[mcp_resource(dpop = .., dpop_algs = [..])]` declares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DpopSpec {
+    /// The policy.
+    pub policy: crate::dpop::DpopPolicy,
+    /// The proof algorithms (JOSE names, checked by the macro); empty for the defaults.
+    pub algs: &'static [&'static str],
+}
+
+impl DpopSpec {
+    /// Bearer only, the default.
+    pub const BEARER_ONLY: Self = Self {
+        policy: crate::dpop::DpopPolicy::BearerOnly,
+        algs: &[],
+    };
 }
 
 /// A set of scopes named by `#[requires_scope]`, as a type.

@@ -179,7 +179,8 @@ impl<R: Resource> ResourceBuilder<R> {
         };
         let mut resource = ProtectedResource::new(id)
             .verify(|_| declared_options(spec))
-            .metadata(|m| declared_metadata(m, spec));
+            .metadata(|m| declared_metadata(m, spec))
+            .dpop(|d| declared_dpop(d, R::DPOP));
         for edit in self.resource {
             resource = edit(resource);
         }
@@ -270,6 +271,24 @@ fn declared_options(spec: ResourceSpec) -> VerifyOptions {
         options = options.scope_claims([ScopeClaim::Scope, fallback]);
     }
     options
+}
+
+/// The DPoP policy and algorithms the declaration gives (`dpop`, `dpop_algs`).
+fn declared_dpop(
+    options: crate::dpop::DpopOptions,
+    spec: crate::spec::DpopSpec,
+) -> crate::dpop::DpopOptions {
+    let options = options.policy(spec.policy);
+    if spec.algs.is_empty() {
+        return options;
+    }
+    // The macro accepted only names jsonwebtoken parses; an unparsable one would be dropped,
+    // and an empty list is refused when the resource is built.
+    options.algorithms(
+        spec.algs
+            .iter()
+            .filter_map(|a| a.parse::<jsonwebtoken::Algorithm>().ok()),
+    )
 }
 
 /// The metadata members the declaration gives (`scopes`, `name`, the URLs, localized ones).

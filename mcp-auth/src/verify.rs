@@ -45,6 +45,32 @@ pub trait TokenVerifier: Send + Sync + 'static {
         &'a self,
         token: &'a str,
     ) -> impl Future<Output = Result<AuthInfo, VerifyError>> + Send + 'a;
+
+    /// Verifies `token` presented with the `DPoP` scheme (RFC 9449 §7.1): every check of
+    /// [`verify`](Self::verify), but a token bound to a key (`cnf`) is returned rather than
+    /// refused, so that the caller can compare its `cnf.jkt` with the proof's key
+    /// ([`AuthInfo::dpop_jkt`]).
+    ///
+    /// The default calls [`verify`](Self::verify): a verifier that refuses bound tokens there
+    /// (as it must for `Bearer`) then accepts no DPoP token. [`JwtVerifier`],
+    /// [`IntrospectionVerifier`](crate::introspection::IntrospectionVerifier) and
+    /// [`SharedVerifier`] override it.
+    fn verify_dpop<'a>(
+        &'a self,
+        token: &'a str,
+    ) -> impl Future<Output = Result<AuthInfo, VerifyError>> + Send + 'a {
+        self.verify(token)
+    }
+}
+
+/// The `Bearer` rule on a verified token: one bound to a key (`cnf`, or an introspection
+/// `token_type` of `DPoP`) is refused (RFC 9449 §7.2, RFC 8705 §3).
+pub(crate) fn bearer_only(info: AuthInfo) -> Result<AuthInfo, VerifyError> {
+    let dpop_type = matches!(info.claims.get("token_type"), Some(Value::String(t)) if t.eq_ignore_ascii_case("dpop"));
+    if info.claims.contains_key("cnf") || dpop_type {
+        return Err(VerifyError::NotABearerToken);
+    }
+    Ok(info)
 }
 
 /// A boxed future, as returned by [`SharedVerifier`].
@@ -61,6 +87,11 @@ trait DynTokenVerifier: Send + Sync + 'static {
         &'a self,
         token: &'a str,
         ticket: MissTicket,
+    ) -> BoxFuture<'a, Result<AuthInfo, VerifyError>>;
+
+    fn verify_dpop_dyn<'a>(
+        &'a self,
+        token: &'a str,
     ) -> BoxFuture<'a, Result<AuthInfo, VerifyError>>;
 }
 
@@ -92,6 +123,13 @@ impl<V: TokenVerifier> DynTokenVerifier for V {
         }
         Box::pin(self.verify(token))
     }
+
+    fn verify_dpop_dyn<'a>(
+        &'a self,
+        token: &'a str,
+    ) -> BoxFuture<'a, Result<AuthInfo, VerifyError>> {
+        Box::pin(self.verify_dpop(token))
+    }
 }
 
 /// Any [`TokenVerifier`], type-erased and cheap to clone, for storing in layers and state.
@@ -111,17 +149,25 @@ impl SharedVerifier {
     /// without any I/O or signature check, else [`Probe::Miss`], whose ticket
     /// [`verify_missed`](Self::verify_missed) takes. `None` for any other verifier (or with the
     /// caches off). `shape`: what the bearer extraction found out about the token, if it did.
+    ///
+    /// Like `verify`, it applies the `Bearer` rule ([`bearer_only`]): a DPoP-bound token that a
+    /// DPoP request put into the cache is refused here, never served to a `Bearer` request.
     pub(crate) fn probe(&self, token: &str, shape: Option<TokenShape>) -> Option<Probe> {
-        self.0.probe_dyn(token, shape)
+        self.0.probe_dyn(token, shape).map(|probe| match probe {
+            Probe::Answer(answer) => Probe::Answer(answer.and_then(bearer_only)),
+            miss @ Probe::Miss(_) => miss,
+        })
     }
 
-    /// [`verify`](TokenVerifier::verify) for a token whose [`probe`](Self::probe) missed.
+    /// [`verify`](TokenVerifier::verify) for a token whose [`probe`](Self::probe) missed,
+    /// with the `Bearer` rule.
     pub(crate) fn verify_missed<'a>(
         &'a self,
         token: &'a str,
         ticket: MissTicket,
     ) -> BoxFuture<'a, Result<AuthInfo, VerifyError>> {
-        self.0.verify_missed_dyn(token, ticket)
+        let verified = self.0.verify_missed_dyn(token, ticket);
+        Box::pin(async move { verified.await.and_then(bearer_only) })
     }
 }
 
@@ -137,6 +183,13 @@ impl TokenVerifier for SharedVerifier {
         token: &'a str,
     ) -> impl Future<Output = Result<AuthInfo, VerifyError>> + Send + 'a {
         self.0.verify_dyn(token)
+    }
+
+    fn verify_dpop<'a>(
+        &'a self,
+        token: &'a str,
+    ) -> impl Future<Output = Result<AuthInfo, VerifyError>> + Send + 'a {
+        self.0.verify_dpop_dyn(token)
     }
 }
 
@@ -502,11 +555,9 @@ impl JwtVerifier {
             Some(id) => Some(id),
             None => claim_str(&claims, "azp")?.map(Arc::from),
         };
-        if claims.contains_key("cnf") {
-            // RFC 9449 / RFC 8705: a bound token is useless to a thief only if the holder's key
-            // is checked; presented as Bearer, it must be refused.
-            return Err(VerifyError::NotABearerToken);
-        }
+        // A bound token (`cnf`) is refused by `verify` (the Bearer rule, `bearer_only`) and
+        // returned by `verify_dpop`, whose caller checks the holder's key: the cached
+        // verification serves both.
         let scopes = read_scopes(&claims, &options.scope_claims)?;
         Ok(AuthInfo {
             issuer: iss.into(),
@@ -524,7 +575,13 @@ impl JwtVerifier {
 }
 
 impl TokenVerifier for JwtVerifier {
-    fn verify<'a>(
+    async fn verify(&self, token: &str) -> Result<AuthInfo, VerifyError> {
+        // RFC 9449 / RFC 8705: a bound token is useless to a thief only if the holder's key is
+        // checked; presented as Bearer, it must be refused.
+        self.verify_cached(token).await.and_then(bearer_only)
+    }
+
+    fn verify_dpop<'a>(
         &'a self,
         token: &'a str,
     ) -> impl Future<Output = Result<AuthInfo, VerifyError>> + Send + 'a {

@@ -60,6 +60,20 @@ pub(crate) fn expand(item: &TokenStream, target: &Target, model: &Model) -> Toke
         )
     };
     let literal_items = literal_items(model, vis, metadata_json.as_deref());
+    let dpop = model.dpop.as_ref().map(|d| {
+        let policy = match d.policy {
+            "accepted" => quote!(#p::DpopPolicy::Accepted),
+            "required" => quote!(#p::DpopPolicy::Required),
+            _ => quote!(#p::DpopPolicy::BearerOnly),
+        };
+        let algs = &d.algs;
+        quote! {
+            const DPOP: #p::DpopSpec = #p::DpopSpec {
+                policy: #policy,
+                algs: &[#(#algs),*],
+            };
+        }
+    });
 
     quote! {
         #item
@@ -84,6 +98,7 @@ pub(crate) fn expand(item: &TokenStream, target: &Target, model: &Model) -> Toke
                 },
                 metadata_json: #metadata_json_opt,
             };
+            #dpop
         }
 
         #[allow(dead_code)]

@@ -33,6 +33,8 @@ pub(crate) const KEYS: &[&str] = &[
     "accept_jwt_typ",
     "lenient_claims",
     "scope_claim",
+    "dpop",
+    "dpop_algs",
 ];
 
 /// One comma-separated argument: `key = value`, `key` alone or `key(...)`. A key is any
@@ -408,6 +410,8 @@ pub(crate) struct ResourceArgs {
     pub(crate) accept_jwt_typ: Option<Keyed<Flag>>,
     pub(crate) lenient_claims: Option<Keyed<Flag>>,
     pub(crate) scope_claim: Option<Keyed<LitStr>>,
+    pub(crate) dpop: Option<Keyed<LitStr>>,
+    pub(crate) dpop_algs: Option<Keyed<List<LitStr>>>,
     /// The known keys that were given, valid or not: a key with a malformed value is not
     /// also reported as missing.
     pub(crate) given: Vec<&'static str>,
@@ -463,6 +467,8 @@ pub(crate) fn args(cx: &Ctxt, tokens: TokenStream) -> ResourceArgs {
             "accept_jwt_typ" => set(cx, &mut out.accept_jwt_typ, &meta),
             "lenient_claims" => set(cx, &mut out.lenient_claims, &meta),
             "scope_claim" => set(cx, &mut out.scope_claim, &meta),
+            "dpop" => set(cx, &mut out.dpop, &meta),
+            "dpop_algs" => set(cx, &mut out.dpop_algs, &meta),
             _ => cx.syn_error(diag::unknown_key(key.span(), &name, KEYS)),
         }
     }

@@ -46,6 +46,39 @@ pub(crate) struct Model {
     pub(crate) accept_jwt_typ: bool,
     pub(crate) lenient_claims: bool,
     pub(crate) scope_claim: Option<String>,
+    /// `dpop`, when given.
+    pub(crate) dpop: Option<DpopDecl>,
+}
+
+/// A checked `dpop` / `dpop_algs` declaration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DpopDecl {
+    /// `bearer_only`, `accepted` or `required`.
+    pub(crate) policy: &'static str,
+    /// The proof algorithms, empty for the runtime's defaults.
+    pub(crate) algs: Vec<String>,
+}
+
+/// The proof algorithms of `dpop_algs` (the asymmetric JOSE algorithms), and the runtime's
+/// defaults, in its order.
+const DPOP_ALGS: [&str; 9] = [
+    "ES256", "ES384", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "EdDSA",
+];
+const DPOP_DEFAULT_ALGS: [&str; 4] = ["ES256", "RS256", "PS256", "EdDSA"];
+
+impl DpopDecl {
+    fn accepts_dpop(&self) -> bool {
+        self.policy != "bearer_only"
+    }
+
+    /// The algorithms the metadata and challenges list.
+    fn algorithm_names(&self) -> Vec<String> {
+        if self.algs.is_empty() {
+            DPOP_DEFAULT_ALGS.iter().map(|a| (*a).to_owned()).collect()
+        } else {
+            self.algs.clone()
+        }
+    }
 }
 
 impl Model {
@@ -69,6 +102,8 @@ impl Model {
             .map(|i| i.literal().map(str::to_owned))
             .collect::<Option<Vec<_>>>()?;
         let bearer_methods = ["header".to_owned()];
+        let dpop = self.dpop.as_ref().filter(|d| d.accepts_dpop());
+        let dpop_algs = dpop.map(DpopDecl::algorithm_names).unwrap_or_default();
         let doc = MetadataJson {
             resource: id,
             authorization_servers: &issuers,
@@ -78,6 +113,8 @@ impl Model {
             resource_documentation: self.documentation.as_deref(),
             resource_policy_uri: self.policy_uri.as_deref(),
             resource_tos_uri: self.tos_uri.as_deref(),
+            dpop_signing_alg_values_supported: &dpop_algs,
+            dpop_bound_access_tokens_required: dpop.is_some_and(|d| d.policy == "required"),
             ..MetadataJson::default()
         };
         Some(doc.to_json())
@@ -113,6 +150,7 @@ pub(crate) fn validate(cx: &Ctxt, args: ResourceArgs, attr: &TokenStream) -> Opt
     let policy_uri = metadata_url(cx, args.policy_uri.as_ref(), "resource_policy_uri");
     let tos_uri = metadata_url(cx, args.tos_uri.as_ref(), "resource_tos_uri");
     let scope_claim = non_empty(cx, args.scope_claim.as_ref(), "scope_claim");
+    let dpop = dpop(cx, &args);
 
     Some(Model {
         id: id?,
@@ -126,7 +164,85 @@ pub(crate) fn validate(cx: &Ctxt, args: ResourceArgs, attr: &TokenStream) -> Opt
         accept_jwt_typ: args.accept_jwt_typ.is_some_and(|k| k.value.0),
         lenient_claims: args.lenient_claims.is_some_and(|k| k.value.0),
         scope_claim,
+        dpop: dpop?,
     })
+}
+
+/// `dpop = "..."` and `dpop_algs = [...]`: a known policy; asymmetric algorithms, each once,
+/// only with a policy that accepts DPoP. `Some(None)` when neither is given; `None` after an
+/// error.
+fn dpop(cx: &Ctxt, args: &ResourceArgs) -> Option<Option<DpopDecl>> {
+    let policy = match &args.dpop {
+        None if args.has("dpop") => return None,
+        None => None,
+        Some(k) => match k.value.value().as_str() {
+            "bearer_only" => Some("bearer_only"),
+            "accepted" => Some("accepted"),
+            "required" => Some("required"),
+            other => {
+                cx.error_spanned_by(
+                    &k.value,
+                    format!(
+                        "unknown DPoP policy `{}`; use `\"bearer_only\"` (Bearer tokens only, the default), `\"accepted\"` (DPoP-bound tokens too) or `\"required\"` (DPoP-bound tokens only)",
+                        other.escape_default()
+                    ),
+                );
+                return None;
+            }
+        },
+    };
+    let Some(algs) = &args.dpop_algs else {
+        if args.has("dpop_algs") {
+            return None;
+        }
+        return Some(policy.map(|policy| DpopDecl {
+            policy,
+            algs: Vec::new(),
+        }));
+    };
+    let mut valid = true;
+    if policy.is_none_or(|p| p == "bearer_only") {
+        cx.error_spanned_by(
+            &algs.key,
+            "`dpop_algs` needs DPoP: with `dpop = \"bearer_only\"` (the default) no proof is ever checked; add `dpop = \"accepted\"` or `dpop = \"required\"`, or remove `dpop_algs`",
+        );
+        valid = false;
+    }
+    if algs.value.0.is_empty() {
+        cx.error_spanned_by(
+            &algs.key,
+            "`dpop_algs` is empty: list at least one proof algorithm, e.g. `dpop_algs = [\"ES256\"]`, or leave it out for the defaults (ES256, RS256, PS256, EdDSA)",
+        );
+        valid = false;
+    }
+    let mut out: Vec<String> = Vec::new();
+    for lit in &algs.value.0 {
+        let alg = lit.value();
+        if matches!(alg.as_str(), "HS256" | "HS384" | "HS512" | "none") {
+            cx.error_spanned_by(
+                lit,
+                format!(
+                    "`{alg}` is not an asymmetric signature algorithm: a DPoP proof is signed with the client's private key and checked with the public key in its `jwk` header; use ES256, ES384, RS256, RS384, RS512, PS256, PS384, PS512 or EdDSA"
+                ),
+            );
+            valid = false;
+        } else if !DPOP_ALGS.contains(&alg.as_str()) {
+            cx.error_spanned_by(
+                lit,
+                format!(
+                    "unknown DPoP proof algorithm `{}`; use ES256, ES384, RS256, RS384, RS512, PS256, PS384, PS512 or EdDSA (JOSE names, case-sensitive)",
+                    alg.escape_default()
+                ),
+            );
+            valid = false;
+        } else if out.contains(&alg) {
+            cx.error_spanned_by(lit, format!("`{alg}` is listed twice; remove one"));
+            valid = false;
+        } else {
+            out.push(alg);
+        }
+    }
+    valid.then(|| policy.map(|policy| DpopDecl { policy, algs: out }))
 }
 
 /// Checks a literal or an `env` name and default with `rule`; `None` when there was a problem.
@@ -324,6 +440,87 @@ mod tests {
             Some("/.well-known/oauth-protected-resource/mcp")
         );
         assert_eq!(m.discovery, DiscoveryKind::Auto);
+    }
+
+    #[test]
+    fn dpop_declaration_reaches_the_metadata_json() {
+        let m = check(quote! {
+            id = "https://mcp.example.com/mcp",
+            issuer = "https://auth.example.com/",
+            dpop = "required",
+            dpop_algs = ["ES256", "EdDSA"],
+        })
+        .unwrap();
+        assert_eq!(
+            m.dpop,
+            Some(DpopDecl {
+                policy: "required",
+                algs: vec!["ES256".into(), "EdDSA".into()]
+            })
+        );
+        let json = m.metadata_json().unwrap();
+        assert!(
+            json.contains(r#""dpop_signing_alg_values_supported":["ES256","EdDSA"],"dpop_bound_access_tokens_required":true"#),
+            "{json}"
+        );
+        let m = check(quote! {
+            id = "https://mcp.example.com/mcp",
+            issuer = "https://auth.example.com/",
+            dpop = "accepted",
+        })
+        .unwrap();
+        let json = m.metadata_json().unwrap();
+        assert!(
+            json.contains(
+                r#""dpop_signing_alg_values_supported":["ES256","RS256","PS256","EdDSA"]"#
+            ),
+            "{json}"
+        );
+        assert!(
+            !json.contains("dpop_bound_access_tokens_required"),
+            "{json}"
+        );
+    }
+
+    #[test]
+    fn dpop_nonsense_is_refused_all_at_once() {
+        let errors = check(quote! {
+            id = "https://mcp.example.com/mcp",
+            issuer = "https://auth.example.com/",
+            dpop = "always",
+        })
+        .unwrap_err();
+        assert!(
+            errors[0].contains("unknown DPoP policy `always`"),
+            "{errors:?}"
+        );
+        let errors = check(quote! {
+            id = "https://mcp.example.com/mcp",
+            issuer = "https://auth.example.com/",
+            dpop = "accepted",
+            dpop_algs = ["HS256", "ES256", "ES256", "ES257"],
+        })
+        .unwrap_err();
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        assert!(
+            errors[0].contains("`HS256` is not an asymmetric"),
+            "{errors:?}"
+        );
+        assert!(errors[1].contains("`ES256` is listed twice"), "{errors:?}");
+        assert!(
+            errors[2].contains("unknown DPoP proof algorithm `ES257`"),
+            "{errors:?}"
+        );
+        for without in [quote!(dpop = "bearer_only",), quote!()] {
+            let errors = check(quote! {
+                id = "https://mcp.example.com/mcp",
+                issuer = "https://auth.example.com/",
+                #without
+                dpop_algs = ["ES256"],
+            })
+            .unwrap_err();
+            assert!(errors[0].contains("`dpop_algs` needs DPoP"), "{errors:?}");
+        }
     }
 
     #[test]

@@ -33,7 +33,12 @@ fn in_validity_window(claims: &Map<String, Value>, now: u64) -> bool {
 fn active(claims: Map<String, Value>) -> Value {
     let mut response = Map::new();
     response.insert("active".into(), true.into());
-    response.insert("token_type".into(), "Bearer".into());
+    // A DPoP-bound token (RFC 9449 §6.2) says so.
+    let bound = claims.get("cnf").and_then(|c| c.get("jkt")).is_some();
+    response.insert(
+        "token_type".into(),
+        if bound { "DPoP" } else { "Bearer" }.into(),
+    );
     for (name, value) in claims {
         if name != "active" {
             response.insert(name, value);

@@ -244,6 +244,11 @@ impl SigningKey {
         })
     }
 
+    /// `kty` and the public parameters, nothing else (what a DPoP proof's `jwk` carries).
+    pub(crate) fn public_params(&self) -> &Map<String, Value> {
+        &self.public
+    }
+
     /// The public JWK, with `alg` when `publish_alg`.
     pub(crate) fn jwk(&self, publish_alg: bool) -> Value {
         let mut jwk = self.public.clone();

@@ -40,7 +40,7 @@
 //! | `POST {issuer}/register` | dynamic client registration (RFC 7591) |
 //! | `GET {issuer}/authorize` | authorization endpoint: code flow with PKCE `S256` (OAuth 2.1), `resource` (RFC 8707), `iss` in the response (RFC 9207) |
 //! | `POST {issuer}/authorize` | the consent form of [`Consent::Page`] |
-//! | `POST {issuer}/token` | `authorization_code`, `refresh_token` (rotated) and `client_credentials` grants; `resource` → `aud` |
+//! | `POST {issuer}/token` | `authorization_code`, `refresh_token` (rotated) and `client_credentials` grants; `resource` → `aud`; with a `DPoP` proof a DPoP-bound token (`cnf.jkt`, `token_type: DPoP`, RFC 9449), nonces with [`dpop_nonce`](AuthorizationServerBuilder::dpop_nonce) |
 //! | `POST {issuer}/introspect` | token introspection (RFC 7662) |
 //!
 //! The metadata, JWKS, registration and token endpoints answer CORS requests
@@ -50,6 +50,10 @@
 //! clients (`none`) and `client_secret_basic` / `client_secret_post`, and the `iss`
 //! authorization response parameter. [`validate_server_config`](mcp_auth::validate_server_config)
 //! finds no error in it. No ID tokens are issued.
+//!
+//! DPoP clients are played by [`DpopKey`]: it makes proofs (good ones, or ones that break a
+//! chosen rule of RFC 9449 §4.3 with [`ProofBuilder`]) and knows the thumbprint a bound token
+//! names ([`TokenBuilder::dpop_jkt`] mints one without HTTP).
 //!
 //! # The authorization code flow
 //!
@@ -187,6 +191,7 @@
 
 mod authorize;
 mod clients;
+mod dpop;
 mod error;
 mod fault;
 mod grants;
@@ -207,6 +212,7 @@ mod tests;
 
 pub use authorize::Consent;
 pub use clients::ClientRegistration;
+pub use dpop::{DpopKey, ProofBuilder};
 pub use error::DevServerError;
 pub use fault::Fault;
 pub use keys::SigningAlg;

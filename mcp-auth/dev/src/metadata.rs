@@ -261,6 +261,11 @@ impl Layout {
             json!(["authorization_code", "refresh_token", "client_credentials"]),
         );
         put("code_challenge_methods_supported", json!(["S256"]));
+        // RFC 9449 §5.1: the token endpoint binds tokens to DPoP proofs' keys.
+        put(
+            "dpop_signing_alg_values_supported",
+            json!(mcp_auth::dpop::SUPPORTED_ALGORITHMS.map(crate::dpop::alg_name)),
+        );
         put(
             "token_endpoint_auth_methods_supported",
             json!(["none", "client_secret_basic", "client_secret_post"]),

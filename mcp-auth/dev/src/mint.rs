@@ -114,6 +114,15 @@ macro_rules! claim_setters {
             self
         }
 
+        /// Binds the token to the DPoP key whose RFC 7638 thumbprint is `jkt`: sets
+        /// `cnf` to `{"jkt": jkt}` (RFC 9449 §6.1; for an opaque token, its introspection
+        /// response also says `token_type: DPoP`). See [`DpopKey::thumbprint`](crate::DpopKey::thumbprint).
+        pub fn dpop_jkt(mut self, jkt: impl Into<String>) -> Self {
+            self.claims
+                .insert("cnf".into(), serde_json::json!({ "jkt": jkt.into() }));
+            self
+        }
+
         /// Sets `iss` (by default the server's issuer).
         pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
             self.claims.insert("iss".into(), issuer.into().into());

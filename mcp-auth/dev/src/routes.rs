@@ -62,7 +62,7 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
             } else {
                 let result = match wire::read_form(&parts.headers, body).await {
                     Ok(form) if route == Route::Token => {
-                        token::token_endpoint(&shared, &parts.headers, &form)
+                        token::token_endpoint(&shared, &parts, &form).await
                     }
                     Ok(form) => introspection_endpoint(&shared, &parts.headers, &form),
                     Err(e) => Err(e),

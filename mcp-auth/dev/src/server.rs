@@ -41,6 +41,8 @@ pub(crate) struct Shared {
     pub(crate) user: String,
     /// `scopes_supported`; when not empty, the authorization endpoint accepts only these.
     pub(crate) scopes: Vec<String>,
+    /// Checks the token endpoint's DPoP proofs.
+    pub(crate) dpop: mcp_auth::dpop::DpopVerifier,
     keys: RwLock<KeyStore>,
     foreign: Mutex<HashMap<SigningAlg, Arc<SigningKey>>>,
     opaque: Mutex<HashMap<String, OpaqueRecord>>,
@@ -423,6 +425,7 @@ pub struct AuthorizationServerBuilder {
     user: String,
     scopes: Vec<String>,
     port: u16,
+    dpop_nonce: bool,
 }
 
 impl Default for AuthorizationServerBuilder {
@@ -441,11 +444,19 @@ impl Default for AuthorizationServerBuilder {
             user: "user-1".into(),
             scopes: Vec::new(),
             port: 0,
+            dpop_nonce: false,
         }
     }
 }
 
 impl AuthorizationServerBuilder {
+    /// Makes the token endpoint require DPoP server nonces (RFC 9449 §8): a proof without the
+    /// current nonce is answered `400 use_dpop_nonce` with a `DPoP-Nonce` header (default off).
+    pub fn dpop_nonce(mut self, on: bool) -> Self {
+        self.dpop_nonce = on;
+        self
+    }
+
     /// Gives the issuer a path: `"/tenant1"` makes it `http://127.0.0.1:PORT/tenant1`, and `"/"`
     /// makes it `http://127.0.0.1:PORT/` (trailing slash, like Auth0). The path must start with
     /// `/` and be written as clients send it (percent-encoded).
@@ -667,10 +678,21 @@ impl AuthorizationServerBuilder {
                 });
             }
         }
+        let clock: SharedClock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let dpop = mcp_auth::dpop::DpopVerifier::with_clock(
+            &layout.token_endpoint,
+            mcp_auth::dpop::DpopOptions::default()
+                .policy(mcp_auth::dpop::DpopPolicy::Accepted)
+                .algorithms(mcp_auth::dpop::SUPPORTED_ALGORITHMS)
+                .nonce(self.dpop_nonce),
+            Arc::clone(&clock),
+        )
+        .map_err(|e| DevServerError::Signing(format!("the DPoP verifier: {e}")))?;
         let shared = Arc::new(Shared {
             layout,
             origin,
-            clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+            clock,
+            dpop,
             client_id,
             client_secret,
             jwks_cache_control,

@@ -1220,3 +1220,77 @@ async fn a_fixed_port_gives_a_fixed_issuer_and_a_taken_port_fails_to_bind() {
         "the port is in use by the first server"
     );
 }
+
+// ---------------------------------------------------------------- DPoP (RFC 9449)
+
+#[tokio::test]
+async fn token_endpoint_binds_tokens_to_dpop_proofs_with_a_nonce_round_trip() {
+    let idp = AuthorizationServer::builder()
+        .dpop_nonce(true)
+        .start()
+        .await
+        .unwrap();
+    let (id, secret) = idp.introspection_client();
+    let key = DpopKey::generate_es256();
+    let request = |proof: String| {
+        client()
+            .post(idp.token_endpoint())
+            .basic_auth(id, Some(secret))
+            .header("DPoP", proof)
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("resource", AUD),
+                ("scope", "mcp:read"),
+            ])
+    };
+    // No nonce yet: use_dpop_nonce with a DPoP-Nonce (RFC 9449 §8).
+    let first = request(key.proof("POST", &idp.token_endpoint(), None, None))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 400);
+    let nonce = first.headers()["dpop-nonce"].to_str().unwrap().to_owned();
+    let body: Value = first.json().await.unwrap();
+    assert_eq!(body["error"], "use_dpop_nonce");
+    // With it: a DPoP-bound token.
+    let response = request(key.proof("POST", &idp.token_endpoint(), None, Some(&nonce)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["token_type"], "DPoP");
+    let token = body["access_token"].as_str().unwrap();
+    let claims = decode(&idp, token, SigningAlg::Rs256).await;
+    assert_eq!(claims["cnf"]["jkt"], key.thumbprint());
+    let introspected = introspect_basic(&idp, token).await.1;
+    assert_eq!(introspected["token_type"], "DPoP");
+    // A proof for another URL: invalid_dpop_proof.
+    let bad = request(key.proof("POST", "http://127.0.0.1:1/token", None, Some(&nonce)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    let body: Value = bad.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_dpop_proof");
+    // Minted by hand, bound to a thumbprint.
+    let minted = idp.token().dpop_jkt(key.thumbprint()).mint();
+    assert_eq!(segment(&minted, 1)["cnf"]["jkt"], key.thumbprint());
+    let metadata: Value = client()
+        .get(format!(
+            "{}/.well-known/oauth-authorization-server",
+            idp.origin()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        metadata["dpop_signing_alg_values_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("ES256"))
+    );
+}

@@ -4,7 +4,6 @@
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};
-use http::HeaderMap;
 use serde_json::{Value, json};
 
 use super::clients::{Client, authenticate};
@@ -14,12 +13,16 @@ use super::mint::{DEFAULT_LIFETIME, TokenBuilder};
 use super::server::Shared;
 use super::wire::{self, Form, OAuthError};
 
-pub(crate) fn token_endpoint(
+pub(crate) async fn token_endpoint(
     shared: &Shared,
-    headers: &HeaderMap,
+    parts: &http::request::Parts,
     form: &Form,
 ) -> Result<Response, OAuthError> {
+    let headers = &parts.headers;
     let client = authenticate(&shared.clients, headers, form)?;
+    // RFC 9449 §5: a DPoP proof binds the issued token to its key.
+    let jkt = dpop_proof(shared, parts).await?;
+    let jkt = jkt.as_deref();
     let grant_type = wire::single(form, "grant_type")?
         .ok_or_else(|| OAuthError::invalid_request("the grant_type parameter is missing"))?;
     if !matches!(
@@ -38,9 +41,36 @@ pub(crate) fn token_endpoint(
         ));
     }
     match grant_type {
-        "authorization_code" => authorization_code(shared, &client, form),
-        "refresh_token" => refresh_token(shared, &client, form),
-        _ => client_credentials(shared, &client, form),
+        "authorization_code" => authorization_code(shared, &client, form, jkt),
+        "refresh_token" => refresh_token(shared, &client, form, jkt),
+        _ => client_credentials(shared, &client, form, jkt),
+    }
+}
+
+/// The thumbprint of the request's DPoP proof key, `None` without a `DPoP` header; a bad proof
+/// is `400 invalid_dpop_proof`, a missing or stale nonce `400 use_dpop_nonce` with a fresh
+/// `DPoP-Nonce` (RFC 9449 §5, §8).
+async fn dpop_proof(
+    shared: &Shared,
+    parts: &http::request::Parts,
+) -> Result<Option<String>, OAuthError> {
+    if !parts.headers.contains_key(mcp_auth::dpop::DPOP_HEADER) {
+        return Ok(None);
+    }
+    let request = mcp_auth::dpop::ProofRequest {
+        method: &parts.method,
+        path: parts.uri.path(),
+        access_token: None,
+        bound_jkt: None,
+    };
+    match shared.dpop.verify(&parts.headers, &request).await {
+        Ok(proof) => Ok(Some(proof.thumbprint().to_owned())),
+        Err(e) if e.code() == mcp_auth::ErrorCode::UseDpopNonce => {
+            let mut error = OAuthError::bad_request("use_dpop_nonce", e.to_string());
+            error.dpop_nonce = shared.dpop.nonce();
+            Err(error)
+        }
+        Err(e) => Err(OAuthError::bad_request("invalid_dpop_proof", e.to_string())),
     }
 }
 
@@ -48,17 +78,19 @@ fn client_credentials(
     shared: &Shared,
     client: &Client,
     form: &Form,
+    jkt: Option<&str>,
 ) -> Result<Response, OAuthError> {
     let scopes = wire::scope_tokens(wire::single(form, "scope")?)?;
     let resources = owned(wire::resources(form)?);
-    let access_token = mint(shared, &client.client_id, client, &resources, &scopes)?;
-    Ok(token_response(access_token, &scopes, None))
+    let access_token = mint(shared, &client.client_id, client, &resources, &scopes, jkt)?;
+    Ok(token_response(access_token, &scopes, None, jkt.is_some()))
 }
 
 fn authorization_code(
     shared: &Shared,
     client: &Client,
     form: &Form,
+    jkt: Option<&str>,
 ) -> Result<Response, OAuthError> {
     let code = wire::single(form, "code")?
         .ok_or_else(|| OAuthError::invalid_request("the code parameter is missing"))?;
@@ -122,6 +154,7 @@ fn authorization_code(
         client,
         &audiences,
         &authorization.scopes,
+        jkt,
     )?;
     let refresh = client.may_use("refresh_token").then(|| {
         let family = random_b64(16);
@@ -143,10 +176,16 @@ fn authorization_code(
         access_token,
         &authorization.scopes,
         refresh.map(|(token, _)| token),
+        jkt.is_some(),
     ))
 }
 
-fn refresh_token(shared: &Shared, client: &Client, form: &Form) -> Result<Response, OAuthError> {
+fn refresh_token(
+    shared: &Shared,
+    client: &Client,
+    form: &Form,
+    jkt: Option<&str>,
+) -> Result<Response, OAuthError> {
     let token = wire::single(form, "refresh_token")?
         .ok_or_else(|| OAuthError::invalid_request("the refresh_token parameter is missing"))?;
     let scope = wire::single(form, "scope")?;
@@ -176,9 +215,14 @@ fn refresh_token(shared: &Shared, client: &Client, form: &Form) -> Result<Respon
     let audiences = narrowed_resources(requested, &grant.resources)?;
     // Rotation: the presented token stops working now (OAuth 2.1 §4.3.1).
     let grant = shared.grants.take_refresh(token).ok_or_else(invalid)?;
-    let access_token = mint(shared, &grant.subject, client, &audiences, &scopes)?;
+    let access_token = mint(shared, &grant.subject, client, &audiences, &scopes, jkt)?;
     let new_refresh = shared.grants.issue_refresh(grant);
-    Ok(token_response(access_token, &scopes, Some(new_refresh)))
+    Ok(token_response(
+        access_token,
+        &scopes,
+        Some(new_refresh),
+        jkt.is_some(),
+    ))
 }
 
 /// The audiences of the token: the requested resources, each authorized, or all authorized
@@ -226,10 +270,14 @@ fn mint(
     client: &Client,
     audiences: &[String],
     scopes: &[String],
+    jkt: Option<&str>,
 ) -> Result<String, OAuthError> {
     let mut builder = TokenBuilder::new(shared)
         .subject(subject)
         .client_id(client.client_id.clone());
+    if let Some(jkt) = jkt {
+        builder = builder.dpop_jkt(jkt);
+    }
     builder = match audiences {
         [] => builder,
         [one] => builder.audience(one.clone()),
@@ -244,11 +292,17 @@ fn mint(
     })
 }
 
-/// The successful response (RFC 6749 §5.1).
-fn token_response(access_token: String, scopes: &[String], refresh: Option<String>) -> Response {
+/// The successful response (RFC 6749 §5.1); `token_type` is `DPoP` for a bound token (RFC 9449
+/// §5).
+fn token_response(
+    access_token: String,
+    scopes: &[String],
+    refresh: Option<String>,
+    dpop: bool,
+) -> Response {
     let mut body = json!({
         "access_token": access_token,
-        "token_type": "Bearer",
+        "token_type": if dpop { "DPoP" } else { "Bearer" },
         "expires_in": DEFAULT_LIFETIME,
     });
     if let Value::Object(map) = &mut body {

@@ -23,6 +23,8 @@ pub(crate) struct OAuthError {
     pub(crate) description: String,
     /// Adds `WWW-Authenticate: Basic` (RFC 6749 §5.2 `invalid_client`).
     pub(crate) challenge: bool,
+    /// A `DPoP-Nonce` to send (RFC 9449 §8, with `use_dpop_nonce`).
+    pub(crate) dpop_nonce: Option<String>,
 }
 
 impl OAuthError {
@@ -32,6 +34,7 @@ impl OAuthError {
             code,
             description: description.into(),
             challenge: false,
+            dpop_nonce: None,
         }
     }
 
@@ -49,6 +52,7 @@ impl OAuthError {
             code: "invalid_client",
             description: description.into(),
             challenge: true,
+            dpop_nonce: None,
         }
     }
 
@@ -58,6 +62,7 @@ impl OAuthError {
             code: "server_error",
             description: description.into(),
             challenge: false,
+            dpop_nonce: None,
         }
     }
 }
@@ -70,6 +75,9 @@ impl IntoResponse for OAuthError {
                 WWW_AUTHENTICATE,
                 HeaderValue::from_static("Basic realm=\"dev-authorization-server\""),
             );
+        }
+        if let Some(nonce) = self.dpop_nonce.and_then(|n| HeaderValue::from_str(&n).ok()) {
+            response.headers_mut().insert("dpop-nonce", nonce);
         }
         response
     }
@@ -144,6 +152,7 @@ pub(crate) async fn read_body(body: Body) -> Result<bytes::Bytes, OAuthError> {
         code: "invalid_request",
         description: "the body is too large".into(),
         challenge: false,
+        dpop_nonce: None,
     })
 }
 

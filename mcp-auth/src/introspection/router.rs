@@ -108,6 +108,14 @@ impl<J: TokenVerifier, I: TokenVerifier> TokenVerifier for JwtOrIntrospection<J,
             self.introspection.verify(token).await
         }
     }
+
+    async fn verify_dpop(&self, token: &str) -> Result<AuthInfo, VerifyError> {
+        if Self::is_jwt_shaped(token) {
+            self.jwt.verify_dpop(token).await
+        } else {
+            self.introspection.verify_dpop(token).await
+        }
+    }
 }
 
 #[cfg(test)]

@@ -357,6 +357,38 @@ async fn sender_constrained_and_non_access_tokens_are_refused() {
 }
 
 #[tokio::test]
+async fn dpop_bound_tokens_pass_verify_dpop_with_their_thumbprint() {
+    let (endpoint, base) = start_basic().await;
+    endpoint.reply(
+        "tok-dpop",
+        200,
+        active(json!({"cnf": {"jkt": "abc"}, "token_type": "DPoP"})),
+    );
+    endpoint.reply("tok-typed", 200, active(json!({"token_type": "DPoP"})));
+    endpoint.reply(
+        "tok-refresh",
+        200,
+        active(json!({"token_type": "refresh_token"})),
+    );
+    let v = basic_verifier(&base);
+    let info = v.verify_dpop("tok-dpop").await.unwrap();
+    assert_eq!(info.dpop_jkt(), Some("abc"));
+    // The same (cached) answer, presented as Bearer: refused.
+    assert_eq!(
+        v.verify("tok-dpop").await.unwrap_err(),
+        VerifyError::NotABearerToken
+    );
+    assert_eq!(
+        v.verify("tok-typed").await.unwrap_err(),
+        VerifyError::NotABearerToken
+    );
+    assert_eq!(
+        v.verify_dpop("tok-refresh").await.unwrap_err(),
+        VerifyError::NotABearerToken
+    );
+}
+
+#[tokio::test]
 async fn mistyped_members_are_rejected() {
     let (endpoint, base) = start_basic().await;
     endpoint.reply("tok-scope", 200, active(json!({"scope": ["a", "b"]})));

@@ -1,0 +1,121 @@
+//! The proof's `jwk` header: a public key that fits `alg`, and its RFC 7638 thumbprint.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, DecodingKey};
+use serde_json::{Map, Value};
+use sha2::{Digest as _, Sha256};
+
+use super::DpopError;
+
+/// JWK members that hold private (or symmetric) key material (RFC 7518 §6.2.2, §6.3.2, §6.4).
+const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+/// The verification key of a proof's `jwk` for `alg`: public only, of the key type and curve
+/// `alg` needs.
+pub(super) fn public_key(
+    jwk: &Map<String, Value>,
+    alg: Algorithm,
+) -> Result<DecodingKey, DpopError> {
+    if PRIVATE_MEMBERS.iter().any(|m| jwk.contains_key(*m)) {
+        return Err(DpopError::PrivateKey);
+    }
+    let kty = member(jwk, "kty")?;
+    let crv = jwk.get("crv").and_then(Value::as_str);
+    let fits = match alg {
+        Algorithm::ES256 => kty == "EC" && crv == Some("P-256"),
+        Algorithm::ES384 => kty == "EC" && crv == Some("P-384"),
+        Algorithm::RS256
+        | Algorithm::RS384
+        | Algorithm::RS512
+        | Algorithm::PS256
+        | Algorithm::PS384
+        | Algorithm::PS512 => kty == "RSA",
+        Algorithm::EdDSA => kty == "OKP" && crv == Some("Ed25519"),
+        _ => false,
+    };
+    if !fits {
+        return Err(DpopError::KeyMismatch);
+    }
+    if let Some(Value::String(stated)) = jwk.get("alg")
+        && stated.parse::<Algorithm>().ok() != Some(alg)
+    {
+        return Err(DpopError::KeyMismatch);
+    }
+    // The thumbprint members must be well-formed base64url strings before any key is made.
+    for &name in thumbprint_members(kty)? {
+        let value = member(jwk, name)?;
+        if name != "kty" && name != "crv" && URL_SAFE_NO_PAD.decode(value).is_err() {
+            return Err(DpopError::InvalidJwk("a key parameter is not base64url"));
+        }
+    }
+    let parsed: jsonwebtoken::jwk::Jwk = serde_json::from_value(Value::Object(jwk.clone()))
+        .map_err(|_| DpopError::InvalidJwk("it is not a JWK jsonwebtoken can read"))?;
+    DecodingKey::from_jwk(&parsed)
+        .map_err(|_| DpopError::InvalidJwk("the key parameters are invalid"))
+}
+
+/// The required members of a key type, in RFC 7638 (lexicographic) order.
+fn thumbprint_members(kty: &str) -> Result<&'static [&'static str], DpopError> {
+    match kty {
+        "EC" => Ok(&["crv", "kty", "x", "y"]),
+        "RSA" => Ok(&["e", "kty", "n"]),
+        "OKP" => Ok(&["crv", "kty", "x"]),
+        _ => Err(DpopError::InvalidJwk(
+            "the key type (kty) must be EC, RSA or OKP",
+        )),
+    }
+}
+
+fn member<'a>(jwk: &'a Map<String, Value>, name: &'static str) -> Result<&'a str, DpopError> {
+    match jwk.get(name) {
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => Err(DpopError::InvalidJwk("a key member is not a string")),
+        None => Err(DpopError::InvalidJwk("a required key member is missing")),
+    }
+}
+
+/// The thumbprint of a key already checked by [`public_key`].
+pub(super) fn thumbprint_checked(jwk: &Map<String, Value>) -> Result<String, DpopError> {
+    jwk_thumbprint(jwk)
+}
+
+/// The RFC 7638 JWK thumbprint with SHA-256, base64url without padding: the hash of the JSON
+/// object of the key type's required members only, in lexicographic order, without
+/// whitespace. EC (`crv`, `kty`, `x`, `y`), RSA (`e`, `kty`, `n`) and OKP (`crv`, `kty`, `x`)
+/// keys; other members (`kid`, `alg`, `use`) do not change it.
+///
+/// ```
+/// use serde_json::json;
+///
+/// // The example of RFC 7638 §3.1.
+/// let jwk = json!({
+///     "kty": "RSA",
+///     "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
+///     "e": "AQAB",
+///     "alg": "RS256",
+///     "kid": "2011-04-29"
+/// });
+/// assert_eq!(
+///     mcp_auth::dpop::jwk_thumbprint(jwk.as_object().unwrap()).unwrap(),
+///     "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+/// );
+/// ```
+pub fn jwk_thumbprint(jwk: &Map<String, Value>) -> Result<String, DpopError> {
+    let kty = member(jwk, "kty")?;
+    let mut canonical = String::with_capacity(256);
+    canonical.push('{');
+    for (i, name) in thumbprint_members(kty)?.iter().enumerate() {
+        if i > 0 {
+            canonical.push(',');
+        }
+        let value = member(jwk, name)?;
+        // Names and values as JSON strings: serde_json escapes exactly as JSON requires.
+        canonical.push('"');
+        canonical.push_str(name);
+        canonical.push_str("\":");
+        canonical.push_str(&Value::String(value.to_owned()).to_string());
+    }
+    canonical.push('}');
+    Ok(URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes())))
+}

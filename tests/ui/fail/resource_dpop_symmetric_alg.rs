@@ -1,0 +1,6 @@
+use mcp_auth::mcp_resource;
+
+#[mcp_resource(id = "https://mcp.example.com/mcp", issuer = "https://auth.example.com", dpop = "required", dpop_algs = ["ES256", "HS256"])]
+pub struct Notes;
+
+fn main() {}

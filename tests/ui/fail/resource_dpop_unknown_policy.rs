@@ -1,0 +1,6 @@
+use mcp_auth::mcp_resource;
+
+#[mcp_resource(id = "https://mcp.example.com/mcp", issuer = "https://auth.example.com", dpop = "always")]
+pub struct Notes;
+
+fn main() {}
