@@ -218,6 +218,7 @@ impl<St: Send + Sync, R: 'static, S: ScopeSet> FromRequestParts<St> for ScopeGua
     }
 }
 
+#[cfg(feature = "rmcp")]
 impl Authenticated {
     /// The state handles of the token's user on this resource (see
     /// [`StateHandles`](crate::binding::StateHandles)).
