@@ -8,19 +8,35 @@
 //! * `Authorization` more than once: `400 invalid_request` ([`crate::bearer`]).
 //! * `Content-Encoding` more than once, in MCP mode: `415`, like any encoding other than one
 //!   `identity` ([`crate::mcp`]).
+//! * `Mcp-Session-Id`, `MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name` or an `Mcp-Param-*`
+//!   header more than once, in MCP mode: `400` ([`crate::mcp`]).
 
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Uri, Version};
 
 use crate::rejection::AuthRejection;
 
+/// A header that appears on more than one line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Repeated;
+
+/// The one line of header `name`: `Ok(None)` when there is none, `Err(Repeated)` when there is
+/// more than one.
+pub(crate) fn sole<K: header::AsHeaderName>(
+    headers: &HeaderMap,
+    name: K,
+) -> Result<Option<&HeaderValue>, Repeated> {
+    let mut lines = headers.get_all(name).iter();
+    let first = lines.next();
+    match lines.next() {
+        None => Ok(first),
+        Some(_) => Err(Repeated),
+    }
+}
+
 /// The one `Origin` line of a request, `None` when there is none or more than one.
 pub(crate) fn single_origin(headers: &HeaderMap) -> Option<&HeaderValue> {
-    let mut lines = headers.get_all(header::ORIGIN).iter();
-    match (lines.next(), lines.next()) {
-        (Some(only), None) => Some(only),
-        _ => None,
-    }
+    sole(headers, header::ORIGIN).ok().flatten()
 }
 
 /// The refusal of a request whose `Origin`, `Host`, request target or transfer coding is

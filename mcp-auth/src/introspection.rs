@@ -47,6 +47,7 @@ use serde_json::{Map, Value};
 use crate::auth_info::{AuthInfo, TokenKind};
 use crate::clock::SharedClock;
 use crate::error::{ConfigError, VerifyError};
+use crate::log_limit::Throttle;
 use crate::verify::{
     ScopeClaim, TokenVerifier, VerifyOptions, claim_audiences, claim_numeric_date, claim_str,
     read_scopes,
@@ -236,6 +237,10 @@ struct Inner {
     /// Bounds the introspection requests in flight: any opaque string reaches the endpoint, so
     /// a flood of garbage tokens must not become a flood of authenticated requests.
     in_flight: tokio::sync::Semaphore,
+    /// The operator lines (limit reached, endpoint unavailable), once per interval each: any
+    /// client can cause them.
+    saturated: Throttle,
+    unavailable_log: Throttle,
 }
 
 /// The default bound on introspection requests in flight.
@@ -342,7 +347,14 @@ impl IntrospectionVerifier {
             return Ok(info);
         }
         let Ok(_permit) = inner.in_flight.try_acquire() else {
-            tracing::warn!(issuer = %inner.issuer, "introspection concurrency limit reached");
+            match inner.saturated.admit() {
+                Some(suppressed) => tracing::warn!(
+                    issuer = %inner.issuer,
+                    suppressed,
+                    "introspection concurrency limit reached (one line per interval)"
+                ),
+                None => tracing::debug!("introspection concurrency limit reached"),
+            }
             return Err(inner.unavailable(
                 "too many introspection requests in flight",
                 Duration::from_secs(1),
@@ -358,7 +370,16 @@ impl IntrospectionVerifier {
                 tracing::debug!(issuer = %inner.issuer, outcome = "active", cached, "introspection");
             }
             Err(e @ VerifyError::Unavailable { reason, .. }) => {
-                tracing::warn!(issuer = %inner.issuer, outcome = e.kind(), %reason, "introspection");
+                match inner.unavailable_log.admit() {
+                    Some(suppressed) => tracing::warn!(
+                        issuer = %inner.issuer,
+                        outcome = e.kind(),
+                        %reason,
+                        suppressed,
+                        "introspection endpoint unavailable (one line per interval)"
+                    ),
+                    None => tracing::debug!(outcome = e.kind(), %reason, "introspection"),
+                }
             }
             Err(e) => {
                 tracing::debug!(issuer = %inner.issuer, outcome = e.kind(), "introspection");
@@ -744,6 +765,8 @@ impl IntrospectionVerifierBuilder {
                 timeout: self.timeout,
                 cache: TokenCache::new(self.cache_entries, self.cache_ttl),
                 in_flight: tokio::sync::Semaphore::new(self.max_in_flight.max(1)),
+                saturated: Throttle::default(),
+                unavailable_log: Throttle::default(),
             }),
         })
     }

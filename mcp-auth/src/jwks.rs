@@ -34,6 +34,7 @@ use tokio::sync::watch;
 
 use crate::clock::SharedClock;
 use crate::error::VerifyError;
+use crate::log_limit::Throttle;
 
 /// Tuning of a [`JwksCache`]. The defaults suit every provider we know.
 #[derive(Debug, Clone)]
@@ -235,6 +236,9 @@ struct CacheInner {
     options: JwksOptions,
     current: RwLock<Arc<KeySet>>,
     refresh: Mutex<RefreshState>,
+    /// The failed-fetch `warn`, once per interval (unknown `kid`s, which any client can send,
+    /// start fetches; the cooldown alone may be short).
+    failures: Throttle,
 }
 
 /// The result of one fetch, shared with every request waiting for it.
@@ -311,6 +315,7 @@ impl JwksCache {
                     generation: 0,
                 })),
                 refresh: Mutex::new(RefreshState::default()),
+                failures: Throttle::default(),
             }),
         }
     }
@@ -494,7 +499,16 @@ impl JwksCache {
                 state.last_failure = result.as_ref().err().cloned();
             }
             if let Err(reason) = &result {
-                tracing::warn!(issuer = %task.issuer, jwks_uri = %task.jwks_uri, %reason, "JWKS fetch failed");
+                match task.failures.admit() {
+                    Some(suppressed) => tracing::warn!(
+                        issuer = %task.issuer,
+                        jwks_uri = %task.jwks_uri,
+                        %reason,
+                        suppressed,
+                        "JWKS fetch failed (one line per interval; `suppressed` counts the others)"
+                    ),
+                    None => tracing::debug!(%reason, "JWKS fetch failed"),
+                }
             }
             let _ = sender.send(Some(result));
         });

@@ -54,6 +54,8 @@ pub(crate) struct Alerts {
     pub(crate) store_unavailable: Throttle,
     /// Session or task ids presented by another user than their owner.
     pub(crate) foreign_binding: Throttle,
+    /// Ids the MCP server issued that were bound to another user already.
+    pub(crate) id_collision: Throttle,
 }
 
 impl Alerts {
@@ -91,6 +93,17 @@ impl Alerts {
                 kind,
                 suppressed,
                 "a session or task id bound to another user was presented; refused"
+            );
+        }
+    }
+
+    /// The MCP server issued a session or task id already bound to another user.
+    pub(crate) fn id_collision(&self, resource: &str) {
+        if let Some(suppressed) = self.id_collision.admit() {
+            tracing::warn!(
+                resource,
+                suppressed,
+                "the MCP server issued a session or task id that is bound to another user; its answer was withheld (are its ids random?)"
             );
         }
     }

@@ -128,3 +128,22 @@ pub async fn raw_status(origin: &str, request: &[u8], close_write: bool) -> u16 
         .and_then(|code| code.parse().ok())
         .unwrap_or(0)
 }
+
+/// The JSON-RPC response in an MCP server's answer: the body itself for JSON, the `data:` event
+/// that carries an `id` for an event stream.
+pub async fn rpc_result(response: reqwest::Response) -> serde_json::Value {
+    let is_sse = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"));
+    let body = response.text().await.unwrap();
+    if !is_sse {
+        return serde_json::from_str(&body).unwrap();
+    }
+    body.lines()
+        .filter_map(|line| line.strip_prefix("data:"))
+        .filter_map(|data| serde_json::from_str::<serde_json::Value>(data.trim()).ok())
+        .find(|message| message.get("id").is_some())
+        .unwrap_or_else(|| panic!("no JSON-RPC response in the event stream: {body}"))
+}

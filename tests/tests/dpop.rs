@@ -12,7 +12,7 @@ use mcp_auth::{
     Auth, DiscoveryKind, fetch_server_config, mcp_resource, requires_scope, tool_scopes,
 };
 use mcp_auth_dev::{AuthorizationServer, DpopKey, SigningAlg};
-use mcp_auth_tests::{bind, spawn};
+use mcp_auth_tests::{bind, rpc_result, spawn};
 use reqwest::StatusCode;
 use rmcp::model::{CallToolResult, ContentBlock};
 use rmcp::service::RequestContext;
@@ -566,23 +566,6 @@ impl Client {
         }
         panic!("the resource asked for a nonce twice");
     }
-}
-
-async fn rpc_result(response: reqwest::Response) -> Value {
-    let sse = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/event-stream"));
-    let body = response.text().await.unwrap();
-    if !sse {
-        return serde_json::from_str(&body).unwrap();
-    }
-    body.lines()
-        .filter_map(|line| line.strip_prefix("data:"))
-        .filter_map(|data| serde_json::from_str::<Value>(data.trim()).ok())
-        .find(|message| message.get("id").is_some())
-        .unwrap_or_else(|| panic!("no JSON-RPC response in {body}"))
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ use mcp_auth::{
 };
 use mcp_auth_dev::AuthorizationServer;
 use mcp_auth_tests::challenge_parser::assert_valid_bearer;
-use mcp_auth_tests::{Spy, bind, spawn};
+use mcp_auth_tests::{Spy, bind, rpc_result, spawn};
 use reqwest::StatusCode;
 use rmcp::handler::server::tool::Extension;
 use rmcp::handler::server::wrapper::Parameters;
@@ -190,24 +190,6 @@ impl App {
 
 /// A protocol version with sessions, so that session binding is exercised too.
 const PROTOCOL_VERSION: &str = "2025-06-18";
-
-/// The JSON-RPC response in an SSE (or JSON) body: the `data:` event that carries an `id`.
-async fn rpc_result(response: reqwest::Response) -> Value {
-    let is_sse = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/event-stream"));
-    let body = response.text().await.unwrap();
-    if !is_sse {
-        return serde_json::from_str(&body).unwrap();
-    }
-    body.lines()
-        .filter_map(|line| line.strip_prefix("data:"))
-        .filter_map(|data| serde_json::from_str::<Value>(data.trim()).ok())
-        .find(|message| message.get("id").is_some())
-        .unwrap_or_else(|| panic!("no JSON-RPC response in the event stream: {body}"))
-}
 
 fn call(id: u64, tool: &str, arguments: Value) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use futures_util::StreamExt as _;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use serde_json::Value;
@@ -55,13 +55,17 @@ impl Binder {
         self.resource
             .alerts
             .store_unavailable(&self.resource.id, &error.to_string());
-        let retry = self.resource.settings.retry_after_floor.max(1);
-        let mut response = jsonrpc_error_with_id(
-            StatusCode::SERVICE_UNAVAILABLE,
-            -32603,
+        self.retry_later(
             "The session and task bindings cannot be checked right now; retry later",
-            id.clone(),
-        );
+            id,
+        )
+    }
+
+    /// `503` with `Retry-After` and a JSON-RPC error answering request `id`.
+    fn retry_later(&self, message: &str, id: &Value) -> Response {
+        let retry = self.resource.settings.retry_after_floor.max(1);
+        let mut response =
+            jsonrpc_error_with_id(StatusCode::SERVICE_UNAVAILABLE, -32603, message, id.clone());
         response
             .headers_mut()
             .insert(http::header::RETRY_AFTER, HeaderValue::from(retry));
@@ -75,18 +79,17 @@ impl Binder {
         headers: &HeaderMap,
         id: &Value,
     ) -> Result<Option<HeaderValue>, Response> {
-        let mut sessions = headers.get_all(SESSION_HEADER).iter();
-        let Some(session) = sessions.next() else {
-            return Ok(None);
-        };
-        if sessions.next().is_some() {
+        let Ok(session) = crate::framing::sole(headers, SESSION_HEADER) else {
             return Err(jsonrpc_error_with_id(
                 StatusCode::BAD_REQUEST,
                 -32600,
                 "Invalid Request: Mcp-Session-Id appears more than once; send it once",
                 id.clone(),
             ));
-        }
+        };
+        let Some(session) = session else {
+            return Ok(None);
+        };
         let key = self.key(BindingKind::Session, session.as_bytes());
         match self.options().store.owner(&key).await {
             Ok(Some(owner)) if owner == self.owner => Ok(Some(session.clone())),
@@ -162,19 +165,8 @@ impl Binder {
         match failure {
             Failure::Store(error) => self.unavailable(&error, id),
             Failure::Taken => {
-                tracing::warn!(
-                    resource = %self.resource.id,
-                    "the MCP server issued a session or task id that is bound to another user; its answer was withheld (are ids random?)"
-                );
-                let mut response = (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "the server issued an id that is already in use; retry",
-                )
-                    .into_response();
-                response
-                    .headers_mut()
-                    .insert(http::header::RETRY_AFTER, HeaderValue::from(1));
-                response
+                self.resource.alerts.id_collision(&self.resource.id);
+                self.retry_later("The server issued an id that is already in use; retry", id)
             }
         }
     }

@@ -47,16 +47,15 @@ pub(crate) struct Mismatch(pub(crate) String);
 /// The single value of header `name`, as text: `Err` for a repeated header (an intermediary may
 /// have read another line than we do) or a value that is not visible ASCII.
 fn single<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, Mismatch> {
-    let mut values = headers.get_all(name).iter();
-    let Some(first) = values.next() else {
+    let Some(value) = crate::framing::sole(headers, name).map_err(|_| {
+        Mismatch(format!(
+            "the {name} header appears more than once; send it once"
+        ))
+    })?
+    else {
         return Ok(None);
     };
-    if values.next().is_some() {
-        return Err(Mismatch(format!(
-            "the {name} header appears more than once; send it once"
-        )));
-    }
-    first
+    value
         .to_str()
         .ok()
         .filter(|v| v.bytes().all(|b| (0x20..0x7f).contains(&b) || b == b'\t'))
