@@ -4,10 +4,13 @@
 #   mcp-auth/benches/load.sh            # DURATION=5 CONNECTIONS=32 THREADS=1 by default
 #
 # Starts each server of mcp-auth/examples/load_servers.rs in turn (bare axum; axum with a
-# hand-written jsonwebtoken check; ours with the token cache on; ours with it off; MCP
-# tools/call behind ours and behind the hand-written check), drives it with wrk and prints
-# req/s, p50/p99 latency and the server's CPU time per request (utime+stime from
-# /proc/<pid>/stat), and the log lines each server wrote at RUST_LOG=info (SERVER_LOG). Installs wrk with apt-get when it is missing.
+# hand-written jsonwebtoken check; ours with the token cache on; ours with it off, for RS256,
+# ES256 and EdDSA; floods of one forged token and of random garbage; an rmcp tools/call behind
+# ours in MCP mode and behind a hand-written cached bearer check), drives it with wrk and prints
+# req/s, p50/p99 latency, the server's CPU time per request (utime+stime from /proc/<pid>/stat),
+# the answers that were not 2xx, and the log lines each server wrote at RUST_LOG=info
+# (SERVER_LOG); then the ratios the performance targets name. Installs wrk with apt-get when it
+# is missing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${DURATION:-5}
@@ -43,17 +46,20 @@ end
 EOF
 cat >"$WORK/mcp.lua" <<'EOF'
 wrk.method = "POST"
-wrk.body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi"}}}'
+wrk.body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}'
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Accept"] = "application/json, text/event-stream"
+wrk.headers["MCP-Protocol-Version"] = "2026-07-28"
+wrk.headers["Mcp-Method"] = "tools/call"
+wrk.headers["Mcp-Name"] = "echo"
 EOF
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
-# run NAME MODE PATH TOKEN_KIND [LUA]
+# [ALG=..] run NAME MODE PATH TOKEN_KIND [LUA]
 run() {
   local name=$1 mode=$2 path=$3 kind=$4 lua=${5:-}
-  RUST_LOG=${SERVER_LOG:-info} "$BIN" "$mode" "$PORT" "$WORK" >"$WORK/server.out" 2>"$WORK/server.err" &
+  RUST_LOG=${SERVER_LOG:-info} ALG=${ALG:-RS256} "$BIN" "$mode" "$PORT" "$WORK" >"$WORK/server.out" 2>"$WORK/server.err" &
   SERVER=$!
   for _ in $(seq 600); do grep -q ready "$WORK/server.out" 2>/dev/null && break; sleep 0.1; done
   local auth=()
@@ -71,21 +77,26 @@ run() {
     "http://127.0.0.1:$PORT$path" >"$WORK/wrk.out"
   after=$(cpu_ticks "$SERVER")
   kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
-  local requests rps p50 p99 lines
+  local requests rps p50 p99 lines non2xx
   requests=$(awk '/requests in/ {print $1}' "$WORK/wrk.out")
+  non2xx=$(awk '/Non-2xx or 3xx responses/ {print $NF}' "$WORK/wrk.out")
   rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk.out")
   p50=$(awk '$1 == "50%" {print $2}' "$WORK/wrk.out")
   p99=$(awk '$1 == "99%" {print $2}' "$WORK/wrk.out")
   lines=$(wc -l <"$WORK/server.err")
   local cpu_us
   cpu_us=$(awk -v t=$((after - before)) -v hz="$TICKS" -v n="$requests" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
-  echo "$name $rps $p50 $p99 $cpu_us $requests $lines" >>"$WORK/results"
+  echo "$name $rps $p50 $p99 $cpu_us $requests $lines ${non2xx:-0}" >>"$WORK/results"
 }
 
 run bare bare /notes valid
 run hand hand /notes valid
 run ours-cache ours /notes valid
 run ours-nocache ours-nocache /notes valid
+ALG=ES256 run hand-ES256 hand /notes valid
+ALG=ES256 run ours-nocache-ES256 ours-nocache /notes valid
+ALG=EdDSA run hand-EdDSA hand /notes valid
+ALG=EdDSA run ours-nocache-EdDSA ours-nocache /notes valid
 run hand-nocache-rejects hand /notes forged
 run ours-forged ours /notes forged
 run ours-garbage ours /notes garbage garbage.lua
@@ -96,6 +107,29 @@ run mcp-ours mcp-ours /mcp valid mcp.lua
 echo "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, $(nproc) cores; cpu = server utime+stime per request"
 awk '
   NR == FNR { if ($1 == "bare") { base = $2; basecpu = $5 } ; next }
-  FNR == 1 { printf "%-22s %10s %8s %9s %9s %12s %8s %10s\n", "server", "req/s", "x bare", "p50", "p99", "cpu us/req", "x bare", "log lines" }
-  { printf "%-22s %10.0f %8.2f %9s %9s %12s %8.2f %10s\n", $1, $2, $2 / base, $3, $4, $5, $5 / basecpu, $7 }
+  FNR == 1 { printf "%-22s %10s %8s %9s %9s %12s %8s %9s %10s\n", "server", "req/s", "x bare", "p50", "p99", "cpu us/req", "x bare", "non-2xx", "log lines" }
+  { printf "%-22s %10.0f %8.2f %9s %9s %12s %8.2f %9s %10s\n", $1, $2, $2 / base, $3, $4, $5, $5 / basecpu, $8, $7 }
 ' "$WORK/results" "$WORK/results"
+# The targets of the performance work, as ratios of this run.
+awk '
+  { rps[$1] = $2; cpu[$1] = $5; n[$1] = $6; lines[$1] = $7; bad[$1] = $8 }
+  END {
+    printf "\n%-58s %8s %8s\n", "ratio", "value", "target"
+    printf "%-58s %8.2f %8s\n", "cache on, valid token: req/s x bare", rps["ours-cache"] / rps["bare"], ">= 0.85"
+    printf "%-58s %8.2f %8s\n", "cache off, RS256: cpu/req / hand-written", cpu["ours-nocache"] / cpu["hand"], "<= 1.05"
+    printf "%-58s %8.2f %8s\n", "cache off, ES256: cpu/req / hand-written", cpu["ours-nocache-ES256"] / cpu["hand-ES256"], "<= 1.05"
+    printf "%-58s %8.2f %8s\n", "cache off, EdDSA: cpu/req / hand-written", cpu["ours-nocache-EdDSA"] / cpu["hand-EdDSA"], "<= 1.05"
+    printf "%-58s %8.2f %8s\n", "flood of one forged token: req/s x bare", rps["ours-forged"] / rps["bare"], ">= 0.8"
+    printf "%-58s %8.2f %8s\n", "flood of random garbage: req/s x bare", rps["ours-garbage"] / rps["bare"], ">= 0.8"
+    printf "%-58s %8.2f %8s\n", "flood of random garbage: req/s x bare with the same flood", rps["ours-garbage"] / rps["bare-garbage"], ""
+    printf "%-58s %8.2f %8s\n", "MCP tools/call (rmcp): req/s x hand-written cached check", rps["mcp-ours"] / rps["mcp-hand"], ">= 0.9"
+    printf "%-58s %8.2f %8s\n", "log lines per 10,000 refusals (forged flood)", lines["ours-forged"] * 10000 / n["ours-forged"], ""
+    printf "%-58s %8.2f %8s\n", "log lines per 10,000 refusals (garbage flood)", lines["ours-garbage"] * 10000 / n["ours-garbage"], ""
+    # Every valid-token run must have been answered 2xx, every flood refused.
+    split("bare hand ours-cache ours-nocache hand-ES256 ours-nocache-ES256 hand-EdDSA ours-nocache-EdDSA mcp-hand mcp-ours", ok, " ")
+    for (i in ok) if (bad[ok[i]] > 0) { printf "ERROR: %s answered %d requests with non-2xx\n", ok[i], bad[ok[i]]; failed = 1 }
+    split("ours-forged ours-garbage", refused, " ")
+    for (i in refused) if (bad[refused[i]] < n[refused[i]]) { printf "ERROR: %s passed %d requests\n", refused[i], n[refused[i]] - bad[refused[i]]; failed = 1 }
+    exit failed
+  }
+' "$WORK/results"

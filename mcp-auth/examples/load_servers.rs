@@ -6,27 +6,35 @@
 //!
 //! MODE: `bare` (axum, no auth), `hand` (axum with a hand-written `jsonwebtoken` check, key
 //! preloaded), `ours` (the bearer layer, token cache on), `ours-nocache` (cache off),
-//! `mcp-ours` / `mcp-hand` (a JSON-RPC `tools/call` of a trivial tool, behind the layer in MCP
-//! mode or behind the hand-written check). The development authorization server runs in the same
-//! process (idle after the first JWKS fetch); tokens are written to TOKEN_DIR (`valid`,
-//! `forged`), then `ready` is printed.
+//! `mcp-ours` / `mcp-hand` (a `tools/call` of a trivial tool of a real rmcp server, stateless
+//! with JSON answers as MCP 2026-07-28 has it, behind the layer in MCP mode or behind a
+//! hand-written bearer check of the same cost class: a SHA-256 of the token looked up in a map of
+//! verified tokens, `jsonwebtoken` for a token not seen before). ALG (`RS256` by default,
+//! `ES256`, `EdDSA`) is the signing algorithm of the tokens. The development authorization
+//! server runs in the same process (idle after the first JWKS fetch); tokens are written to
+//! TOKEN_DIR (`valid`, `forged`), then `ready` is printed.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{DecodingKey, Validation};
 use mcp_auth::mcp::McpScopes;
 use mcp_auth::verify::TokenCacheOptions;
 use mcp_auth::{ProtectedResource, ResourceServer, TokenVerifier};
 use mcp_auth_dev::{AuthorizationServer, SigningAlg};
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use rmcp::{ServerHandler, tool, tool_handler, tool_router};
+use sha2::{Digest, Sha256};
 
 const SCOPE: &str = "read:notes";
 
@@ -34,26 +42,44 @@ async fn notes() -> &'static str {
     "[]"
 }
 
-/// A trivial MCP tool: parses the JSON-RPC request and answers its id.
-async fn tool_call(body: Bytes) -> Response {
-    let Ok(request) = serde_json::from_slice::<serde_json::Value>(&body) else {
-        return StatusCode::BAD_REQUEST.into_response();
-    };
-    let reply = serde_json::json!({
-        "jsonrpc": "2.0",
-        "id": request["id"],
-        "result": {"content": [{"type": "text", "text": "ok"}], "isError": false},
-    });
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        reply.to_string(),
+/// A trivial MCP tool server.
+#[derive(Clone)]
+struct Echo {
+    tool_router: ToolRouter<Self>,
+}
+
+#[tool_router]
+impl Echo {
+    #[tool(description = "Answers ok")]
+    async fn echo(&self) -> String {
+        "ok".into()
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for Echo {}
+
+/// The rmcp service: stateless, JSON answers (no event stream).
+fn mcp_service() -> StreamableHttpService<Echo, NeverSessionManager> {
+    StreamableHttpService::new(
+        || {
+            Ok(Echo {
+                tool_router: Echo::tool_router(),
+            })
+        },
+        Arc::new(NeverSessionManager::default()),
+        StreamableHttpServerConfig::default()
+            .with_legacy_session_mode(false)
+            .with_json_response(true)
+            .with_allowed_hosts(["127.0.0.1"]),
     )
-        .into_response()
 }
 
 struct Hand {
     key: DecodingKey,
     validation: Validation,
+    /// `mcp-hand`: the scopes of verified tokens by the SHA-256 of the token.
+    verified: Option<Mutex<HashMap<[u8; 32], bool>>>,
 }
 
 /// The hand-written check: Bearer, `jsonwebtoken::decode` with the preloaded key, the scope.
@@ -66,17 +92,44 @@ async fn hand_check(State(hand): State<Arc<Hand>>, request: Request, next: Next)
     let Some(token) = token else {
         return StatusCode::UNAUTHORIZED.into_response();
     };
-    match jsonwebtoken::decode::<serde_json::Value>(token, &hand.key, &hand.validation) {
-        Ok(data)
-            if data.claims["scope"]
-                .as_str()
-                .is_some_and(|s| s.split(' ').any(|s| s == SCOPE)) =>
-        {
+    if let Some(verified) = &hand.verified {
+        let digest: [u8; 32] = Sha256::digest(token).into();
+        let known = verified
+            .lock()
+            .map(|map| map.get(&digest).copied())
+            .unwrap_or_default();
+        let allowed = match known {
+            Some(allowed) => allowed,
+            None => {
+                let Ok(data) =
+                    jsonwebtoken::decode::<serde_json::Value>(token, &hand.key, &hand.validation)
+                else {
+                    return StatusCode::UNAUTHORIZED.into_response();
+                };
+                let allowed = has_scope(&data.claims);
+                if let Ok(mut map) = verified.lock() {
+                    map.insert(digest, allowed);
+                }
+                allowed
+            }
+        };
+        return if allowed {
             next.run(request).await
-        }
+        } else {
+            StatusCode::FORBIDDEN.into_response()
+        };
+    }
+    match jsonwebtoken::decode::<serde_json::Value>(token, &hand.key, &hand.validation) {
+        Ok(data) if has_scope(&data.claims) => next.run(request).await,
         Ok(_) => StatusCode::FORBIDDEN.into_response(),
         Err(_) => StatusCode::UNAUTHORIZED.into_response(),
     }
+}
+
+fn has_scope(claims: &serde_json::Value) -> bool {
+    claims["scope"]
+        .as_str()
+        .is_some_and(|s| s.split(' ').any(|s| s == SCOPE))
 }
 
 #[tokio::main]
@@ -94,19 +147,27 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mcp = mode.starts_with("mcp-");
     let path = if mcp { "/mcp" } else { "/notes" };
     let id = format!("http://127.0.0.1:{port}{path}");
+    let (alg, jwt_alg) = match std::env::var("ALG").as_deref() {
+        Ok("RS256") | Err(_) => (SigningAlg::Rs256, jsonwebtoken::Algorithm::RS256),
+        Ok("ES256") => (SigningAlg::Es256, jsonwebtoken::Algorithm::ES256),
+        Ok("EdDSA") => (SigningAlg::EdDsa, jsonwebtoken::Algorithm::EdDSA),
+        Ok(other) => return Err(format!("ALG: RS256, ES256 or EdDSA, not {other}").into()),
+    };
 
     let idp = AuthorizationServer::builder()
-        .algorithms([SigningAlg::Rs256])
+        .algorithms([alg])
         .start()
         .await?;
     let valid = idp
         .token()
+        .alg(alg)
         .audience(&id)
         .scopes([SCOPE])
         .expires_in(Duration::from_secs(3600))
         .mint();
     let forged = idp
         .token()
+        .alg(alg)
         .audience(&id)
         .scopes([SCOPE])
         .sign_with_foreign_key()
@@ -114,8 +175,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::write(dir.join("valid"), &valid)?;
     std::fs::write(dir.join("forged"), &forged)?;
 
-    let hand = || -> Result<Arc<Hand>, Box<dyn std::error::Error>> {
-        let kid = idp.kid_for(SigningAlg::Rs256);
+    let hand = |cached: bool| -> Result<Arc<Hand>, Box<dyn std::error::Error>> {
+        let kid = idp.kid_for(alg);
         let jwks = idp.jwks();
         let jwk = jwks["keys"]
             .as_array()
@@ -123,12 +184,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .cloned()
             .ok_or("no jwk")?;
         let jwk: Jwk = serde_json::from_value(jwk)?;
-        let mut validation = Validation::new(jsonwebtoken::Algorithm::RS256);
+        let mut validation = Validation::new(jwt_alg);
         validation.set_audience(&[id.as_str()]);
         validation.set_issuer(&[idp.issuer()]);
         Ok(Arc::new(Hand {
             key: DecodingKey::from_jwk(&jwk)?,
             validation,
+            verified: cached.then(Mutex::default),
         }))
     };
     let ours = |cache: bool| -> Result<ResourceServer, Box<dyn std::error::Error>> {
@@ -149,7 +211,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "bare" => Router::new().route(path, get(notes)),
         "hand" => Router::new()
             .route(path, get(notes))
-            .layer(middleware::from_fn_with_state(hand()?, hand_check)),
+            .layer(middleware::from_fn_with_state(hand(false)?, hand_check)),
         "ours" | "ours-nocache" => {
             let auth = ours(mode == "ours")?;
             auth.resource(&id)
@@ -162,12 +224,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .layer(auth.bearer(&id).required_scopes([SCOPE]))
         }
         "mcp-hand" => Router::new()
-            .route(path, post(tool_call))
-            .layer(middleware::from_fn_with_state(hand()?, hand_check)),
+            .route_service(path, mcp_service())
+            .layer(middleware::from_fn_with_state(hand(true)?, hand_check)),
         "mcp-ours" => {
             let auth = ours(true)?;
             Router::new()
-                .route(path, post(tool_call))
+                .route_service(path, mcp_service())
                 .layer(auth.bearer(&id).mcp(McpScopes::new().tool("echo", [SCOPE])))
         }
         other => return Err(format!("unknown mode {other}").into()),

@@ -18,95 +18,125 @@ pub enum TokenKind {
 /// The verified facts about an access token, as handlers see them.
 ///
 /// It holds the claims, never the token itself, so it can be logged and cloned freely, and it
-/// offers nothing that could be forwarded upstream (MCP forbids token passthrough). Cloning
-/// shares the strings and the claims (reference counts); only the audience and scope lists are
-/// copied.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AuthInfo {
-    pub(crate) issuer: Arc<str>,
-    pub(crate) subject: Option<Arc<str>>,
-    pub(crate) client_id: Option<Arc<str>>,
+/// offers nothing that could be forwarded upstream (MCP forbids token passthrough). The facts
+/// live in one shared allocation: a clone is a reference count, whatever the size of the claims
+/// (the layer hands a cached token's facts to every request that presents it).
+#[derive(Clone, PartialEq)]
+pub struct AuthInfo(Arc<TokenFacts>);
+
+/// What an [`AuthInfo`] shares between its clones.
+#[derive(Debug, PartialEq)]
+pub(crate) struct TokenFacts {
+    pub(crate) issuer: String,
+    pub(crate) subject: Option<String>,
+    pub(crate) client_id: Option<String>,
     pub(crate) audiences: Vec<String>,
     pub(crate) scopes: Vec<String>,
     pub(crate) expires_at: Option<u64>,
     pub(crate) issued_at: Option<u64>,
-    pub(crate) token_id: Option<Arc<str>>,
-    /// Shared: a cached token's claims are not copied per request.
-    pub(crate) claims: Arc<Map<String, Value>>,
+    pub(crate) token_id: Option<String>,
+    pub(crate) claims: Map<String, Value>,
     pub(crate) kind: TokenKind,
+}
+
+impl From<TokenFacts> for AuthInfo {
+    fn from(facts: TokenFacts) -> Self {
+        Self(Arc::new(facts))
+    }
+}
+
+impl std::fmt::Debug for AuthInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let facts = &*self.0;
+        f.debug_struct("AuthInfo")
+            .field("issuer", &facts.issuer)
+            .field("subject", &facts.subject)
+            .field("client_id", &facts.client_id)
+            .field("audiences", &facts.audiences)
+            .field("scopes", &facts.scopes)
+            .field("expires_at", &facts.expires_at)
+            .field("issued_at", &facts.issued_at)
+            .field("token_id", &facts.token_id)
+            .field("claims", &facts.claims)
+            .field("kind", &facts.kind)
+            .finish()
+    }
 }
 
 impl AuthInfo {
     /// The issuer (`iss`), exactly one of the resource's configured authorization servers.
     pub fn issuer(&self) -> &str {
-        &self.issuer
+        &self.0.issuer
     }
 
     /// The subject (`sub`): the user, or the client for `client_credentials` tokens.
     pub fn subject(&self) -> Option<&str> {
-        self.subject.as_deref()
+        self.0.subject.as_deref()
     }
 
     /// The OAuth client the token was issued to (`client_id`, else `azp`).
     pub fn client_id(&self) -> Option<&str> {
-        self.client_id.as_deref()
+        self.0.client_id.as_deref()
     }
 
     /// The audiences (`aud`), one of which designates this resource.
     pub fn audiences(&self) -> &[String] {
-        &self.audiences
+        &self.0.audiences
     }
 
     /// The granted scopes, in token order, without duplicates.
     pub fn scopes(&self) -> &[String] {
-        &self.scopes
+        &self.0.scopes
     }
 
     /// Whether `scope` was granted (exact, case-sensitive comparison).
     pub fn has_scope(&self, scope: &str) -> bool {
-        self.scopes.iter().any(|s| s == scope)
+        self.0.scopes.iter().any(|s| s == scope)
     }
 
     /// When the token expires (`exp`); `None` also for a date the platform cannot represent.
     pub fn expires_at(&self) -> Option<SystemTime> {
-        self.expires_at.map(|s| UNIX_EPOCH + Duration::from_secs(s))
+        self.0
+            .expires_at
+            .map(|s| UNIX_EPOCH + Duration::from_secs(s))
     }
 
     /// `exp` as seconds since the Unix epoch.
     pub fn expires_at_unix(&self) -> Option<u64> {
-        self.expires_at
+        self.0.expires_at
     }
 
     /// When the token was issued (`iat`).
     pub fn issued_at(&self) -> Option<SystemTime> {
-        self.issued_at
+        self.0
+            .issued_at
             .and_then(|s| UNIX_EPOCH.checked_add(Duration::from_secs(s)))
     }
 
     /// The token identifier (`jti`).
     pub fn token_id(&self) -> Option<&str> {
-        self.token_id.as_deref()
+        self.0.token_id.as_deref()
     }
 
     /// Every claim of the token (or of the introspection response), as JSON.
     pub fn claims(&self) -> &Map<String, Value> {
-        &self.claims
+        &self.0.claims
     }
 
     /// One claim by name.
     pub fn claim(&self, name: &str) -> Option<&Value> {
-        self.claims.get(name)
+        self.0.claims.get(name)
     }
 
     /// The RFC 7638 thumbprint of the key the token is bound to (`cnf.jkt`, RFC 9449 §6), for a
     /// token the layer accepted with the `DPoP` scheme and a proof by that key; `None` for a
     /// `Bearer` token.
     pub fn dpop_jkt(&self) -> Option<&str> {
-        self.claims.get("cnf")?.get("jkt")?.as_str()
+        self.0.claims.get("cnf")?.get("jkt")?.as_str()
     }
 
     /// Whether the token was a JWT or an opaque token.
     pub fn token_kind(&self) -> TokenKind {
-        self.kind
+        self.0.kind
     }
 }

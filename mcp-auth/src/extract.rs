@@ -22,8 +22,14 @@ use crate::spec::ScopeSet;
 #[derive(Clone)]
 pub(crate) struct Authenticated {
     pub(crate) info: AuthInfo,
+    /// The layer that verified the token (one allocation per layer, shared by its requests).
+    pub(crate) layer: Arc<LayerContext>,
+}
+
+/// What the layer that verified a token tells the code behind it.
+pub(crate) struct LayerContext {
     pub(crate) resource: Arc<ResourceInner>,
-    /// The `#[mcp_resource]` type of the layer that verified the token.
+    /// The `#[mcp_resource]` type of the layer.
     pub(crate) marker: TypeId,
     /// The layer's required scopes.
     pub(crate) required: Arc<[String]>,
@@ -40,6 +46,7 @@ impl Authenticated {
         needed: impl Iterator<Item = &'a str> + Clone,
     ) -> Option<Response> {
         let Err(missing) = self
+            .layer
             .resource
             .hierarchy
             .require(self.info.scopes(), needed.clone())
@@ -48,17 +55,18 @@ impl Authenticated {
         };
         tracing::debug!(missing = ?missing.scopes(), "insufficient scope");
         let mut all: Vec<&str> = needed.collect();
-        all.extend(self.required.iter().map(String::as_str));
-        let scopes = challenge_scopes(all, &self.resource.base_scopes, &self.info);
-        let rejection = AuthRejection::insufficient_scope(&self.resource, &scopes, &missing);
+        all.extend(self.layer.required.iter().map(String::as_str));
+        let scopes = challenge_scopes(all, &self.layer.resource.base_scopes, &self.info);
+        let rejection = AuthRejection::insufficient_scope(&self.layer.resource, &scopes, &missing);
         // A bound token got here by the DPoP scheme: the DPoP challenge carries the error.
         let scheme = if self.info.dpop_jkt().is_some() {
             crate::dpop::layer::Scheme::Dpop
         } else {
             crate::dpop::layer::Scheme::Bearer
         };
-        let rejection = crate::dpop::layer::decorate(rejection, &self.resource, scheme, &scopes);
-        Some(rejection.render(self.error_body.as_ref()))
+        let rejection =
+            crate::dpop::layer::decorate(rejection, &self.layer.resource, scheme, &scopes);
+        Some(rejection.render(self.layer.error_body.as_ref()))
     }
 }
 
@@ -145,11 +153,11 @@ fn authenticated<R: 'static>(parts: &Parts) -> Result<&Authenticated, MissingAut
             short_name::<R>()
         )));
     };
-    if TypeId::of::<R>() != TypeId::of::<AnyResource>() && auth.marker != TypeId::of::<R>() {
+    if TypeId::of::<R>() != TypeId::of::<AnyResource>() && auth.layer.marker != TypeId::of::<R>() {
         return Err(MissingAuthLayer(format!(
             "Auth<{}> is used behind the layer of another resource ({}); use that resource's layer or Auth<AnyResource>",
             short_name::<R>(),
-            auth.resource.id
+            auth.layer.resource.id
         )));
     }
     Ok(auth)
@@ -224,8 +232,8 @@ impl Authenticated {
     /// [`StateHandles`](crate::binding::StateHandles)).
     pub(crate) fn handles(&self) -> crate::binding::StateHandles {
         crate::binding::StateHandles::new(
-            std::sync::Arc::clone(self.resource.bindings.shared()),
-            std::sync::Arc::from(self.resource.id.as_str()),
+            std::sync::Arc::clone(self.layer.resource.bindings.shared()),
+            std::sync::Arc::from(self.layer.resource.id.as_str()),
             crate::binding::Owner::of(&self.info),
         )
     }

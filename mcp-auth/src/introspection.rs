@@ -44,7 +44,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
 
-use crate::auth_info::{AuthInfo, TokenKind};
+use crate::auth_info::{AuthInfo, TokenFacts, TokenKind};
 use crate::clock::SharedClock;
 use crate::error::{ConfigError, VerifyError};
 use crate::log_limit::Throttle;
@@ -531,8 +531,8 @@ impl Inner {
                 .cloned(),
         );
         let scopes = read_scopes(&claims, &sources)?;
-        Ok(AuthInfo {
-            issuer: self.issuer.as_str().into(),
+        Ok(AuthInfo::from(TokenFacts {
+            issuer: self.issuer.clone(),
             subject,
             client_id,
             audiences,
@@ -540,9 +540,9 @@ impl Inner {
             expires_at: exp,
             issued_at,
             token_id,
-            claims: claims.into(),
+            claims,
             kind: TokenKind::Opaque,
-        })
+        }))
     }
 }
 

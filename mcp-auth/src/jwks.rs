@@ -23,6 +23,7 @@
 //! * Symmetric (`kty: oct`) keys, keys whose `use` is not `sig` and keys of unsupported types
 //!   are dropped when the set is parsed.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -235,6 +236,10 @@ struct CacheInner {
     clock: SharedClock,
     options: JwksOptions,
     current: RwLock<Arc<KeySet>>,
+    /// `current`'s generation and `expires_at`, readable without the lock (see
+    /// [`JwksCache::fresh_generation`]); written after `current`, under its write lock.
+    published_generation: AtomicU64,
+    published_expires_at: AtomicU64,
     refresh: Mutex<RefreshState>,
     /// The failed-fetch `warn`, once per interval (unknown `kid`s, which any client can send,
     /// start fetches; the cooldown alone may be short).
@@ -314,6 +319,8 @@ impl JwksCache {
                     usable_until: 0,
                     generation: 0,
                 })),
+                published_generation: AtomicU64::new(0),
+                published_expires_at: AtomicU64::new(0),
                 refresh: Mutex::new(RefreshState::default()),
                 failures: Throttle::default(),
             }),
@@ -574,6 +581,11 @@ impl CacheInner {
             generation: guard.generation + 1,
         });
         *guard = Arc::clone(&fresh);
+        // `expires_at` first: a reader that sees the new generation sees its expiry too.
+        self.published_expires_at
+            .store(fresh.expires_at, Ordering::Release);
+        self.published_generation
+            .store(fresh.generation, Ordering::Release);
         drop(guard);
         tracing::debug!(
             issuer = %self.issuer,
@@ -650,14 +662,31 @@ impl JwksCache {
             .any(|k| k.kid.as_deref() == Some(kid))
     }
 
-    /// Whether the current, fresh key set still holds the key that verifies `alg` tokens with
-    /// this `kid`; `None` when the set is due for a refresh (the caller takes the full path).
-    pub(crate) fn holds_fresh(&self, kid: Option<&str>, alg: Algorithm) -> Option<bool> {
+    /// Whether the current key set, fresh at `now` (Unix seconds), still holds the key that
+    /// verifies `alg` tokens with this `kid`, with that set's generation; `None` when the set is
+    /// due for a refresh (the caller takes the full path).
+    pub(crate) fn holds_fresh(
+        &self,
+        kid: Option<&str>,
+        alg: Algorithm,
+        now: u64,
+    ) -> Option<(bool, u64)> {
         let set = self.inner.snapshot();
-        if set.expires_at <= self.inner.clock.unix_seconds() {
+        if set.expires_at <= now {
             return None;
         }
-        Some(matches!(Self::lookup(&set, kid, alg), Lookup::Found(_)))
+        let holds = matches!(Self::lookup(&set, kid, alg), Lookup::Found(_));
+        Some((holds, set.generation))
+    }
+
+    /// The generation of the current key set if it is fresh at `now` (Unix seconds), read
+    /// without any lock or reference count: a verdict of [`holds_fresh`](Self::holds_fresh)
+    /// with this generation still stands. `None` before the first fetch and when the set is due
+    /// for a refresh.
+    pub(crate) fn fresh_generation(&self, now: u64) -> Option<u64> {
+        let generation = self.inner.published_generation.load(Ordering::Acquire);
+        let expires_at = self.inner.published_expires_at.load(Ordering::Acquire);
+        (generation != 0 && expires_at > now).then_some(generation)
     }
 }
 

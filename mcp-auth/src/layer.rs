@@ -45,7 +45,7 @@ use crate::auth_info::AuthInfo;
 use crate::bearer::{BearerOutcome, TokenShape, extract_bearer_scanned};
 use crate::cors;
 use crate::error::VerifyError;
-use crate::extract::Authenticated;
+use crate::extract::{Authenticated, LayerContext};
 use crate::mcp::{McpPolicy, McpScopes};
 use crate::rejection::{AuthRejection, ErrorBodyHook, PrebuiltRejections, RejectionKey};
 use crate::resource::{AnyResource, ResourceAuth, ResourceInner};
@@ -75,6 +75,20 @@ struct LayerConfig {
     /// The refusals rendered so far (used without an `error_body` hook); replaced by every
     /// edit of the configuration.
     prebuilt: Arc<PrebuiltRejections>,
+    /// What the requests this layer passes carry to the code behind it (one allocation per
+    /// layer, shared by them); rebuilt by every edit of the configuration.
+    context: Arc<LayerContext>,
+}
+
+impl LayerConfig {
+    fn make_context<R: 'static>(&self) -> Arc<LayerContext> {
+        Arc::new(LayerContext {
+            resource: Arc::clone(&self.resource),
+            marker: TypeId::of::<R>(),
+            required: Arc::clone(&self.required),
+            error_body: self.error_body.clone(),
+        })
+    }
 }
 
 impl<R> Clone for BearerLayer<R> {
@@ -100,15 +114,22 @@ impl<R: 'static> BearerLayer<R> {
     pub(crate) fn for_resource(resource: Arc<ResourceInner>) -> Self {
         resource.wiring.layer_made();
         let unauthenticated_scopes = resource.base_scopes.clone();
+        let context = Arc::new(LayerContext {
+            resource: Arc::clone(&resource),
+            marker: TypeId::of::<R>(),
+            required: Arc::from(Vec::new()),
+            error_body: None,
+        });
         Self {
             config: Arc::new(LayerConfig {
                 resource,
-                required: Arc::from(Vec::new()),
+                required: Arc::clone(&context.required),
                 unauthenticated_scopes,
                 error_body: None,
                 cors: true,
                 mcp: None,
                 prebuilt: Arc::default(),
+                context,
             }),
             _resource: PhantomData,
         }
@@ -118,6 +139,7 @@ impl<R: 'static> BearerLayer<R> {
         let mut config = LayerConfig::clone(&self.config);
         f(&mut config);
         config.prebuilt = Arc::default();
+        config.context = config.make_context::<R>();
         Self {
             config: Arc::new(config),
             _resource: PhantomData,
@@ -228,44 +250,82 @@ impl<S, R> std::fmt::Debug for BearerService<S, R> {
     }
 }
 
-/// The response future of a [`BearerService`].
-pub struct BearerFuture {
-    inner: FutureState,
+pin_project_lite::pin_project! {
+    /// The response future of a [`BearerService`] whose inner service answers with `F`.
+    pub struct BearerFuture<F> {
+        #[pin]
+        state: FutureState<F>,
+    }
 }
 
-enum FutureState {
-    /// Answered without waiting (a rejection or a preflight): no task state to allocate.
-    Ready(Option<Response>),
-    Boxed(Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>),
+pin_project_lite::pin_project! {
+    #[project = FutureStateProj]
+    enum FutureState<F> {
+        /// Answered without waiting (a rejection or a preflight): no task state to allocate.
+        Ready { response: Option<Response> },
+        /// Decided without waiting and passed on: the inner service's own future, unboxed.
+        Passed {
+            #[pin]
+            future: F,
+            cors_origin: Option<http::HeaderValue>,
+        },
+        /// Decided after waiting (verification, MCP mode, DPoP).
+        Boxed { future: Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>> },
+    }
 }
 
-impl BearerFuture {
+impl<F> BearerFuture<F> {
     fn ready(response: Response) -> Self {
         Self {
-            inner: FutureState::Ready(Some(response)),
+            state: FutureState::Ready {
+                response: Some(response),
+            },
+        }
+    }
+
+    fn passed(future: F, cors_origin: Option<http::HeaderValue>) -> Self {
+        Self {
+            state: FutureState::Passed {
+                future,
+                cors_origin,
+            },
         }
     }
 
     fn boxed(future: impl Future<Output = Result<Response, Infallible>> + Send + 'static) -> Self {
         Self {
-            inner: FutureState::Boxed(Box::pin(future)),
+            state: FutureState::Boxed {
+                future: Box::pin(future),
+            },
         }
     }
 }
 
-impl Future for BearerFuture {
+impl<F> Future for BearerFuture<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
     type Output = Result<Response, Infallible>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match &mut self.inner {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
             // Polled again after completion: a contract violation; answer rather than panic.
-            FutureState::Ready(response) => Poll::Ready(Ok(response.take().unwrap_or_default())),
-            FutureState::Boxed(future) => future.as_mut().poll(cx),
+            FutureStateProj::Ready { response } => {
+                Poll::Ready(Ok(response.take().unwrap_or_default()))
+            }
+            FutureStateProj::Passed {
+                future,
+                cors_origin,
+            } => {
+                let Ok(response) = std::task::ready!(future.poll(cx));
+                Poll::Ready(Ok(with_cors(response, cors_origin.as_ref())))
+            }
+            FutureStateProj::Boxed { future } => future.as_mut().poll(cx),
         }
     }
 }
 
-impl std::fmt::Debug for BearerFuture {
+impl<F> std::fmt::Debug for BearerFuture<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("BearerFuture")
     }
@@ -279,17 +339,14 @@ where
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = BearerFuture;
+    type Future = BearerFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut request: Request<Body>) -> Self::Future {
-        // The ready inner service serves this request; a fresh clone waits for the next one.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        let config = Arc::clone(&self.config);
+        let config = &*self.config;
         // At debug, like the per-request outcomes: at info, formatting it costs every request.
         let span = tracing::debug_span!(
             "mcp_auth",
@@ -297,7 +354,7 @@ where
             method = %request.method(),
             path = %request.uri().path(),
         );
-        if let Some(response) = wiring_mistake(&config, &request) {
+        if let Some(response) = wiring_mistake(config, &request) {
             return BearerFuture::ready(response);
         }
         // Ambiguous `Origin` or `Host` lines: refused before anything else (see `framing`).
@@ -324,7 +381,7 @@ where
         let mut ticket = None;
         if config.mcp.is_none() && config.resource.dpop.is_none() {
             let entered = span.enter();
-            let decided = match start(&config, allowed == Some(false), Head::of(&request)) {
+            let decided = match start(config, allowed == Some(false), Head::of(&request)) {
                 Err(rejected) => Some(Err(rejected)),
                 Ok(Start::Preflight) => {
                     let response = cors::endpoint_preflight(request.headers());
@@ -333,7 +390,7 @@ where
                 }
                 Ok(Start::Token(token, shape)) => {
                     match config.resource.verifier.probe(token, shape) {
-                        Some(Probe::Answer(outcome)) => Some(finish::<R>(&config, outcome)),
+                        Some(Probe::Answer(outcome)) => Some(finish(config, outcome)),
                         Some(Probe::Miss(missed)) => {
                             ticket = Some(missed);
                             None
@@ -344,35 +401,39 @@ where
             };
             match decided {
                 Some(Err(rejected)) => {
-                    let response = reject(&config, rejected);
+                    let response = reject(config, rejected);
                     drop(entered);
                     return BearerFuture::ready(with_cors(response, cors_origin.as_ref()));
                 }
                 Some(Ok(authenticated)) => {
                     attach(&mut request, authenticated);
-                    let future = inner.call(request);
+                    // `poll_ready` readied this very service, and it answers now: no clone of
+                    // it, no box, no task state of ours.
+                    let future = self.inner.call(request);
                     drop(entered);
-                    return BearerFuture::boxed(
-                        async move { Ok(with_cors(future.await?, cors_origin.as_ref())) }
-                            .instrument(span),
-                    );
+                    return BearerFuture::passed(future, cors_origin);
                 }
                 None => drop(entered),
             }
         }
-        let future = async move {
-            let response =
-                match authorize::<R>(&config, allowed == Some(false), Head::of(&request), ticket)
-                    .await
-                {
-                    Ok(Decision::Preflight) => cors::endpoint_preflight(request.headers()),
-                    Ok(Decision::Proceed(authenticated)) => {
-                        proceed(&config, &mut inner, request, *authenticated).await?
-                    }
-                    Err(rejected) => reject(&config, rejected),
-                };
-            Ok(with_cors(response, cors_origin.as_ref()))
-        };
+        // The ready inner service goes with the request; a fresh clone waits for the next one.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let config = Arc::clone(&self.config);
+        let future =
+            async move {
+                let response =
+                    match authorize(&config, allowed == Some(false), Head::of(&request), ticket)
+                        .await
+                    {
+                        Ok(Decision::Preflight) => cors::endpoint_preflight(request.headers()),
+                        Ok(Decision::Proceed(authenticated)) => {
+                            proceed(&config, &mut inner, request, *authenticated).await?
+                        }
+                        Err(rejected) => reject(&config, rejected),
+                    };
+                Ok(with_cors(response, cors_origin.as_ref()))
+            };
         BearerFuture::boxed(future.instrument(span))
     }
 }
@@ -558,7 +619,7 @@ fn start<'a>(
 
 /// The checks of a request, verification included. `ticket`: the verifier's cache already
 /// missed this request's token.
-async fn authorize<R: 'static>(
+async fn authorize(
     config: &LayerConfig,
     origin_refused: bool,
     parts: Head<'_>,
@@ -572,7 +633,7 @@ async fn authorize<R: 'static>(
         if *parts.method == Method::OPTIONS && config.cors {
             return Ok(Decision::Preflight);
         }
-        return authorize_dpop::<R>(config, dpop, parts.method, parts.headers, parts.uri)
+        return authorize_dpop(config, dpop, parts.method, parts.headers, parts.uri)
             .await
             .map_err(|rejection| Rejected::Other(Box::new(rejection)));
     }
@@ -585,11 +646,11 @@ async fn authorize<R: 'static>(
         Some(ticket) => verifier.verify_missed(token, ticket).await,
         None => verifier.verify(token).await,
     };
-    finish::<R>(config, outcome).map(|authenticated| Decision::Proceed(Box::new(authenticated)))
+    finish(config, outcome).map(|authenticated| Decision::Proceed(Box::new(authenticated)))
 }
 
 /// The checks after the verifier: its verdict, then the layer's required scopes.
-fn finish<R: 'static>(
+fn finish(
     config: &LayerConfig,
     outcome: Result<AuthInfo, VerifyError>,
 ) -> Result<Authenticated, Rejected> {
@@ -636,16 +697,13 @@ fn finish<R: 'static>(
     tracing::debug!(kind = ?info.token_kind(), "token verified");
     Ok(Authenticated {
         info,
-        resource: Arc::clone(resource),
-        marker: TypeId::of::<R>(),
-        required: Arc::clone(&config.required),
-        error_body: config.error_body.clone(),
+        layer: Arc::clone(&config.context),
     })
 }
 
 /// [`authorize`] for a resource that accepts DPoP: the `DPoP` and `Bearer` schemes as its policy
 /// says (see [`crate::dpop`]), then the same scope decision, with the DPoP challenge.
-async fn authorize_dpop<R: 'static>(
+async fn authorize_dpop(
     config: &LayerConfig,
     dpop: &crate::dpop::DpopVerifier,
     method: &Method,
@@ -680,9 +738,6 @@ async fn authorize_dpop<R: 'static>(
     tracing::debug!(kind = ?info.token_kind(), ?scheme, "token verified");
     Ok(Decision::Proceed(Box::new(Authenticated {
         info,
-        resource: Arc::clone(resource),
-        marker: TypeId::of::<R>(),
-        required: Arc::clone(&config.required),
-        error_body: config.error_body.clone(),
+        layer: Arc::clone(&config.context),
     })))
 }

@@ -172,6 +172,7 @@ where
         };
         let scopes = S::SCOPES.iter().copied();
         match authenticated
+            .layer
             .resource
             .hierarchy
             .require(authenticated.info.scopes(), scopes)
@@ -181,9 +182,10 @@ where
             }),
             Err(missing) => {
                 authenticated
+                    .layer
                     .resource
                     .wiring
-                    .unchecked_tool_scopes(&authenticated.resource.id, R::SPEC.type_name);
+                    .unchecked_tool_scopes(&authenticated.layer.resource.id, R::SPEC.type_name);
                 Err(ErrorData::invalid_request(
                     format!("insufficient_scope: {missing}"),
                     Some(serde_json::json!({
@@ -215,7 +217,7 @@ mod tests {
             .unwrap();
         let resource = Arc::clone(&server.resources().next().unwrap().inner);
         Authenticated {
-            info: AuthInfo {
+            info: AuthInfo::from(crate::auth_info::TokenFacts {
                 issuer: "https://auth.example.com".into(),
                 subject: Some(subject.into()),
                 client_id: None,
@@ -226,11 +228,13 @@ mod tests {
                 token_id: None,
                 claims: Default::default(),
                 kind: TokenKind::Jwt,
-            },
-            resource,
-            marker: TypeId::of::<AnyResource>(),
-            required: Arc::from(Vec::new()),
-            error_body: None,
+            }),
+            layer: Arc::new(crate::extract::LayerContext {
+                resource,
+                marker: TypeId::of::<AnyResource>(),
+                required: Arc::from(Vec::new()),
+                error_body: None,
+            }),
         }
     }
 

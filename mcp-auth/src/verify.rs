@@ -10,7 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
 use serde_json::{Map, Value};
 
-use crate::auth_info::{AuthInfo, TokenKind};
+use crate::auth_info::{AuthInfo, TokenFacts, TokenKind};
 use crate::bearer::TokenShape;
 use crate::clock::SharedClock;
 use crate::error::{ClaimName, ConfigError, VerifyError};
@@ -66,8 +66,8 @@ pub trait TokenVerifier: Send + Sync + 'static {
 /// The `Bearer` rule on a verified token: one bound to a key (`cnf`, or an introspection
 /// `token_type` of `DPoP`) is refused (RFC 9449 §7.2, RFC 8705 §3).
 pub(crate) fn bearer_only(info: AuthInfo) -> Result<AuthInfo, VerifyError> {
-    let dpop_type = matches!(info.claims.get("token_type"), Some(Value::String(t)) if t.eq_ignore_ascii_case("dpop"));
-    if info.claims.contains_key("cnf") || dpop_type {
+    let dpop_type = matches!(info.claims().get("token_type"), Some(Value::String(t)) if t.eq_ignore_ascii_case("dpop"));
+    if info.claims().contains_key("cnf") || dpop_type {
         return Err(VerifyError::NotABearerToken);
     }
     Ok(info)
@@ -536,9 +536,9 @@ impl JwtVerifier {
         if !options.accepts_audience(&audiences, &inner.resource) {
             return Err(VerifyError::InvalidAudience);
         }
-        let subject = claim_str(&claims, "sub")?.map(Arc::from);
-        let client_id = claim_str(&claims, "client_id")?.map(Arc::from);
-        let token_id = claim_str(&claims, "jti")?.map(Arc::from);
+        let subject = claim_str(&claims, "sub")?.map(str::to_owned);
+        let client_id = claim_str(&claims, "client_id")?.map(str::to_owned);
+        let token_id = claim_str(&claims, "jti")?.map(str::to_owned);
         if options.claims == ClaimsProfile::Strict {
             for (name, present) in [
                 ("sub", subject.is_some()),
@@ -553,13 +553,13 @@ impl JwtVerifier {
         }
         let client_id = match client_id {
             Some(id) => Some(id),
-            None => claim_str(&claims, "azp")?.map(Arc::from),
+            None => claim_str(&claims, "azp")?.map(str::to_owned),
         };
         // A bound token (`cnf`) is refused by `verify` (the Bearer rule, `bearer_only`) and
         // returned by `verify_dpop`, whose caller checks the holder's key: the cached
         // verification serves both.
         let scopes = read_scopes(&claims, &options.scope_claims)?;
-        Ok(AuthInfo {
+        Ok(AuthInfo::from(TokenFacts {
             issuer: iss.into(),
             subject,
             client_id,
@@ -568,9 +568,9 @@ impl JwtVerifier {
             expires_at: Some(exp),
             issued_at: iat,
             token_id,
-            claims: claims.into(),
+            claims,
             kind: TokenKind::Jwt,
-        })
+        }))
     }
 }
 

@@ -89,7 +89,7 @@ impl TokenCache {
     pub(crate) fn insert(&self, key: CacheKey, info: AuthInfo, now_ms: u64) -> bool {
         let ttl_ms = u64::try_from(self.max_ttl.as_millis()).unwrap_or(u64::MAX);
         let mut expires_at_ms = now_ms.saturating_add(ttl_ms);
-        if let Some(exp) = info.expires_at {
+        if let Some(exp) = info.expires_at_unix() {
             expires_at_ms = expires_at_ms.min(exp.saturating_mul(1000));
         }
         if expires_at_ms <= now_ms {
@@ -152,7 +152,7 @@ mod tests {
     use crate::auth_info::TokenKind;
 
     fn info(exp: Option<u64>) -> AuthInfo {
-        AuthInfo {
+        AuthInfo::from(crate::auth_info::TokenFacts {
             issuer: "https://as.example.com".into(),
             subject: Some("alice".into()),
             client_id: None,
@@ -163,7 +163,7 @@ mod tests {
             token_id: None,
             claims: Default::default(),
             kind: TokenKind::Opaque,
-        }
+        })
     }
 
     const T0: u64 = 1_700_000_000_000;

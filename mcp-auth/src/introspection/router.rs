@@ -128,7 +128,7 @@ mod tests {
 
     impl TokenVerifier for Named {
         async fn verify(&self, _token: &str) -> Result<AuthInfo, VerifyError> {
-            Ok(AuthInfo {
+            Ok(AuthInfo::from(crate::auth_info::TokenFacts {
                 issuer: self.0.into(),
                 subject: None,
                 client_id: None,
@@ -139,7 +139,7 @@ mod tests {
                 token_id: None,
                 claims: Default::default(),
                 kind: TokenKind::Opaque,
-            })
+            }))
         }
     }
 

@@ -134,7 +134,11 @@ struct Verified {
     issuer: usize,
     kid: Option<Box<str>>,
     alg: Algorithm,
+    exp: Option<u64>,
     nbf: Option<u64>,
+    /// The generation of the issuer's key set last seen holding the key (0: not checked yet).
+    /// While the set stays that generation, a hit needs no look at the keys.
+    checked: u64,
 }
 
 /// A verifier's two caches.
@@ -341,7 +345,9 @@ impl JwtVerifier {
                     && let Some(entry) = verified_entry(inner, token, info)
                 {
                     // Never past `exp`.
-                    let deadline = info.expires_at.map_or(0, |exp| exp.saturating_mul(1000));
+                    let deadline = info
+                        .expires_at_unix()
+                        .map_or(0, |exp| exp.saturating_mul(1000));
                     verified.insert(key, entry, deadline, now_ms);
                 }
             }
@@ -428,8 +434,7 @@ fn lookup_verified(
     let mut map = verified.lock();
     let entry = map.live(key, now_ms)?;
     if entry
-        .info
-        .expires_at
+        .exp
         .is_none_or(|exp| exp.saturating_add(leeway) <= now)
     {
         return Some(Err(VerifyError::Expired));
@@ -440,22 +445,23 @@ fn lookup_verified(
     {
         return Some(Err(VerifyError::NotYetValid));
     }
-    // The key-set check reads the issuer's snapshot (a pointer copy under its own lock, never
-    // held across an await); nothing is cloned unless the entry is served.
-    match inner
-        .issuers
-        .get(entry.issuer)
-        .and_then(|jwks| jwks.holds_fresh(entry.kid.as_deref(), entry.alg))
-    {
-        Some(true) => Some(Ok(entry.info.clone())),
-        // The key left the set: forget the token and verify it in full (which refuses it).
-        Some(false) => {
-            map.entries.remove(key);
-            None
+    // The key-set check: the issuer's current generation, two atomic loads; the set itself is
+    // looked at (a pointer copy under its own lock, never held across an await) only when it
+    // changed since this entry was last checked. Nothing is cloned unless the entry is served.
+    let jwks = inner.issuers.get(entry.issuer)?;
+    // The set is due for a refresh (or was never fetched): the full path refreshes it.
+    let generation = jwks.fresh_generation(now)?;
+    if entry.checked != generation {
+        match jwks.holds_fresh(entry.kid.as_deref(), entry.alg, now)? {
+            (true, generation) => entry.checked = generation,
+            // The key left the set: forget the token and verify it in full (which refuses it).
+            (false, _) => {
+                map.entries.remove(key);
+                return None;
+            }
         }
-        // The set is due for a refresh: the full path refreshes it.
-        None => None,
     }
+    Some(Ok(entry.info.clone()))
 }
 
 /// What to remember about a token that just verified: its issuer's index, `kid`, `alg`, `nbf`.
@@ -463,7 +469,7 @@ fn verified_entry(inner: &JwtInner, token: &str, info: &AuthInfo) -> Option<Veri
     let issuer = inner
         .issuers
         .iter()
-        .position(|c| c.issuer() == &*info.issuer)?;
+        .position(|c| c.issuer() == info.issuer())?;
     let header = decode_json_segment(token.split('.').next()?, "header").ok()?;
     let alg = header_algorithm(&header).ok()?;
     let kid = match header.get("kid") {
@@ -471,13 +477,15 @@ fn verified_entry(inner: &JwtInner, token: &str, info: &AuthInfo) -> Option<Veri
         Some(serde_json::Value::String(kid)) => Some(kid.as_str().into()),
         Some(_) => return None,
     };
-    let nbf = super::claim_numeric_date(&info.claims, "nbf").ok()?;
+    let nbf = super::claim_numeric_date(info.claims(), "nbf").ok()?;
     Some(Verified {
         info: info.clone(),
         issuer,
         kid,
         alg,
+        exp: info.expires_at_unix(),
         nbf,
+        checked: 0,
     })
 }
 
@@ -549,14 +557,18 @@ impl<V> Bounded<V> {
 }
 
 impl<V> State<V> {
-    /// The value for `key` if it is live at `now_ms`; a dead entry is dropped.
-    fn live(&mut self, key: &CacheKey, now_ms: u64) -> Option<&V> {
-        let dead = self.entries.get(key)?.deadline_ms <= now_ms;
-        if dead {
-            self.entries.remove(key);
-            return None;
+    /// The value for `key` if it is live at `now_ms`; a dead entry is dropped. One hash of the
+    /// key either way.
+    fn live(&mut self, key: &CacheKey, now_ms: u64) -> Option<&mut V> {
+        use std::collections::hash_map::Entry as Slot;
+        match self.entries.entry(*key) {
+            Slot::Occupied(slot) if slot.get().deadline_ms <= now_ms => {
+                slot.remove();
+                None
+            }
+            Slot::Occupied(slot) => Some(&mut slot.into_mut().value),
+            Slot::Vacant(_) => None,
         }
-        self.entries.get(key).map(|e| &e.value)
     }
 
     /// Frees at least one slot: a sweep of dead entries (at most once per interval), then the
@@ -663,7 +675,7 @@ mod tests {
         let mut state = map.lock();
         assert_eq!(state.entries.len(), 2);
         assert!(state.live(&[1; 32], 0).is_none());
-        assert_eq!(state.live(&[3; 32], 9_999), Some(&3));
+        assert_eq!(state.live(&[3; 32], 9_999).copied(), Some(3));
         assert!(state.live(&[3; 32], 10_000).is_none());
     }
 
