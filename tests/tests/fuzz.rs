@@ -310,6 +310,46 @@ fn fuzz_jwt_verifier_bytes() {
     });
 }
 
+static JWT_PRECHECK: Counter = Counter::new("jwt_precheck_agrees_with_the_full_path");
+
+/// The token cache's prechecks (shape, alphabet, header framing: no hash, no allocation) refuse
+/// a token exactly as the full path does, with the same error, or let the full path decide.
+#[test]
+fn fuzz_jwt_precheck_agrees_with_the_full_path() {
+    use mcp_auth::verify::{TokenCacheOptions, VerifyOptions};
+    let w = world();
+    let build = |cache: TokenCacheOptions| {
+        let verifier = JwtVerifier::builder()
+            .resource(R)
+            .issuer(w.idp.issuer(), w.idp.jwks_uri())
+            .options(VerifyOptions::default().token_cache(cache))
+            .build()
+            .unwrap();
+        w.rt.block_on(verifier.preload_keys()).unwrap();
+        verifier
+    };
+    let cached = build(TokenCacheOptions::default());
+    let full = build(TokenCacheOptions::off());
+    let header = prop_oneof![
+        "[A-Za-z0-9_-]{0,60}",
+        proptest::collection::vec(any::<u8>(), 0..40).prop_map(|b| b64(&b)),
+        "[ \\t\\r\\n\\x0c]{0,2}\\{[ -~]{0,20}\\}[ \\t\\r\\n\\x0c]{0,2}"
+            .prop_map(|h| b64(h.as_bytes())),
+        Just(b64(br#"{"alg":"RS256","typ":"at+jwt"}"#)),
+    ];
+    let token = prop_oneof![
+        (header, "[A-Za-z0-9_-]{0,40}", "[A-Za-z0-9_-]{0,40}")
+            .prop_map(|(h, p, s)| format!("{h}.{p}.{s}")),
+        jwt_like(),
+    ];
+    run(&JWT_PRECHECK, 3000, token, |token| {
+        let (a, b) =
+            w.rt.block_on(async { (cached.verify(&token).await, full.verify(&token).await) });
+        prop_assert_eq!(a.err(), b.err());
+        Ok(())
+    });
+}
+
 // ---------------------------------------------------------------------------------------------
 // 3. The JWT verifier: arbitrary header and claims, signed with the dev server's RS256 key.
 

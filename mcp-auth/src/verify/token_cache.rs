@@ -21,6 +21,8 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
 use sha2::{Digest, Sha256};
 
@@ -267,9 +269,11 @@ fn precheck(token: &str) -> Result<(), VerifyError> {
 }
 
 /// Structural checks that need neither allocation nor crypto, with the same outcome as the full
-/// path for the tokens they refuse: three (or, for a JWE, five) dot-separated segments, and
-/// header and payload in the base64url alphabet with a possible length. `shape`: what the
-/// bearer extraction found out about the token in its own pass (`None`: scan the token).
+/// path for the tokens they refuse (`tests/fuzz.rs` compares them): three (or, for a JWE, five)
+/// dot-separated segments, none of the first two empty, and a header in the base64url alphabet
+/// with a possible length that decodes to something framed like a JSON object. The payload is
+/// left to the full path, which checks the header's members first. `shape`: what the bearer
+/// extraction found out about the token in its own pass (`None`: scan the token).
 fn precheck_shaped(token: &str, shape: Option<TokenShape>) -> Result<(), VerifyError> {
     let bytes = token.as_bytes();
     // One branch-free pass: the dots, and whether anything is outside the base64url alphabet.
@@ -284,8 +288,8 @@ fn precheck_shaped(token: &str, shape: Option<TokenShape>) -> Result<(), VerifyE
         let first = token.find('.').unwrap_or(0);
         let last = token.rfind('.').unwrap_or(0);
         let (header, payload) = (first, last.saturating_sub(first + 1));
-        if header != 0 && payload != 0 && header % 4 != 1 && payload % 4 != 1 {
-            return Ok(());
+        if header != 0 && payload != 0 && header % 4 != 1 {
+            return header_framing(&bytes[..first]);
         }
     }
     match count {
@@ -307,10 +311,34 @@ fn precheck_shaped(token: &str, shape: Option<TokenShape>) -> Result<(), VerifyE
     if header.len() % 4 == 1 || !all_base64url(header) {
         return Err(VerifyError::Malformed("the header is not base64url"));
     }
-    if payload.len() % 4 == 1 || !all_base64url(payload) {
-        return Err(VerifyError::Malformed("the payload is not base64url"));
+    // The full path decodes the header and checks its members before it looks at the payload,
+    // so the payload is left to it.
+    header_framing(header)
+}
+
+/// The largest header [`header_framing`] decodes (bytes after decoding; longer ones are left to
+/// the full path). Real headers are a few dozen bytes.
+const HEADER_BUFFER: usize = 512;
+
+/// Whether the header, a base64url segment, can be a JSON object: decoded into a stack buffer
+/// (no allocation), its first and last bytes other than whitespace must be `{` and `}`. Random
+/// garbage fails here, before any hash or signature work and without entering the caches, with
+/// the error the full path would give it (which decodes the header first, with the same engine).
+fn header_framing(header: &[u8]) -> Result<(), VerifyError> {
+    let mut buffer = [0u8; HEADER_BUFFER];
+    let decoded = match URL_SAFE_NO_PAD.decode_slice(header, &mut buffer) {
+        Ok(len) => &buffer[..len],
+        Err(base64::DecodeSliceError::OutputSliceTooSmall) => return Ok(()),
+        Err(base64::DecodeSliceError::DecodeError(_)) => {
+            return Err(VerifyError::Malformed("the header is not base64url"));
+        }
+    };
+    // `trim_ascii` also trims form feeds, which JSON does not allow: it may let a header through
+    // that the full path refuses, never the reverse.
+    match decoded.trim_ascii() {
+        [b'{', .., b'}'] => Ok(()),
+        _ => Err(VerifyError::Malformed("the header is not a JSON object")),
     }
-    Ok(())
 }
 
 impl JwtVerifier {
@@ -613,7 +641,58 @@ mod tests {
             precheck("abcde.abcd.c"),
             Err(VerifyError::Malformed(_))
         ));
-        assert!(precheck("abcd.abcd.").is_ok());
+        assert!(precheck("e30.abcd.").is_ok());
+        // The header decodes, but not to a JSON object.
+        assert!(matches!(
+            precheck("abcd.abcd."),
+            Err(VerifyError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn random_garbage_is_refused_by_its_header_with_the_full_paths_error() {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+        let token = |header: &[u8]| format!("{}.eyJhIjoxfQ.c2ln", B64.encode(header));
+        assert!(precheck(&token(br#"{"alg":"RS256"}"#)).is_ok());
+        assert!(precheck(&token(b" \r\n{\"alg\":\"RS256\"}\t")).is_ok());
+        for header in [
+            &b"[1]"[..],
+            b"{",
+            b"  ",
+            b"\"{}\"",
+            b"{\"a\":1} x",
+            b"\xff\xfe",
+        ] {
+            assert_eq!(
+                precheck(&token(header)),
+                Err(VerifyError::Malformed("the header is not a JSON object")),
+                "{header:?}"
+            );
+        }
+        // Non-zero trailing bits: not base64url for the full path's engine either.
+        assert_eq!(
+            precheck("eyJ.eyJhIjoxfQ.c2ln"),
+            Err(VerifyError::Malformed("the header is not base64url"))
+        );
+        // Random base64url garbage, as a flood sends it: refused before any hash.
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let mut refused = 0;
+        for _ in 0..1000 {
+            let mut segment = |len: usize| -> String {
+                (0..len)
+                    .map(|_| {
+                        seed ^= seed << 13;
+                        seed ^= seed >> 7;
+                        seed ^= seed << 17;
+                        char::from(alphabet[(seed % 64) as usize])
+                    })
+                    .collect()
+            };
+            let garbage = format!("{}.{}.{}", segment(36), segment(120), segment(86));
+            refused += usize::from(precheck(&garbage).is_err());
+        }
+        assert!(refused > 980, "{refused} of 1000 refused");
     }
 
     #[test]
@@ -654,6 +733,7 @@ mod tests {
             ".ab.c",
             "abcde.abcd.c",
             "abcd.abcd.",
+            "e30.abcd.",
             "ab.cd.ef",
         ] {
             let (dots, base64url) = dots_and_alphabet(token.as_bytes());
