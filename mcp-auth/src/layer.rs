@@ -375,11 +375,13 @@ where
         });
         let origin = origin.filter(|_| allowed == Some(true));
         let cors_origin = origin.filter(|_| config.cors);
-        // Outside MCP mode, a request decided without waiting (a refusal, or a token the
-        // verifier's cache answers) is answered or passed on here, without a task of its own.
-        // (A resource that accepts DPoP checks a proof on every request: the full path.)
+        // A request decided without waiting (a refusal, or a token the verifier's cache
+        // answers) is answered here, or passed on without a task of its own; in MCP mode an
+        // accepted one still goes through the MCP checks, which read the body and wait. (A
+        // resource that accepts DPoP checks a proof on every request: the full path.)
         let mut ticket = None;
-        if config.mcp.is_none() && config.resource.dpop.is_none() {
+        let mut verified = None;
+        if config.resource.dpop.is_none() {
             let entered = span.enter();
             let decided = match start(config, allowed == Some(false), Head::of(&request)) {
                 Err(rejected) => Some(Err(rejected)),
@@ -405,13 +407,17 @@ where
                     drop(entered);
                     return BearerFuture::ready(with_cors(response, cors_origin.as_ref()));
                 }
-                Some(Ok(authenticated)) => {
+                Some(Ok(authenticated)) if config.mcp.is_none() => {
                     attach(&mut request, authenticated);
                     // `poll_ready` readied this very service, and it answers now: no clone of
                     // it, no box, no task state of ours.
                     let future = self.inner.call(request);
                     drop(entered);
                     return BearerFuture::passed(future, cors_origin);
+                }
+                Some(Ok(authenticated)) => {
+                    verified = Some(authenticated);
+                    drop(entered);
                 }
                 None => drop(entered),
             }
@@ -420,20 +426,22 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let config = Arc::clone(&self.config);
-        let future =
-            async move {
-                let response =
-                    match authorize(&config, allowed == Some(false), Head::of(&request), ticket)
-                        .await
-                    {
-                        Ok(Decision::Preflight) => cors::endpoint_preflight(request.headers()),
-                        Ok(Decision::Proceed(authenticated)) => {
-                            proceed(&config, &mut inner, request, *authenticated).await?
-                        }
-                        Err(rejected) => reject(&config, rejected),
-                    };
-                Ok(with_cors(response, cors_origin.as_ref()))
+        let future = async move {
+            let decision = match verified {
+                Some(authenticated) => Ok(Decision::Proceed(Box::new(authenticated))),
+                None => {
+                    authorize(&config, allowed == Some(false), Head::of(&request), ticket).await
+                }
             };
+            let response = match decision {
+                Ok(Decision::Preflight) => cors::endpoint_preflight(request.headers()),
+                Ok(Decision::Proceed(authenticated)) => {
+                    proceed(&config, &mut inner, request, *authenticated).await?
+                }
+                Err(rejected) => reject(&config, rejected),
+            };
+            Ok(with_cors(response, cors_origin.as_ref()))
+        };
         BearerFuture::boxed(future.instrument(span))
     }
 }

@@ -258,7 +258,7 @@ impl Binder {
                 }
             }
         }
-        if let Ok(message) = serde_json::from_slice::<Value>(&buffer)
+        if let Some(message) = super::strict::peek_answer(&buffer)
             && let Err(failure) = self.bind_tasks(&message).await
         {
             return self.failed(failure, id);
@@ -287,7 +287,7 @@ impl Binder {
                 None => return None,
             };
             for event in state.events.feed(&chunk) {
-                if let Ok(message) = serde_json::from_str::<Value>(&event)
+                if let Some(message) = super::strict::peek_answer(event.as_bytes())
                     && state.binder.bind_tasks(&message).await.is_err()
                 {
                     // The event is withheld; the client's call ends with an error instead, and

@@ -48,7 +48,7 @@ use http::{Request, StatusCode};
 use serde_json::Value;
 
 pub(crate) use self::bind::Binder;
-use self::strict::{StrictError, strict_json};
+use self::strict::{StrictError, peek_request};
 
 /// What one MCP operation is keyed by.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -265,7 +265,7 @@ impl McpPolicy {
         // read a tool call out of it). The parse is strict: a member name that appears twice in
         // any object (`"name"` twice, `method` twice, inside a batch entry or deeper) makes the
         // message ambiguous — parsers differ on which occurrence wins — so it is refused.
-        let message = match strict_json(&bytes) {
+        let message = match peek_request(&bytes) {
             Ok(message) => message,
             Err(StrictError::Duplicate) => {
                 return Err(jsonrpc_error(
