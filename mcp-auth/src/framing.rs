@@ -40,8 +40,14 @@ pub(crate) fn single_origin(headers: &HeaderMap) -> Option<&HeaderValue> {
 }
 
 /// The refusal of a request whose `Origin`, `Host`, request target or transfer coding is
-/// ambiguous, `None` when they are fine.
-pub(crate) fn refusal(version: Version, uri: &Uri, headers: &HeaderMap) -> Option<AuthRejection> {
+/// ambiguous, `None` when they are fine. `own_host`: the resource identifier's `host[:port]`,
+/// a valid `Host` known in advance (the common one, compared without parsing).
+pub(crate) fn refusal(
+    version: Version,
+    uri: &Uri,
+    headers: &HeaderMap,
+    own_host: &str,
+) -> Option<AuthRejection> {
     if headers.get_all(header::ORIGIN).iter().nth(1).is_some() {
         return Some(AuthRejection::ambiguous_origin());
     }
@@ -68,7 +74,11 @@ pub(crate) fn refusal(version: Version, uri: &Uri, headers: &HeaderMap) -> Optio
                     "The request has more than one Host header",
                 ));
             }
-            (Some(host), None) if !valid_host(host) => {
+            (Some(host), None)
+                if (own_host.is_empty()
+                    || !host.as_bytes().eq_ignore_ascii_case(own_host.as_bytes()))
+                    && !valid_host(host) =>
+            {
                 return Some(AuthRejection::bad_request(
                     "The request's Host header is invalid",
                 ));
@@ -144,8 +154,32 @@ mod tests {
     }
 
     #[test]
+    fn the_resources_own_host_is_valid_without_parsing_and_others_are_parsed() {
+        let host = |h, own| {
+            refusal(
+                Version::HTTP_11,
+                &Uri::default(),
+                &headers(&[("host", h)]),
+                own,
+            )
+        };
+        assert!(host("127.0.0.1:3000", "127.0.0.1:3000").is_none());
+        assert!(host("MCP.example.com", "mcp.example.com").is_none());
+        assert!(host("other.example.com", "mcp.example.com").is_none());
+        assert!(host("user@host", "mcp.example.com").is_some());
+    }
+
+    #[test]
     fn host_rules() {
-        let ok = |h| refusal(Version::HTTP_11, &Uri::default(), &headers(&[("host", h)])).is_none();
+        let ok = |h| {
+            refusal(
+                Version::HTTP_11,
+                &Uri::default(),
+                &headers(&[("host", h)]),
+                "",
+            )
+            .is_none()
+        };
         assert!(ok("mcp.example.com"));
         assert!(ok("127.0.0.1:8080"));
         assert!(ok("[::1]:8080"));
@@ -160,11 +194,11 @@ mod tests {
         ] {
             assert!(!ok(bad), "{bad:?}");
         }
-        assert!(refusal(Version::HTTP_11, &Uri::default(), &HeaderMap::new()).is_some());
-        assert!(refusal(Version::HTTP_10, &Uri::default(), &HeaderMap::new()).is_none());
-        assert!(refusal(Version::HTTP_2, &Uri::default(), &HeaderMap::new()).is_none());
+        assert!(refusal(Version::HTTP_11, &Uri::default(), &HeaderMap::new(), "").is_some());
+        assert!(refusal(Version::HTTP_10, &Uri::default(), &HeaderMap::new(), "").is_none());
+        assert!(refusal(Version::HTTP_2, &Uri::default(), &HeaderMap::new(), "").is_none());
         let two = headers(&[("host", "a.example"), ("host", "b.example")]);
-        assert!(refusal(Version::HTTP_11, &Uri::default(), &two).is_some());
+        assert!(refusal(Version::HTTP_11, &Uri::default(), &two, "").is_some());
     }
 
     #[test]
@@ -175,14 +209,14 @@ mod tests {
             ("origin", "http://evil.example"),
         ]);
         assert_eq!(
-            refusal(Version::HTTP_11, &Uri::default(), &two)
+            refusal(Version::HTTP_11, &Uri::default(), &two, "")
                 .unwrap()
                 .status(),
             http::StatusCode::FORBIDDEN
         );
         assert!(single_origin(&two).is_none());
         let one = headers(&[("host", "h"), ("origin", "http://localhost")]);
-        assert!(refusal(Version::HTTP_11, &Uri::default(), &one).is_none());
+        assert!(refusal(Version::HTTP_11, &Uri::default(), &one, "").is_none());
         assert!(single_origin(&one).is_some());
     }
 }

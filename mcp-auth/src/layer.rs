@@ -358,9 +358,12 @@ where
             return BearerFuture::ready(response);
         }
         // Ambiguous `Origin` or `Host` lines: refused before anything else (see `framing`).
-        if let Some(rejection) =
-            crate::framing::refusal(request.version(), request.uri(), request.headers())
-        {
+        if let Some(rejection) = crate::framing::refusal(
+            request.version(),
+            request.uri(),
+            request.headers(),
+            own_host(&config.resource.origin),
+        ) {
             return BearerFuture::ready(rejection.render(config.error_body.as_ref()));
         }
         // The origin policy is decided once: a refused origin gets 403 before any token check,
@@ -444,6 +447,11 @@ where
         };
         BearerFuture::boxed(future.instrument(span))
     }
+}
+
+/// The `host[:port]` of an origin (`scheme://host[:port]`).
+fn own_host(origin: &str) -> &str {
+    origin.split_once("://").map_or(origin, |(_, host)| host)
 }
 
 /// Adds the CORS headers for an allowed `origin` (`None`: not allowed, or CORS is off).

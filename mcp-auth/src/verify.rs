@@ -66,8 +66,7 @@ pub trait TokenVerifier: Send + Sync + 'static {
 /// The `Bearer` rule on a verified token: one bound to a key (`cnf`, or an introspection
 /// `token_type` of `DPoP`) is refused (RFC 9449 §7.2, RFC 8705 §3).
 pub(crate) fn bearer_only(info: AuthInfo) -> Result<AuthInfo, VerifyError> {
-    let dpop_type = matches!(info.claims().get("token_type"), Some(Value::String(t)) if t.eq_ignore_ascii_case("dpop"));
-    if info.claims().contains_key("cnf") || dpop_type {
+    if info.is_key_bound() {
         return Err(VerifyError::NotABearerToken);
     }
     Ok(info)

@@ -210,18 +210,14 @@ impl Binder {
             .headers()
             .get(http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .map(|v| {
-                v.split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase()
-            })
+            .map(|v| v.split(';').next().unwrap_or("").trim())
             .unwrap_or_default();
-        match content_type.as_str() {
-            "application/json" => self.scan_json(response, id).await,
-            "text/event-stream" => self.scan_events(response),
-            _ => response,
+        if content_type.eq_ignore_ascii_case("application/json") {
+            self.scan_json(response, id).await
+        } else if content_type.eq_ignore_ascii_case("text/event-stream") {
+            self.scan_events(response)
+        } else {
+            response
         }
     }
 

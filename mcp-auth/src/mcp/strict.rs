@@ -77,8 +77,15 @@ pub(crate) fn peek_request(bytes: &[u8]) -> Result<Value, StrictError> {
 
 /// Reads a JSON-RPC answer (one message or a batch) for the tasks it creates: keeps
 /// `result.{resultType, taskId, ttlMs, task.{taskId, ttlMs}}`. Not strict (the answer is the
-/// server's own); `None` for a body that is not JSON.
+/// server's own); `None` for a body that is not JSON or cannot create a task.
 pub(crate) fn peek_answer(bytes: &[u8]) -> Option<Value> {
+    // Every member that creates a task (`resultType: "task"`, `task`, `taskId`) has `"task` in
+    // its text, unless it is written with escapes: an answer with neither is not parsed.
+    if memchr::memmem::find(bytes, b"\"task").is_none()
+        && memchr::memmem::find(bytes, b"\\u").is_none()
+    {
+        return None;
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = Peek::root(&ANSWER, false)
         .deserialize(&mut deserializer)
@@ -332,7 +339,13 @@ mod tests {
                 "task": {"taskId": "u"}}})
         );
         // Not strict: the server's answer is not refused for a repeated name.
-        assert!(peek_answer(br#"{"result":{"a":1,"a":2}}"#).is_some());
-        assert!(peek_answer(b"{").is_none());
+        assert!(peek_answer(br#"{"result":{"taskId":"t","a":1,"a":2}}"#).is_some());
+        assert!(peek_answer(b"{\"task").is_none());
+        // No task member: not parsed; an escaped one: parsed.
+        assert!(peek_answer(br#"{"result":{"content":[]}}"#).is_none());
+        assert_eq!(
+            peek_answer(br#"{"result":{"t\u0061skId":"t"}}"#).unwrap(),
+            json!({"result": {"taskId": "t"}})
+        );
     }
 }
