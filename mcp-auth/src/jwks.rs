@@ -23,7 +23,7 @@
 //! * Symmetric (`kty: oct`) keys, keys whose `use` is not `sig` and keys of unsupported types
 //!   are dropped when the set is parsed.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering, fence};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -237,7 +237,8 @@ struct CacheInner {
     options: JwksOptions,
     current: RwLock<Arc<KeySet>>,
     /// `current`'s generation and `expires_at`, readable without the lock (see
-    /// [`JwksCache::fresh_generation`]); written after `current`, under its write lock.
+    /// [`JwksCache::fresh_generation`]); written after `current`, under its write lock, as a
+    /// sequence lock whose sequence is the generation (0 while they change).
     published_generation: AtomicU64,
     published_expires_at: AtomicU64,
     refresh: Mutex<RefreshState>,
@@ -581,9 +582,13 @@ impl CacheInner {
             generation: guard.generation + 1,
         });
         *guard = Arc::clone(&fresh);
-        // `expires_at` first: a reader that sees the new generation sees its expiry too.
+        // A sequence lock (one writer: this lock's holder): generation 0 while the pair changes,
+        // so that no reader pairs one set's generation with another's expiry (see
+        // `JwksCache::fresh_generation`).
+        self.published_generation.store(0, Ordering::Relaxed);
+        fence(Ordering::Release);
         self.published_expires_at
-            .store(fresh.expires_at, Ordering::Release);
+            .store(fresh.expires_at, Ordering::Relaxed);
         self.published_generation
             .store(fresh.generation, Ordering::Release);
         drop(guard);
@@ -684,8 +689,15 @@ impl JwksCache {
     /// with this generation still stands. `None` before the first fetch and when the set is due
     /// for a refresh.
     pub(crate) fn fresh_generation(&self, now: u64) -> Option<u64> {
-        let generation = self.inner.published_generation.load(Ordering::Acquire);
-        let expires_at = self.inner.published_expires_at.load(Ordering::Acquire);
+        let inner = &self.inner;
+        let generation = inner.published_generation.load(Ordering::Acquire);
+        let expires_at = inner.published_expires_at.load(Ordering::Relaxed);
+        fence(Ordering::Acquire);
+        // Changed meanwhile (a set being published): not a consistent pair; the full path
+        // decides (it waits for nothing but the set's own lock).
+        if inner.published_generation.load(Ordering::Relaxed) != generation {
+            return None;
+        }
         (generation != 0 && expires_at > now).then_some(generation)
     }
 }

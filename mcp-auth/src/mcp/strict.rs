@@ -58,7 +58,7 @@ const RESULT: Shape = Shape(&[
     ("ttlMs", Keep::All),
     ("task", Keep::Members(&TASK)),
 ]);
-const ANSWER: Shape = Shape(&[("result", Keep::Members(&RESULT))]);
+const ANSWER: Shape = Shape(&[("id", Keep::All), ("result", Keep::Members(&RESULT))]);
 
 /// Parses a JSON-RPC request body (one message or a batch) strictly — an object with a member
 /// name twice, at any depth, is refused (names compared after unescaping) — and keeps what the
@@ -75,8 +75,8 @@ pub(crate) fn peek_request(bytes: &[u8]) -> Result<Value, StrictError> {
     }
 }
 
-/// Reads a JSON-RPC answer (one message or a batch) for the tasks it creates: keeps
-/// `result.{resultType, taskId, ttlMs, task.{taskId, ttlMs}}`. Not strict (the answer is the
+/// Reads a JSON-RPC answer (one message or a batch) for the tasks it creates: keeps `id` (for
+/// an error in its place) and `result.{resultType, taskId, ttlMs, task.{taskId, ttlMs}}`. Not strict (the answer is the
 /// server's own); `None` for a body that is not JSON or cannot create a task.
 pub(crate) fn peek_answer(bytes: &[u8]) -> Option<Value> {
     // Every member that creates a task (`resultType: "task"`, `task`, `taskId`) has `"task` in
@@ -335,7 +335,7 @@ mod tests {
         let answer = br#"{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"ok"}],"resultType":"task","taskId":"t","ttlMs":5,"task":{"taskId":"u","status":"working"}}}"#;
         assert_eq!(
             peek_answer(answer).unwrap(),
-            json!({"result": {"resultType": "task", "taskId": "t", "ttlMs": 5,
+            json!({"id": 1, "result": {"resultType": "task", "taskId": "t", "ttlMs": 5,
                 "task": {"taskId": "u"}}})
         );
         // Not strict: the server's answer is not refused for a repeated name.
