@@ -78,6 +78,8 @@ struct LayerConfig {
     /// What the requests this layer passes carry to the code behind it (one allocation per
     /// layer, shared by them); rebuilt by every edit of the configuration.
     context: Arc<LayerContext>,
+    /// The `host[:port]` of the resource identifier: a `Host` valid without parsing.
+    own_host: Arc<str>,
 }
 
 impl LayerConfig {
@@ -114,6 +116,12 @@ impl<R: 'static> BearerLayer<R> {
     pub(crate) fn for_resource(resource: Arc<ResourceInner>) -> Self {
         resource.wiring.layer_made();
         let unauthenticated_scopes = resource.base_scopes.clone();
+        let own_host = Arc::from(
+            resource
+                .origin
+                .split_once("://")
+                .map_or(resource.origin.as_str(), |(_, host)| host),
+        );
         let context = Arc::new(LayerContext {
             resource: Arc::clone(&resource),
             marker: TypeId::of::<R>(),
@@ -129,6 +137,7 @@ impl<R: 'static> BearerLayer<R> {
                 cors: true,
                 mcp: None,
                 prebuilt: Arc::default(),
+                own_host,
                 context,
             }),
             _resource: PhantomData,
@@ -362,7 +371,7 @@ where
             request.version(),
             request.uri(),
             request.headers(),
-            own_host(&config.resource.origin),
+            &config.own_host,
         ) {
             return BearerFuture::ready(rejection.render(config.error_body.as_ref()));
         }
@@ -447,11 +456,6 @@ where
         };
         BearerFuture::boxed(future.instrument(span))
     }
-}
-
-/// The `host[:port]` of an origin (`scheme://host[:port]`).
-fn own_host(origin: &str) -> &str {
-    origin.split_once("://").map_or(origin, |(_, host)| host)
 }
 
 /// Adds the CORS headers for an allowed `origin` (`None`: not allowed, or CORS is off).

@@ -22,7 +22,9 @@ const SCAN_LIMIT: usize = 8 * 1024 * 1024;
 #[derive(Clone)]
 pub(crate) struct Binder {
     resource: Arc<ResourceInner>,
-    owner: Owner,
+    info: AuthInfo,
+    /// The user's digest, made on first use (most requests bind nothing).
+    owner: std::sync::OnceLock<Owner>,
 }
 
 /// Why a binding could not be made or checked.
@@ -36,8 +38,13 @@ impl Binder {
     pub(crate) fn new(resource: &Arc<ResourceInner>, info: &AuthInfo) -> Self {
         Self {
             resource: Arc::clone(resource),
-            owner: Owner::of(info),
+            info: info.clone(),
+            owner: std::sync::OnceLock::new(),
         }
+    }
+
+    fn owner(&self) -> Owner {
+        *self.owner.get_or_init(|| Owner::of(&self.info))
     }
 
     fn options(&self) -> &BindingOptions {
@@ -92,7 +99,7 @@ impl Binder {
         };
         let key = self.key(BindingKind::Session, session.as_bytes());
         match self.options().store.owner(&key).await {
-            Ok(Some(owner)) if owner == self.owner => Ok(Some(session.clone())),
+            Ok(Some(owner)) if owner == self.owner() => Ok(Some(session.clone())),
             Ok(found) => {
                 if found.is_some() {
                     self.resource
@@ -124,7 +131,7 @@ impl Binder {
                     Err(error) => return Err(self.unavailable(&error, id)),
                 }
             };
-            if bound != Some(self.owner) {
+            if bound != Some(self.owner()) {
                 if bound.is_some() {
                     self.resource
                         .alerts
@@ -154,8 +161,9 @@ impl Binder {
         ttl: std::time::Duration,
     ) -> Result<(), Failure> {
         let key = self.key(kind, id);
-        match self.options().store.claim(&key, &self.owner, ttl).await {
-            Ok(owner) if owner == self.owner => Ok(()),
+        let mine = self.owner();
+        match self.options().store.claim(&key, &mine, ttl).await {
+            Ok(owner) if owner == mine => Ok(()),
             Ok(_) => Err(Failure::Taken),
             Err(error) => Err(Failure::Store(error)),
         }
@@ -233,16 +241,16 @@ impl Binder {
     async fn scan_json(&self, response: Response, id: &Value) -> Response {
         let (parts, body) = response.into_parts();
         let mut stream = body.into_data_stream();
-        let mut buffer: Vec<u8> = Vec::new();
+        let mut buffer = Answer::default();
         while let Some(chunk) = stream.next().await {
             match chunk {
                 Ok(chunk) => {
-                    buffer.extend_from_slice(&chunk);
+                    buffer.push(chunk);
                     if buffer.len() > SCAN_LIMIT {
                         tracing::debug!("tools/call answer too large to scan for tasks");
                         let head =
                             futures_util::stream::once(std::future::ready(Ok::<_, axum::Error>(
-                                Bytes::from(buffer),
+                                buffer.into_bytes(),
                             )));
                         return Response::from_parts(parts, Body::from_stream(head.chain(stream)));
                     }
@@ -250,10 +258,11 @@ impl Binder {
                 Err(_) => {
                     // The server's answer broke off: pass on what came (the client sees it
                     // truncated, as it would without the layer).
-                    return Response::from_parts(parts, Body::from(buffer));
+                    return Response::from_parts(parts, Body::from(buffer.into_bytes()));
                 }
             }
         }
+        let buffer = buffer.into_bytes();
         if let Some(message) = super::strict::peek_answer(&buffer)
             && let Err(failure) = self.bind_tasks(&message).await
         {
@@ -305,6 +314,37 @@ impl Binder {
             Some((Ok(chunk), state))
         });
         Response::from_parts(parts, Body::from_stream(stream))
+    }
+}
+
+/// A JSON answer read so far: its one chunk as it came (most answers are one), or the chunks
+/// joined once a second one came.
+#[derive(Default)]
+struct Answer {
+    first: Bytes,
+    joined: Option<Vec<u8>>,
+}
+
+impl Answer {
+    fn push(&mut self, chunk: Bytes) {
+        match &mut self.joined {
+            Some(joined) => joined.extend_from_slice(&chunk),
+            None if self.first.is_empty() => self.first = chunk,
+            None => {
+                let mut joined = Vec::with_capacity(self.first.len() + chunk.len());
+                joined.extend_from_slice(&self.first);
+                joined.extend_from_slice(&chunk);
+                self.joined = Some(joined);
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.joined.as_ref().map_or(self.first.len(), Vec::len)
+    }
+
+    fn into_bytes(self) -> Bytes {
+        self.joined.map_or(self.first, Bytes::from)
     }
 }
 

@@ -68,7 +68,7 @@ fn single<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, Mis
 }
 
 /// Decodes the `=?base64?...?=` form (standard alphabet, UTF-8); other values are literal.
-fn decode(name: &str, value: &str) -> Result<String, Mismatch> {
+fn decode<'a>(name: &str, value: &'a str) -> Result<std::borrow::Cow<'a, str>, Mismatch> {
     match value
         .strip_prefix(BASE64_PREFIX)
         .and_then(|inner| inner.strip_suffix(BASE64_SUFFIX))
@@ -77,12 +77,13 @@ fn decode(name: &str, value: &str) -> Result<String, Mismatch> {
             .decode(inner)
             .ok()
             .and_then(|bytes| String::from_utf8(bytes).ok())
+            .map(std::borrow::Cow::Owned)
             .ok_or_else(|| {
                 Mismatch(format!(
                     "the {name} header's =?base64?...?= value is not base64 of UTF-8 text"
                 ))
             }),
-        None => Ok(value.to_owned()),
+        None => Ok(std::borrow::Cow::Borrowed(value)),
     }
 }
 

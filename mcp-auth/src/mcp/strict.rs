@@ -10,6 +10,9 @@
 
 use std::borrow::Cow;
 use std::collections::HashSet;
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
 
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
@@ -81,9 +84,9 @@ pub(crate) fn peek_request(bytes: &[u8]) -> Result<Value, StrictError> {
 pub(crate) fn peek_answer(bytes: &[u8]) -> Option<Value> {
     // Every member that creates a task (`resultType: "task"`, `task`, `taskId`) has `"task` in
     // its text, unless it is written with escapes: an answer with neither is not parsed.
-    if memchr::memmem::find(bytes, b"\"task").is_none()
-        && memchr::memmem::find(bytes, b"\\u").is_none()
-    {
+    static TASK: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"task"));
+    static ESCAPE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\\u"));
+    if TASK.find(bytes).is_none() && ESCAPE.find(bytes).is_none() {
         return None;
     }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
