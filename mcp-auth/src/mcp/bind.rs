@@ -86,7 +86,7 @@ impl Binder {
         headers: &HeaderMap,
         id: &Value,
     ) -> Result<Option<HeaderValue>, Response> {
-        let Ok(session) = crate::framing::sole(headers, SESSION_HEADER) else {
+        let Ok(session) = crate::framing::sole(headers, &SESSION_HEADER) else {
             return Err(jsonrpc_error_with_id(
                 StatusCode::BAD_REQUEST,
                 -32600,
@@ -190,7 +190,7 @@ impl Binder {
         id: &Value,
         response: Response,
     ) -> Response {
-        if let Some(issued) = response.headers().get(SESSION_HEADER)
+        if let Some(issued) = response.headers().get(&SESSION_HEADER)
             && session != Some(issued)
         {
             let ttl = self.options().session_ttl;

@@ -13,7 +13,7 @@
 //! present they must agree.
 
 use base64::Engine as _;
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 use serde_json::Value;
 
 /// The JSON-RPC error code for a request whose headers disagree with its body.
@@ -22,9 +22,10 @@ pub(crate) const HEADER_MISMATCH: i64 = -32020;
 /// The first revision whose clients must send the standard headers.
 const STANDARD_HEADERS_REVISION: &str = "2026-07-28";
 
-const PROTOCOL_VERSION: &str = "mcp-protocol-version";
-const METHOD: &str = "mcp-method";
-const NAME: &str = "mcp-name";
+// Names made once: a lookup by a `&str` parses and lowercases it on every request.
+const PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
+const METHOD: HeaderName = HeaderName::from_static("mcp-method");
+const NAME: HeaderName = HeaderName::from_static("mcp-name");
 const PARAM_PREFIX: &str = "mcp-param-";
 pub(crate) const META_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
 const BASE64_PREFIX: &str = "=?base64?";
@@ -46,7 +47,7 @@ pub(crate) struct Mismatch(pub(crate) String);
 
 /// The single value of header `name`, as text: `Err` for a repeated header (an intermediary may
 /// have read another line than we do) or a value that is not visible ASCII.
-fn single<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, Mismatch> {
+fn single<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Result<Option<&'a str>, Mismatch> {
     let Some(value) = crate::framing::sole(headers, name).map_err(|_| {
         Mismatch(format!(
             "the {name} header appears more than once; send it once"
@@ -98,7 +99,7 @@ fn meta_version(message: &Value) -> Option<&str> {
 
 /// Checks the standard headers of a `POST` against its parsed body (one message or a batch).
 pub(crate) fn check(headers: &HeaderMap, body: &Value) -> Result<(), Mismatch> {
-    let header_version = single(headers, PROTOCOL_VERSION)?;
+    let header_version = single(headers, &PROTOCOL_VERSION)?;
     let messages: Vec<&Value> = match body {
         Value::Array(batch) => batch.iter().collect(),
         one => vec![one],
@@ -114,8 +115,8 @@ pub(crate) fn check(headers: &HeaderMap, body: &Value) -> Result<(), Mismatch> {
     let version = header_version.or(body_version);
     // Revisions are dated `YYYY-MM-DD`, so they order as strings.
     let required = version.is_some_and(|v| v >= STANDARD_HEADERS_REVISION);
-    let method_header = single(headers, METHOD)?;
-    let name_header = single(headers, NAME)?;
+    let method_header = single(headers, &METHOD)?;
+    let name_header = single(headers, &NAME)?;
     let has_param_headers = headers.keys().any(|k| k.as_str().starts_with(PARAM_PREFIX));
 
     if let Value::Array(_) = body {
@@ -205,7 +206,7 @@ pub(crate) fn check(headers: &HeaderMap, body: &Value) -> Result<(), Mismatch> {
             .keys()
             .filter(|k| k.as_str().starts_with(PARAM_PREFIX))
         {
-            if let Some(value) = single(headers, name.as_str())? {
+            if let Some(value) = single(headers, name)? {
                 decode(name.as_str(), value)?;
             }
         }

@@ -333,7 +333,7 @@ impl McpPolicy {
     }
 }
 
-pub(crate) const SESSION_HEADER: &str = "mcp-session-id";
+pub(crate) const SESSION_HEADER: http::HeaderName = http::HeaderName::from_static("mcp-session-id");
 
 /// Whether a body read failed because of the length limit (and not a truncated body, a malformed
 /// chunk or a broken connection).

@@ -248,17 +248,27 @@ impl<'de> serde::Deserialize<'de> for Name<'de> {
     }
 }
 
-/// The member names of one object seen so far: a short list, compared one by one, and a hash
-/// set once an object has many members (so that a hostile body of 100,000 members costs linear
-/// time, not quadratic).
-#[derive(Default)]
+/// The member names of one object seen so far: a short list on the stack, compared one by one,
+/// and a hash set once an object has many members (so that a hostile body of 100,000 members
+/// costs linear time, not quadratic).
 struct Names<'a> {
-    few: Vec<Cow<'a, str>>,
+    few: [Cow<'a, str>; FEW],
+    len: usize,
     many: Option<HashSet<Cow<'a, str>>>,
 }
 
 /// Above this many members, an object's names go into a hash set.
 const FEW: usize = 16;
+
+impl Default for Names<'_> {
+    fn default() -> Self {
+        Self {
+            few: std::array::from_fn(|_| Cow::Borrowed("")),
+            len: 0,
+            many: None,
+        }
+    }
+}
 
 impl<'a> Names<'a> {
     /// Adds `name`; `false` if it was there.
@@ -266,12 +276,17 @@ impl<'a> Names<'a> {
         if let Some(many) = &mut self.many {
             return many.insert(name);
         }
-        if self.few.contains(&name) {
+        let few = &mut self.few[..self.len];
+        if few.contains(&name) {
             return false;
         }
-        self.few.push(name);
-        if self.few.len() > FEW {
-            self.many = Some(self.few.drain(..).collect());
+        if self.len < FEW {
+            self.few[self.len] = name;
+            self.len += 1;
+        } else {
+            let mut many: HashSet<Cow<'a, str>> = few.iter_mut().map(std::mem::take).collect();
+            many.insert(name);
+            self.many = Some(many);
         }
         true
     }
