@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Load benchmark on loopback, one run, ratios to bare axum:
 #
-#   mcp-auth/benches/load.sh            # DURATION=5 CONNECTIONS=32 THREADS=1 by default
+#   mcp-auth/benches/load.sh            # DURATION=5 CONNECTIONS=32 THREADS=1 ROUNDS=3 by default
 #
 # Starts each server of mcp-auth/examples/load_servers.rs in turn (bare axum; axum with a
 # hand-written jsonwebtoken check; ours with the token cache on; ours with it off, for RS256,
@@ -10,12 +10,16 @@
 # req/s, p50/p99 latency, the server's CPU time per request (utime+stime from /proc/<pid>/stat),
 # the answers that were not 2xx, and the log lines each server wrote at RUST_LOG=info
 # (SERVER_LOG, default `info,rmcp=warn`: rmcp logs three info lines per request, ours none); then the ratios the performance targets name. Installs wrk with apt-get when it
-# is missing.
+# is missing. Every server runs ROUNDS times, the rounds one after the other (a server process'
+# throughput varies by a few percent from one start to the next, with where its threads land):
+# the table shows each server's median, the ratios are those of the medians, and each target's
+# ratio is also shown per round.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${DURATION:-5}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-1}
+ROUNDS=${ROUNDS:-3}
 PORT=${PORT:-3290}
 
 if ! command -v wrk >/dev/null; then
@@ -91,52 +95,78 @@ run() {
   kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
   local requests rps p50 p99 lines non2xx
   requests=$(awk '/requests in/ {print $1}' "$WORK/wrk.out")
+  # Latencies in microseconds (wrk prints us, ms or s).
+  local to_us='{ v = $2; u = v; sub(/[0-9.]+/, "", u); v += 0; if (u == "ms") v *= 1000; else if (u == "s") v *= 1000000; printf "%.0f", v }'
   non2xx=$(awk '/Non-2xx or 3xx responses/ {print $NF}' "$WORK/wrk.out")
   rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk.out")
-  p50=$(awk '$1 == "50%" {print $2}' "$WORK/wrk.out")
-  p99=$(awk '$1 == "99%" {print $2}' "$WORK/wrk.out")
+  p50=$(awk '$1 == "50%" '"$to_us" "$WORK/wrk.out")
+  p99=$(awk '$1 == "99%" '"$to_us" "$WORK/wrk.out")
   lines=$(wc -l <"$WORK/server.err")
   local cpu_us
   cpu_us=$(awk -v t=$((after - before)) -v hz="$TICKS" -v n="$requests" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
-  echo "$name $rps $p50 $p99 $cpu_us $requests $lines ${non2xx:-0}" >>"$WORK/results"
+  echo "$round $name $rps $p50 $p99 $cpu_us $requests $lines ${non2xx:-0}" >>"$WORK/rounds"
 }
 
-run bare bare /notes valid
-run hand hand /notes valid
-run ours-cache ours /notes valid
-run ours-nocache ours-nocache /notes valid
-ALG=ES256 run hand-ES256 hand /notes valid
-ALG=ES256 run ours-nocache-ES256 ours-nocache /notes valid
-ALG=EdDSA run hand-EdDSA hand /notes valid
-ALG=EdDSA run ours-nocache-EdDSA ours-nocache /notes valid
-run hand-nocache-rejects hand /notes forged
-run ours-forged ours /notes forged
-run ours-garbage ours /notes garbage garbage.lua
-run bare-garbage bare /notes garbage garbage.lua
-run mcp-hand mcp-hand /mcp valid mcp.lua
-run mcp-ours mcp-ours /mcp valid mcp.lua
+for round in $(seq "$ROUNDS"); do
+  echo "round $round of $ROUNDS" >&2
+  run bare bare /notes valid
+  run hand hand /notes valid
+  run ours-cache ours /notes valid
+  run ours-nocache ours-nocache /notes valid
+  ALG=ES256 run hand-ES256 hand /notes valid
+  ALG=ES256 run ours-nocache-ES256 ours-nocache /notes valid
+  ALG=EdDSA run hand-EdDSA hand /notes valid
+  ALG=EdDSA run ours-nocache-EdDSA ours-nocache /notes valid
+  run hand-nocache-rejects hand /notes forged
+  run ours-forged ours /notes forged
+  run ours-garbage ours /notes garbage garbage.lua
+  run bare-garbage bare /notes garbage garbage.lua
+  run mcp-hand mcp-hand /mcp valid mcp.lua
+  run mcp-ours mcp-ours /mcp valid mcp.lua
+done
 
-echo "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, $(nproc) cores; cpu = server utime+stime per request"
+# Per server: the median of each figure over the rounds; requests, log lines and non-2xx
+# answers summed.
+awk '
+  function median(list,    n, v, i, j, t) {
+    n = split(list, v, " ")
+    for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+    return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+  }
+  !($2 in seen) { seen[$2] = 1; order[++count] = $2 }
+  { rps[$2] = rps[$2] " " $3; p50[$2] = p50[$2] " " $4; p99[$2] = p99[$2] " " $5; cpu[$2] = cpu[$2] " " $6
+    n[$2] += $7; lines[$2] += $8; bad[$2] += $9 }
+  END { for (i = 1; i <= count; i++) { s = order[i]
+    printf "%s %s %s %s %s %d %d %d\n", s, median(rps[s]), median(p50[s]), median(p99[s]), median(cpu[s]), n[s], lines[s], bad[s] } }
+' "$WORK/rounds" >"$WORK/results"
+
+echo "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, $(nproc) cores, median of $ROUNDS rounds; cpu = server utime+stime per request; requests, non-2xx and log lines summed over the rounds"
 awk '
   NR == FNR { if ($1 == "bare") { base = $2; basecpu = $5 } ; next }
-  FNR == 1 { printf "%-22s %10s %8s %9s %9s %12s %8s %9s %10s\n", "server", "req/s", "x bare", "p50", "p99", "cpu us/req", "x bare", "non-2xx", "log lines" }
-  { printf "%-22s %10.0f %8.2f %9s %9s %12s %8.2f %9s %10s\n", $1, $2, $2 / base, $3, $4, $5, $5 / basecpu, $8, $7 }
+  FNR == 1 { printf "%-22s %10s %8s %9s %9s %12s %8s %10s %9s %10s\n", "server", "req/s", "x bare", "p50 us", "p99 us", "cpu us/req", "x bare", "requests", "non-2xx", "log lines" }
+  { printf "%-22s %10.0f %8.2f %9s %9s %12.1f %8.2f %10s %9s %10s\n", $1, $2, $2 / base, $3, $4, $5, $5 / basecpu, $6, $8, $7 }
 ' "$WORK/results" "$WORK/results"
-# The targets of the performance work, as ratios of this run.
+# The targets of the performance work: the ratios of the medians, and the same ratio per round.
 awk '
+  FNR == NR { r = $1; rrps[r, $2] = $3; rcpu[r, $2] = $6; if (r > rounds) rounds = r; next }
   { rps[$1] = $2; cpu[$1] = $5; n[$1] = $6; lines[$1] = $7; bad[$1] = $8 }
+  function line(label, a, b, kind, target,    r, each) {
+    each = ""
+    for (r = 1; r <= rounds; r++) each = each sprintf(" %.2f", kind == "cpu" ? rcpu[r, a] / rcpu[r, b] : rrps[r, a] / rrps[r, b])
+    printf "%-58s %8.2f %8s   %s\n", label, kind == "cpu" ? cpu[a] / cpu[b] : rps[a] / rps[b], target, each
+  }
   END {
-    printf "\n%-58s %8s %8s\n", "ratio", "value", "target"
-    printf "%-58s %8.2f %8s\n", "cache on, valid token: req/s x bare", rps["ours-cache"] / rps["bare"], ">= 0.85"
-    printf "%-58s %8.2f %8s\n", "cache off, RS256: cpu/req / hand-written", cpu["ours-nocache"] / cpu["hand"], "<= 1.05"
-    printf "%-58s %8.2f %8s\n", "cache off, ES256: cpu/req / hand-written", cpu["ours-nocache-ES256"] / cpu["hand-ES256"], "<= 1.05"
-    printf "%-58s %8.2f %8s\n", "cache off, EdDSA: cpu/req / hand-written", cpu["ours-nocache-EdDSA"] / cpu["hand-EdDSA"], "<= 1.05"
-    printf "%-58s %8.2f %8s\n", "flood of one forged token: req/s x bare", rps["ours-forged"] / rps["bare"], ">= 0.8"
-    printf "%-58s %8.2f %8s\n", "flood of random garbage: req/s x bare", rps["ours-garbage"] / rps["bare"], ">= 0.8"
-    printf "%-58s %8.2f %8s\n", "flood of random garbage: req/s x bare with the same flood", rps["ours-garbage"] / rps["bare-garbage"], ""
-    printf "%-58s %8.2f %8s\n", "MCP tools/call (rmcp): req/s x hand-written cached check", rps["mcp-ours"] / rps["mcp-hand"], ">= 0.9"
-    printf "%-58s %8.2f %8s\n", "log lines per 10,000 refusals (forged flood)", lines["ours-forged"] * 10000 / n["ours-forged"], ""
-    printf "%-58s %8.2f %8s\n", "log lines per 10,000 refusals (garbage flood)", lines["ours-garbage"] * 10000 / n["ours-garbage"], ""
+    printf "\n%-58s %8s %8s   %s\n", "ratio (of the medians)", "value", "target", "per round"
+    line("cache on, valid token: req/s x bare", "ours-cache", "bare", "rps", ">= 0.85")
+    line("cache off, RS256: cpu/req / hand-written", "ours-nocache", "hand", "cpu", "<= 1.05")
+    line("cache off, ES256: cpu/req / hand-written", "ours-nocache-ES256", "hand-ES256", "cpu", "<= 1.05")
+    line("cache off, EdDSA: cpu/req / hand-written", "ours-nocache-EdDSA", "hand-EdDSA", "cpu", "<= 1.05")
+    line("flood of one forged token: req/s x bare", "ours-forged", "bare", "rps", ">= 0.8")
+    line("flood of random garbage: req/s x bare", "ours-garbage", "bare", "rps", ">= 0.8")
+    line("flood of random garbage: req/s x bare with the same flood", "ours-garbage", "bare-garbage", "rps", "")
+    line("MCP tools/call (rmcp): req/s x hand-written cached check", "mcp-ours", "mcp-hand", "rps", ">= 0.9")
+    printf "%-58s %8.2f\n", "log lines per 10,000 refusals (forged flood)", lines["ours-forged"] * 10000 / n["ours-forged"]
+    printf "%-58s %8.2f\n", "log lines per 10,000 refusals (garbage flood)", lines["ours-garbage"] * 10000 / n["ours-garbage"]
     # Every valid-token run must have been answered 2xx, every flood refused.
     split("bare hand ours-cache ours-nocache hand-ES256 ours-nocache-ES256 hand-EdDSA ours-nocache-EdDSA mcp-hand mcp-ours", ok, " ")
     for (i in ok) if (bad[ok[i]] > 0) { printf "ERROR: %s answered %d requests with non-2xx\n", ok[i], bad[ok[i]]; failed = 1 }
@@ -144,4 +174,4 @@ awk '
     for (i in refused) if (bad[refused[i]] < n[refused[i]]) { printf "ERROR: %s passed %d requests\n", refused[i], n[refused[i]] - bad[refused[i]]; failed = 1 }
     exit failed
   }
-' "$WORK/results"
+' "$WORK/rounds" "$WORK/results"
