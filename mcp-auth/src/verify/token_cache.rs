@@ -44,11 +44,12 @@ const SWEEP_INTERVAL_MS: u64 = 1_000;
 /// [`VerifyOptions::token_cache`](super::VerifyOptions::token_cache).
 ///
 /// The default: on, at most 10,000 verified tokens and 10,000 refused tokens (remembered 10 s).
-/// Memory: one verified entry costs about 3 KiB of resident memory for a typical access token
-/// of ~450 bytes (the digest, the [`AuthInfo`] with its claims, map and queue slots, allocator
-/// overhead), growing with the size of the claims; the default bound is thus about 30 MiB
-/// (measured by `cargo bench -p mcp-auth --bench cache_rss`: 1,000,000 distinct tokens, peak
-/// RSS growth 29 MiB). A refused entry costs about 150 bytes.
+/// Memory: one verified entry costs about 2.5 KiB of resident memory for a typical access
+/// token of ~450 bytes (the digest, the [`AuthInfo`] with its claims, map and queue slots,
+/// allocator overhead), growing with the size of the claims; the default bound is thus about
+/// 25 MiB (measured by `cargo bench -p mcp-auth --bench cache_rss`: 1,000,000 distinct tokens
+/// of 434 bytes, peak RSS growth 23.3 MiB, 2,439 bytes per entry). A refused entry costs about
+/// 150 bytes.
 ///
 /// ```
 /// use std::time::Duration;
