@@ -102,6 +102,8 @@ run() {
   p50=$(awk '$1 == "50%" '"$to_us" "$WORK/wrk.out")
   p99=$(awk '$1 == "99%" '"$to_us" "$WORK/wrk.out")
   lines=$(wc -l <"$WORK/server.err")
+  # What was logged, to show at the end (no token is ever logged; colours stripped).
+  sed 's/\x1b\[[0-9;]*m//g' "$WORK/server.err" | head -n 3 | sed "s/^/  $name (round $round): /" >>"$WORK/logged"
   local cpu_us
   cpu_us=$(awk -v t=$((after - before)) -v hz="$TICKS" -v n="$requests" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
   echo "$round $name $rps $p50 $p99 $cpu_us $requests $lines ${non2xx:-0}" >>"$WORK/rounds"
@@ -174,4 +176,10 @@ awk '
     for (i in refused) if (bad[refused[i]] < n[refused[i]]) { printf "ERROR: %s passed %d requests\n", refused[i], n[refused[i]] - bad[refused[i]]; failed = 1 }
     exit failed
   }
-' "$WORK/rounds" "$WORK/results"
+' "$WORK/rounds" "$WORK/results" || status=$?
+if [ -s "$WORK/logged" ]; then
+  echo
+  echo "log lines written (the first 3 per server and round):"
+  cut -c1-240 "$WORK/logged"
+fi
+exit "${status:-0}"
