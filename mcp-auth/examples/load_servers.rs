@@ -78,7 +78,7 @@ fn mcp_service() -> StreamableHttpService<Echo, NeverSessionManager> {
 struct Hand {
     key: DecodingKey,
     validation: Validation,
-    /// `mcp-hand`: the scopes of verified tokens by the SHA-256 of the token.
+    /// `mcp-hand`: whether a verified token has the scope, by the SHA-256 of the token.
     verified: Option<Mutex<HashMap<[u8; 32], bool>>>,
 }
 
@@ -92,37 +92,34 @@ async fn hand_check(State(hand): State<Arc<Hand>>, request: Request, next: Next)
     let Some(token) = token else {
         return StatusCode::UNAUTHORIZED.into_response();
     };
-    if let Some(verified) = &hand.verified {
-        let digest: [u8; 32] = Sha256::digest(token).into();
-        let known = verified
-            .lock()
-            .map(|map| map.get(&digest).copied())
-            .unwrap_or_default();
-        let allowed = match known {
-            Some(allowed) => allowed,
-            None => {
-                let Ok(data) =
-                    jsonwebtoken::decode::<serde_json::Value>(token, &hand.key, &hand.validation)
-                else {
-                    return StatusCode::UNAUTHORIZED.into_response();
-                };
-                let allowed = has_scope(&data.claims);
-                if let Ok(mut map) = verified.lock() {
-                    map.insert(digest, allowed);
-                }
-                allowed
+    // `mcp-hand` remembers each verified token by its SHA-256; `hand` decodes every request.
+    let remembered = hand
+        .verified
+        .as_ref()
+        .map(|map| (map, <[u8; 32]>::from(Sha256::digest(token))));
+    let known = remembered
+        .and_then(|(map, digest)| map.lock().ok().and_then(|map| map.get(&digest).copied()));
+    let allowed = match known {
+        Some(allowed) => allowed,
+        None => {
+            let Ok(data) =
+                jsonwebtoken::decode::<serde_json::Value>(token, &hand.key, &hand.validation)
+            else {
+                return StatusCode::UNAUTHORIZED.into_response();
+            };
+            let allowed = has_scope(&data.claims);
+            if let Some((map, digest)) = remembered
+                && let Ok(mut map) = map.lock()
+            {
+                map.insert(digest, allowed);
             }
-        };
-        return if allowed {
-            next.run(request).await
-        } else {
-            StatusCode::FORBIDDEN.into_response()
-        };
-    }
-    match jsonwebtoken::decode::<serde_json::Value>(token, &hand.key, &hand.validation) {
-        Ok(data) if has_scope(&data.claims) => next.run(request).await,
-        Ok(_) => StatusCode::FORBIDDEN.into_response(),
-        Err(_) => StatusCode::UNAUTHORIZED.into_response(),
+            allowed
+        }
+    };
+    if allowed {
+        next.run(request).await
+    } else {
+        StatusCode::FORBIDDEN.into_response()
     }
 }
 

@@ -78,19 +78,20 @@ struct LayerConfig {
     /// What the requests this layer passes carry to the code behind it (one allocation per
     /// layer, shared by them); rebuilt by every edit of the configuration.
     context: Arc<LayerContext>,
-    /// The `host[:port]` of the resource identifier: a `Host` valid without parsing.
-    own_host: Arc<str>,
 }
 
-impl LayerConfig {
-    fn make_context<R: 'static>(&self) -> Arc<LayerContext> {
-        Arc::new(LayerContext {
-            resource: Arc::clone(&self.resource),
-            marker: TypeId::of::<R>(),
-            required: Arc::clone(&self.required),
-            error_body: self.error_body.clone(),
-        })
-    }
+/// The [`LayerContext`] of a layer of `R` with this resource, required scopes and error body.
+fn layer_context<R: 'static>(
+    resource: &Arc<ResourceInner>,
+    required: &Arc<[String]>,
+    error_body: Option<&ErrorBodyHook>,
+) -> Arc<LayerContext> {
+    Arc::new(LayerContext {
+        resource: Arc::clone(resource),
+        marker: TypeId::of::<R>(),
+        required: Arc::clone(required),
+        error_body: error_body.cloned(),
+    })
 }
 
 impl<R> Clone for BearerLayer<R> {
@@ -116,28 +117,17 @@ impl<R: 'static> BearerLayer<R> {
     pub(crate) fn for_resource(resource: Arc<ResourceInner>) -> Self {
         resource.wiring.layer_made();
         let unauthenticated_scopes = resource.base_scopes.clone();
-        let own_host = Arc::from(
-            resource
-                .origin
-                .split_once("://")
-                .map_or(resource.origin.as_str(), |(_, host)| host),
-        );
-        let context = Arc::new(LayerContext {
-            resource: Arc::clone(&resource),
-            marker: TypeId::of::<R>(),
-            required: Arc::from(Vec::new()),
-            error_body: None,
-        });
+        let required: Arc<[String]> = Arc::from(Vec::new());
+        let context = layer_context::<R>(&resource, &required, None);
         Self {
             config: Arc::new(LayerConfig {
                 resource,
-                required: Arc::clone(&context.required),
+                required,
                 unauthenticated_scopes,
                 error_body: None,
                 cors: true,
                 mcp: None,
                 prebuilt: Arc::default(),
-                own_host,
                 context,
             }),
             _resource: PhantomData,
@@ -148,7 +138,11 @@ impl<R: 'static> BearerLayer<R> {
         let mut config = LayerConfig::clone(&self.config);
         f(&mut config);
         config.prebuilt = Arc::default();
-        config.context = config.make_context::<R>();
+        config.context = layer_context::<R>(
+            &config.resource,
+            &config.required,
+            config.error_body.as_ref(),
+        );
         Self {
             config: Arc::new(config),
             _resource: PhantomData,
@@ -371,7 +365,7 @@ where
             request.version(),
             request.uri(),
             request.headers(),
-            &config.own_host,
+            &config.resource.authority,
         ) {
             return BearerFuture::ready(rejection.render(config.error_body.as_ref()));
         }
@@ -439,18 +433,19 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let config = Arc::clone(&self.config);
         let future = async move {
-            let decision = match verified {
-                Some(authenticated) => Ok(Decision::Proceed(Box::new(authenticated))),
+            let response = match verified {
+                Some(authenticated) => proceed(&config, &mut inner, request, authenticated).await?,
                 None => {
-                    authorize(&config, allowed == Some(false), Head::of(&request), ticket).await
+                    match authorize(&config, allowed == Some(false), Head::of(&request), ticket)
+                        .await
+                    {
+                        Ok(Decision::Preflight) => cors::endpoint_preflight(request.headers()),
+                        Ok(Decision::Proceed(authenticated)) => {
+                            proceed(&config, &mut inner, request, *authenticated).await?
+                        }
+                        Err(rejected) => reject(&config, rejected),
+                    }
                 }
-            };
-            let response = match decision {
-                Ok(Decision::Preflight) => cors::endpoint_preflight(request.headers()),
-                Ok(Decision::Proceed(authenticated)) => {
-                    proceed(&config, &mut inner, request, *authenticated).await?
-                }
-                Err(rejected) => reject(&config, rejected),
             };
             Ok(with_cors(response, cors_origin.as_ref()))
         };

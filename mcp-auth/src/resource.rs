@@ -251,6 +251,8 @@ pub(crate) struct ResourceInner {
     pub(crate) metadata_path: String,
     /// `scheme://host[:port]` of the identifier, the origin browsers send for same-origin calls.
     pub(crate) origin: String,
+    /// `host[:port]` of the identifier (no default port), the `Host` its clients send.
+    pub(crate) authority: String,
     pub(crate) document: bytes::Bytes,
     pub(crate) verifier: SharedVerifier,
     pub(crate) base_scopes: Vec<String>,
@@ -640,6 +642,7 @@ fn build_resource(
         .ok_or_else(|| ConfigError::invalid("resource", "not an absolute URL"))?;
     let url = url::Url::parse(&id).map_err(|e| ConfigError::invalid("resource", e.to_string()))?;
     let origin = url.origin().ascii_serialization();
+    let authority = url[url::Position::BeforeHost..url::Position::AfterPort].to_owned();
     let wiring = Wiring::new(&url);
     metadata.resource = id.clone();
     metadata = metadata.authorization_servers(issuers.iter().map(String::as_str));
@@ -657,6 +660,7 @@ fn build_resource(
         metadata_url,
         metadata_path,
         origin,
+        authority,
         document,
         verifier: verifier.ok_or_else(|| ConfigError::invalid("verifier", "unavailable"))?,
         base_scopes,
@@ -773,6 +777,22 @@ mod tests {
     fn resource(id: &str) -> ProtectedResource {
         ProtectedResource::new(id)
             .issuer_with_jwks("https://auth.example.com", "https://auth.example.com/jwks")
+    }
+
+    #[test]
+    fn the_authority_is_the_host_clients_send() {
+        for (id, authority) in [
+            ("https://MCP.example.com:443/mcp", "mcp.example.com"),
+            ("http://127.0.0.1:3000/mcp", "127.0.0.1:3000"),
+            ("http://[::1]:8080/mcp", "[::1]:8080"),
+        ] {
+            let auth = ResourceServer::builder()
+                .resource(resource(id))
+                .build()
+                .unwrap();
+            let inner = &auth.resources().next().unwrap().inner;
+            assert_eq!(inner.authority, authority, "{id}");
+        }
     }
 
     #[test]

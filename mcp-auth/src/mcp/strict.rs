@@ -13,7 +13,6 @@ use std::collections::HashSet;
 use std::sync::LazyLock;
 
 use memchr::memmem::Finder;
-
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
@@ -79,8 +78,9 @@ pub(crate) fn peek_request(bytes: &[u8]) -> Result<Value, StrictError> {
 }
 
 /// Reads a JSON-RPC answer (one message or a batch) for the tasks it creates: keeps `id` (for
-/// an error in its place) and `result.{resultType, taskId, ttlMs, task.{taskId, ttlMs}}`. Not strict (the answer is the
-/// server's own); `None` for a body that is not JSON or cannot create a task.
+/// an error in its place) and `result.{resultType, taskId, ttlMs, task.{taskId, ttlMs}}`. Not
+/// strict (the answer is the server's own); `None` for a body that is not JSON or cannot create
+/// a task.
 pub(crate) fn peek_answer(bytes: &[u8]) -> Option<Value> {
     // Every member that creates a task (`resultType: "task"`, `task`, `taskId`) has `"task` in
     // its text, unless it is written with escapes: an answer with neither is not parsed.

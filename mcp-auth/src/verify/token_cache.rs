@@ -137,7 +137,6 @@ struct Verified {
     issuer: usize,
     kid: Option<Box<str>>,
     alg: Algorithm,
-    exp: Option<u64>,
     nbf: Option<u64>,
     /// The generation of the issuer's key set last seen holding the key (0: not checked yet).
     /// While the set stays that generation, a hit needs no look at the keys.
@@ -463,7 +462,8 @@ fn lookup_verified(
     let mut map = verified.lock();
     let entry = map.live(key, now_ms)?;
     if entry
-        .exp
+        .info
+        .expires_at_unix()
         .is_none_or(|exp| exp.saturating_add(leeway) <= now)
     {
         return Some(Err(VerifyError::Expired));
@@ -512,7 +512,6 @@ fn verified_entry(inner: &JwtInner, token: &str, info: &AuthInfo) -> Option<Veri
         issuer,
         kid,
         alg,
-        exp: info.expires_at_unix(),
         nbf,
         checked: 0,
     })
@@ -625,6 +624,14 @@ impl<V> State<V> {
 mod tests {
     use super::*;
 
+    /// The next number of a xorshift64 sequence: test data without a dependency.
+    fn xorshift(seed: &mut u64) -> u64 {
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 7;
+        *seed ^= *seed << 17;
+        *seed
+    }
+
     #[test]
     fn precheck_refuses_garbage_like_the_full_path() {
         assert!(matches!(precheck("abc"), Err(VerifyError::Malformed(_))));
@@ -682,12 +689,7 @@ mod tests {
         for _ in 0..1000 {
             let mut segment = |len: usize| -> String {
                 (0..len)
-                    .map(|_| {
-                        seed ^= seed << 13;
-                        seed ^= seed >> 7;
-                        seed ^= seed << 17;
-                        char::from(alphabet[(seed % 64) as usize])
-                    })
+                    .map(|_| char::from(alphabet[(xorshift(&mut seed) % 64) as usize]))
                     .collect()
             };
             let garbage = format!("{}.{}.{}", segment(36), segment(120), segment(86));
@@ -709,12 +711,7 @@ mod tests {
         let alphabet = b"abcXYZ019-_.";
         for len in [0, 1, 63, 64, 65, 127, 128, 129, 700, 1000] {
             let mut bytes: Vec<u8> = (0..len)
-                .map(|_| {
-                    seed ^= seed << 13;
-                    seed ^= seed >> 7;
-                    seed ^= seed << 17;
-                    alphabet[(seed % alphabet.len() as u64) as usize]
-                })
+                .map(|_| alphabet[(xorshift(&mut seed) % alphabet.len() as u64) as usize])
                 .collect();
             assert_eq!(dots_and_alphabet(&bytes), naive(&bytes), "len {len}");
             for bad in 0..=255u8 {
