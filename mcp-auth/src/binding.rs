@@ -5,7 +5,9 @@
 //! it (the token's issuer and subject, see [`Owner`]) and refuses it to anyone else, before the
 //! MCP server sees the request.
 //!
-//! Bindings live in a [`BindingStore`]. The default, [`MemoryStore`], is per process: enough for
+//! Bindings live in a [`BindingStore`], a claim-once store: a binding is kept until it expires,
+//! never dropped to make room (a full store refuses new bindings with `503` instead; see
+//! [`MemoryStore`] for how to size it). The default, [`MemoryStore`], is per process: enough for
 //! one instance. Behind a load balancer, every instance must see the same bindings, so give them
 //! one shared store (the `redis` feature's `RedisStore`, or your own implementation of the
 //! trait). A request whose binding cannot be checked because the store is unreachable is
@@ -29,23 +31,28 @@
 //! # Ok(()) }
 //! ```
 
-use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::sync::Arc;
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
 use crate::auth_info::AuthInfo;
-use crate::clock::{Clock, SharedClock, SystemClock};
 
+mod memory;
 #[cfg(feature = "redis")]
 mod redis;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use self::redis::{RedisStore, RedisStoreBuilder};
+
+pub use self::memory::{DEFAULT_MEMORY_CAPACITY, MemoryStore};
+
+/// What a request that needs a binding the store cannot take or check is told (with `503` and
+/// `Retry-After`): the binding store, not the authorization server, is at fault.
+pub(crate) const UNAVAILABLE_DESCRIPTION: &str = "The binding store (which keeps sessions, tasks, state handles and DPoP proof ids) cannot be used right now; retry later";
 
 /// A boxed, sendable future, as [`BindingStore`] methods return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -149,6 +156,7 @@ impl fmt::Debug for Owner {
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct BindingKey {
     kind: BindingKind,
+    digest: [u8; 32],
     key: String,
 }
 
@@ -160,12 +168,17 @@ impl BindingKey {
             hash.update((part.len() as u64).to_be_bytes());
             hash.update(part);
         }
-        let digest = hash.finalize();
+        let digest: [u8; 32] = hash.finalize().into();
         let mut key = format!("mcp-auth:v1:{}:", kind.as_str());
         for b in digest {
             key.push_str(&format!("{b:02x}"));
         }
-        Self { kind, key }
+        Self { kind, digest, key }
+    }
+
+    /// The SHA-256 digest the key is named by (what [`MemoryStore`] keeps).
+    pub(crate) fn digest(&self) -> &[u8; 32] {
+        &self.digest
     }
 
     /// What the binding is for.
@@ -196,6 +209,19 @@ pub enum StoreError {
         /// What went wrong, for the operator (never an id or a token).
         reason: String,
     },
+    /// The store holds as many live bindings as it may, and keeps every one of them until it
+    /// expires: a new one cannot be made now (the request gets `503` with `Retry-After`). Raise
+    /// the capacity (`setting`) to the rate of new bindings × their lifetime, or use a shared
+    /// store without such a bound (see [`MemoryStore`]).
+    #[error(
+        "binding store full: it holds {capacity} live bindings and drops none before it expires; raise {setting} to the rate of new bindings times their lifetime, or use a RedisStore"
+    )]
+    Full {
+        /// How many live bindings the store holds at most.
+        capacity: usize,
+        /// The setting that raises `capacity`.
+        setting: &'static str,
+    },
     /// The store answered with something that is not a binding (a value another program wrote
     /// under our key prefix, say).
     #[error("binding store returned a malformed value for {key:?}")]
@@ -207,8 +233,12 @@ pub enum StoreError {
 
 /// Where bindings live: owner by key, each with a time to live.
 ///
-/// Implementations must be atomic per key: two concurrent [`claim`](Self::claim)s of one key
-/// must agree on one owner. Expired bindings must read as absent.
+/// A binding store is a claim-once store, not a cache: implementations must be atomic per key
+/// (two concurrent [`claim`](Self::claim)s of one key agree on one owner), must read expired
+/// bindings as absent, and must **never forget a binding before its TTL**: forgetting a claimed
+/// DPoP proof id lets the proof be replayed, forgetting a session, task or handle lets another
+/// user claim it. A store that cannot take a new binding fails the claim
+/// ([`StoreError::Full`] or [`StoreError::Unavailable`]), and the request gets `503`.
 pub trait BindingStore: Send + Sync + fmt::Debug + 'static {
     /// Binds `key` to `owner` for `ttl` unless it is bound already, and returns the owner it is
     /// bound to: `owner` when the claim won, the earlier owner otherwise. A claim by the owner
@@ -231,121 +261,6 @@ pub trait BindingStore: Send + Sync + fmt::Debug + 'static {
 
 /// A shared [`BindingStore`].
 pub type SharedStore = Arc<dyn BindingStore>;
-
-/// The in-process [`BindingStore`], the default: bounded in entries, oldest bindings dropped
-/// first, expired ones dropped as they are met.
-///
-/// Per process: behind a load balancer, use a shared store instead (see the module docs).
-/// A dropped binding reads as absent, and the layer refuses ids it has no binding for, so
-/// eviction fails closed (the owner must start a new session or task), never open.
-#[derive(Debug)]
-pub struct MemoryStore {
-    capacity: usize,
-    clock: SharedClock,
-    inner: Mutex<Entries>,
-}
-
-#[derive(Debug, Default)]
-struct Entries {
-    map: HashMap<String, (Owner, SystemTime)>,
-    order: VecDeque<String>,
-}
-
-/// How many bindings a [`MemoryStore`] holds by default.
-pub const DEFAULT_MEMORY_CAPACITY: usize = 100_000;
-
-impl MemoryStore {
-    /// A store of up to [`DEFAULT_MEMORY_CAPACITY`] bindings.
-    pub fn new() -> Self {
-        Self::with_capacity(DEFAULT_MEMORY_CAPACITY)
-    }
-
-    /// A store of up to `capacity` bindings (at least one).
-    pub fn with_capacity(capacity: usize) -> Self {
-        Self {
-            capacity: capacity.max(1),
-            clock: Arc::new(SystemClock),
-            inner: Mutex::new(Entries::default()),
-        }
-    }
-
-    /// Reads the time from `clock` (tests move a [`ManualClock`](crate::clock::ManualClock)).
-    pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.clock = Arc::new(clock);
-        self
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn live_owner(&self, entries: &mut Entries, key: &str, now: SystemTime) -> Option<Owner> {
-        match entries.map.get(key) {
-            Some((owner, expires)) if *expires > now => Some(*owner),
-            Some(_) => {
-                entries.map.remove(key);
-                entries.order.retain(|k| k != key);
-                None
-            }
-            None => None,
-        }
-    }
-}
-
-impl Default for MemoryStore {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl BindingStore for MemoryStore {
-    fn claim<'a>(
-        &'a self,
-        key: &'a BindingKey,
-        owner: &'a Owner,
-        ttl: Duration,
-    ) -> BoxFuture<'a, Result<Owner, StoreError>> {
-        let now = self.clock.now();
-        let mut entries = self.lock();
-        let result = match self.live_owner(&mut entries, key.as_str(), now) {
-            Some(existing) => existing,
-            None => {
-                let expires = now
-                    .checked_add(ttl)
-                    .unwrap_or(now + Duration::from_secs(1 << 32));
-                entries
-                    .map
-                    .insert(key.as_str().to_owned(), (*owner, expires));
-                entries.order.push_back(key.as_str().to_owned());
-                while entries.map.len() > self.capacity {
-                    let Some(oldest) = entries.order.pop_front() else {
-                        break;
-                    };
-                    entries.map.remove(&oldest);
-                }
-                *owner
-            }
-        };
-        Box::pin(std::future::ready(Ok(result)))
-    }
-
-    fn owner<'a>(
-        &'a self,
-        key: &'a BindingKey,
-    ) -> BoxFuture<'a, Result<Option<Owner>, StoreError>> {
-        let now = self.clock.now();
-        let owner = self.live_owner(&mut self.lock(), key.as_str(), now);
-        Box::pin(std::future::ready(Ok(owner)))
-    }
-
-    fn release<'a>(&'a self, key: &'a BindingKey) -> BoxFuture<'a, Result<(), StoreError>> {
-        let mut entries = self.lock();
-        if entries.map.remove(key.as_str()).is_some() {
-            entries.order.retain(|k| k != key.as_str());
-        }
-        Box::pin(std::future::ready(Ok(())))
-    }
-}
 
 /// Where a resource keeps its bindings, and how long they live.
 ///
@@ -464,14 +379,22 @@ pub struct StateHandles {
     store: SharedStore,
     resource: Arc<str>,
     owner: Owner,
+    /// The request's outage record, when the layer watches it (see [`Outage`]).
+    outage: Option<Arc<Outage>>,
 }
 
 impl StateHandles {
-    pub(crate) fn new(store: SharedStore, resource: Arc<str>, owner: Owner) -> Self {
+    pub(crate) fn new(
+        store: SharedStore,
+        resource: Arc<str>,
+        owner: Owner,
+        outage: Option<Arc<Outage>>,
+    ) -> Self {
         Self {
             store,
             resource,
             owner,
+            outage,
         }
     }
 
@@ -482,6 +405,7 @@ impl StateHandles {
             Arc::new(MemoryStore::new()),
             Arc::from("https://mcp.example/mcp"),
             Owner::new("https://issuer.example", subject),
+            None,
         )
     }
 
@@ -491,11 +415,22 @@ impl StateHandles {
             Arc::clone(&other.store),
             Arc::clone(&other.resource),
             Owner::new("https://issuer.example", subject),
+            None,
         )
     }
 
     fn key(&self, handle: &str) -> BindingKey {
         BindingKey::new(&self.resource, BindingKind::Handle, handle)
+    }
+
+    /// Passes a store result on, recording a failure for the layer first.
+    fn noted<T>(&self, result: Result<T, StoreError>) -> Result<T, HandleError> {
+        result.map_err(|error| {
+            if let Some(outage) = &self.outage {
+                outage.record(&error);
+            }
+            HandleError::Store(error)
+        })
     }
 
     /// A new handle (see [`new_handle`]) bound to the caller for `ttl`.
@@ -508,10 +443,7 @@ impl StateHandles {
     /// Binds a handle the tool made itself to the caller for `ttl`. A handle bound to someone
     /// else already is refused ([`HandleError::Unknown`]); make handles unguessable.
     pub async fn bind(&self, handle: &str, ttl: Duration) -> Result<(), HandleError> {
-        let owner = self
-            .store
-            .claim(&self.key(handle), &self.owner, ttl)
-            .await?;
+        let owner = self.noted(self.store.claim(&self.key(handle), &self.owner, ttl).await)?;
         if owner == self.owner {
             Ok(())
         } else {
@@ -521,7 +453,7 @@ impl StateHandles {
 
     /// `Ok` when `handle` is bound to the caller; [`HandleError::Unknown`] otherwise.
     pub async fn check(&self, handle: &str) -> Result<(), HandleError> {
-        match self.store.owner(&self.key(handle)).await? {
+        match self.noted(self.store.owner(&self.key(handle)).await)? {
             Some(owner) if owner == self.owner => Ok(()),
             _ => Err(HandleError::Unknown),
         }
@@ -530,7 +462,29 @@ impl StateHandles {
     /// Ends the binding of `handle` (the state behind it is gone). Only its owner can.
     pub async fn release(&self, handle: &str) -> Result<(), HandleError> {
         self.check(handle).await?;
-        Ok(self.store.release(&self.key(handle)).await?)
+        self.noted(self.store.release(&self.key(handle)).await)
+    }
+}
+
+/// What one request's code could not bind: set when a [`StateHandles`] call meets a store that
+/// cannot take or check the binding (unreachable, too slow, full), read by the layer once the
+/// code has answered. The layer then answers `503` with `Retry-After`, whatever the code made of
+/// the error, so an outage never reaches the client as a `200` with an error inside.
+#[derive(Debug, Default)]
+pub(crate) struct Outage {
+    /// The first failure's reason, for the operator (never an id or a token).
+    reason: std::sync::OnceLock<String>,
+}
+
+impl Outage {
+    fn record(&self, error: &StoreError) {
+        // The first failure is the one reported; later ones say the same.
+        let _ = self.reason.set(error.to_string());
+    }
+
+    /// The reason of the failure, if the request's code met one.
+    pub(crate) fn reason(&self) -> Option<&str> {
+        self.reason.get().map(String::as_str)
     }
 }
 
@@ -548,7 +502,6 @@ pub fn new_handle() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::ManualClock;
 
     fn key(id: &str) -> BindingKey {
         BindingKey::new("https://mcp.example/mcp", BindingKind::Task, id)
@@ -566,36 +519,6 @@ mod tests {
         assert_eq!(store.owner(&key("t2")).await.unwrap(), None);
         store.release(&key("t1")).await.unwrap();
         assert_eq!(store.owner(&key("t1")).await.unwrap(), None);
-    }
-
-    #[tokio::test]
-    async fn bindings_expire_at_their_ttl_and_capacity_drops_the_oldest() {
-        let clock = ManualClock::at_unix(1_000);
-        let store = MemoryStore::with_capacity(2).clock(clock.clone());
-        let alice = Owner::new("i", "alice");
-        store
-            .claim(&key("a"), &alice, Duration::from_secs(10))
-            .await
-            .unwrap();
-        clock.advance(Duration::from_secs(9));
-        assert_eq!(store.owner(&key("a")).await.unwrap(), Some(alice));
-        clock.advance(Duration::from_secs(1));
-        assert_eq!(
-            store.owner(&key("a")).await.unwrap(),
-            None,
-            "expired at its TTL exactly"
-        );
-
-        let ttl = Duration::from_secs(60);
-        for id in ["b", "c", "d"] {
-            store.claim(&key(id), &alice, ttl).await.unwrap();
-        }
-        assert_eq!(
-            store.owner(&key("b")).await.unwrap(),
-            None,
-            "the oldest was dropped"
-        );
-        assert_eq!(store.owner(&key("d")).await.unwrap(), Some(alice));
     }
 
     #[test]

@@ -17,7 +17,7 @@
 //! | 7 | `jwk` is a public key (no `d`, `p`, `q`, `dp`, `dq`, `qi`, `oth`, `k`) that fits `alg` | [`DpopError::MissingJwk`], [`DpopError::PrivateKey`], [`DpopError::InvalidJwk`], [`DpopError::KeyMismatch`] |
 //! | 6 | the signature verifies with `jwk` | [`DpopError::InvalidSignature`] |
 //! | 8 | `htm` is the request method | [`DpopError::MethodMismatch`] |
-//! | 9 | `htu` is the request URI, without query and fragment, both normalised (RFC 3986 §6) | [`DpopError::UriMismatch`] |
+//! | 9 | `htu` is the request URI, without query and fragment, by the audience's rule ([`mcp_auth_rules::same_uri`]: RFC 3986 §6.2.2–6.2.3, no URL parsing) | [`DpopError::UriMismatch`] |
 //! | 10 | `nonce` is a current server nonce, when nonces are on | [`DpopError::NonceRequired`], [`DpopError::InvalidNonce`] (`use_dpop_nonce`) |
 //! | 11 | `iat` is within the window (default ±5 minutes, plus the leeway) | [`DpopError::IatOutOfWindow`] |
 //! | 12 | `ath` is the hash of the access token, and the token's `cnf.jkt` is the proof key's thumbprint | [`DpopError::MissingAth`], [`DpopError::AthMismatch`], [`DpopError::KeyBindingMismatch`] |
@@ -32,9 +32,11 @@
 //! identifier itself is accepted too.
 //!
 //! Replay: each accepted proof's `jti` (with its key's thumbprint) is claimed in a
-//! [`BindingStore`](crate::binding::BindingStore) until its `iat` leaves the window: by default
-//! a bounded in-memory store, per process; give every instance behind a load balancer one shared
-//! store with [`DpopOptions::replay_store`].
+//! [`BindingStore`](crate::binding::BindingStore) until its `iat` leaves the window, and never
+//! forgotten earlier: by default a bounded in-memory store, per process, which refuses new proofs
+//! with `503` when full rather than drop a live id (size it with
+//! [`DpopOptions::replay_capacity`]); give every instance behind a load balancer one shared store
+//! with [`DpopOptions::replay_store`].
 //!
 //! Nonces (RFC 9449 §9, off by default): a nonce is the current time slot and an HMAC-SHA-256
 //! of it, so any instance with the same [`nonce_secret`](DpopOptions::nonce_secret) checks it
@@ -70,7 +72,6 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::error::{ConfigError, ErrorCode};
 
 mod challenge;
-mod htu;
 mod jwk;
 
 pub(crate) mod layer;
@@ -96,7 +97,8 @@ pub const DEFAULT_NONCE_LIFETIME: Duration = Duration::from_secs(300);
 /// The largest proof read by default, in bytes (an RSA-4096 proof is about 1.5 KB).
 pub const DEFAULT_MAX_PROOF_BYTES: usize = 8 * 1024;
 
-/// How many `jti`s the default in-memory replay store holds.
+/// How many `jti`s the default in-memory replay store holds: 277 DPoP requests per second,
+/// sustained, with the default window and leeway (see [`DpopOptions::replay_capacity`]).
 pub const DEFAULT_REPLAY_CAPACITY: usize = 100_000;
 
 /// The algorithms accepted by default: ES256, RS256, PS256 and EdDSA.
@@ -241,14 +243,21 @@ impl DpopOptions {
 
     /// Where proof ids (`jti`) are remembered to refuse replays (default: an in-memory store of
     /// [`replay_capacity`](Self::replay_capacity) entries, per process). A shared store makes
-    /// the check hold across instances.
+    /// the check hold across instances. Each id is held until its proof's `iat` leaves the
+    /// window, never less.
     pub fn replay_store(mut self, store: SharedStore) -> Self {
         self.replay_store = Some(store);
         self
     }
 
-    /// How many proof ids the default in-memory replay store holds (default 100 000; the
-    /// oldest are dropped first).
+    /// How many proof ids the default in-memory replay store holds (default 100 000).
+    ///
+    /// An id is held until its proof's `iat` leaves the window (by default 361 s for a fresh
+    /// proof: the 300 s window, the 60 s leeway and a second), and never dropped earlier: when
+    /// the store is full, a request with a new proof is refused with `503` and `Retry-After`
+    /// (and a throttled `warn` names this setting) until ids expire. Size it as your peak rate
+    /// of DPoP requests × that lifetime: the default holds 277 requests per second, sustained.
+    /// A [`replay_store`](Self::replay_store) in Redis has no such bound.
     pub fn replay_capacity(mut self, capacity: usize) -> Self {
         self.replay_capacity = capacity.max(1);
         self
@@ -582,14 +591,15 @@ impl DpopVerifier {
         ConfigError::from_all(options.problems())?;
         let url = url::Url::parse(resource)
             .map_err(|e| ConfigError::invalid("dpop.resource", e.to_string()))?;
-        let origin = htu::origin(&url).ok_or_else(|| {
+        let origin = origin(&url).ok_or_else(|| {
             ConfigError::invalid("dpop.resource", "must be an absolute http or https URL")
         })?;
         let replay = match &options.replay_store {
             Some(store) => Arc::clone(store),
             None => Arc::new(
                 MemoryStore::with_capacity(options.replay_capacity)
-                    .clock(ClockRef(Arc::clone(&clock))),
+                    .capacity_setting("DpopOptions::replay_capacity")
+                    .shared_clock(Arc::clone(&clock)),
             ),
         };
         let nonces = nonce::NonceKey::new(options.nonce_secret.as_deref(), resource);
@@ -779,13 +789,11 @@ impl DpopVerifier {
         })
     }
 
+    /// Step 9: `htu` names this request (see [`mcp_auth_rules::htu_matches`], the rule the
+    /// audience follows too).
     fn htu_matches(&self, claim: &str, path: &str) -> bool {
-        let Some(claimed) = htu::normalize(claim) else {
-            return false;
-        };
         let path = path.split(['?', '#']).next().unwrap_or(path);
-        let expected = htu::normalize(&format!("{}{}", self.origin, path));
-        if expected.as_deref() == Some(claimed.as_str()) {
+        if mcp_auth_rules::htu_matches(claim, &format!("{}{}", self.origin, path)) {
             return true;
         }
         // Nested under a prefix, the layer sees a shortened path: the identifier itself is the
@@ -793,7 +801,7 @@ impl DpopVerifier {
         let own_path = self.resource.path();
         own_path != path
             && own_path.ends_with(path)
-            && htu::normalize(self.resource.as_str()).as_deref() == Some(claimed.as_str())
+            && mcp_auth_rules::htu_matches(claim, self.resource.as_str())
     }
 
     async fn claim_jti(&self, checked: &Checked) -> Result<(), DpopError> {
@@ -816,21 +824,21 @@ impl DpopVerifier {
     }
 }
 
+/// `scheme://host:port` of an absolute `http`/`https` URL, the port always written.
+fn origin(url: &url::Url) -> Option<String> {
+    if !matches!(url.scheme(), "http" | "https") {
+        return None;
+    }
+    let host = url.host_str()?;
+    let port = url.port_or_known_default()?;
+    Some(format!("{}://{host}:{port}", url.scheme()))
+}
+
 /// A proof that passed every step but the replay check.
 struct Checked {
     replay_id: String,
     expires: u64,
     proof: VerifiedProof,
-}
-
-/// A [`SharedClock`] as a [`Clock`](crate::clock::Clock) value.
-#[derive(Debug)]
-struct ClockRef(SharedClock);
-
-impl crate::clock::Clock for ClockRef {
-    fn now(&self) -> std::time::SystemTime {
-        self.0.now()
-    }
 }
 
 /// `ath`: the base64url (no padding) SHA-256 of the access token's ASCII bytes (RFC 9449 §4.2).

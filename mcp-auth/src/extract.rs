@@ -24,6 +24,10 @@ pub(crate) struct Authenticated {
     pub(crate) info: AuthInfo,
     /// The layer that verified the token (one allocation per layer, shared by its requests).
     pub(crate) layer: Arc<LayerContext>,
+    /// Where the request's state handles record a binding they could not make or check; the
+    /// layer that set it answers `503` then (see [`Outage`](crate::binding::Outage)). Only with
+    /// the `rmcp` feature, the only way to state handles.
+    pub(crate) outage: Option<Arc<crate::binding::Outage>>,
 }
 
 /// What the layer that verified a token tells the code behind it.
@@ -235,6 +239,7 @@ impl Authenticated {
             std::sync::Arc::clone(self.layer.resource.bindings.shared()),
             std::sync::Arc::from(self.layer.resource.id.as_str()),
             crate::binding::Owner::of(&self.info),
+            self.outage.clone(),
         )
     }
 }

@@ -271,6 +271,7 @@ pin_project_lite::pin_project! {
             #[pin]
             future: F,
             cors_origin: Option<http::HeaderValue>,
+            watch: Option<Watch>,
         },
         /// Decided after waiting (verification, MCP mode, DPoP).
         Boxed { future: Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>> },
@@ -286,11 +287,12 @@ impl<F> BearerFuture<F> {
         }
     }
 
-    fn passed(future: F, cors_origin: Option<http::HeaderValue>) -> Self {
+    fn passed(future: F, cors_origin: Option<http::HeaderValue>, watch: Option<Watch>) -> Self {
         Self {
             state: FutureState::Passed {
                 future,
                 cors_origin,
+                watch,
             },
         }
     }
@@ -319,8 +321,13 @@ where
             FutureStateProj::Passed {
                 future,
                 cors_origin,
+                watch,
             } => {
                 let Ok(response) = std::task::ready!(future.poll(cx));
+                let response = match watch {
+                    Some(watch) => watch.checked(response),
+                    None => response,
+                };
                 Poll::Ready(Ok(with_cors(response, cors_origin.as_ref())))
             }
             FutureStateProj::Boxed { future } => future.as_mut().poll(cx),
@@ -414,12 +421,13 @@ where
                     return BearerFuture::ready(with_cors(response, cors_origin.as_ref()));
                 }
                 Some(Ok(authenticated)) if config.mcp.is_none() => {
+                    let watch = Watch::of(&authenticated);
                     attach(&mut request, authenticated);
                     // `poll_ready` readied this very service, and it answers now: no clone of
                     // it, no box, no task state of ours.
                     let future = self.inner.call(request);
                     drop(entered);
-                    return BearerFuture::passed(future, cors_origin);
+                    return BearerFuture::passed(future, cors_origin, watch);
                 }
                 Some(Ok(authenticated)) => {
                     verified = Some(authenticated);
@@ -516,9 +524,14 @@ where
     S: Service<Request<Body>, Response = Response, Error = Infallible>,
 {
     let Some(policy) = &config.mcp else {
+        let watch = Watch::of(&authenticated);
         let mut request = request;
         attach(&mut request, authenticated);
-        return inner.call(request).await;
+        let response = inner.call(request).await?;
+        return Ok(match watch {
+            Some(watch) => watch.checked(response),
+            None => response,
+        });
     };
     let inspected = match policy.inspect(request).await {
         Ok(inspected) => inspected,
@@ -541,6 +554,7 @@ where
     let mut request = inspected.request;
     let method = request.method().clone();
     let uri = request.uri().clone();
+    let outage = authenticated.outage.clone();
     attach(&mut request, authenticated);
     let response = inner.call(request).await?;
     let response = binder
@@ -549,6 +563,7 @@ where
             session.as_ref(),
             inspected.calls_tool,
             &inspected.id,
+            outage,
             response,
         )
         .await;
@@ -713,7 +728,40 @@ fn finish(
     Ok(Authenticated {
         info,
         layer: Arc::clone(&config.context),
+        outage: watch_outage(),
     })
+}
+
+/// The outage record of a request whose code may use state handles (only rmcp tools can).
+fn watch_outage() -> Option<Arc<crate::binding::Outage>> {
+    cfg!(feature = "rmcp").then(Arc::default)
+}
+
+/// What a request passed on without MCP mode needs to turn its answer into `503` when its code
+/// met a binding store that could not take or check a state handle.
+struct Watch {
+    outage: Arc<crate::binding::Outage>,
+    layer: Arc<LayerContext>,
+}
+
+impl Watch {
+    fn of(authenticated: &Authenticated) -> Option<Self> {
+        authenticated.outage.as_ref().map(|outage| Self {
+            outage: Arc::clone(outage),
+            layer: Arc::clone(&authenticated.layer),
+        })
+    }
+
+    /// `response`, or `503` with `Retry-After` if a binding failed while it was made.
+    fn checked(&self, response: Response) -> Response {
+        let Some(reason) = self.outage.reason() else {
+            return response;
+        };
+        let resource = &self.layer.resource;
+        tracing::debug!("a state handle could not be bound or checked; answered 503");
+        resource.alerts.store_unavailable(&resource.id, reason);
+        AuthRejection::binding_store_unavailable(resource).render(self.layer.error_body.as_ref())
+    }
 }
 
 /// [`authorize`] for a resource that accepts DPoP: the `DPoP` and `Bearer` schemes as its policy
@@ -754,5 +802,6 @@ async fn authorize_dpop(
     Ok(Decision::Proceed(Box::new(Authenticated {
         info,
         layer: Arc::clone(&config.context),
+        outage: watch_outage(),
     })))
 }

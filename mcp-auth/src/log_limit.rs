@@ -72,15 +72,15 @@ impl Alerts {
         }
     }
 
-    /// Notes that the authorization server was unavailable; one `warn` line per interval.
-    /// The binding store did not answer: requests that need a binding get `503`.
+    /// The binding store could not take or check a binding (it did not answer, or it is full:
+    /// `reason` says which, and what to change): requests that need one get `503`.
     pub(crate) fn store_unavailable(&self, resource: &str, reason: &str) {
         if let Some(suppressed) = self.store_unavailable.admit() {
             tracing::warn!(
                 resource,
                 %reason,
                 suppressed,
-                "binding store unavailable; requests that need a session, task or handle binding get 503"
+                "binding store unavailable; requests that need a session, task, state handle or DPoP proof binding get 503"
             );
         }
     }

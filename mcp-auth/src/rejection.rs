@@ -148,6 +148,20 @@ impl AuthRejection {
         }
     }
 
+    /// `503` with `Retry-After`: the [binding store](crate::binding) could not take or check a
+    /// binding this request needs (unreachable, too slow, or full). The authorization server
+    /// is not at fault, and the description says so.
+    pub(crate) fn binding_store_unavailable(resource: &ResourceInner) -> Self {
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: Some(ErrorCode::Unavailable),
+            description: crate::binding::UNAVAILABLE_DESCRIPTION.into(),
+            challenge: None,
+            retry_after: Some(resource.settings.retry_after_floor.max(1)),
+            dpop: None,
+        }
+    }
+
     /// `403 insufficient_scope`, naming `challenge_scopes` (see
     /// [`challenge_scopes`](crate::scope::challenge_scopes)).
     pub(crate) fn insufficient_scope(

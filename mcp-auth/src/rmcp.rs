@@ -104,8 +104,13 @@ pub fn state_handles(
 }
 
 /// The JSON-RPC error for a refused handle: `invalid_params` ("unknown handle") for
-/// [`HandleError::Unknown`](crate::binding::HandleError::Unknown), an `internal_error` saying to
-/// retry when the binding store is unavailable.
+/// [`HandleError::Unknown`](crate::binding::HandleError::Unknown), an `internal_error` naming
+/// the binding store when it could not take or check the handle.
+///
+/// Behind the layer, a handle the store could not take or check never reaches the client as
+/// this error: the layer answers the request `503` with `Retry-After` instead (or, for an answer
+/// already streaming as server-sent events, ends the stream with an error event), whatever the
+/// tool returns.
 pub fn handle_error(error: crate::binding::HandleError) -> ErrorData {
     match error {
         crate::binding::HandleError::Unknown => ErrorData::invalid_params(
@@ -114,10 +119,7 @@ pub fn handle_error(error: crate::binding::HandleError) -> ErrorData {
         ),
         other => {
             tracing::debug!(error = %other, "state handle could not be checked");
-            ErrorData::internal_error(
-                "the handle could not be checked right now (binding store unavailable); retry later",
-                None,
-            )
+            ErrorData::internal_error(crate::binding::UNAVAILABLE_DESCRIPTION, None)
         }
     }
 }
@@ -235,6 +237,7 @@ mod tests {
                 required: Arc::from(Vec::new()),
                 error_body: None,
             }),
+            outage: None,
         }
     }
 

@@ -254,16 +254,8 @@ async fn dpop_request(
                 "dpop proof rejected"
             );
             if let DpopError::StoreUnavailable { reason } = &error {
-                resource.alerts.unavailable(&resource.id, reason);
-                let unavailable = VerifyError::Unavailable {
-                    reason: reason.clone(),
-                    retry_after: std::time::Duration::from_secs(1),
-                };
-                return Err(AuthRejection::from_verify_error(
-                    resource,
-                    &unavailable,
-                    scopes,
-                ));
+                resource.alerts.store_unavailable(&resource.id, reason);
+                return Err(AuthRejection::binding_store_unavailable(resource));
             }
             Err(refusal(
                 resource,

@@ -279,6 +279,12 @@ async fn step9_htu_is_the_uri_from_the_configured_origin() {
         "https://mcp.example.com:8443/mcp",
         "https://mcp.example.com/other",
         "/mcp",
+        // Spellings a browser-style URL parser rewrites are other URIs (RFC 3986 §6).
+        "https://mcp.example.com/x/../mcp",
+        "https://mcp.example.com./mcp",
+        "https://mcp.example.com:0443/mcp",
+        "https://mcp.example.com\\mcp",
+        "https://mcp.example.com/m\tcp",
     ] {
         let proof = key.proof("POST", htu, Some(TOKEN), None);
         assert_eq!(
@@ -289,8 +295,8 @@ async fn step9_htu_is_the_uri_from_the_configured_origin() {
     }
     for htu in [
         "HTTPS://MCP.EXAMPLE.COM:443/mcp",
-        "https://mcp.example.com/x/../mcp",
         "https://mcp.example.com/%6dcp",
+        "https://mcp.example.com/mcp?query#fragment",
     ] {
         let proof = key.proof("POST", htu, Some(TOKEN), None);
         assert!(check(&verifier, &proof, &key).await.is_ok(), "{htu}");

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::{SESSION_HEADER, jsonrpc_error_with_id};
 use crate::auth_info::AuthInfo;
-use crate::binding::{BindingKey, BindingKind, BindingOptions, Owner, StoreError};
+use crate::binding::{BindingKey, BindingKind, BindingOptions, Outage, Owner, StoreError};
 use crate::resource::ResourceInner;
 
 /// The largest JSON answer to a `tools/call` read to find a task it creates (8 MiB). A larger
@@ -62,10 +62,7 @@ impl Binder {
         self.resource
             .alerts
             .store_unavailable(&self.resource.id, &error.to_string());
-        self.retry_later(
-            "The session and task bindings cannot be checked right now; retry later",
-            id,
-        )
+        self.retry_later(crate::binding::UNAVAILABLE_DESCRIPTION, id)
     }
 
     /// `503` with `Retry-After` and a JSON-RPC error answering request `id`.
@@ -182,14 +179,26 @@ impl Binder {
     /// Records what the server's answer created: the session it issued, the tasks a
     /// `tools/call` answer created; forgets a session its owner deleted. The answer reaches the
     /// client only once its bindings are stored.
+    ///
+    /// If the server's code met a binding store that could not take or check a state handle
+    /// (`outage`), the answer is `503` with `Retry-After` instead, whatever the code answered; an
+    /// answer already streaming as server-sent events ends with an error event instead.
     pub(crate) async fn after(
         &self,
         method: &Method,
         session: Option<&HeaderValue>,
         calls_tool: bool,
         id: &Value,
+        outage: Option<Arc<Outage>>,
         response: Response,
     ) -> Response {
+        if let Some(reason) = outage.as_deref().and_then(Outage::reason) {
+            tracing::debug!("a state handle could not be bound or checked; answered 503");
+            self.resource
+                .alerts
+                .store_unavailable(&self.resource.id, reason);
+            return self.retry_later(crate::binding::UNAVAILABLE_DESCRIPTION, id);
+        }
         if let Some(issued) = response.headers().get(&SESSION_HEADER)
             && session != Some(issued)
         {
@@ -211,7 +220,7 @@ impl Binder {
                 tracing::debug!("a deleted session's binding could not be released");
             }
         }
-        if !calls_tool || !response.status().is_success() {
+        if !response.status().is_success() || (!calls_tool && outage.is_none()) {
             return response;
         }
         let content_type = response
@@ -220,10 +229,10 @@ impl Binder {
             .and_then(|v| v.to_str().ok())
             .map(|v| v.split(';').next().unwrap_or("").trim())
             .unwrap_or_default();
-        if content_type.eq_ignore_ascii_case("application/json") {
+        if content_type.eq_ignore_ascii_case("application/json") && calls_tool {
             self.scan_json(response, id).await
         } else if content_type.eq_ignore_ascii_case("text/event-stream") {
-            self.scan_events(response)
+            self.scan_events(response, calls_tool, outage, id)
         } else {
             response
         }
@@ -272,14 +281,25 @@ impl Binder {
     }
 
     /// An event stream: each event is scanned as it completes, and the chunk that completes an
-    /// event creating a task is passed on only once the task is bound. If a binding fails, the
-    /// stream ends before that event.
-    fn scan_events(&self, response: Response) -> Response {
+    /// event creating a task is passed on only once the task is bound (`bind_tasks`: the request
+    /// calls a tool). If a binding fails, or the server's code met a binding store that could not
+    /// take or check a state handle (`outage`), the stream ends with an error event answering
+    /// request `id` in place of the chunk that came then.
+    fn scan_events(
+        &self,
+        response: Response,
+        bind_tasks: bool,
+        outage: Option<Arc<Outage>>,
+        id: &Value,
+    ) -> Response {
         let (parts, body) = response.into_parts();
         let state = EventScan {
             binder: self.clone(),
             inner: body.into_data_stream(),
             events: EventSplitter::default(),
+            bind_tasks,
+            outage,
+            id: id.clone(),
             ended: false,
         };
         let stream = futures_util::stream::unfold(state, |mut state| async move {
@@ -291,6 +311,16 @@ impl Binder {
                 Some(Err(error)) => return Some((Err(error), state)),
                 None => return None,
             };
+            if let Some(reason) = state.outage.as_deref().and_then(Outage::reason) {
+                tracing::debug!("a state handle could not be bound or checked; stream ended");
+                let resource = &state.binder.resource;
+                resource.alerts.store_unavailable(&resource.id, reason);
+                state.ended = true;
+                return Some((Ok(unavailable_event(&state.id)), state));
+            }
+            if !state.bind_tasks {
+                return Some((Ok(chunk), state));
+            }
             for event in state.events.feed(&chunk) {
                 if let Some(message) = super::strict::peek_answer(event.as_bytes())
                     && state.binder.bind_tasks(&message).await.is_err()
@@ -299,22 +329,26 @@ impl Binder {
                     // the stream with it.
                     tracing::debug!("a task in an event stream could not be bound; stream ended");
                     state.ended = true;
-                    let error = serde_json::json!({
-                        "jsonrpc": "2.0",
-                        "id": message.get("id").cloned().unwrap_or(Value::Null),
-                        "error": {
-                            "code": -32603,
-                            "message": "The task could not be bound to you (binding store unavailable); retry later",
-                        },
-                    });
-                    let event = format!("\n\ndata: {error}\n\n");
-                    return Some((Ok(Bytes::from(event)), state));
+                    let id = message.get("id").cloned().unwrap_or(Value::Null);
+                    return Some((Ok(unavailable_event(&id)), state));
                 }
             }
             Some((Ok(chunk), state))
         });
         Response::from_parts(parts, Body::from_stream(stream))
     }
+}
+
+/// The event that ends a stream in place of an answer whose binding could not be made: a
+/// JSON-RPC error answering `id` that names the binding store (after a blank line, which ends
+/// any event the withheld chunk left open).
+fn unavailable_event(id: &Value) -> Bytes {
+    let error = serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": id,
+        "error": {"code": -32603, "message": crate::binding::UNAVAILABLE_DESCRIPTION},
+    });
+    Bytes::from(format!("\n\ndata: {error}\n\n"))
 }
 
 /// A JSON answer read so far: its one chunk as it came (most answers are one), or the chunks
@@ -353,6 +387,11 @@ struct EventScan {
     binder: Binder,
     inner: axum::body::BodyDataStream,
     events: EventSplitter,
+    /// Whether the answer's events are read for the tasks they create.
+    bind_tasks: bool,
+    outage: Option<Arc<Outage>>,
+    /// The request's JSON-RPC id, which the error event of an outage answers.
+    id: Value,
     /// Set once a binding failed: the stream ends after the error event.
     ended: bool,
 }

@@ -286,6 +286,18 @@ impl McpPolicy {
             Value::Object(one) => one.get("id").cloned().unwrap_or(Value::Null),
             _ => Value::Null,
         };
+        // An operation that names its target must name it the one way the layer and the server
+        // both read: params an object, its name (or uri) a string. Anything else is refused as
+        // invalid params, before the headers are compared with a target that is not there.
+        if let Some(why) = invalid_params(&message) {
+            tracing::debug!("invalid params");
+            return Err(jsonrpc_error_with_id(
+                StatusCode::BAD_REQUEST,
+                INVALID_PARAMS,
+                &format!("Invalid params: {why}"),
+                id,
+            ));
+        }
         // Before anything is decided from the body, the headers must say what it says.
         if let Err(headers::Mismatch(why)) = headers::check(&parts.headers, &message) {
             tracing::debug!("standard MCP headers disagree with the body");
@@ -331,6 +343,40 @@ impl McpPolicy {
             id,
         })
     }
+}
+
+/// JSON-RPC 2.0's code for invalid method parameters.
+const INVALID_PARAMS: i64 = -32602;
+
+/// The member that names the target of `method`, for the operations whose scopes depend on it.
+fn target_member(method: &str) -> Option<&'static str> {
+    match method {
+        "tools/call" | "prompts/get" => Some("name"),
+        "resources/read" => Some("uri"),
+        _ => None,
+    }
+}
+
+/// Why a message (or a message of a batch) that names a target does not name it as the MCP
+/// schema says (`params` an object with a string `name` or `uri`), or `None` when every one does.
+fn invalid_params(message: &Value) -> Option<String> {
+    let messages: &[Value] = match message {
+        Value::Array(batch) => batch,
+        one => std::slice::from_ref(one),
+    };
+    messages.iter().find_map(|m| {
+        let method = m.get("method").and_then(Value::as_str)?;
+        let member = target_member(method)?;
+        match m.get("params") {
+            Some(Value::Object(params)) => match params.get(member) {
+                Some(Value::String(_)) => None,
+                Some(_) => Some(format!("{method} needs params.{member} to be a string")),
+                None => Some(format!("{method} needs params.{member}")),
+            },
+            Some(_) => Some(format!("{method} needs params to be an object")),
+            None => Some(format!("{method} needs params with {member}")),
+        }
+    })
 }
 
 pub(crate) const SESSION_HEADER: http::HeaderName = http::HeaderName::from_static("mcp-session-id");
