@@ -17,7 +17,7 @@
 //! | 7 | `jwk` is a public key (no `d`, `p`, `q`, `dp`, `dq`, `qi`, `oth`, `k`) that fits `alg` | [`DpopError::MissingJwk`], [`DpopError::PrivateKey`], [`DpopError::InvalidJwk`], [`DpopError::KeyMismatch`] |
 //! | 6 | the signature verifies with `jwk` | [`DpopError::InvalidSignature`] |
 //! | 8 | `htm` is the request method | [`DpopError::MethodMismatch`] |
-//! | 9 | `htu` is the request URI, without query and fragment, by the audience's rule ([`mcp_auth_rules::same_uri`]: RFC 3986 §6.2.2–6.2.3, no URL parsing) | [`DpopError::UriMismatch`] |
+//! | 9 | `htu` is the request URI, without query and fragment, by the audience's rule ([`mcp_auth_rules::same_uri`]: the case of scheme and host and a default port relaxed, no URL parsing) | [`DpopError::UriMismatch`] |
 //! | 10 | `nonce` is a current server nonce, when nonces are on | [`DpopError::NonceRequired`], [`DpopError::InvalidNonce`] (`use_dpop_nonce`) |
 //! | 11 | `iat` is within the window (default ±5 minutes, plus the leeway) | [`DpopError::IatOutOfWindow`] |
 //! | 12 | `ath` is the hash of the access token, and the token's `cnf.jkt` is the proof key's thumbprint | [`DpopError::MissingAth`], [`DpopError::AthMismatch`], [`DpopError::KeyBindingMismatch`] |

@@ -8,15 +8,18 @@ use std::time::Duration;
 use mcp_auth::binding::{MemoryStore, RedisStore, SharedStore};
 use mcp_auth::{DiscoveryKind, ResourceAuth, fetch_server_config};
 use mcp_auth_dev::AuthorizationServer;
-use mcp_auth_examples::notes_server::{NoteStore, Notes, app_with_store};
+use mcp_auth_examples::notes_server::{NoteStore, Notes, NotesServer, app_with_store};
 use mcp_auth_tests::{RedisServer, bind, spawn};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ClientCapabilities, ClientConfig,
     GetTaskParams, Implementation, ProtocolVersion,
 };
 use rmcp::service::{RoleClient, RunningService};
+use rmcp::task_manager::TaskManager;
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{ClientLifecycleMode, ClientServiceExt as _};
 use serde_json::{Value, json};
 
@@ -353,6 +356,204 @@ async fn redis_down_refuses_binding_requests_with_503_and_recovers() {
         .await
         .expect("the new task is bound and served");
     alice.cancel().await.unwrap();
+}
+
+/// A state handle during a Redis outage (frozen: nothing answers): `draft_note` (which mints a
+/// handle) and `publish_draft` (which checks one) are answered `503` with `Retry-After` and a
+/// JSON-RPC error answering the call, naming the binding store, never `200` with an error
+/// inside; the same calls through rmcp's client fail, and succeed once Redis answers again.
+#[tokio::test]
+async fn a_redis_outage_answers_draft_note_and_publish_draft_503_not_200() {
+    let redis = RedisServer::start();
+    let store: SharedStore = Arc::new(
+        RedisStore::builder(&redis.url())
+            .response_timeout(Duration::from_millis(300))
+            .connection_timeout(Duration::from_millis(300))
+            .build()
+            .await
+            .unwrap(),
+    );
+    let scene = scene(store, false).await;
+    let alice = client(&scene.first.url, &scene.alice).await;
+    let drafted = call(&alice, "draft_note", json!({"text": "before the outage"})).await;
+    let draft = drafted.structured_content.clone().unwrap()["draft"]
+        .as_str()
+        .expect("a draft handle")
+        .to_owned();
+
+    redis.pause();
+    let http = reqwest::Client::new();
+    for (id, tool, arguments) in [
+        (7, "draft_note", json!({"text": "during the outage"})),
+        (8, "publish_draft", json!({"draft": draft})),
+    ] {
+        let response = http
+            .post(&scene.first.url)
+            .bearer_auth(&scene.alice)
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2026-07-28")
+            .header("mcp-method", "tools/call")
+            .header("mcp-name", tool)
+            .json(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+                "params": tool_params(tool, arguments)}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 503, "{tool}");
+        let retry: u64 = response.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(retry >= 1, "{tool}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["id"], id, "{tool}: the error answers the call");
+        assert_eq!(body["error"]["code"], -32603, "{tool}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("binding store"), "{tool}: {message}");
+        assert!(
+            !message.contains("authorization server"),
+            "{tool}: {message}"
+        );
+    }
+    let through_rmcp = try_call(&alice, "publish_draft", json!({"draft": draft})).await;
+    assert!(through_rmcp.is_err(), "{through_rmcp:?}");
+
+    redis.resume();
+    let mut published = false;
+    for _ in 0..50 {
+        if let Ok(result) = try_call(&alice, "publish_draft", json!({"draft": draft})).await
+            && result.is_error != Some(true)
+        {
+            published = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(published, "Redis answers again: Alice's draft is published");
+    assert_eq!(
+        notes_of(&call(&alice, "list_notes", json!({})).await),
+        json!(["before the outage"])
+    );
+    alice.cancel().await.unwrap();
+}
+
+/// A full in-memory store (room for one binding, held by Alice's first draft): her next draft
+/// is answered `503` naming the binding store when the server answers in JSON, or with an event
+/// stream whose head waits for the tool; when the event stream's `200` went out before the tool
+/// ran, the stream ends with a JSON-RPC error event answering the call in place of the tool's
+/// result, and the handle the tool made never reaches the client.
+#[tokio::test]
+async fn a_full_store_refuses_a_new_handle_503_and_ends_an_event_stream_with_an_error() {
+    let store: SharedStore = Arc::new(MemoryStore::with_capacity(1));
+    let scene = scene(Arc::clone(&store), false).await;
+    let alice = client(&scene.first.url, &scene.alice).await;
+    call(&alice, "draft_note", json!({"text": "fills the store"})).await;
+
+    // 2026-07-28 (the request's `_meta` negotiates its revision): rmcp answers once the tool
+    // has; 2025-11-25 without `_meta`: rmcp sends the event stream's head before the tool runs.
+    let post = |url: String, id: u64, revision: &'static str| {
+        let arguments = json!({"text": "one too many"});
+        let params = if revision == "2026-07-28" {
+            tool_params("draft_note", arguments)
+        } else {
+            json!({"name": "draft_note", "arguments": arguments})
+        };
+        reqwest::Client::new()
+            .post(url)
+            .bearer_auth(&scene.alice)
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", revision)
+            .header("mcp-method", "tools/call")
+            .header("mcp-name", "draft_note")
+            .json(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params}))
+            .send()
+    };
+    let json_answer = post(scene.first.url.clone(), 3, "2026-07-28")
+        .await
+        .unwrap();
+    assert_eq!(json_answer.status(), 503);
+    assert!(json_answer.headers().contains_key("retry-after"));
+    let body: Value = json_answer.json().await.unwrap();
+    assert_eq!(body["id"], 3);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("binding store"),
+        "{body}"
+    );
+
+    // The same resource and store, served by an rmcp server that answers with event streams.
+    let (listener, origin) = bind().await;
+    let notes = Notes::builder()
+        .id("http://127.0.0.1:3000/mcp")
+        .replace_authorization_servers([fetch_server_config(
+            scene._idp.issuer(),
+            DiscoveryKind::Auto,
+        )
+        .await
+        .unwrap()])
+        .resource(move |r| r.bindings(|b| b.shared_store(store)))
+        .build()
+        .await
+        .unwrap();
+    let data = NoteStore::default();
+    let tasks = TaskManager::new();
+    let mcp = StreamableHttpService::new(
+        move || Ok(NotesServer::new(data.clone(), tasks.clone())),
+        Arc::new(NeverSessionManager::default()),
+        StreamableHttpServerConfig::default()
+            .with_legacy_session_mode(false)
+            .with_sse_keep_alive(None)
+            .with_allowed_hosts(notes.allowed_hosts().to_vec()),
+    );
+    spawn(listener, notes.mcp_router(mcp, NotesServer::tool_scopes()));
+    let answered = post(format!("{origin}/mcp"), 5, "2026-07-28")
+        .await
+        .unwrap();
+    assert_eq!(answered.status(), 503, "the head waited for the tool");
+    let stream = post(format!("{origin}/mcp"), 4, "2025-11-25")
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    assert_eq!(stream.headers()["content-type"], "text/event-stream");
+    let events = stream.text().await.unwrap();
+    let messages: Vec<Value> = events
+        .lines()
+        .filter_map(|line| line.strip_prefix("data:"))
+        .filter_map(|data| serde_json::from_str(data.trim()).ok())
+        .collect();
+    let answer = messages
+        .iter()
+        .find(|m| m["id"] == 4)
+        .unwrap_or_else(|| panic!("an answer to the call in {events:?}"));
+    assert_eq!(answer["error"]["code"], -32603, "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("binding store"),
+        "{answer}"
+    );
+    assert!(
+        !events.contains("\"draft\""),
+        "the tool's result (with its unbound handle) is withheld: {events}"
+    );
+    alice.cancel().await.unwrap();
+}
+
+/// The params of `tools/call tool` as rmcp's 2026-07-28 client sends them.
+fn tool_params(tool: &str, arguments: Value) -> Value {
+    json!({
+        "name": tool,
+        "arguments": arguments,
+        "_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientInfo": {"name": "curl", "version": "1"},
+            "io.modelcontextprotocol/clientCapabilities": {}
+        }
+    })
 }
 
 /// `tools/call export_notes` as rmcp's 2026-07-28 client sends it: with the request metadata and

@@ -7,7 +7,7 @@
 
 use axum::Router;
 use axum::routing::post;
-use mcp_auth::dpop::DpopPolicy;
+use mcp_auth::dpop::{DpopOptions, DpopPolicy};
 use mcp_auth::{
     Auth, DiscoveryKind, fetch_server_config, mcp_resource, requires_scope, tool_scopes,
 };
@@ -52,6 +52,14 @@ async fn whoami(auth: Auth) -> String {
 
 impl App {
     async fn start(required: bool, nonce: bool) -> Self {
+        Self::start_with(required, move |d| d.nonce(nonce)).await
+    }
+
+    /// A resource whose DPoP options `dpop` edits.
+    async fn start_with(
+        required: bool,
+        dpop: impl FnOnce(DpopOptions) -> DpopOptions + Send + 'static,
+    ) -> Self {
         let idp = AuthorizationServer::start().await.unwrap();
         let (listener, origin) = bind().await;
         let url = format!("{origin}/mcp");
@@ -63,7 +71,7 @@ impl App {
             let r = StrictNotes::builder()
                 .id(&url)
                 .replace_authorization_servers([issuer])
-                .resource(move |r| r.dpop(|d| d.nonce(nonce)))
+                .resource(move |r| r.dpop(dpop))
                 .build()
                 .await
                 .unwrap();
@@ -72,7 +80,7 @@ impl App {
             let r = Notes::builder()
                 .id(&url)
                 .replace_authorization_servers([issuer])
-                .resource(move |r| r.dpop(|d| d.nonce(nonce)))
+                .resource(move |r| r.dpop(dpop))
                 .build()
                 .await
                 .unwrap();
@@ -328,6 +336,51 @@ async fn step9_htu_another_uri_is_refused() {
     assert_eq!(app.dpop(&token, &proof).await.status(), StatusCode::OK);
 }
 
+/// RFC 9449 §4.3 step 9 by the audience's rule: what a browser-style URL parser would rewrite
+/// into this resource's URI (IPv4 shorthands, a trailing dot, a port with a leading zero, a
+/// backslash, a tab, dot segments, a percent-encoding) is another URI, refused; the case of
+/// scheme and host is not.
+#[tokio::test]
+async fn step9_htu_spellings_a_url_parser_would_rewrite_are_other_uris() {
+    let app = App::start(false, false).await;
+    let key = DpopKey::generate_es256();
+    let token = app.bound_token(&key);
+    let port = app.url.rsplit(':').next().unwrap().trim_end_matches("/mcp");
+    for htu in [
+        format!("http://127.1:{port}/mcp"),
+        format!("http://2130706433:{port}/mcp"),
+        format!("http://0x7f.0.0.1:{port}/mcp"),
+        format!("http://127.0.0.1.:{port}/mcp"),
+        format!("http://127.0.0.1:0{port}/mcp"),
+        format!("http://127.0.0.1:{port}\\mcp"),
+        format!("http://127.0.0.1:{port}/m\tcp"),
+        format!("http://127.0.0.1:{port}/x/../mcp"),
+        format!("http://127.0.0.1:{port}/%6Dcp"),
+    ] {
+        let proof = key
+            .proof_builder("POST", &app.url)
+            .access_token(&token)
+            .claim("htu", htu.as_str())
+            .build();
+        refused(app.dpop(&token, &proof).await, "invalid_dpop_proof", "htu").await;
+    }
+    for htu in [
+        format!("HTTP://127.0.0.1:{port}/mcp"),
+        format!("http://127.0.0.1:{port}/mcp?page=1#top"),
+    ] {
+        let proof = key
+            .proof_builder("POST", &app.url)
+            .access_token(&token)
+            .claim("htu", htu.as_str())
+            .build();
+        assert_eq!(
+            app.dpop(&token, &proof).await.status(),
+            StatusCode::OK,
+            "{htu}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn step10_server_nonce_round_trip() {
     let app = App::start(false, true).await;
@@ -406,6 +459,59 @@ async fn a_replayed_proof_is_refused() {
     assert_eq!(app.dpop(&token, &proof).await.status(), StatusCode::OK);
     refused(
         app.dpop(&token, &proof).await,
+        "invalid_dpop_proof",
+        "used before",
+    )
+    .await;
+}
+
+/// The replay store never drops a live proof id to make room: with room for N ids, N + 100
+/// fresh proofs from an attacker's own key (the first N - 1 served, the rest refused `503` with
+/// `Retry-After`, naming the binding store) cannot push a victim's captured proof out, and its
+/// replay is refused as a replay.
+#[tokio::test]
+async fn a_flood_of_fresh_proofs_cannot_push_a_captured_proof_out_of_the_replay_store() {
+    const N: usize = 20;
+    let app = App::start_with(false, |d| d.replay_capacity(N)).await;
+    let victim = DpopKey::generate_es256();
+    let victim_token = app.bound_token(&victim);
+    let captured = victim.proof("POST", &app.url, Some(&victim_token), None);
+    assert_eq!(
+        app.dpop(&victim_token, &captured).await.status(),
+        StatusCode::OK
+    );
+
+    let attacker = DpopKey::generate_es256();
+    let attacker_token = app.bound_token(&attacker);
+    let (mut served, mut full) = (0, 0);
+    for _ in 0..N + 100 {
+        let fresh = attacker.proof("POST", &app.url, Some(&attacker_token), None);
+        let response = app.dpop(&attacker_token, &fresh).await;
+        match response.status() {
+            StatusCode::OK => served += 1,
+            StatusCode::SERVICE_UNAVAILABLE => {
+                full += 1;
+                assert!(response.headers().contains_key("retry-after"));
+                assert!(
+                    !response.headers().contains_key("www-authenticate"),
+                    "an outage, not a credential problem"
+                );
+                let body: Value = response.json().await.unwrap();
+                assert_eq!(body["error"], "temporarily_unavailable");
+                let description = body["error_description"].as_str().unwrap();
+                assert!(description.contains("binding store"), "{description}");
+                assert!(
+                    !description.contains("authorization server"),
+                    "{description}"
+                );
+            }
+            other => panic!("a fresh proof got {other}"),
+        }
+    }
+    assert_eq!((served, full), (N - 1, 101));
+
+    refused(
+        app.dpop(&victim_token, &captured).await,
         "invalid_dpop_proof",
         "used before",
     )

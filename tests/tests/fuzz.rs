@@ -1270,6 +1270,26 @@ fn mcp_world() -> &'static McpWorld {
     })
 }
 
+/// Whether some message of a reading is `tools/call` (or `prompts/get`, `resources/read`) without
+/// params that are an object whose `name` (`uri`) is a string: the layer must refuse it as
+/// invalid params (`400`), whatever its scopes.
+fn names_no_target(reading: &Value) -> bool {
+    let messages: Vec<&Value> = match reading {
+        Value::Array(batch) => batch.iter().collect(),
+        single => vec![single],
+    };
+    messages.into_iter().any(|m| {
+        let member = match m.get("method").and_then(Value::as_str) {
+            Some("tools/call" | "prompts/get") => "name",
+            Some("resources/read") => "uri",
+            _ => return false,
+        };
+        !m.get("params")
+            .and_then(|p| p.get(member))
+            .is_some_and(Value::is_string)
+    })
+}
+
 /// What the layer must decide for one reading: does it need `write:notes` (which the token
 /// lacks)? The layer reads scopes from every message of a batch (top-level array only).
 fn needs_write(reading: &Value) -> bool {
@@ -1340,7 +1360,13 @@ fn fuzz_jsonrpc_peek() {
                     }
                 } else {
                     prop_assert_eq!(&first, &last);
-                    let want = if needs_write(&first) { 403 } else { 200 };
+                    let want = if names_no_target(&first) {
+                        400
+                    } else if needs_write(&first) {
+                        403
+                    } else {
+                        200
+                    };
                     prop_assert_eq!(status, want, "body {}", String::from_utf8_lossy(&body));
                 }
             }

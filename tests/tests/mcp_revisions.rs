@@ -506,3 +506,72 @@ async fn sep2243_mcp_name_list_notes_with_a_create_note_body_is_400_and_nothing_
     let seen = world.seen();
     assert_eq!(seen.len(), 1, "{seen:?}");
 }
+
+/// `tools/call`, `prompts/get` and `resources/read` whose params are not an object, or whose
+/// `name` / `uri` is missing or not a string, are answered `400` with JSON-RPC `-32602`
+/// (invalid params) by the layer, with the request's id, in every revision: never passed to the
+/// server, which would answer another code (`-32601`, or `415` for a string or an array).
+#[tokio::test]
+async fn named_operations_with_malformed_params_are_invalid_params_in_every_revision() {
+    let world = World::start().await;
+    let token = world
+        .idp
+        .token()
+        .subject("dave")
+        .audience(world.mcp_url.as_str())
+        .scopes(["read:notes", "write:notes"])
+        .mint();
+    let http = reqwest::Client::new();
+    let cases = [
+        ("tools/call", Some(json!([]))),
+        ("tools/call", Some(json!("create_note"))),
+        ("tools/call", None),
+        ("tools/call", Some(json!({"arguments": {}}))),
+        ("tools/call", Some(json!({"name": 7}))),
+        ("tools/call", Some(json!({"name": ["create_note"]}))),
+        ("prompts/get", Some(json!([]))),
+        ("prompts/get", Some(json!({"name": null}))),
+        ("resources/read", Some(json!("notes://stats"))),
+        ("resources/read", Some(json!({"uri": 1}))),
+        ("resources/read", Some(json!({"name": "notes://stats"}))),
+    ];
+    let mut id = 100;
+    for revision in [
+        ProtocolVersion::V_2025_06_18,
+        ProtocolVersion::V_2025_11_25,
+        ProtocolVersion::V_2026_07_28,
+    ] {
+        for (method, params) in &cases {
+            id += 1;
+            let mut body = json!({"jsonrpc": "2.0", "id": id, "method": method});
+            if let Some(params) = params {
+                body["params"] = params.clone();
+            }
+            let mut headers = raw_headers(&revision, &token);
+            headers.insert("mcp-method", method.parse().unwrap());
+            let response = http
+                .post(&world.mcp_url)
+                .headers(headers)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let case = format!("{revision} {body}");
+            assert_eq!(response.status(), 400, "{case}");
+            assert!(
+                response.headers().get("www-authenticate").is_none(),
+                "{case}"
+            );
+            let answer: Value = response.json().await.unwrap();
+            assert_eq!(answer["id"], id, "{case}");
+            assert_eq!(answer["error"]["code"], -32602, "{case}: {answer}");
+            let message = answer["error"]["message"].as_str().unwrap();
+            assert!(
+                message.starts_with(&format!("Invalid params: {method} needs params")),
+                "{case}: {message}"
+            );
+        }
+    }
+    // Nothing reached the server with a status of its own: every answer is the layer's 400.
+    assert!(world.seen().iter().all(|s| s.status == 400));
+}

@@ -340,3 +340,35 @@ async fn a_password_in_the_url_never_reaches_errors_or_debug_output() {
     let error = builder.build().await.expect_err("redis is down");
     assert!(!error.to_string().contains("hunter2"), "{error}");
 }
+
+/// A Redis with a memory limit and an eviction policy may drop live bindings: building a store
+/// on it says so at `warn`, naming the fix; with `noeviction` it says nothing.
+#[tokio::test(flavor = "current_thread")]
+async fn a_redis_that_may_evict_bindings_is_named_at_build() {
+    let (logs, _guard) = mcp_auth_tests::LogCapture::start();
+    let redis = RedisServer::start();
+    let mut connection = redis.connection();
+    for (name, value) in [("maxmemory", "64mb"), ("maxmemory-policy", "noeviction")] {
+        redis::cmd("CONFIG")
+            .arg("SET")
+            .arg(name)
+            .arg(value)
+            .query::<()>(&mut connection)
+            .unwrap();
+    }
+    store(&redis).await;
+    assert_eq!(logs.count("may evict bindings"), 0, "{}", logs.text());
+    redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory-policy")
+        .arg("volatile-lru")
+        .query::<()>(&mut connection)
+        .unwrap();
+    store(&redis).await;
+    let text = logs.text();
+    assert_eq!(logs.count("may evict bindings"), 1, "{text}");
+    assert!(
+        text.contains("WARN") && text.contains("noeviction"),
+        "{text}"
+    );
+}

@@ -12,8 +12,8 @@
 //! * [`scope_token`] and [`scope_list`] check RFC 6749 §3.3 scope tokens.
 //! * [`metadata_path`] and [`metadata_url`] build the RFC 9728 §3.1 path-inserted well-known
 //!   location, and [`discovery_urls`] the RFC 8414 / OIDC discovery URLs in MCP's order.
-//! * [`same_uri`] is the one URI comparison (RFC 3986 §6.2.2–6.2.3 on the string, no URL
-//!   parsing), which [`audience_matches`] (an `aud` value against a resource identifier, RFC 8707
+//! * [`same_uri`] is the one URI comparison (the case of scheme and host, a default port and an
+//!   empty path; no URL parsing), which [`audience_matches`] (an `aud` value against a resource identifier, RFC 8707
 //!   / MCP's audience-validation rule) and [`htu_matches`] (a DPoP proof's `htu` against the
 //!   request URI, RFC 9449 §4.3) apply.
 //! * [`metadata_json`] writes the bytes of an RFC 9728 metadata document.
@@ -478,33 +478,34 @@ pub fn discovery_urls(issuer: &str, kind: DiscoveryKind) -> Option<Vec<String>> 
 /// Whether the audience value `aud` designates `resource` (RFC 8707 / MCP's audience-validation
 /// rule): the two are the same URI by [`same_uri`].
 ///
-/// RFC 7519 §2 compares StringOrURI values as strings; MCP relaxes the case of scheme and host
-/// ("SHOULD accept uppercase scheme and host"). `same_uri` relaxes exactly what RFC 3986 §6.2.2
-/// and §6.2.3 call equivalent spellings of one URI, and nothing a URL parser would rewrite: dot
-/// segments (`/x/../mcp`), IPv4 shorthands (`2130706433`, `127.1`, `0x7f.0.0.1`), a port with a
-/// leading zero (`:0443`), a trailing dot in the host and IDNA spellings are all different
-/// audiences. Paths are compared exactly but for percent-encoding, so a trailing slash is a
-/// different resource: `https://mcp.example.com/mcp/` does not match `https://mcp.example.com/mcp`
-/// (our rule; RFC 8707 and MCP leave it open). A value that is not an `http` or `https` URL
-/// (`api://mcp-server`), or has userinfo or a fragment, matches only itself.
+/// RFC 7519 §2 compares StringOrURI values as strings. The only relaxations are MCP's ("SHOULD
+/// accept uppercase scheme and host") and RFC 3986 §6.2.3's default port and empty path (see
+/// [`same_uri`]). Nothing else is normalised: no URL parsing, so dot segments (`/x/../mcp`), IPv4
+/// shorthands (`2130706433`, `127.1`, `0x7f.0.0.1`), a port with a leading zero (`:0443`),
+/// percent-encoding and IDNA spellings are all different audiences: an authorization server that
+/// keys its policy on the exact resource string treats them as different resources. Paths and
+/// queries are compared exactly, so a trailing slash is a different resource:
+/// `https://mcp.example.com/mcp/` does not match `https://mcp.example.com/mcp` (our rule; RFC 8707
+/// and MCP leave it open). A value that is not an `http` or `https` URL (`api://mcp-server`), or
+/// has userinfo or a fragment, matches only itself.
 ///
 /// ```
 /// # use mcp_auth_rules::audience_matches;
 /// let r = "https://mcp.example.com/mcp";
-/// assert!(audience_matches("HTTPS://MCP.example.com:443/%6Dcp", r));
+/// assert!(audience_matches("HTTPS://MCP.example.com:443/mcp", r));
 /// assert!(!audience_matches("https://mcp.example.com/x/../mcp", r));
+/// assert!(!audience_matches("https://mcp.example.com/%6Dcp", r));
 /// ```
 pub fn audience_matches(aud: &str, resource: &str) -> bool {
     same_uri(aud, resource)
 }
 
 /// Whether a DPoP proof's `htu` claim names the request URI `request_uri` (RFC 9449 §4.3 step 9):
-/// both without their query and fragment, the same URI by [`same_uri`]. Only `http` and `https`
-/// URIs name a request.
+/// both without their query and fragment, the same URI by [`same_uri`], the audience's rule.
+/// Only `http` and `https` URIs name a request.
 ///
-/// RFC 9449 asks for RFC 3986 §6.2.2 and §6.2.3 normalisation before the comparison; what a
-/// browser-style parser would also rewrite (`127.1`, a trailing dot, `:04362`, a backslash, a
-/// tab) is another URI, refused.
+/// What a browser-style URL parser would also rewrite (`127.1`, a trailing dot, `:04362`, a
+/// backslash, a tab, dot segments, percent-encodings) is another URI, refused.
 ///
 /// ```
 /// # use mcp_auth_rules::htu_matches;
@@ -524,23 +525,25 @@ pub fn htu_matches(htu: &str, request_uri: &str) -> bool {
 
 /// Whether `a` and `b` are one `http`/`https` URI spelled two ways, or the same string.
 ///
-/// The one comparison rule of this crate, for audiences ([`audience_matches`]) and DPoP's `htu`
-/// ([`htu_matches`]). It is RFC 3986 §6.2.2 and §6.2.3 on the string, with no URL parsing:
-/// - the scheme and the host are compared case-insensitively (ASCII, §6.2.2.1);
-/// - percent-encodings are compared with their hex digits case-insensitively, and one of an
-///   unreserved character (`ALPHA / DIGIT / - . _ ~`) equals the character (§6.2.2.2);
+/// The one URI comparison of this crate, for audiences ([`audience_matches`]) and DPoP's `htu`
+/// ([`htu_matches`]). On the string, with no URL parsing, it relaxes only what cannot name
+/// another resource:
+/// - the case of the scheme and the host (ASCII; RFC 3986 §6.2.2.1, MCP's "SHOULD accept
+///   uppercase scheme and host");
 /// - a default port (`:443` for `https`, `:80` for `http`, written exactly so) equals no port,
-///   and an empty path equals `/` (§6.2.3).
+///   and an empty path equals `/` (RFC 3986 §6.2.3).
 ///
-/// Nothing else: dot segments, IPv4 shorthands, ports with leading zeros, trailing dots in hosts,
-/// backslashes, whitespace and IDNA spellings make another URI. Any other scheme, userinfo or a
-/// fragment: only the identical string matches.
+/// Every other spelling is another URI: dot segments, percent-encodings (of unreserved
+/// characters too), IPv4 shorthands, ports with leading zeros, trailing dots in hosts,
+/// backslashes, whitespace and IDNA spellings. Any other scheme, userinfo or a fragment: only
+/// the identical string matches.
 ///
 /// ```
 /// # use mcp_auth_rules::same_uri;
-/// assert!(same_uri("HTTPS://Mcp.Example.com:443/a%2fb", "https://mcp.example.com/a%2Fb"));
+/// assert!(same_uri("HTTPS://Mcp.Example.com:443/a", "https://mcp.example.com/a"));
 /// assert!(same_uri("https://mcp.example.com", "https://mcp.example.com/"));
-/// assert!(!same_uri("https://mcp.example.com./mcp", "https://mcp.example.com/mcp"));
+/// assert!(!same_uri("https://mcp.example.com./a", "https://mcp.example.com/a"));
+/// assert!(!same_uri("https://mcp.example.com/%61", "https://mcp.example.com/a"));
 /// ```
 pub fn same_uri(a: &str, b: &str) -> bool {
     if a == b {
@@ -553,8 +556,8 @@ pub fn same_uri(a: &str, b: &str) -> bool {
 }
 
 /// The form [`same_uri`] compares: `scheme://host[:port]` lower-cased without a default port,
-/// then the path and query with percent-encodings normalised and an empty path as `/`. `None`
-/// for anything but an `http`/`https` URI without userinfo and fragment. String operations only.
+/// then the path and query as written, an empty path as `/`. `None` for anything but an
+/// `http`/`https` URI without userinfo and fragment. String operations only.
 fn comparison_form(value: &str) -> Option<String> {
     let (scheme, rest) = value.split_once("://")?;
     let scheme = scheme.to_ascii_lowercase();
@@ -590,39 +593,8 @@ fn comparison_form(value: &str) -> Option<String> {
     if !tail.starts_with('/') {
         out.push('/');
     }
-    push_percent_normalised(tail, &mut out);
+    out.push_str(tail);
     Some(out)
-}
-
-/// Appends `text` with each valid percent-encoding normalised (RFC 3986 §6.2.2.1, §6.2.2.2): an
-/// unreserved character decoded, any other octet with upper-case hex digits. A `%` not followed
-/// by two hex digits is kept as it is.
-fn push_percent_normalised(text: &str, out: &mut String) {
-    let mut rest = text;
-    while let Some(at) = rest.find('%') {
-        out.push_str(&rest[..at]);
-        let encoded = rest.as_bytes().get(at + 1..at + 3);
-        let octet = encoded.and_then(|hex| {
-            let digit = |b: u8| char::from(b).to_digit(16);
-            Some(digit(hex[0])? * 16 + digit(hex[1])?)
-        });
-        match octet.and_then(|o| u8::try_from(o).ok()) {
-            Some(o) if o.is_ascii_alphanumeric() || matches!(o, b'-' | b'.' | b'_' | b'~') => {
-                out.push(char::from(o));
-                rest = &rest[at + 3..];
-            }
-            Some(_) => {
-                out.push('%');
-                out.push_str(&rest[at + 1..at + 3].to_ascii_uppercase());
-                rest = &rest[at + 3..];
-            }
-            None => {
-                out.push('%');
-                rest = &rest[at + 1..];
-            }
-        }
-    }
-    out.push_str(rest);
 }
 
 #[cfg(test)]
@@ -796,8 +768,7 @@ mod tests {
             "https://mcp.example.com/x/../mcp",
             "https://mcp.example.com/./mcp",
             "https://mcp.example.com:0443/mcp",
-            "https://mcp.example.com/%6dcp/",
-            "https://mcp.example.com/mcp%2F",
+            "https://mcp.example.com/%6dcp",
             "https://user@mcp.example.com/mcp",
             "https://mcp.example.com/mcp#f",
             "https://mcp.example.com.:443/mcp",
@@ -834,30 +805,24 @@ mod tests {
     }
 
     #[test]
-    fn rs34_percent_encodings_of_unreserved_characters_are_the_characters() {
+    fn rs34_percent_encodings_are_other_spellings() {
         let r = "https://mcp.example.com/mcp";
-        assert!(audience_matches("https://mcp.example.com/%6dcp", r));
-        assert!(audience_matches("https://mcp.example.com/%6D%63%70", r));
-        assert!(same_uri("https://h/a%2fb", "https://h/a%2Fb"));
-        assert!(
-            !same_uri("https://h/a%2fb", "https://h/a/b"),
-            "a reserved octet stays encoded"
-        );
-        assert!(!same_uri("https://h/a%", "https://h/a%25"));
-        assert!(same_uri("https://h/a%zz", "https://h/a%zz"));
-        assert!(!same_uri("https://h/%7E", "https://h/%257E"));
-        assert!(same_uri("https://h/%7e", "https://h/~"));
+        assert!(!audience_matches("https://mcp.example.com/%6dcp", r));
+        assert!(!audience_matches("https://mcp.example.com/%6D%63%70", r));
+        assert!(!same_uri("https://h/a%2fb", "https://h/a%2Fb"));
+        assert!(!same_uri("https://h/%7e", "https://h/~"));
+        assert!(same_uri("https://h/a%2Fb", "HTTPS://H:443/a%2Fb"));
     }
 
-    /// RFC 9449 §4.3 step 9 with the one rule: what RFC 3986 §6 calls the same URI passes, every
-    /// rewriting a browser-style URL parser would do is another URI.
+    /// RFC 9449 §4.3 step 9 with the audience's rule: the case of scheme and host, a default
+    /// port, query and fragment aside; every rewriting a browser-style URL parser would do is
+    /// another URI.
     #[test]
     fn htu_follows_the_same_rule_as_the_audience() {
         let request = "http://127.0.0.1:4362/mcp";
         for same in [
             "http://127.0.0.1:4362/mcp",
             "HTTP://127.0.0.1:4362/mcp",
-            "http://127.0.0.1:4362/%6Dcp",
             "http://127.0.0.1:4362/mcp?page=2",
             "http://127.0.0.1:4362/mcp#top",
             "http://127.0.0.1:4362/mcp?a#b",
@@ -878,6 +843,7 @@ mod tests {
             "http://127.0.0.1:4362/./mcp",
             "http://127.0.0.1:4362/mcp/",
             "http://127.0.0.1:4362/MCP",
+            "http://127.0.0.1:4362/%6Dcp",
             "https://127.0.0.1:4362/mcp",
             "http://user@127.0.0.1:4362/mcp",
             "ws://127.0.0.1:4362/mcp",

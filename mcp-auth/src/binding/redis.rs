@@ -42,6 +42,11 @@ return redis.call('GET', KEYS[1])
 /// A claim is one Lua script (`SET key owner NX PX ttl`, else `GET key`), so concurrent claims
 /// from any number of instances agree on one owner. Bindings expire in Redis at their TTL.
 ///
+/// Redis keeps every binding until its TTL unless it runs out of memory under an eviction
+/// policy: run it with `maxmemory-policy noeviction` (the default), so that a full Redis refuses
+/// new bindings (`503`) instead of dropping live ones; [`RedisStoreBuilder::build`] warns when
+/// the server says otherwise.
+///
 /// Every call is bounded: it fails with [`StoreError::Unavailable`] after at most the
 /// connection timeout plus the response timeout (2 s by default) when Redis is down or slow,
 /// and the layer answers `503` meanwhile. The store reconnects by itself: once Redis answers
@@ -231,7 +236,8 @@ impl RedisStoreBuilder {
         self
     }
 
-    /// Connects to Redis and checks that it answers `PING`.
+    /// Connects to Redis and checks that it answers `PING`, and warns (once, at `warn`) when its
+    /// memory limit and eviction policy let it drop bindings before they expire.
     ///
     /// Fails with [`StoreError::Unavailable`], naming what to fix, for a URL that does not
     /// parse and for a Redis that does not answer within the connection timeout plus the
@@ -271,7 +277,51 @@ impl RedisStoreBuilder {
         store
             .bounded("", redis::cmd("PING").query_async::<()>(&mut connection))
             .await?;
+        store.check_eviction_policy().await;
         Ok(store)
+    }
+}
+
+impl RedisStore {
+    /// Warns when Redis may evict bindings before they expire: with a memory limit and any
+    /// policy but `noeviction`, a full Redis drops keys (ours all have a TTL, so `volatile-*`
+    /// policies pick them too), and a dropped DPoP proof id can be replayed. With `noeviction`, a
+    /// full Redis refuses writes instead, and requests get `503`. Managed services may refuse
+    /// `CONFIG`: then nothing is known, and a `debug` line says so.
+    async fn check_eviction_policy(&self) {
+        let mut connection = self.connection.clone();
+        let answer = self
+            .bounded(
+                "",
+                redis::cmd("CONFIG")
+                    .arg("GET")
+                    .arg("maxmemory*")
+                    .query_async::<Vec<String>>(&mut connection),
+            )
+            .await;
+        let Ok(pairs) = answer else {
+            tracing::debug!(
+                server = %self.server,
+                "redis refused CONFIG GET maxmemory*: make sure its maxmemory-policy is noeviction"
+            );
+            return;
+        };
+        let value = |name: &str| {
+            pairs
+                .chunks_exact(2)
+                .find(|pair| pair[0] == name)
+                .map(|pair| pair[1].as_str())
+        };
+        let limited = value("maxmemory").is_some_and(|m| m != "0");
+        let policy = value("maxmemory-policy").unwrap_or("noeviction");
+        if limited && policy != "noeviction" {
+            tracing::warn!(
+                server = %self.server,
+                maxmemory = value("maxmemory").unwrap_or_default(),
+                policy,
+                "redis may evict bindings before they expire (a dropped DPoP proof id can be replayed, a dropped session, task or handle claimed by another user): set maxmemory-policy noeviction, so that a full redis refuses writes and requests get 503"
+            );
+        }
     }
 }
 

@@ -7,7 +7,10 @@
 //! mode ([`BearerLayer::mcp`](crate::BearerLayer::mcp)) reads the JSON-RPC message (or batch) of
 //! each `POST` up to a size limit, looks up what the `method` — and for `tools/call` /
 //! `prompts/get` the `params.name`, for `resources/read` the `params.uri` — requires, answers `403`
-//! before dispatch when the token lacks it, and passes the unchanged body on.
+//! before dispatch when the token lacks it, and passes the unchanged body on. An operation whose
+//! target cannot be read the one way the layer and the server both read it (`params` not an
+//! object, `name` or `uri` missing or not a string) is answered `400` with JSON-RPC `-32602`
+//! (invalid params), in every revision.
 //!
 //! Before deciding anything from the body, it checks the standard request headers of MCP
 //! 2026-07-28 (`Mcp-Method`, `Mcp-Name`, SEP-2243) against it: a gateway that routes on the
