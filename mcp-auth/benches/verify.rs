@@ -303,7 +303,9 @@ fn bench_dpop(c: &mut Criterion, rt: &tokio::runtime::Runtime, idp: &Authorizati
         .resource(
             ProtectedResource::new(RESOURCE)
                 .issuer_with_jwks(idp.issuer(), idp.jwks_uri())
-                .dpop(|d| d.policy(DpopPolicy::Accepted)),
+                // Room for every proof a run makes within one window (the default 100 000
+                // would fill in about ten seconds of this loop, and answer 503).
+                .dpop(|d| d.policy(DpopPolicy::Accepted).replay_capacity(2_000_000)),
         )
         .build()
         .expect("resource server");

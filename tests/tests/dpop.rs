@@ -472,6 +472,7 @@ async fn a_replayed_proof_is_refused() {
 #[tokio::test]
 async fn a_flood_of_fresh_proofs_cannot_push_a_captured_proof_out_of_the_replay_store() {
     const N: usize = 20;
+    let (logs, _guard) = mcp_auth_tests::LogCapture::start();
     let app = App::start_with(false, |d| d.replay_capacity(N)).await;
     let victim = DpopKey::generate_es256();
     let victim_token = app.bound_token(&victim);
@@ -509,6 +510,18 @@ async fn a_flood_of_fresh_proofs_cannot_push_a_captured_proof_out_of_the_replay_
         }
     }
     assert_eq!((served, full), (N - 1, 101));
+    // The operator is told once (throttled), with the setting to raise.
+    let warnings: Vec<String> = logs
+        .text()
+        .lines()
+        .filter(|l| l.contains("WARN") && l.contains("binding store"))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("DpopOptions::replay_capacity"),
+        "{warnings:?}"
+    );
 
     refused(
         app.dpop(&victim_token, &captured).await,
