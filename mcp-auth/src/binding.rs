@@ -54,6 +54,13 @@ pub use self::memory::{DEFAULT_MEMORY_CAPACITY, MemoryStore};
 /// `Retry-After`): the binding store, not the authorization server, is at fault.
 pub(crate) const UNAVAILABLE_DESCRIPTION: &str = "The binding store (which keeps sessions, tasks, state handles and DPoP proof ids) cannot be used right now; retry later";
 
+/// The `Retry-After` seconds of a binding-store `503`: the store's own estimate when it has one
+/// (a full store knows when room comes back), never below `floor` nor one second.
+pub(crate) fn retry_after_secs(estimate: Option<Duration>, floor: u64) -> u64 {
+    let estimate = estimate.map_or(0, |d| d.as_secs() + u64::from(d.subsec_nanos() > 0));
+    estimate.max(floor).max(1)
+}
+
 /// A boxed, sendable future, as [`BindingStore`] methods return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -221,6 +228,20 @@ pub enum StoreError {
         capacity: usize,
         /// The setting that raises `capacity`.
         setting: &'static str,
+        /// When the first binding expires, making room.
+        retry_after: Duration,
+    },
+    /// The user holds as many live bindings as one user may (so that no single user can fill
+    /// the store for everyone): a new one cannot be made for this user now (`503` with
+    /// `Retry-After`). Other users are not affected.
+    #[error(
+        "a user holds {limit} live bindings, the most one user may; the user is refused new ones until some expire (raise {setting} if one user legitimately needs more)"
+    )]
+    OwnerFull {
+        /// How many live bindings one user may hold.
+        limit: usize,
+        /// The setting that raises `limit`.
+        setting: &'static str,
     },
     /// The store answered with something that is not a binding (a value another program wrote
     /// under our key prefix, say).
@@ -238,7 +259,8 @@ pub enum StoreError {
 /// bindings as absent, and must **never forget a binding before its TTL**: forgetting a claimed
 /// DPoP proof id lets the proof be replayed, forgetting a session, task or handle lets another
 /// user claim it. A store that cannot take a new binding fails the claim
-/// ([`StoreError::Full`] or [`StoreError::Unavailable`]), and the request gets `503`.
+/// ([`StoreError::Full`], [`StoreError::OwnerFull`] or [`StoreError::Unavailable`]), and the
+/// request gets `503`.
 pub trait BindingStore: Send + Sync + fmt::Debug + 'static {
     /// Binds `key` to `owner` for `ttl` unless it is bound already, and returns the owner it is
     /// bound to: `owner` when the claim won, the earlier owner otherwise. A claim by the owner
@@ -257,6 +279,17 @@ pub trait BindingStore: Send + Sync + fmt::Debug + 'static {
     /// Removes the binding of `key` (a session its owner deleted). Removing an absent key is
     /// not an error.
     fn release<'a>(&'a self, key: &'a BindingKey) -> BoxFuture<'a, Result<(), StoreError>>;
+}
+
+impl StoreError {
+    /// How long to wait before a claim can succeed, when the store knows (a full store knows
+    /// when its first binding expires).
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Full { retry_after, .. } => Some(*retry_after),
+            Self::OwnerFull { .. } | Self::Unavailable { .. } | Self::Malformed { .. } => None,
+        }
+    }
 }
 
 /// A shared [`BindingStore`].
@@ -469,22 +502,34 @@ impl StateHandles {
 /// What one request's code could not bind: set when a [`StateHandles`] call meets a store that
 /// cannot take or check the binding (unreachable, too slow, full), read by the layer once the
 /// code has answered. The layer then answers `503` with `Retry-After`, whatever the code made of
-/// the error, so an outage never reaches the client as a `200` with an error inside.
+/// the error, so an outage never reaches the client as a `200` with an error inside; an answer
+/// whose event stream started before the tool ran ends with an error event instead. An answer
+/// delivered later on another request (a task's result, a resumed stream) is out of its reach.
 #[derive(Debug, Default)]
 pub(crate) struct Outage {
-    /// The first failure's reason, for the operator (never an id or a token).
-    reason: std::sync::OnceLock<String>,
+    /// The first failure, for the operator (never an id or a token) and the `Retry-After`.
+    failure: std::sync::OnceLock<OutageReport>,
+}
+
+/// What an [`Outage`] recorded.
+#[derive(Debug)]
+pub(crate) struct OutageReport {
+    pub(crate) reason: String,
+    pub(crate) retry_after: Option<Duration>,
 }
 
 impl Outage {
     fn record(&self, error: &StoreError) {
         // The first failure is the one reported; later ones say the same.
-        let _ = self.reason.set(error.to_string());
+        let _ = self.failure.set(OutageReport {
+            reason: error.to_string(),
+            retry_after: error.retry_after(),
+        });
     }
 
-    /// The reason of the failure, if the request's code met one.
-    pub(crate) fn reason(&self) -> Option<&str> {
-        self.reason.get().map(String::as_str)
+    /// The failure the request's code met, if it met one.
+    pub(crate) fn report(&self) -> Option<&OutageReport> {
+        self.failure.get()
     }
 }
 

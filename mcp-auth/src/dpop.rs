@@ -26,6 +26,13 @@
 //! (Step 7 runs before step 6: a proof carrying a private key is refused without any
 //! signature work.)
 //!
+//! Step 9 compares `htu` by the rule the audience follows ([`mcp_auth_rules::same_uri`]): the
+//! case of scheme and host and a default port are relaxed, nothing else. RFC 9449 §4.3 asks
+//! servers to apply RFC 3986's syntax-based normalisation as well (percent-encodings, dot
+//! segments) to avoid false negatives; this verifier deliberately does not, since another
+//! spelling of a URI is refused everywhere in this crate. Clients that send the URI they
+//! requested, as RFC 9449 describes, are not affected.
+//!
 //! The request URI is built from the resource's configured URL (its scheme, host and port) and
 //! the request's path, never from the `Host` header, which the client controls. When the layer
 //! is nested under a prefix (so that it sees a shortened path), a proof for the resource
@@ -437,11 +444,14 @@ pub enum DpopError {
     /// §11.1: the proof's `jti` was used before.
     #[error("The DPoP proof was used before (replayed jti); make a fresh proof for every request")]
     Replayed,
-    /// The replay store did not answer: the proof cannot be checked for replay (503).
+    /// The replay store could not take the proof's id (unreachable, too slow, or full): the
+    /// proof cannot be checked for replay (503).
     #[error("The DPoP replay store is unavailable: {reason}")]
     StoreUnavailable {
         /// What failed, without ids.
         reason: String,
+        /// How long until the store can take a new id, when it knows.
+        retry_after: Option<Duration>,
     },
 }
 
@@ -818,6 +828,7 @@ impl DpopVerifier {
             Ok(winner) if winner == owner => Ok(()),
             Ok(_) => Err(DpopError::Replayed),
             Err(e) => Err(DpopError::StoreUnavailable {
+                retry_after: e.retry_after(),
                 reason: e.to_string(),
             }),
         }

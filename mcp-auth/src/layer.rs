@@ -752,15 +752,37 @@ impl Watch {
         })
     }
 
-    /// `response`, or `503` with `Retry-After` if a binding failed while it was made.
+    /// `response`, or `503` with `Retry-After` if a binding failed while it was made; an event
+    /// stream (whose status goes out before the tool runs) is watched, and ends with an error
+    /// event if a binding fails while it streams.
     fn checked(&self, response: Response) -> Response {
-        let Some(reason) = self.outage.reason() else {
-            return response;
-        };
         let resource = &self.layer.resource;
+        let Some(report) = self.outage.report() else {
+            let streams = response
+                .headers()
+                .get(http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(';').next())
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("text/event-stream"));
+            if !streams {
+                return response;
+            }
+            let outage = Some(Arc::clone(&self.outage));
+            // Without MCP mode the request's JSON-RPC id is not read: the error answers `null`.
+            return crate::mcp::watch_events(
+                response,
+                resource,
+                None,
+                outage,
+                serde_json::Value::Null,
+            );
+        };
         tracing::debug!("a state handle could not be bound or checked; answered 503");
-        resource.alerts.store_unavailable(&resource.id, reason);
-        AuthRejection::binding_store_unavailable(resource).render(self.layer.error_body.as_ref())
+        resource
+            .alerts
+            .store_unavailable(&resource.id, &report.reason);
+        AuthRejection::binding_store_unavailable(resource, report.retry_after)
+            .render(self.layer.error_body.as_ref())
     }
 }
 

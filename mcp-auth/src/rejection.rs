@@ -150,14 +150,21 @@ impl AuthRejection {
 
     /// `503` with `Retry-After`: the [binding store](crate::binding) could not take or check a
     /// binding this request needs (unreachable, too slow, or full). The authorization server
-    /// is not at fault, and the description says so.
-    pub(crate) fn binding_store_unavailable(resource: &ResourceInner) -> Self {
+    /// is not at fault, and the description says so. `Retry-After` is `retry_after` (when a full
+    /// store makes room) if the store knows it, never below the resource's floor.
+    pub(crate) fn binding_store_unavailable(
+        resource: &ResourceInner,
+        retry_after: Option<std::time::Duration>,
+    ) -> Self {
         Self {
             status: StatusCode::SERVICE_UNAVAILABLE,
             code: Some(ErrorCode::Unavailable),
             description: crate::binding::UNAVAILABLE_DESCRIPTION.into(),
             challenge: None,
-            retry_after: Some(resource.settings.retry_after_floor.max(1)),
+            retry_after: Some(crate::binding::retry_after_secs(
+                retry_after,
+                resource.settings.retry_after_floor,
+            )),
             dpop: None,
         }
     }

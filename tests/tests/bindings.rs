@@ -5,22 +5,26 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use mcp_auth::binding::{MemoryStore, RedisStore, SharedStore};
+use mcp_auth::binding::{BindingKey, BindingKind, MemoryStore, Owner, RedisStore, SharedStore};
+use mcp_auth::mcp::McpScopes;
 use mcp_auth::{DiscoveryKind, ResourceAuth, fetch_server_config};
 use mcp_auth_dev::AuthorizationServer;
-use mcp_auth_examples::notes_server::{NoteStore, Notes, NotesServer, app_with_store};
+use mcp_auth_examples::notes_server::{NoteStore, Notes, app_with_store};
 use mcp_auth_tests::{RedisServer, bind, spawn};
+use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ClientCapabilities, ClientConfig,
     GetTaskParams, Implementation, ProtocolVersion,
 };
-use rmcp::service::{RoleClient, RunningService};
-use rmcp::task_manager::TaskManager;
+use rmcp::service::{RequestContext, RoleClient, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
-use rmcp::{ClientLifecycleMode, ClientServiceExt as _};
+use rmcp::{
+    ClientLifecycleMode, ClientServiceExt as _, RoleServer, ServerHandler, tool, tool_handler,
+    tool_router,
+};
 use serde_json::{Value, json};
 
 /// An instance of the notes server: its own resource (key and token caches), over the shared
@@ -438,109 +442,143 @@ async fn a_redis_outage_answers_draft_note_and_publish_draft_503_not_200() {
     alice.cancel().await.unwrap();
 }
 
-/// A full in-memory store (room for one binding, held by Alice's first draft): her next draft
-/// is answered `503` naming the binding store when the server answers in JSON, or with an event
-/// stream whose head waits for the tool; when the event stream's `200` went out before the tool
-/// ran, the stream ends with a JSON-RPC error event answering the call in place of the tool's
-/// result, and the handle the tool made never reaches the client.
+/// A tool that swallows a failed handle and answers as if it had one: whatever a tool makes of
+/// the error, the layer must not let its answer (with an unbound handle) through.
+#[derive(Clone)]
+struct Swallower {
+    tool_router: ToolRouter<Self>,
+}
+
+#[tool_router]
+impl Swallower {
+    #[tool(description = "Mints a handle; answers \"unbound\" when the store refuses")]
+    async fn draft_anyway(
+        &self,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, rmcp::ErrorData> {
+        let handle = mcp_auth::rmcp::state_handles(&ctx)?
+            .mint(Duration::from_secs(60))
+            .await
+            .unwrap_or_else(|_| "unbound".to_owned());
+        Ok(CallToolResult::structured(json!({ "draft": handle })))
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for Swallower {}
+
+/// A full in-memory store (room for one binding, taken before the calls) refuses the handle a
+/// tool mints, and the tool swallows the error and answers `"unbound"`. The layer answers `503`
+/// naming the binding store when the answer is JSON, or an event stream whose head waits for the
+/// tool; when the event stream's `200` went out before the tool ran, the stream ends with a
+/// JSON-RPC error event in place of the tool's answer. The same holds behind the plain layer as
+/// behind MCP mode: the tool's answer never reaches the client.
 #[tokio::test]
-async fn a_full_store_refuses_a_new_handle_503_and_ends_an_event_stream_with_an_error() {
+async fn a_full_store_withholds_a_tools_answer_made_without_its_handle() {
+    let idp = AuthorizationServer::start().await.unwrap();
+    let id = "http://127.0.0.1:3000/mcp";
     let store: SharedStore = Arc::new(MemoryStore::with_capacity(1));
-    let scene = scene(Arc::clone(&store), false).await;
-    let alice = client(&scene.first.url, &scene.alice).await;
-    call(&alice, "draft_note", json!({"text": "fills the store"})).await;
-
-    // 2026-07-28 (the request's `_meta` negotiates its revision): rmcp answers once the tool
-    // has; 2025-11-25 without `_meta`: rmcp sends the event stream's head before the tool runs.
-    let post = |url: String, id: u64, revision: &'static str| {
-        let arguments = json!({"text": "one too many"});
-        let params = if revision == "2026-07-28" {
-            tool_params("draft_note", arguments)
-        } else {
-            json!({"name": "draft_note", "arguments": arguments})
-        };
-        reqwest::Client::new()
-            .post(url)
-            .bearer_auth(&scene.alice)
-            .header("accept", "application/json, text/event-stream")
-            .header("mcp-protocol-version", revision)
-            .header("mcp-method", "tools/call")
-            .header("mcp-name", "draft_note")
-            .json(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params}))
-            .send()
-    };
-    let json_answer = post(scene.first.url.clone(), 3, "2026-07-28")
-        .await
-        .unwrap();
-    assert_eq!(json_answer.status(), 503);
-    assert!(json_answer.headers().contains_key("retry-after"));
-    let body: Value = json_answer.json().await.unwrap();
-    assert_eq!(body["id"], 3);
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("binding store"),
-        "{body}"
-    );
-
-    // The same resource and store, served by an rmcp server that answers with event streams.
-    let (listener, origin) = bind().await;
-    let notes = Notes::builder()
-        .id("http://127.0.0.1:3000/mcp")
-        .replace_authorization_servers([fetch_server_config(
-            scene._idp.issuer(),
-            DiscoveryKind::Auto,
+    store
+        .claim(
+            &BindingKey::new(id, BindingKind::Handle, "taken"),
+            &Owner::new("https://elsewhere.example", "someone"),
+            Duration::from_secs(600),
         )
         .await
-        .unwrap()])
+        .unwrap();
+    let token = idp
+        .token()
+        .subject("alice")
+        .audience(id)
+        .scopes(["read:notes", "write:notes"])
+        .mint();
+    let issuer = fetch_server_config(idp.issuer(), DiscoveryKind::Auto)
+        .await
+        .unwrap();
+    let notes = Notes::builder()
+        .id(id)
+        .replace_authorization_servers([issuer])
         .resource(move |r| r.bindings(|b| b.shared_store(store)))
         .build()
         .await
         .unwrap();
-    let data = NoteStore::default();
-    let tasks = TaskManager::new();
-    let mcp = StreamableHttpService::new(
-        move || Ok(NotesServer::new(data.clone(), tasks.clone())),
-        Arc::new(NeverSessionManager::default()),
-        StreamableHttpServerConfig::default()
-            .with_legacy_session_mode(false)
-            .with_sse_keep_alive(None)
-            .with_allowed_hosts(notes.allowed_hosts().to_vec()),
-    );
-    spawn(listener, notes.mcp_router(mcp, NotesServer::tool_scopes()));
-    let answered = post(format!("{origin}/mcp"), 5, "2026-07-28")
-        .await
-        .unwrap();
-    assert_eq!(answered.status(), 503, "the head waited for the tool");
-    let stream = post(format!("{origin}/mcp"), 4, "2025-11-25")
-        .await
-        .unwrap();
-    assert_eq!(stream.status(), 200);
-    assert_eq!(stream.headers()["content-type"], "text/event-stream");
-    let events = stream.text().await.unwrap();
-    let messages: Vec<Value> = events
-        .lines()
-        .filter_map(|line| line.strip_prefix("data:"))
-        .filter_map(|data| serde_json::from_str(data.trim()).ok())
-        .collect();
-    let answer = messages
-        .iter()
-        .find(|m| m["id"] == 4)
-        .unwrap_or_else(|| panic!("an answer to the call in {events:?}"));
-    assert_eq!(answer["error"]["code"], -32603, "{answer}");
-    assert!(
-        answer["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("binding store"),
-        "{answer}"
-    );
-    assert!(
-        !events.contains("\"draft\""),
-        "the tool's result (with its unbound handle) is withheld: {events}"
-    );
-    alice.cancel().await.unwrap();
+    let serve = |json: bool, mcp_mode: bool| {
+        let mcp = StreamableHttpService::new(
+            || {
+                Ok(Swallower {
+                    tool_router: Swallower::tool_router(),
+                })
+            },
+            Arc::new(NeverSessionManager::default()),
+            StreamableHttpServerConfig::default()
+                .with_legacy_session_mode(false)
+                .with_json_response(json)
+                .with_sse_keep_alive(None)
+                .with_allowed_hosts(notes.allowed_hosts().to_vec()),
+        );
+        if mcp_mode {
+            notes.mcp_router(mcp, McpScopes::new())
+        } else {
+            axum::Router::new()
+                .route_service("/mcp", mcp)
+                .layer(notes.layer())
+        }
+    };
+    // 2026-07-28 (the request's `_meta` negotiates its revision): rmcp answers once the tool
+    // has; 2025-11-25 without `_meta`: rmcp sends the event stream's head before the tool runs.
+    let post = |url: String, id: u64, revision: &'static str| {
+        let params = if revision == "2026-07-28" {
+            tool_params("draft_anyway", json!({}))
+        } else {
+            json!({"name": "draft_anyway", "arguments": {}})
+        };
+        reqwest::Client::new()
+            .post(url)
+            .bearer_auth(&token)
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", revision)
+            .header("mcp-method", "tools/call")
+            .header("mcp-name", "draft_anyway")
+            .json(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params}))
+            .send()
+    };
+    for mcp_mode in [true, false] {
+        let wiring = if mcp_mode { "MCP mode" } else { "plain layer" };
+        for (json_answers, revision) in [
+            (true, "2026-07-28"),
+            (false, "2026-07-28"),
+            (false, "2025-11-25"),
+        ] {
+            let (listener, origin) = bind().await;
+            spawn(listener, serve(json_answers, mcp_mode));
+            let response = post(format!("{origin}/mcp"), 9, revision).await.unwrap();
+            let case = format!("{wiring}, JSON answers {json_answers}, {revision}");
+            let status = response.status();
+            let streamed = response
+                .headers()
+                .get("content-type")
+                .is_some_and(|v| v == "text/event-stream");
+            let retry = response.headers().get("retry-after").cloned();
+            let text = response.text().await.unwrap();
+            assert!(
+                !text.contains("unbound"),
+                "{case}: the tool's answer leaked: {text}"
+            );
+            assert!(text.contains("binding store"), "{case}: {text}");
+            if revision == "2025-11-25" {
+                assert_eq!((status.as_u16(), streamed), (200, true), "{case}");
+                let error: Value = text
+                    .lines()
+                    .filter_map(|line| line.strip_prefix("data:"))
+                    .find_map(|data| serde_json::from_str(data.trim()).ok())
+                    .unwrap_or_else(|| panic!("{case}: an error event in {text:?}"));
+                assert_eq!(error["error"]["code"], -32603, "{case}: {error}");
+            } else {
+                assert_eq!(status, 503, "{case}: {text}");
+                assert!(retry.is_some(), "{case}");
+            }
+        }
+    }
 }
 
 /// The params of `tools/call tool` as rmcp's 2026-07-28 client sends them.

@@ -572,6 +572,4 @@ async fn named_operations_with_malformed_params_are_invalid_params_in_every_revi
             );
         }
     }
-    // Nothing reached the server with a status of its own: every answer is the layer's 400.
-    assert!(world.seen().iter().all(|s| s.status == 400));
 }

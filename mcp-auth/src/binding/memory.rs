@@ -10,7 +10,10 @@
 //! 2. **A full store refuses, it does not make room.** A new claim beyond the capacity, once the
 //!    expired entries are gone, fails with [`StoreError::Full`]; the layer answers `503` with
 //!    `Retry-After`. Claims already made keep working (a claim of a live key answers its owner).
-//! 3. **Memory follows the live claims.** Expired entries are removed in expiry order as claims
+//! 3. **No one owner fills it.** An owner (a user) holds at most a share of the capacity
+//!    ([`MemoryStore::per_owner_limit`], 1 % by default); beyond it, that owner's new claims fail
+//!    with [`StoreError::OwnerFull`], and everyone else's go on.
+//! 4. **Memory follows the live claims.** Expired entries are removed in expiry order as claims
 //!    arrive (an ordered index, `O(log n)` each), never by scanning the whole store.
 //!
 //! Caches elsewhere in this crate (verified tokens, introspection results, keys) forget freely:
@@ -35,14 +38,19 @@ const MAX_TTL: Duration = Duration::from_secs(1 << 32);
 ///
 /// When it holds `capacity` live claims, a new claim fails with [`StoreError::Full`] (the request
 /// gets `503` with `Retry-After`, and a throttled `warn` names the capacity setting) until claims
-/// expire or are released. Claims already made keep answering.
+/// expire or are released. Claims already made keep answering. One owner (one user: an issuer
+/// and subject) holds at most [`per_owner_limit`](Self::per_owner_limit) claims, so that no
+/// single user can fill the store for everyone.
 ///
 /// **Sizing.** A claim lives for its TTL, so the store needs *claims per second × TTL* entries:
 /// - DPoP proof ids (the replay store of [`DpopOptions`](crate::dpop::DpopOptions)) live for the
-///   `iat` window plus the leeway (by default 300 s + 60 s): the default 100 000 entries hold
-///   about 277 DPoP requests per second, sustained. Set
+///   `iat` window plus the leeway (by default 300 s + 60 s, plus a second): the default 100 000
+///   entries hold 277 DPoP requests per second, sustained. Set
 ///   [`DpopOptions::replay_capacity`](crate::dpop::DpopOptions::replay_capacity) to your peak
-///   rate × 361 s.
+///   rate × 361 s. (Every proof has its own owner there, so the per-owner limit does not apply:
+///   a client with a bound token that sends more than that rate fills the store, and DPoP
+///   requests get `503` until its ids expire. Size for your peak, rate-limit clients in front,
+///   or share a Redis.)
 /// - Sessions live for the session TTL (24 h by default): 100 000 entries hold 1.15 new sessions
 ///   per second. Tasks and state handles live for their own TTLs.
 ///
@@ -51,24 +59,26 @@ const MAX_TTL: Duration = Duration::from_secs(1 << 32);
 /// full, and nothing while empty.
 ///
 /// Per process: behind a load balancer, use a shared store instead (see the
-/// [module docs](super)); a [`RedisStore`](super::RedisStore) has no such bound, only Redis's
+/// [module docs](super)); a `RedisStore` (feature `redis`) has no such bound, only Redis's
 /// memory (run it with `maxmemory-policy noeviction`, so that a full Redis refuses writes
 /// rather than evicting claims).
 #[derive(Debug)]
 pub struct MemoryStore {
     capacity: usize,
+    per_owner: usize,
     /// The setting that raises `capacity`, named in [`StoreError::Full`].
     setting: &'static str,
     clock: SharedClock,
     claims: Mutex<Claims>,
 }
 
-/// The live claims, by key digest, and their expiry order.
+/// The live claims, by key digest, their expiry order, and how many each owner holds.
 #[derive(Debug, Default)]
 struct Claims {
     by_key: HashMap<[u8; 32], Claim>,
     /// `(expiry, key)` of every entry of `by_key`: the next to expire first.
     by_expiry: BTreeSet<(SystemTime, [u8; 32])>,
+    by_owner: HashMap<Owner, usize>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -92,20 +102,46 @@ impl Claims {
             if expires > now {
                 break;
             }
-            self.by_expiry.pop_first();
-            self.by_key.remove(&key);
+            // The index and the map change together, so the entry is this claim; checked all
+            // the same, so that a stale index entry can never remove a newer claim of its key.
+            if self.by_key.get(&key).is_some_and(|c| c.expires == expires) {
+                self.remove(&key);
+            } else {
+                self.by_expiry.pop_first();
+            }
         }
     }
 
     fn insert(&mut self, key: [u8; 32], claim: Claim) {
         self.by_expiry.insert((claim.expires, key));
         self.by_key.insert(key, claim);
+        *self.by_owner.entry(claim.owner).or_default() += 1;
     }
 
     fn remove(&mut self, key: &[u8; 32]) {
-        if let Some(claim) = self.by_key.remove(key) {
-            self.by_expiry.remove(&(claim.expires, *key));
+        let Some(claim) = self.by_key.remove(key) else {
+            return;
+        };
+        self.by_expiry.remove(&(claim.expires, *key));
+        if let Some(count) = self.by_owner.get_mut(&claim.owner) {
+            *count -= 1;
+            if *count == 0 {
+                self.by_owner.remove(&claim.owner);
+            }
         }
+    }
+
+    fn held_by(&self, owner: &Owner) -> usize {
+        self.by_owner.get(owner).copied().unwrap_or(0)
+    }
+
+    /// How long until the first claim expires (at least a second).
+    fn next_expiry(&self, now: SystemTime) -> Duration {
+        self.by_expiry
+            .first()
+            .and_then(|(expires, _)| expires.duration_since(now).ok())
+            .unwrap_or_default()
+            .max(Duration::from_secs(1))
     }
 
     fn len(&self) -> usize {
@@ -119,15 +155,24 @@ impl MemoryStore {
         Self::with_capacity(DEFAULT_MEMORY_CAPACITY)
     }
 
-    /// A store of up to `capacity` live claims (at least one). See the sizing rule in the
-    /// [type docs](Self).
+    /// A store of up to `capacity` live claims (at least one), of which one owner holds at most
+    /// 1 % (at least one). See the sizing rule in the [type docs](Self).
     pub fn with_capacity(capacity: usize) -> Self {
+        let capacity = capacity.max(1);
         Self {
-            capacity: capacity.max(1),
+            capacity,
+            per_owner: (capacity / 100).max(1),
             setting: "MemoryStore::with_capacity",
             clock: Arc::new(SystemClock),
             claims: Mutex::new(Claims::default()),
         }
+    }
+
+    /// How many live claims one owner (a user) may hold (default: 1 % of the capacity). Beyond
+    /// it, that owner's new claims fail with [`StoreError::OwnerFull`]; others go on.
+    pub fn per_owner_limit(mut self, limit: usize) -> Self {
+        self.per_owner = limit.max(1);
+        self
     }
 
     /// Reads the time from `clock` (tests move a [`ManualClock`](crate::clock::ManualClock)).
@@ -146,11 +191,6 @@ impl MemoryStore {
         self
     }
 
-    /// How many live claims the store holds at most.
-    pub fn capacity(&self) -> usize {
-        self.capacity
-    }
-
     /// How many claims the store holds now (expired ones not yet removed included).
     pub fn len(&self) -> usize {
         self.lock().len()
@@ -162,8 +202,8 @@ impl MemoryStore {
     }
 
     fn lock(&self) -> MutexGuard<'_, Claims> {
-        // A panic while the lock was held cannot leave `Claims` half-updated in a way that
-        // frees a live claim: at worst an index entry without its claim, which expiry removes.
+        // Every change of `Claims` completes before its guard is dropped, and none can panic
+        // midway: a poisoned lock holds consistent claims.
         self.claims.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -183,11 +223,20 @@ impl MemoryStore {
             return Err(StoreError::Full {
                 capacity: self.capacity,
                 setting: self.setting,
+                retry_after: claims.next_expiry(now),
+            });
+        }
+        if claims.held_by(&owner) >= self.per_owner {
+            return Err(StoreError::OwnerFull {
+                limit: self.per_owner,
+                setting: "MemoryStore::per_owner_limit",
             });
         }
         let expires = now
             .checked_add(ttl.min(MAX_TTL))
-            .unwrap_or(now + Duration::from_secs(1));
+            .ok_or_else(|| StoreError::Unavailable {
+                reason: "the clock is beyond the range of expiry times".into(),
+            })?;
         claims.insert(*key.digest(), Claim { owner, expires });
         Ok(owner)
     }
@@ -251,7 +300,9 @@ mod tests {
     #[tokio::test]
     async fn a_full_store_refuses_new_claims_and_keeps_every_live_one() {
         let clock = ManualClock::at_unix(1_000);
-        let store = MemoryStore::with_capacity(3).clock(clock.clone());
+        let store = MemoryStore::with_capacity(3)
+            .per_owner_limit(3)
+            .clock(clock.clone());
         for id in ["a", "b", "c"] {
             assert_eq!(
                 claim(&store, id, "alice", 60).await.unwrap(),
@@ -264,11 +315,13 @@ mod tests {
                 full,
                 StoreError::Full {
                     capacity: 3,
-                    setting: "MemoryStore::with_capacity"
+                    setting: "MemoryStore::with_capacity",
+                    ..
                 }
             ),
             "{full:?}"
         );
+        assert_eq!(full.retry_after(), Some(Duration::from_secs(60)));
         assert!(
             full.to_string().contains("MemoryStore::with_capacity"),
             "{full}"
@@ -284,7 +337,9 @@ mod tests {
     #[tokio::test]
     async fn room_comes_back_as_claims_expire_or_are_released() {
         let clock = ManualClock::at_unix(1_000);
-        let store = MemoryStore::with_capacity(2).clock(clock.clone());
+        let store = MemoryStore::with_capacity(2)
+            .per_owner_limit(2)
+            .clock(clock.clone());
         claim(&store, "short", "alice", 10).await.unwrap();
         claim(&store, "long", "alice", 100).await.unwrap();
         assert!(claim(&store, "x", "bob", 10).await.is_err());
@@ -314,12 +369,67 @@ mod tests {
         assert_eq!(store.len(), 1);
     }
 
+    /// A claim that expired and was made again, with a longer TTL, by another owner is that
+    /// owner's until its own expiry: the first claim's expiry does not remove it.
+    #[tokio::test]
+    async fn a_claim_made_again_after_expiry_lives_its_own_ttl() {
+        let clock = ManualClock::at_unix(1_000);
+        let store = MemoryStore::with_capacity(10)
+            .per_owner_limit(10)
+            .clock(clock.clone());
+        claim(&store, "t", "alice", 5).await.unwrap();
+        clock.advance(Duration::from_secs(5));
+        assert_eq!(claim(&store, "t", "bob", 60).await.unwrap(), owner("bob"));
+        claim(&store, "other", "carol", 60).await.unwrap();
+        clock.advance(Duration::from_secs(10));
+        claim(&store, "later", "carol", 60).await.unwrap();
+        assert_eq!(store.owner(&key("t")).await.unwrap(), Some(owner("bob")));
+        assert_eq!(
+            claim(&store, "t", "mallory", 60).await.unwrap(),
+            owner("bob")
+        );
+    }
+
+    /// One owner holds at most its share: beyond it, its new claims are refused and everyone
+    /// else's go on; a released or expired claim gives the owner room again.
+    #[tokio::test]
+    async fn one_owner_cannot_fill_the_store_for_everyone() {
+        let clock = ManualClock::at_unix(1_000);
+        let store = MemoryStore::with_capacity(10)
+            .per_owner_limit(2)
+            .clock(clock.clone());
+        claim(&store, "m1", "mallory", 30).await.unwrap();
+        claim(&store, "m2", "mallory", 60).await.unwrap();
+        let refused = claim(&store, "m3", "mallory", 60).await.unwrap_err();
+        assert!(
+            matches!(refused, StoreError::OwnerFull { limit: 2, .. }),
+            "{refused:?}"
+        );
+        assert_eq!(
+            claim(&store, "a1", "alice", 60).await.unwrap(),
+            owner("alice")
+        );
+        store.release(&key("m1")).await.unwrap();
+        assert_eq!(
+            claim(&store, "m3", "mallory", 60).await.unwrap(),
+            owner("mallory")
+        );
+        clock.advance(Duration::from_secs(60));
+        assert_eq!(
+            claim(&store, "m4", "mallory", 60).await.unwrap(),
+            owner("mallory")
+        );
+        assert_eq!(MemoryStore::with_capacity(100_000).per_owner, 1_000);
+    }
+
     /// Memory follows the live claims: a steady stream of short claims never grows the store
     /// past what one TTL holds, however long it runs.
     #[tokio::test]
     async fn expired_claims_are_removed_as_new_ones_arrive() {
         let clock = ManualClock::at_unix(1_000);
-        let store = MemoryStore::with_capacity(1_000).clock(clock.clone());
+        let store = MemoryStore::with_capacity(1_000)
+            .per_owner_limit(1_000)
+            .clock(clock.clone());
         for i in 0..10_000 {
             claim(&store, &i.to_string(), "alice", 10).await.unwrap();
             clock.advance(Duration::from_millis(100));
@@ -335,7 +445,10 @@ mod tests {
     async fn the_default_capacity_holds_277_dpop_proofs_a_second() {
         async fn fills_at(per_second: u64) -> bool {
             let clock = ManualClock::at_unix(1_000);
-            let store = MemoryStore::new().clock(clock.clone());
+            // Every proof has its own owner (as the DPoP verifier claims them).
+            let store = MemoryStore::new()
+                .per_owner_limit(usize::MAX)
+                .clock(clock.clone());
             let mut next = 0u64;
             for _second in 0..2 * 361 {
                 for _ in 0..per_second {

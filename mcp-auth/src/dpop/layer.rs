@@ -253,9 +253,16 @@ async fn dpop_request(
                 step = error.step(),
                 "dpop proof rejected"
             );
-            if let DpopError::StoreUnavailable { reason } = &error {
+            if let DpopError::StoreUnavailable {
+                reason,
+                retry_after,
+            } = &error
+            {
                 resource.alerts.store_unavailable(&resource.id, reason);
-                return Err(AuthRejection::binding_store_unavailable(resource));
+                return Err(AuthRejection::binding_store_unavailable(
+                    resource,
+                    *retry_after,
+                ));
             }
             Err(refusal(
                 resource,

@@ -62,12 +62,23 @@ impl Binder {
         self.resource
             .alerts
             .store_unavailable(&self.resource.id, &error.to_string());
-        self.retry_later(crate::binding::UNAVAILABLE_DESCRIPTION, id)
+        self.retry_later(
+            crate::binding::UNAVAILABLE_DESCRIPTION,
+            id,
+            error.retry_after(),
+        )
     }
 
-    /// `503` with `Retry-After` and a JSON-RPC error answering request `id`.
-    fn retry_later(&self, message: &str, id: &Value) -> Response {
-        let retry = self.resource.settings.retry_after_floor.max(1);
+    /// `503` with `Retry-After` (the store's estimate if it has one, never below the floor)
+    /// and a JSON-RPC error answering request `id`.
+    fn retry_later(
+        &self,
+        message: &str,
+        id: &Value,
+        estimate: Option<std::time::Duration>,
+    ) -> Response {
+        let retry =
+            crate::binding::retry_after_secs(estimate, self.resource.settings.retry_after_floor);
         let mut response =
             jsonrpc_error_with_id(StatusCode::SERVICE_UNAVAILABLE, -32603, message, id.clone());
         response
@@ -171,7 +182,11 @@ impl Binder {
             Failure::Store(error) => self.unavailable(&error, id),
             Failure::Taken => {
                 self.resource.alerts.id_collision(&self.resource.id);
-                self.retry_later("The server issued an id that is already in use; retry", id)
+                self.retry_later(
+                    "The server issued an id that is already in use; retry",
+                    id,
+                    None,
+                )
             }
         }
     }
@@ -192,12 +207,16 @@ impl Binder {
         outage: Option<Arc<Outage>>,
         response: Response,
     ) -> Response {
-        if let Some(reason) = outage.as_deref().and_then(Outage::reason) {
+        if let Some(report) = outage.as_deref().and_then(Outage::report) {
             tracing::debug!("a state handle could not be bound or checked; answered 503");
             self.resource
                 .alerts
-                .store_unavailable(&self.resource.id, reason);
-            return self.retry_later(crate::binding::UNAVAILABLE_DESCRIPTION, id);
+                .store_unavailable(&self.resource.id, &report.reason);
+            return self.retry_later(
+                crate::binding::UNAVAILABLE_DESCRIPTION,
+                id,
+                report.retry_after,
+            );
         }
         if let Some(issued) = response.headers().get(&SESSION_HEADER)
             && session != Some(issued)
@@ -232,7 +251,8 @@ impl Binder {
         if content_type.eq_ignore_ascii_case("application/json") && calls_tool {
             self.scan_json(response, id).await
         } else if content_type.eq_ignore_ascii_case("text/event-stream") {
-            self.scan_events(response, calls_tool, outage, id)
+            let tasks = calls_tool.then(|| self.clone());
+            watch_events(response, &self.resource, tasks, outage, id.clone())
         } else {
             response
         }
@@ -279,64 +299,70 @@ impl Binder {
         }
         Response::from_parts(parts, Body::from(buffer))
     }
+}
 
-    /// An event stream: each event is scanned as it completes, and the chunk that completes an
-    /// event creating a task is passed on only once the task is bound (`bind_tasks`: the request
-    /// calls a tool). If a binding fails, or the server's code met a binding store that could not
-    /// take or check a state handle (`outage`), the stream ends with an error event answering
-    /// request `id` in place of the chunk that came then.
-    fn scan_events(
-        &self,
-        response: Response,
-        bind_tasks: bool,
-        outage: Option<Arc<Outage>>,
-        id: &Value,
-    ) -> Response {
-        let (parts, body) = response.into_parts();
-        let state = EventScan {
-            binder: self.clone(),
-            inner: body.into_data_stream(),
-            events: EventSplitter::default(),
-            bind_tasks,
-            outage,
-            id: id.clone(),
-            ended: false,
+/// An event stream the layer watches as it passes: each event is scanned as it completes, and
+/// the chunk that completes an event creating a task is passed on only once the task is bound
+/// (`tasks`: the binder of a request that calls a tool). If a binding fails, or the server's code
+/// met a binding store that could not take or check a state handle (`outage`), the stream ends
+/// with an error event answering request `id` in place of the chunk that came then (or, if the
+/// server's stream ended first, after it).
+pub(crate) fn watch_events(
+    response: Response,
+    resource: &Arc<ResourceInner>,
+    tasks: Option<Binder>,
+    outage: Option<Arc<Outage>>,
+    id: Value,
+) -> Response {
+    let (parts, body) = response.into_parts();
+    let state = EventScan {
+        resource: Arc::clone(resource),
+        tasks,
+        inner: body.into_data_stream(),
+        events: EventSplitter::default(),
+        outage,
+        id,
+        ended: false,
+    };
+    let stream = futures_util::stream::unfold(state, |mut state| async move {
+        if state.ended {
+            return None;
+        }
+        let next = state.inner.next().await;
+        if let Some(report) = state.outage.as_deref().and_then(Outage::report) {
+            // Whatever came (a chunk, the end), the answer is withheld: the call ends with an
+            // error naming the binding store instead.
+            tracing::debug!("a state handle could not be bound or checked; stream ended");
+            let resource = &state.resource;
+            resource
+                .alerts
+                .store_unavailable(&resource.id, &report.reason);
+            state.ended = true;
+            return Some((Ok(unavailable_event(&state.id)), state));
+        }
+        let chunk = match next {
+            Some(Ok(chunk)) => chunk,
+            Some(Err(error)) => return Some((Err(error), state)),
+            None => return None,
         };
-        let stream = futures_util::stream::unfold(state, |mut state| async move {
-            if state.ended {
-                return None;
-            }
-            let chunk = match state.inner.next().await {
-                Some(Ok(chunk)) => chunk,
-                Some(Err(error)) => return Some((Err(error), state)),
-                None => return None,
-            };
-            if let Some(reason) = state.outage.as_deref().and_then(Outage::reason) {
-                tracing::debug!("a state handle could not be bound or checked; stream ended");
-                let resource = &state.binder.resource;
-                resource.alerts.store_unavailable(&resource.id, reason);
+        let Some(binder) = &state.tasks else {
+            return Some((Ok(chunk), state));
+        };
+        for event in state.events.feed(&chunk) {
+            if let Some(message) = super::strict::peek_answer(event.as_bytes())
+                && binder.bind_tasks(&message).await.is_err()
+            {
+                // The event is withheld; the client's call ends with an error instead, and the
+                // stream with it.
+                tracing::debug!("a task in an event stream could not be bound; stream ended");
                 state.ended = true;
-                return Some((Ok(unavailable_event(&state.id)), state));
+                let id = message.get("id").cloned().unwrap_or(Value::Null);
+                return Some((Ok(unavailable_event(&id)), state));
             }
-            if !state.bind_tasks {
-                return Some((Ok(chunk), state));
-            }
-            for event in state.events.feed(&chunk) {
-                if let Some(message) = super::strict::peek_answer(event.as_bytes())
-                    && state.binder.bind_tasks(&message).await.is_err()
-                {
-                    // The event is withheld; the client's call ends with an error instead, and
-                    // the stream with it.
-                    tracing::debug!("a task in an event stream could not be bound; stream ended");
-                    state.ended = true;
-                    let id = message.get("id").cloned().unwrap_or(Value::Null);
-                    return Some((Ok(unavailable_event(&id)), state));
-                }
-            }
-            Some((Ok(chunk), state))
-        });
-        Response::from_parts(parts, Body::from_stream(stream))
-    }
+        }
+        Some((Ok(chunk), state))
+    });
+    Response::from_parts(parts, Body::from_stream(stream))
 }
 
 /// The event that ends a stream in place of an answer whose binding could not be made: a
@@ -384,11 +410,11 @@ impl Answer {
 
 /// The state of [`Binder::scan_events`].
 struct EventScan {
-    binder: Binder,
+    resource: Arc<ResourceInner>,
+    /// The binder of the tasks the answer's events create, when the request calls a tool.
+    tasks: Option<Binder>,
     inner: axum::body::BodyDataStream,
     events: EventSplitter,
-    /// Whether the answer's events are read for the tasks they create.
-    bind_tasks: bool,
     outage: Option<Arc<Outage>>,
     /// The request's JSON-RPC id, which the error event of an outage answers.
     id: Value,
