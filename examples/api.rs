@@ -13,7 +13,8 @@ use std::sync::{Arc, Mutex};
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use mcp_auth::{Auth, DiscoveryKind, fetch_server_config, mcp_resource, requires_scope};
+use mcp_auth::discovery::{DiscoveryKind, fetch_server_config};
+use mcp_auth::{Auth, mcp_resource, requires_scope};
 use mcp_auth_dev::AuthorizationServer;
 
 #[mcp_resource(

@@ -3,7 +3,7 @@
 //!
 //! Run: `cargo bench -p mcp-auth --bench cache_rss` (TOKENS=1000000 by default).
 
-use mcp_auth::TokenVerifier;
+use mcp_auth::verify::TokenVerifier;
 use mcp_auth::verify::{JwtVerifier, TokenCacheOptions, VerifyOptions};
 use mcp_auth_dev::{AuthorizationServer, SigningAlg};
 

@@ -17,7 +17,8 @@ use axum::body::Body;
 use axum::http::Request;
 use axum::routing::get;
 use mcp_auth::verify::TokenCacheOptions;
-use mcp_auth::{ProtectedResource, ResourceServer, TokenVerifier};
+use mcp_auth::verify::TokenVerifier;
+use mcp_auth::{ProtectedResource, ResourceServer};
 use mcp_auth_dev::{AuthorizationServer, SigningAlg};
 use tower::ServiceExt as _;
 

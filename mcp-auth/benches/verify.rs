@@ -15,8 +15,9 @@ use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, 
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{DecodingKey, Validation};
 use mcp_auth::mcp::McpScopes;
+use mcp_auth::verify::TokenVerifier;
 use mcp_auth::verify::{JwtVerifier, TokenCacheOptions, VerifyOptions};
-use mcp_auth::{ProtectedResource, ResourceServer, TokenVerifier};
+use mcp_auth::{ProtectedResource, ResourceServer};
 use mcp_auth_dev::{AuthorizationServer, SigningAlg};
 use tower::ServiceExt as _;
 

@@ -21,7 +21,7 @@
 //!
 //! ```
 //! use http::{HeaderMap, HeaderValue, Uri, header::AUTHORIZATION};
-//! use mcp_auth::bearer::{extract_bearer, BearerOutcome};
+//! use mcp_auth::layer::{BearerOutcome, extract_bearer};
 //!
 //! let mut headers = HeaderMap::new();
 //! headers.insert(AUTHORIZATION, HeaderValue::from_static("bearer abc.def-ghi"));
@@ -33,7 +33,17 @@ use std::fmt;
 
 use http::{HeaderMap, Uri, header::AUTHORIZATION};
 
-use crate::ErrorCode;
+use crate::error::ErrorCode;
+
+/// The authorization scheme of a request's credentials: the challenge that carries the error
+/// of its refusal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Scheme {
+    /// `Bearer` (RFC 6750).
+    Bearer,
+    /// `DPoP` (RFC 9449 §7.1).
+    Dpop,
+}
 
 /// What the `Authorization` header of a well-formed request holds.
 ///
@@ -107,47 +117,79 @@ pub fn extract_bearer<'a>(
     headers: &'a HeaderMap,
     uri: &Uri,
 ) -> Result<BearerOutcome<'a>, MalformedCredentials> {
-    extract_bearer_scanned(headers, uri).map(|(outcome, _)| outcome)
+    match read_credentials(headers, uri, false) {
+        Credentials::None {
+            other_scheme: false,
+        } => Ok(BearerOutcome::Missing),
+        Credentials::None { other_scheme: true } => Ok(BearerOutcome::OtherScheme),
+        Credentials::Malformed(_, why) => Err(why),
+        Credentials::Token(_, token) => Ok(BearerOutcome::Token(token)),
+    }
 }
 
-/// What the scan of a well-formed token found out for the JWS checks that follow: the number
-/// of dots, and whether every other byte is base64url (so that the verifier need not scan the
-/// token again).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct TokenShape {
-    pub(crate) dots: usize,
-    pub(crate) base64url: bool,
+/// The credentials of a request, read once, for the schemes a resource accepts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Credentials<'a> {
+    /// No usable credentials: no `Authorization` header, or one with a scheme the resource
+    /// does not take (`other_scheme`).
+    None { other_scheme: bool },
+    /// An `Authorization` header of a scheme the resource takes, that cannot be read.
+    Malformed(Scheme, MalformedCredentials),
+    /// A syntactically valid token of `Bearer` or `DPoP` (RFC 9449 §7.1), not verified yet.
+    Token(Scheme, &'a str),
 }
 
-/// [`extract_bearer`], with the [`TokenShape`] of a token that took the one-pass check.
-pub(crate) fn extract_bearer_scanned<'a>(
+impl fmt::Debug for Credentials<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::None { other_scheme } => write!(f, "None {{ other_scheme: {other_scheme} }}"),
+            Self::Malformed(scheme, why) => write!(f, "Malformed({scheme:?}, {why:?})"),
+            Self::Token(scheme, token) => {
+                write!(f, "Token({scheme:?}, <redacted, {} bytes>)", token.len())
+            }
+        }
+    }
+}
+
+/// Reads the `Authorization` header of a request: `Bearer` always, `DPoP` when `dpop` (the
+/// resource accepts it). One rule for both schemes' tokens (RFC 6750 §2.1, RFC 9449 §7.1): see
+/// the [module documentation](self). More than one `Authorization` header is malformed
+/// whatever they hold.
+pub(crate) fn read_credentials<'a>(
     headers: &'a HeaderMap,
     uri: &Uri,
-) -> Result<(BearerOutcome<'a>, Option<TokenShape>), MalformedCredentials> {
+    dpop: bool,
+) -> Credentials<'a> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let Some(value) = values.next() else {
-        return Ok((BearerOutcome::Missing, None));
+        return Credentials::None {
+            other_scheme: false,
+        };
     };
     if values.next().is_some() {
-        return Err(MalformedCredentials::MultipleHeaders);
+        return Credentials::Malformed(Scheme::Bearer, MalformedCredentials::MultipleHeaders);
     }
-    let (outcome, shape) = parse_credentials(value.as_bytes())?;
-    if matches!(outcome, BearerOutcome::Token(_)) && has_query_token(uri) {
-        return Err(MalformedCredentials::MultipleMethods);
-    }
-    Ok((outcome, shape))
-}
-
-/// Parses one `Authorization` value.
-fn parse_credentials(
-    value: &[u8],
-) -> Result<(BearerOutcome<'_>, Option<TokenShape>), MalformedCredentials> {
-    let value = trim_ows(value);
+    let value = trim_ows(value.as_bytes());
     let scheme_len = value.iter().take_while(|&&b| is_tchar(b)).count();
     let (scheme, rest) = value.split_at(scheme_len);
-    if !scheme.eq_ignore_ascii_case(b"bearer") {
-        return Ok((BearerOutcome::OtherScheme, None));
+    let scheme = if scheme.eq_ignore_ascii_case(b"bearer") {
+        Scheme::Bearer
+    } else if dpop && scheme.eq_ignore_ascii_case(b"dpop") {
+        Scheme::Dpop
+    } else {
+        return Credentials::None { other_scheme: true };
+    };
+    match parse_token(rest) {
+        Err(why) => Credentials::Malformed(scheme, why),
+        Ok(_) if has_query_token(uri) => {
+            Credentials::Malformed(scheme, MalformedCredentials::MultipleMethods)
+        }
+        Ok(token) => Credentials::Token(scheme, token),
     }
+}
+
+/// Parses what follows the scheme: `1*SP b64token`.
+fn parse_token(rest: &[u8]) -> Result<&str, MalformedCredentials> {
     let Some((&first, _)) = rest.split_first() else {
         return Err(MalformedCredentials::Empty);
     };
@@ -167,11 +209,8 @@ fn parse_credentials(
     // The common case in one branch-free pass: every byte a `b64token` character other than
     // `=`. Anything else (padding, whitespace, other bytes) takes the checks below, which
     // classify the problem.
-    let scan = scan_token(token);
-    if scan.b64token_body {
-        return std::str::from_utf8(token)
-            .map(|token| (BearerOutcome::Token(token), Some(scan.shape)))
-            .map_err(|_| MalformedCredentials::NotAscii);
+    if b64token_body(token) {
+        return std::str::from_utf8(token).map_err(|_| MalformedCredentials::NotAscii);
     }
     if token[0] == b'\t' {
         return Err(MalformedCredentials::InvalidCharacters);
@@ -185,9 +224,7 @@ fn parse_credentials(
     if !is_b64token(token) {
         return Err(MalformedCredentials::InvalidCharacters);
     }
-    std::str::from_utf8(token)
-        .map(|token| (BearerOutcome::Token(token), None))
-        .map_err(|_| MalformedCredentials::NotAscii)
+    std::str::from_utf8(token).map_err(|_| MalformedCredentials::NotAscii)
 }
 
 /// `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
@@ -201,50 +238,25 @@ fn is_b64token(token: &[u8]) -> bool {
             .fold(true, |ok, &b| ok & B64TOKEN[usize::from(b)])
 }
 
-/// What one pass over a token finds.
-struct TokenScan {
-    /// Every byte is `ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/"`.
-    b64token_body: bool,
-    shape: TokenShape,
-}
-
-/// Branch-free over blocks of 64 bytes with byte-wide accumulators, so that it compiles to
-/// vector operations.
-fn scan_token(token: &[u8]) -> TokenScan {
-    /// (dots, a byte outside the b64token body set, a byte outside base64url and `.`)
+/// Whether every byte is `ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/"`: branch-free over
+/// blocks of 64 bytes with a byte-wide accumulator, so that it compiles to vector operations.
+fn b64token_body(token: &[u8]) -> bool {
     #[inline(always)]
-    fn block(block: &[u8]) -> (u8, u8, u8) {
-        let (mut dots, mut bad_body, mut bad_url) = (0u8, 0u8, 0u8);
+    fn block(block: &[u8]) -> u8 {
+        let mut bad = 0u8;
         for &b in block {
-            let digit = b.wrapping_sub(b'0') < 10;
-            let letter = (b | 0x20).wrapping_sub(b'a') < 26;
-            let dot = b == b'.';
-            let url = digit | letter | dot | (b == b'-') | (b == b'_');
-            let body = url | (b == b'~') | (b == b'+') | (b == b'/');
-            dots += u8::from(dot);
-            bad_body |= u8::from(!body);
-            bad_url |= u8::from(!url);
+            let body =
+                crate::jws::is_base64url(b) | (b == b'.') | (b == b'~') | (b == b'+') | (b == b'/');
+            bad |= u8::from(!body);
         }
-        (dots, bad_body, bad_url)
+        bad
     }
-    let (mut dots, mut bad_body, mut bad_url) = (0usize, 0u8, 0u8);
-    let mut add = |(d, body, url): (u8, u8, u8)| {
-        dots += usize::from(d);
-        bad_body |= body;
-        bad_url |= url;
-    };
+    let mut bad = 0u8;
     let mut blocks = token.chunks_exact(64);
     for chunk in &mut blocks {
-        add(block(chunk));
+        bad |= block(chunk);
     }
-    add(block(blocks.remainder()));
-    TokenScan {
-        b64token_body: bad_body == 0,
-        shape: TokenShape {
-            dots,
-            base64url: bad_url == 0,
-        },
-    }
+    (bad | block(blocks.remainder())) == 0
 }
 
 /// The bytes of RFC 6750 `b64token` before its `=` padding.
@@ -483,32 +495,43 @@ mod tests {
     fn block_scan_agrees_with_the_table() {
         for len in [1usize, 63, 64, 65, 200] {
             let mut token = vec![b'a'; len];
-            assert!(scan_token(&token).b64token_body);
+            assert!(b64token_body(&token));
             for b in 0..=255u8 {
                 if len > 1 {
                     token[0] = if b % 2 == 0 { b'.' } else { b'a' };
                 }
                 token[len - 1] = b;
-                let scan = scan_token(&token);
                 assert_eq!(
-                    scan.b64token_body,
+                    b64token_body(&token),
                     B64TOKEN[usize::from(b)],
                     "byte {b} at {len}"
                 );
-                let dots = token.iter().filter(|&&c| c == b'.').count();
-                let url = token
-                    .iter()
-                    .all(|&c| c == b'.' || c == b'-' || c == b'_' || c.is_ascii_alphanumeric());
-                assert_eq!(
-                    scan.shape,
-                    TokenShape {
-                        dots,
-                        base64url: url
-                    },
-                    "byte {b}"
-                );
             }
         }
+    }
+
+    #[test]
+    fn dpop_tokens_are_read_by_the_bearer_rule_when_the_resource_takes_them() {
+        let uri: Uri = "/mcp".parse().unwrap();
+        let read = |value: &'static str, dpop: bool| {
+            let map = headers(&[value.as_bytes()]);
+            format!("{:?}", read_credentials(&map, &uri, dpop))
+        };
+        assert_eq!(read("DPoP abc", true), "Token(Dpop, <redacted, 3 bytes>)");
+        assert_eq!(read("dpop  abc ", true), "Token(Dpop, <redacted, 3 bytes>)");
+        assert_eq!(read("DPoP abc", false), "None { other_scheme: true }");
+        assert_eq!(read("DPoP a b", true), "Malformed(Dpop, ExtraParts)");
+        assert_eq!(read("DPoP", true), "Malformed(Dpop, Empty)");
+        assert_eq!(
+            read("Bearer a\"b", true),
+            "Malformed(Bearer, InvalidCharacters)"
+        );
+        let query: Uri = "/mcp?access_token=x".parse().unwrap();
+        let map = headers(&[b"DPoP abc"]);
+        assert_eq!(
+            read_credentials(&map, &query, true),
+            Credentials::Malformed(Scheme::Dpop, MalformedCredentials::MultipleMethods)
+        );
     }
 
     #[test]

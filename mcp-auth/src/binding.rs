@@ -32,11 +32,10 @@
 //! ```
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use futures_util::future::BoxFuture;
 use sha2::{Digest, Sha256};
 
 use crate::auth_info::AuthInfo;
@@ -60,9 +59,6 @@ pub(crate) fn retry_after_secs(estimate: Option<Duration>, floor: u64) -> u64 {
     let estimate = estimate.map_or(0, |d| d.as_secs() + u64::from(d.subsec_nanos() > 0));
     estimate.max(floor).max(1)
 }
-
-/// A boxed, sendable future, as [`BindingStore`] methods return.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// What a binding is for; part of its [`BindingKey`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -394,19 +390,18 @@ pub enum HandleError {
 /// across instances that share it.
 ///
 /// ```
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() {
 /// use std::time::Duration;
 /// use mcp_auth::binding::{HandleError, StateHandles};
 ///
-/// let alice = StateHandles::for_tests("alice");
-/// let bob = StateHandles::for_tests_sharing("bob", &alice);
-///
-/// let draft = alice.mint(Duration::from_secs(600)).await.unwrap();
-/// assert!(alice.check(&draft).await.is_ok());
-/// assert!(matches!(bob.check(&draft).await, Err(HandleError::Unknown)));
-/// # }
+/// async fn draft_then_publish(handles: &StateHandles) -> Result<(), HandleError> {
+///     let draft = handles.mint(Duration::from_secs(600)).await?;
+///     handles.check(&draft).await?; // `HandleError::Unknown` for another user's handle
+///     handles.release(&draft).await
+/// }
 /// ```
+///
+/// Tests of tool code that runs without the layer make handles with `for_tests` (feature
+/// `test-util`).
 #[derive(Debug, Clone)]
 pub struct StateHandles {
     store: SharedStore,
@@ -417,6 +412,7 @@ pub struct StateHandles {
 }
 
 impl StateHandles {
+    #[cfg(any(test, feature = "rmcp", feature = "test-util"))]
     pub(crate) fn new(
         store: SharedStore,
         resource: Arc<str>,
@@ -431,8 +427,9 @@ impl StateHandles {
         }
     }
 
-    /// Handles of user `subject` over a fresh in-memory store, for examples and tests of tool
-    /// code that runs without the layer.
+    /// Handles of user `subject` over a fresh in-memory store, for tests of tool code that runs
+    /// without the layer (feature `test-util`).
+    #[cfg(any(test, feature = "test-util"))]
     pub fn for_tests(subject: &str) -> Self {
         Self::new(
             Arc::new(MemoryStore::new()),
@@ -442,7 +439,9 @@ impl StateHandles {
         )
     }
 
-    /// Handles of user `subject` over the store of `other`, for tests with two users.
+    /// Handles of user `subject` over the store of `other`, for tests with two users (feature
+    /// `test-util`).
+    #[cfg(any(test, feature = "test-util"))]
     pub fn for_tests_sharing(subject: &str, other: &StateHandles) -> Self {
         Self::new(
             Arc::clone(&other.store),

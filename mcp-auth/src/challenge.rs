@@ -27,7 +27,8 @@
 //! which gives, for example:
 //!
 //! ```
-//! use mcp_auth::{challenge::BearerChallenge, ErrorCode};
+//! use mcp_auth::layer::BearerChallenge;
+//! use mcp_auth::ErrorCode;
 //!
 //! const PRM: &str = "https://mcp.example.com/.well-known/oauth-protected-resource/mcp";
 //!
@@ -115,7 +116,8 @@ impl BearerChallenge {
     /// [`MAX_DESCRIPTION_LEN`] bytes. Never pass token material: the text is sent to the client.
     ///
     /// ```
-    /// # use mcp_auth::{challenge::BearerChallenge, ErrorCode};
+    /// # use mcp_auth::layer::BearerChallenge;
+    /// # use mcp_auth::ErrorCode;
     /// let c = BearerChallenge::new("https://rs.example/.well-known/oauth-protected-resource")
     ///     .error(ErrorCode::InvalidToken)
     ///     .error_description("bad \"kid\"\r\n  in header – ü");

@@ -70,6 +70,8 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::{HeaderMap, Method};
+
+use crate::jws::{Jws, JwsError, Segment, decode_object};
 use jsonwebtoken::Algorithm;
 use serde_json::{Map, Value};
 use sha2::{Digest as _, Sha256};
@@ -80,14 +82,11 @@ use crate::error::{ConfigError, ErrorCode};
 
 mod challenge;
 mod jwk;
-
-pub(crate) mod layer;
 mod nonce;
 #[cfg(test)]
 mod tests;
 
 pub use challenge::DpopChallenge;
-pub use jwk::jwk_thumbprint;
 
 /// The `DPoP` request header (RFC 9449 §4.1).
 pub const DPOP_HEADER: &str = "dpop";
@@ -274,11 +273,6 @@ impl DpopOptions {
     pub fn max_proof_bytes(mut self, max: usize) -> Self {
         self.max_proof_bytes = max;
         self
-    }
-
-    /// The policy in force.
-    pub fn get_policy(&self) -> DpopPolicy {
-        self.policy
     }
 
     /// The JOSE names of the accepted algorithms, in order.
@@ -686,9 +680,9 @@ impl DpopVerifier {
             .to_str()
             .map_err(|_| DpopError::Malformed("the header has bytes outside visible ASCII"))?
             .trim_matches([' ', '\t']);
-        let parts = Jws::split(proof)?;
-        let header = decode_segment(parts.header, "the header")?;
-        let claims = decode_segment(parts.payload, "the claims")?;
+        let parts = Jws::split(proof).map_err(malformed)?;
+        let header = decode_object(parts.header, Segment::Header).map_err(malformed)?;
+        let claims = decode_object(parts.payload, Segment::Payload).map_err(malformed)?;
         // Step 3: the required claims, each of the right type.
         let jti = required_str(&claims, "jti")?;
         if jti.is_empty() || jti.len() > 256 {
@@ -733,7 +727,7 @@ impl DpopVerifier {
             Some(_) => return Err(DpopError::InvalidJwk("it is not a JSON object")),
             None => return Err(DpopError::MissingJwk),
         };
-        let key = jwk::public_key(jwk, alg)?;
+        let (key, parsed) = jwk::public_key(jwk, alg)?;
         // Step 6: the signature.
         if parts.signature.is_empty() {
             return Err(DpopError::InvalidSignature);
@@ -782,7 +776,7 @@ impl DpopVerifier {
                 Some(_) => return Err(DpopError::AthMismatch),
             }
         }
-        let jkt = jwk::thumbprint_checked(jwk)?;
+        let jkt = jwk::thumbprint(&parsed)?;
         if let Some(bound) = request.bound_jkt
             && bound != jkt
         {
@@ -895,39 +889,19 @@ fn numeric_date(value: &Value) -> Option<u64> {
     }
 }
 
-/// The three segments of a compact JWS.
-struct Jws<'a> {
-    header: &'a str,
-    payload: &'a str,
-    signature: &'a str,
-    signing_input: &'a str,
-}
-
-impl<'a> Jws<'a> {
-    fn split(token: &'a str) -> Result<Self, DpopError> {
-        let mut dots = token.match_indices('.').map(|(i, _)| i);
-        let (Some(first), Some(second), None) = (dots.next(), dots.next(), dots.next()) else {
-            return Err(DpopError::Malformed("it must have exactly three segments"));
-        };
-        Ok(Self {
-            header: &token[..first],
-            payload: &token[first + 1..second],
-            signature: &token[second + 1..],
-            signing_input: &token[..second],
-        })
-    }
-}
-
-fn decode_segment(segment: &str, what: &'static str) -> Result<Map<String, Value>, DpopError> {
-    let malformed = match what {
-        "the header" => "the header is not a base64url-encoded JSON object",
-        _ => "the claims are not a base64url-encoded JSON object",
-    };
-    let bytes = URL_SAFE_NO_PAD
-        .decode(segment)
-        .map_err(|_| DpopError::Malformed(malformed))?;
-    match serde_json::from_slice::<Value>(&bytes) {
-        Ok(Value::Object(map)) => Ok(map),
-        _ => Err(DpopError::Malformed(malformed)),
-    }
+/// A shape error of the proof, as RFC 9449 §4.3 step 2 reports it.
+fn malformed(error: JwsError) -> DpopError {
+    DpopError::Malformed(match error {
+        JwsError::NotThreeParts | JwsError::Encrypted => "it must have exactly three segments",
+        JwsError::EmptyPart(Segment::Header)
+        | JwsError::NotBase64url(Segment::Header)
+        | JwsError::NotObject(Segment::Header) => {
+            "the header is not a base64url-encoded JSON object"
+        }
+        JwsError::EmptyPart(Segment::Payload)
+        | JwsError::NotBase64url(Segment::Payload)
+        | JwsError::NotObject(Segment::Payload) => {
+            "the claims are not a base64url-encoded JSON object"
+        }
+    })
 }

@@ -8,8 +8,8 @@
 //! ([`ResourceAuth::listen_address`], [`ResourceAuth::allowed_hosts`]).
 //!
 //! ```no_run
-//! # use mcp_auth::{mcp_resource, mcp::McpScopes};
-//! # use std::convert::Infallible;
+//! # use mcp_auth::mcp_resource;
+//! # use mcp_auth::mcp::McpScopes;
 //! #[mcp_resource(id = "http://127.0.0.1:3000/mcp", issuer = "https://auth.example.com", scopes = ["read:notes"])]
 //! struct Notes;
 //!
@@ -35,7 +35,7 @@
 //! `mcp_auth::rmcp` (feature `rmcp`).
 
 use std::convert::Infallible;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
@@ -44,141 +44,25 @@ use http::Request;
 use tower::Service;
 
 use crate::mcp::McpScopes;
-use crate::resource::ResourceAuth;
-
-/// Where an endpoint lives, from its identifier, and what its wiring has shown so far.
-#[derive(Debug)]
-pub(crate) struct Wiring {
-    /// The path of the identifier (`/` for an identifier without one): where the MCP service
-    /// is mounted.
-    pub(crate) path: String,
-    /// `host:port` of the identifier.
-    pub(crate) listen_address: String,
-    /// The `Host` names the MCP server accepts.
-    pub(crate) allowed_hosts: Vec<String>,
-    /// Bearer layers made for the resource.
-    layers: AtomicUsize,
-    warned_metadata_behind_layer: AtomicBool,
-    warned_mount_path: AtomicBool,
-    warned_no_layer: AtomicBool,
-    #[cfg(feature = "rmcp")]
-    warned_unchecked_tool_scopes: AtomicBool,
-    warned_typ: AtomicBool,
-}
-
-/// The loopback names a server started for a loopback identifier is also reached by.
-const LOOPBACK_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
-
-impl Wiring {
-    /// The wiring of the resource identified by the canonical URL `id`.
-    pub(crate) fn new(id: &url::Url) -> Self {
-        let path = match id.path() {
-            "" => "/".to_owned(),
-            path => path.to_owned(),
-        };
-        let host = id.host_str().unwrap_or_default();
-        let port = id.port_or_known_default().unwrap_or(443);
-        let bare = host.trim_matches(['[', ']']);
-        let allowed_hosts = if LOOPBACK_HOSTS.contains(&bare) {
-            LOOPBACK_HOSTS.iter().map(|h| (*h).to_owned()).collect()
-        } else {
-            vec![bare.to_owned()]
-        };
-        Self {
-            path,
-            listen_address: format!("{host}:{port}"),
-            allowed_hosts,
-            layers: AtomicUsize::new(0),
-            warned_metadata_behind_layer: AtomicBool::new(false),
-            warned_mount_path: AtomicBool::new(false),
-            warned_no_layer: AtomicBool::new(false),
-            #[cfg(feature = "rmcp")]
-            warned_unchecked_tool_scopes: AtomicBool::new(false),
-            warned_typ: AtomicBool::new(false),
-        }
-    }
-
-    /// Records that a bearer layer was made.
-    pub(crate) fn layer_made(&self) {
-        self.layers.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// The metadata document is being served: warns (once) when no layer protects the resource.
-    pub(crate) fn metadata_served(&self, id: &str) {
-        if self.layers.load(Ordering::Relaxed) == 0 && first(&self.warned_no_layer) {
-            tracing::warn!(
-                resource = %id,
-                "the metadata document of `{id}` is served, but no bearer layer was made for it: \
-                 its endpoint is not protected. Wire it with `.mcp_router(service, Server::tool_scopes())` \
-                 (or put `.layer(resource.mcp_layer(..))` on the routes that serve it)"
-            );
-        }
-    }
-
-    /// A metadata request reached the bearer layer: warns once.
-    pub(crate) fn metadata_behind_layer(&self, id: &str) {
-        if first(&self.warned_metadata_behind_layer) {
-            tracing::warn!(
-                resource = %id,
-                "the metadata router of `{id}` is merged inside the bearer layer; the layer answers \
-                 its requests itself, but merge it outside: `.layer(..).merge(resource.metadata_router())`, \
-                 or use `.mcp_router(..)`"
-            );
-        }
-    }
-
-    /// An MCP request arrived at `path`: warns once when it is not the identifier's path.
-    pub(crate) fn mcp_request_at(&self, id: &str, path: &str) {
-        if path != self.path && first(&self.warned_mount_path) {
-            tracing::warn!(
-                resource = %id,
-                "MCP requests arrive at `{path}`, but the resource identifier `{id}` says `{}`: MCP \
-                 clients compare the two and refuse the server. Mount the MCP service at `{}` \
-                 (`.mcp_router(..)` does), or change the identifier to the public URL of the endpoint",
-                self.path,
-                self.path
-            );
-        }
-    }
-
-    /// A `#[requires_scope]` tool was reached by a token without its scopes: warns once.
-    #[cfg(feature = "rmcp")]
-    pub(crate) fn unchecked_tool_scopes(&self, id: &str, resource_type: &str) {
-        if first(&self.warned_unchecked_tool_scopes) {
-            tracing::warn!(
-                resource = %id,
-                "a tool marked #[requires_scope] was called with a token that lacks its scopes, and \
-                 the layer did not refuse it: the MCP service is not behind `mcp_layer(..::tool_scopes())` \
-                 of `{resource_type}`. The tool refused the call with a JSON-RPC error; wire the \
-                 endpoint with `.mcp_router(service, Server::tool_scopes())` so that clients get the \
-                 `403` they step up on"
-            );
-        }
-    }
-}
-
-impl Wiring {
-    /// A token was refused for its `typ` header: names the setting, once. Clients only see
-    /// "must be at+jwt"; the operator's log says how to accept the provider's tokens.
-    pub(crate) fn typ_refused(&self, id: &str) {
-        if first(&self.warned_typ) {
-            tracing::warn!(
-                resource = %id,
-                "an access token was refused because its `typ` header is not `at+jwt` (RFC 9068 §4). \
-                 If your authorization server mints `typ: JWT` access tokens (Keycloak, Auth0's default \
-                 token profile, Entra ID, ...), accept them with `accept_jwt_typ = true` in \
-                 #[mcp_resource], or `.verify(|v| v.typ(TypPolicy::AllowJwt))` on the resource"
-            );
-        }
-    }
-}
-
-/// `true` the first time, for a flag that starts `false`.
-fn first(flag: &AtomicBool) -> bool {
-    !flag.swap(true, Ordering::Relaxed)
-}
+use crate::pipeline::BearerLayer;
+use crate::resource::{ResourceAuth, ResourceServer};
+use crate::spec::AnyResource;
+use crate::well_known::{Root, router};
 
 impl<R: 'static> ResourceAuth<R> {
+    /// The bearer layer for the resource's routes (the MCP endpoint, an API): see
+    /// [`BearerLayer`].
+    pub fn layer(&self) -> BearerLayer<R> {
+        BearerLayer::new(Arc::clone(&self.inner.protection))
+    }
+
+    /// The bearer layer in MCP mode: standard headers checked against the JSON-RPC body,
+    /// per-operation scopes from the body, and sessions and tasks bound to their user. See
+    /// [`crate::mcp`].
+    pub fn mcp_layer(&self, scopes: McpScopes) -> BearerLayer<R> {
+        self.layer().mcp(scopes)
+    }
+
     /// The whole MCP endpoint in one router: `service` at the path of the resource identifier,
     /// behind [`mcp_layer(scopes)`](Self::mcp_layer) (standard headers checked against the
     /// body, per-tool `403 insufficient_scope` before dispatch, sessions and tasks bound to their
@@ -193,54 +77,55 @@ impl<R: 'static> ResourceAuth<R> {
         S::Future: Send + 'static,
     {
         Router::new()
-            .route_service(&self.inner.wiring.path, service)
+            .route_service(self.path(), service)
             .layer(self.mcp_layer(scopes))
             .merge(self.metadata_router())
     }
 
-    /// The path of the identifier, where the MCP service is mounted (`/` when it has none).
-    pub fn path(&self) -> &str {
-        &self.inner.wiring.path
-    }
-
-    /// `host:port` of the identifier: where to listen when the server is reached directly (the
-    /// development default). Behind a proxy or in a container, listen where the proxy forwards
-    /// to instead; the identifier stays the public URL.
-    pub fn listen_address(&self) -> &str {
-        &self.inner.wiring.listen_address
-    }
-
-    /// The `Host` names the MCP server should accept (DNS-rebinding protection, rmcp's
-    /// `StreamableHttpServerConfig::with_allowed_hosts`): the identifier's host, and all the
-    /// loopback names when it is one of them (a server for `http://127.0.0.1:3000/mcp` is also
-    /// reached as `localhost:3000`).
-    pub fn allowed_hosts(&self) -> &[String] {
-        &self.inner.wiring.allowed_hosts
+    /// The router serving this resource's metadata document (and, when it is its server's only
+    /// resource, the root document). Merge it outside the bearer layer.
+    pub fn metadata_router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        let document = Arc::clone(&self.inner.protection.document);
+        let root = if document.sole {
+            Root::Document(Arc::clone(&document))
+        } else {
+            Root::None
+        };
+        router(&[document], root)
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn wiring(id: &str) -> Wiring {
-        Wiring::new(&url::Url::parse(id).unwrap())
+impl ResourceServer {
+    /// The bearer layer for the resource `id` (see [`BearerLayer`]).
+    ///
+    /// # Panics
+    ///
+    /// When no resource has this identifier: a start-up mistake, reported at once with the
+    /// identifiers that exist rather than by refusing every request later.
+    pub fn bearer(&self, id: &str) -> BearerLayer<AnyResource> {
+        match self.resource(id) {
+            Some(resource) => resource.layer(),
+            None => panic!(
+                "ResourceServer::bearer: no protected resource `{id}`; configured: {}",
+                self.resources()
+                    .map(ResourceAuth::id)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
     }
 
-    #[test]
-    fn the_endpoint_follows_the_identifier() {
-        let w = wiring("https://mcp.example.com/api/mcp");
-        assert_eq!(w.path, "/api/mcp");
-        assert_eq!(w.listen_address, "mcp.example.com:443");
-        assert_eq!(w.allowed_hosts, ["mcp.example.com"]);
-
-        let w = wiring("http://127.0.0.1:3000/mcp");
-        assert_eq!(w.listen_address, "127.0.0.1:3000");
-        assert_eq!(w.allowed_hosts, ["localhost", "127.0.0.1", "::1"]);
-
-        let w = wiring("http://[::1]:3000");
-        assert_eq!(w.path, "/");
-        assert_eq!(w.listen_address, "[::1]:3000");
-        assert_eq!(w.allowed_hosts, ["localhost", "127.0.0.1", "::1"]);
+    /// The router serving every resource's metadata. Merge it into the application outside the
+    /// bearer layer: `Router::new().merge(auth.metadata_router()).merge(protected)`.
+    pub fn metadata_router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        let documents: Vec<_> = self
+            .resources()
+            .map(|r| Arc::clone(&r.inner.protection.document))
+            .collect();
+        let root = match documents.as_slice() {
+            [only] => Root::Document(Arc::clone(only)),
+            _ => Root::NotFound,
+        };
+        router(&documents, root)
     }
 }

@@ -3,7 +3,7 @@
 //! * [`VerifyError`]: why a token was not accepted. Each variant maps onto an RFC 6750 error code
 //!   through [`VerifyError::code`]; messages never contain token material (no token, no claim
 //!   value, no `kid`), so they are safe to log and to send as `error_description`.
-//! * [`DiscoveryError`](crate::discovery::DiscoveryError): authorization-server discovery.
+//! * `discovery::DiscoveryError`: authorization-server discovery.
 //! * [`ConfigError`]: a configuration that cannot work, found when it is built.
 
 use std::time::Duration;
@@ -54,9 +54,6 @@ impl ErrorCode {
     }
 }
 
-/// A registered JWT claim, as named in messages.
-pub type ClaimName = &'static str;
-
 /// Why a token was not accepted.
 ///
 /// The `Display` text is a short sentence fit for an `error_description`: it names what failed,
@@ -83,7 +80,7 @@ pub enum VerifyError {
     ///
     /// Providers that mint `typ: JWT` access tokens (Keycloak, Auth0's default token profile,
     /// Entra ID, ...) need `accept_jwt_typ = true` in `#[mcp_resource]`, or
-    /// [`TypPolicy::AllowJwt`](crate::verify::TypPolicy::AllowJwt) in the verification options;
+    /// `verify::TypPolicy::AllowJwt` in the verification options;
     /// the server log says so the first time such a token is refused.
     #[error("The access token type (typ header) must be at+jwt")]
     InvalidType,
@@ -120,12 +117,12 @@ pub enum VerifyError {
     InvalidAudience,
     /// A required claim is absent.
     #[error("The access token has no `{0}` claim")]
-    MissingClaim(ClaimName),
+    MissingClaim(&'static str),
     /// A claim has the wrong JSON type or an impossible value.
     #[error("The access token `{claim}` claim must be {expected}")]
     InvalidClaim {
         /// The claim.
-        claim: ClaimName,
+        claim: &'static str,
         /// What it must be, e.g. "a number".
         expected: &'static str,
     },

@@ -12,9 +12,9 @@ use http::StatusCode;
 use http::request::Parts;
 
 use crate::auth_info::AuthInfo;
+use crate::protection::Protection;
 use crate::rejection::{AuthRejection, ErrorBodyHook};
-use crate::resource::{AnyResource, ResourceInner};
-use crate::scope::challenge_scopes;
+use crate::spec::AnyResource;
 use crate::spec::ScopeSet;
 
 /// What a verified request carries in its extensions: the record that only the bearer layer
@@ -25,14 +25,14 @@ pub(crate) struct Authenticated {
     /// The layer that verified the token (one allocation per layer, shared by its requests).
     pub(crate) layer: Arc<LayerContext>,
     /// Where the request's state handles record a binding they could not make or check; the
-    /// layer that set it answers `503` then (see [`Outage`](crate::binding::Outage)). Only with
-    /// the `rmcp` feature, the only way to state handles.
+    /// layer that set it answers `503` then (see `binding::Outage`). Only with the `rmcp`
+    /// feature, the only way to state handles.
     pub(crate) outage: Option<Arc<crate::binding::Outage>>,
 }
 
 /// What the layer that verified a token tells the code behind it.
 pub(crate) struct LayerContext {
-    pub(crate) resource: Arc<ResourceInner>,
+    pub(crate) protection: Arc<Protection>,
     /// The `#[mcp_resource]` type of the layer.
     pub(crate) marker: TypeId,
     /// The layer's required scopes.
@@ -42,39 +42,37 @@ pub(crate) struct LayerContext {
 
 impl Authenticated {
     /// The scope decision for an operation that needs `needed` (beyond the layer's required
-    /// scopes, which the layer already checked): `None` when the token has them, else the ready
-    /// `403 insufficient_scope`, whose challenge names every needed scope, the layer's required
-    /// ones and the baseline scopes the token holds.
+    /// scopes, which the layer already checked): `None` when the token has them, else the
+    /// `403 insufficient_scope` refusal.
+    pub(crate) fn scope_refusal<'a>(
+        &self,
+        needed: impl Iterator<Item = &'a str> + Clone,
+    ) -> Option<AuthRejection> {
+        let protection = &self.layer.protection;
+        let missing = protection
+            .hierarchy
+            .require(self.info.scopes(), needed.clone())
+            .err()?;
+        Some(AuthRejection::insufficient_scope(
+            &protection.challenge,
+            &self.info,
+            needed,
+            &self.layer.required,
+            &missing,
+        ))
+    }
+
+    /// [`scope_refusal`](Self::scope_refusal), rendered with the layer's body hook.
     pub(crate) fn refusal<'a>(
         &self,
         needed: impl Iterator<Item = &'a str> + Clone,
     ) -> Option<Response> {
-        let Err(missing) = self
-            .layer
-            .resource
-            .hierarchy
-            .require(self.info.scopes(), needed.clone())
-        else {
-            return None;
-        };
-        tracing::debug!(missing = ?missing.scopes(), "insufficient scope");
-        let mut all: Vec<&str> = needed.collect();
-        all.extend(self.layer.required.iter().map(String::as_str));
-        let scopes = challenge_scopes(all, &self.layer.resource.base_scopes, &self.info);
-        let rejection = AuthRejection::insufficient_scope(&self.layer.resource, &scopes, &missing);
-        // A bound token got here by the DPoP scheme: the DPoP challenge carries the error.
-        let scheme = if self.info.dpop_jkt().is_some() {
-            crate::dpop::layer::Scheme::Dpop
-        } else {
-            crate::dpop::layer::Scheme::Bearer
-        };
-        let rejection =
-            crate::dpop::layer::decorate(rejection, &self.layer.resource, scheme, &scopes);
-        Some(rejection.render(self.layer.error_body.as_ref()))
+        self.scope_refusal(needed)
+            .map(|rejection| rejection.render(self.layer.error_body.as_ref()))
     }
 }
 
-/// The verified token of the request, for handlers behind a [`BearerLayer`](crate::layer::BearerLayer).
+/// The verified token of the request, for handlers behind a [`BearerLayer`](crate::BearerLayer).
 ///
 /// `Auth<Notes>` only accepts a token verified by the layer of the `#[mcp_resource]` type
 /// `Notes`, so a handler cannot be reached with a token verified for another resource. `Auth`
@@ -161,7 +159,7 @@ fn authenticated<R: 'static>(parts: &Parts) -> Result<&Authenticated, MissingAut
         return Err(MissingAuthLayer(format!(
             "Auth<{}> is used behind the layer of another resource ({}); use that resource's layer or Auth<AnyResource>",
             short_name::<R>(),
-            auth.layer.resource.id
+            auth.layer.protection.id
         )));
     }
     Ok(auth)
@@ -235,9 +233,10 @@ impl Authenticated {
     /// The state handles of the token's user on this resource (see
     /// [`StateHandles`](crate::binding::StateHandles)).
     pub(crate) fn handles(&self) -> crate::binding::StateHandles {
+        let protection = &self.layer.protection;
         crate::binding::StateHandles::new(
-            std::sync::Arc::clone(self.layer.resource.bindings.shared()),
-            std::sync::Arc::from(self.layer.resource.id.as_str()),
+            Arc::clone(protection.bindings.shared()),
+            Arc::from(protection.id.as_str()),
             crate::binding::Owner::of(&self.info),
             self.outage.clone(),
         )

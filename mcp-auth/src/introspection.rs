@@ -47,7 +47,7 @@ use serde_json::{Map, Value};
 use crate::auth_info::{AuthInfo, TokenFacts, TokenKind};
 use crate::clock::SharedClock;
 use crate::error::{ConfigError, VerifyError};
-use crate::log_limit::Throttle;
+use crate::notice::Throttle;
 use crate::verify::{
     ScopeClaim, TokenVerifier, VerifyOptions, claim_audiences, claim_numeric_date, claim_str,
     read_scopes,
@@ -330,22 +330,31 @@ impl IntrospectionVerifier {
         self.inner.cache.as_ref().map_or(0, TokenCache::len)
     }
 
-    async fn introspect(&self, token: &str) -> Result<AuthInfo, VerifyError> {
+    /// What [`introspect`](Self::introspect) answers without a request: a token refused by its
+    /// size, or a result in the cache; `None` otherwise.
+    fn known(&self, token: &str) -> Option<Result<AuthInfo, VerifyError>> {
         let inner = &*self.inner;
         let max = inner.options.max_token_bytes;
         if token.len() > max {
-            return Err(VerifyError::TooLarge { max });
+            return Some(Err(VerifyError::TooLarge { max }));
         }
         if token.is_empty() {
-            return Err(VerifyError::Malformed("the token is empty"));
+            return Some(Err(VerifyError::Malformed("the token is empty")));
         }
+        let info = inner
+            .cache
+            .as_ref()?
+            .get(&TokenCache::key(token), inner.now_millis())?;
+        tracing::debug!(issuer = %inner.issuer, outcome = "active", cached = true, "introspection");
+        Some(Ok(info))
+    }
+
+    async fn introspect(&self, token: &str) -> Result<AuthInfo, VerifyError> {
+        if let Some(answer) = self.known(token) {
+            return answer;
+        }
+        let inner = &*self.inner;
         let cache = inner.cache.as_ref().map(|c| (c, TokenCache::key(token)));
-        if let Some((cache, key)) = &cache
-            && let Some(info) = cache.get(key, inner.now_millis())
-        {
-            tracing::debug!(issuer = %inner.issuer, outcome = "active", cached = true, "introspection");
-            return Ok(info);
-        }
         let Ok(_permit) = inner.in_flight.try_acquire() else {
             match inner.saturated.admit() {
                 Some(suppressed) => tracing::warn!(
@@ -558,6 +567,11 @@ impl TokenVerifier for IntrospectionVerifier {
         token: &'a str,
     ) -> impl Future<Output = Result<AuthInfo, VerifyError>> + Send + 'a {
         self.introspect(token)
+    }
+
+    fn verify_cached(&self, token: &str) -> Option<Result<AuthInfo, VerifyError>> {
+        self.known(token)
+            .map(|answer| answer.and_then(crate::verify::bearer_only))
     }
 }
 

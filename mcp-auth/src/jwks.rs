@@ -35,7 +35,7 @@ use tokio::sync::watch;
 
 use crate::clock::SharedClock;
 use crate::error::VerifyError;
-use crate::log_limit::Throttle;
+use crate::notice::Throttle;
 
 /// Tuning of a [`JwksCache`]. The defaults suit every provider we know.
 #[derive(Debug, Clone)]

@@ -43,19 +43,25 @@
 //!
 //! ## Where things are
 //!
+//! The most used items are at the root: [`Auth`], [`AuthInfo`], [`BearerLayer`],
+//! [`AuthRejection`], the resource types ([`ProtectedResource`], [`ResourceServer`],
+//! [`ResourceAuth`], [`Resource`], [`ResourceBuilder`]) and the errors. The rest lives with the
+//! concept it belongs to:
+//!
 //! | module | what it holds |
 //! |---|---|
-//! | [`resource`] | [`ProtectedResource`] (one resource's configuration), [`ResourceServer`] (the resources of a server), [`ResourceAuth`] (a built resource: its layer, metadata router, verifier) |
-//! | [`layer`], [`extract`] | the tower [`BearerLayer`] and the [`Auth`] / `ScopeGuard` extractors |
-//! | [`mcp`] | MCP mode: the standard headers checked against the JSON-RPC body, per-tool scopes from it, sessions and tasks bound to their user |
-//! | [`binding`] | where sessions, tasks and state handles are bound to their user: the store trait, the in-memory and Redis stores, state handles for tools |
-//! | [`rmcp`] (feature `rmcp`) | the verified token and the caller's state handles inside rmcp tools |
+//! | [`layer`] | the request pipeline's types: the layer's service and future, the extractors' rejections, the RFC 6750 challenge, the credentials parser |
+//! | [`verify`] | the [`TokenVerifier`](verify::TokenVerifier) trait, RFC 9068 JWT verification, its options, key and token caches |
+//! | [`introspection`] | opaque tokens by RFC 7662 introspection, and the JWT-or-introspection router |
+//! | [`discovery`] | authorization-server metadata: fetching it, checking it |
+//! | [`metadata`] | the RFC 9728 document this resource publishes |
 //! | [`scope`] | the one scope decision, with scope implications |
-//! | [`rejection`], [`challenge`], [`error`] | what a refused request gets, the RFC 6750 header, the error enums |
-//! | [`discovery`], [`jwks`], [`verify`], [`introspection`] | authorization-server metadata, key sets, JWT verification, opaque tokens |
-//! | [`metadata`] | the RFC 9728 document |
+//! | [`mcp`] | MCP mode: the standard headers checked against the JSON-RPC body, per-tool scopes from it, sessions and tasks bound to their user |
+//! | [`binding`] | where sessions, tasks, state handles and DPoP proof ids are bound: the store trait, the in-memory and Redis stores, state handles for tools |
 //! | [`dpop`] | DPoP (RFC 9449): proofs, key-bound tokens, the per-resource policy |
-//! | [`bearer`], [`auth_info`], [`clock`], [`crypto`], [`spec`], [`rules`] | token extraction, the verified token, a controllable clock, the crypto backend, what `#[mcp_resource]` declares, the URL and scope rules |
+//! | [`rmcp`] (feature `rmcp`) | the verified token and the caller's state handles inside rmcp tools |
+//! | [`clock`] | a clock tests control |
+//! | [`crypto`] | jsonwebtoken's crypto backend, installed once |
 //!
 //! The development authorization server for tests and examples is the separate crate
 //! `mcp-auth-dev`. mcp-auth logs through `tracing` (per-request outcomes at `debug`, what an
@@ -66,70 +72,68 @@
 //! * `aws-lc-rs` (default) or `rust-crypto`: the signature backend of `jsonwebtoken`.
 //! * `rmcp`: [`rmcp`], the in-tool scope guard of `#[tool_scopes]`.
 //! * `redis`: `binding::RedisStore`, bindings shared by every instance behind a load balancer.
+//! * `test-util`: helpers for tests of code that uses mcp-auth (`StateHandles::for_tests`) and
+//!   the `MCP_AUTH_TOKEN_CACHE=off` switch; without it the library reads no environment variable.
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
-pub mod auth_info;
-pub mod bearer;
+mod auth_info;
+mod bearer;
 pub mod binding;
-pub mod challenge;
+mod challenge;
 pub mod clock;
 mod cors;
 pub mod crypto;
 pub mod discovery;
 pub mod dpop;
 mod endpoint;
-pub mod error;
-pub mod extract;
+mod error;
+mod expiring;
+mod extract;
 mod framing;
 mod http_client;
 pub mod introspection;
-pub mod jwks;
+mod jwks;
+mod jws;
 pub mod layer;
-mod log_limit;
 pub mod mcp;
 pub mod metadata;
-pub mod rejection;
-pub mod resource;
+mod notice;
+mod pipeline;
+mod protection;
+mod rejection;
+mod resource;
 #[cfg(feature = "rmcp")]
 #[cfg_attr(docsrs, doc(cfg(feature = "rmcp")))]
 pub mod rmcp;
 pub mod scope;
-pub mod spec;
+mod spec;
 mod typed;
 pub mod verify;
 mod well_known;
 
-pub use auth_info::{AuthInfo, TokenKind};
-pub use discovery::{
-    AuthServerConfig, AuthServerMetadata, DiscoveryError, DiscoveryKind, ServerConfigFetcher,
-    ValidationReport, fetch_server_config, validate_server_config,
-};
+pub use auth_info::AuthInfo;
 pub use error::{ConfigError, ErrorCode, VerifyError};
 pub use extract::Auth;
-pub use layer::BearerLayer;
+pub use pipeline::BearerLayer;
 pub use rejection::AuthRejection;
-pub use resource::{AnyResource, ProtectedResource, ResourceAuth, ResourceServer};
-pub use spec::Resource;
+pub use resource::{ProtectedResource, ResourceAuth, ResourceServer, ResourceServerBuilder};
+pub use spec::{AnyResource, Resource};
 pub use typed::{ResourceBuilder, StartupError};
-pub use verify::{JwtVerifier, SharedVerifier, TokenVerifier, VerifyOptions};
 
 pub use mcp_auth_macros::{mcp_resource, requires_scope, tool_scopes};
-
-/// The rules shared with the macros: URL and scope checks, well-known locations.
-pub use mcp_auth_rules as rules;
 
 /// Items used by the code that `mcp-auth-macros` generates. Not a public API: no stability
 /// guarantee, may change in any release.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::discovery::DiscoveryKind;
     pub use crate::dpop::DpopPolicy;
     pub use crate::extract::ScopeGuard;
     pub use crate::mcp::McpScopes;
     #[cfg(feature = "rmcp")]
     pub use crate::rmcp::ToolScopeGuard;
-    pub use crate::rules::DiscoveryKind;
     pub use crate::spec::consteval::{
         compile_error, concat_list_bytes, concat_list_len, scope_declared,
     };

@@ -3,7 +3,7 @@
 //! [`ProtectedResourceMetadata`] holds every member RFC 9728 §2 registers, language-tagged
 //! variants (`resource_name#de`) and extension members. It serialises to compact JSON with a
 //! fixed member order and no zero values, through the same writer the macros use at compile
-//! time ([`crate::rules::metadata_json`]), so both produce the same bytes:
+//! time ([`mcp_auth_rules::metadata_json`]), so both produce the same bytes:
 //!
 //! ```
 //! use mcp_auth::metadata::ProtectedResourceMetadata;
@@ -39,8 +39,8 @@ use serde::ser::{Serialize, Serializer};
 use serde_json::Value;
 
 use crate::ConfigError;
-pub use crate::rules::metadata_json::{LocalizedMember, LocalizedValue};
-use crate::rules::metadata_json::{MEMBERS, MetadataJson};
+pub use mcp_auth_rules::metadata_json::{LocalizedMember, LocalizedValue};
+use mcp_auth_rules::metadata_json::{MEMBERS, MetadataJson};
 
 /// An RFC 9728 protected resource metadata document.
 ///

@@ -1,24 +1,52 @@
 //! Rejections: what a request gets when it does not reach the handler, and how it is rendered.
 //!
-//! Every refusal of the bearer layer and of the `#[requires_scope]` extractor is an
+//! Every refusal of the bearer layer, of MCP mode and of the `#[requires_scope]` extractor is an
 //! [`AuthRejection`]: a status, an RFC 6750 error code, a description without token material and
-//! the `WWW-Authenticate` challenge. The layer renders it with the application's
-//! [`error_body`](crate::BearerLayer::error_body) hook, or with
-//! [`AuthRejection::default_body`]; the status and the headers are always the layer's.
+//! the `WWW-Authenticate` challenges. It is built from a resource's [`ChallengeContext`] (where
+//! the metadata is, which scopes a client should ask for, which schemes it accepts), for the
+//! scheme the request used ([`Scheme`]): a resource that accepts DPoP sends its `DPoP` challenge
+//! too, with the error on the challenge of the request's scheme (RFC 9449 §7.1). The layer
+//! renders it with the application's [`error_body`](crate::BearerLayer::error_body) hook, or
+//! with [`AuthRejection::default_body`]; the status and the headers are always the layer's.
 
 use std::sync::{Arc, RwLock};
 
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use http::StatusCode;
-use http::header::{self, HeaderValue};
+use http::header::{self, HeaderMap, HeaderValue};
+use http::{HeaderName, StatusCode};
 
-use crate::bearer::MalformedCredentials;
+use crate::auth_info::AuthInfo;
+use crate::bearer::{MalformedCredentials, Scheme};
 use crate::challenge::BearerChallenge;
+use crate::dpop::DpopChallenge;
 use crate::error::{ErrorCode, VerifyError};
-use crate::resource::ResourceInner;
 use crate::scope::MissingScopes;
+
+const DPOP_NONCE: HeaderName = HeaderName::from_static("dpop-nonce");
+
+/// What a resource's challenges say, whatever the refusal: built once per resource.
+#[derive(Debug, Clone)]
+pub(crate) struct ChallengeContext {
+    /// The absolute URL of the RFC 9728 metadata document (`resource_metadata`).
+    pub(crate) metadata_url: String,
+    /// `scopes_supported`: the baseline scopes a client should hold.
+    pub(crate) base_scopes: Vec<String>,
+    /// The least `Retry-After` of a `503`, in seconds.
+    pub(crate) retry_floor: u64,
+    /// The `DPoP` scheme, when the resource accepts it.
+    pub(crate) dpop: Option<DpopOffer>,
+}
+
+/// How a resource that accepts DPoP states it in its challenges.
+#[derive(Debug, Clone)]
+pub(crate) struct DpopOffer {
+    /// The accepted proof algorithms (`algs`).
+    pub(crate) algs: Vec<&'static str>,
+    /// Whether `Bearer` is accepted too (its challenge is then sent first).
+    pub(crate) bearer: bool,
+}
 
 /// A rejection the layer (or a scope guard) answers with, before the handler runs.
 ///
@@ -32,7 +60,16 @@ pub struct AuthRejection {
     challenge: Option<BearerChallenge>,
     retry_after: Option<u64>,
     /// The `DPoP` challenge (and nonce) of a resource that accepts DPoP.
-    dpop: Option<Box<crate::dpop::layer::DpopReply>>,
+    dpop: Option<Box<DpopReply>>,
+}
+
+/// The DPoP part of a rejection: the `DPoP` challenge, a `DPoP-Nonce`, and whether the Bearer
+/// challenge is sent too.
+#[derive(Debug, Clone)]
+struct DpopReply {
+    challenge: DpopChallenge,
+    nonce: Option<HeaderValue>,
+    bearer: bool,
 }
 
 /// A function that builds the JSON body of rejections.
@@ -54,9 +91,24 @@ impl AuthRejection {
         &self.description
     }
 
-    /// The `WWW-Authenticate` challenge, for `400`/`401`/`403`.
+    /// The `WWW-Authenticate: Bearer` challenge, for `400`/`401`/`403` (absent when the resource
+    /// accepts only DPoP).
     pub fn challenge(&self) -> Option<&BearerChallenge> {
-        self.challenge.as_ref()
+        self.challenge
+            .as_ref()
+            .filter(|_| self.dpop.as_ref().is_none_or(|d| d.bearer))
+    }
+
+    /// The `WWW-Authenticate: DPoP` challenge, sent after the Bearer one (or alone when the
+    /// resource requires DPoP), for a resource that accepts DPoP.
+    pub fn dpop_challenge(&self) -> Option<&DpopChallenge> {
+        self.dpop.as_ref().map(|d| &d.challenge)
+    }
+
+    /// The scopes the challenges name.
+    #[cfg(feature = "rmcp")]
+    pub(crate) fn scopes(&self) -> &[String] {
+        self.challenge.as_ref().map_or(&[], BearerChallenge::scopes)
     }
 
     /// The default JSON body: `{"error": .., "error_description": ..}`, with no token material.
@@ -79,73 +131,159 @@ impl AuthRejection {
         serde_json::Value::Object(body)
     }
 
-    /// `401` without an error code: the request carried no bearer token (RFC 6750 §3.1).
-    pub(crate) fn missing_credentials(resource: &ResourceInner, scopes: &[String]) -> Self {
+    fn plain(status: StatusCode, code: Option<ErrorCode>, description: String) -> Self {
         Self {
-            status: StatusCode::UNAUTHORIZED,
-            code: None,
-            description: "Authentication required: send an OAuth 2.1 access token in the Authorization header (Bearer scheme)".into(),
-            challenge: Some(BearerChallenge::new(resource.metadata_url.as_str()).scope(scopes)),
-            retry_after: None,
-            dpop: None,
-        }
-    }
-
-    /// `400 invalid_request`: the credentials could not be read.
-    pub(crate) fn malformed(resource: &ResourceInner, why: MalformedCredentials) -> Self {
-        let description = why.to_string();
-        Self {
-            status: StatusCode::BAD_REQUEST,
-            code: Some(ErrorCode::InvalidRequest),
-            challenge: Some(
-                BearerChallenge::new(resource.metadata_url.as_str())
-                    .error(ErrorCode::InvalidRequest)
-                    .error_description(description.clone()),
-            ),
+            status,
+            code,
             description,
+            challenge: None,
             retry_after: None,
             dpop: None,
         }
     }
 
-    /// `401 invalid_token`, or `503` with `Retry-After` when the token could not be checked.
+    /// `401` without an error code: the request carried no usable credentials (RFC 6750 §3.1).
+    pub(crate) fn missing_credentials(ctx: &ChallengeContext, scopes: &[String]) -> Self {
+        let dpop_only = ctx.dpop.as_ref().is_some_and(|d| !d.bearer);
+        let description = if dpop_only {
+            "Authentication required: send a DPoP-bound access token (Authorization: DPoP) with a DPoP proof header"
+        } else {
+            "Authentication required: send an OAuth 2.1 access token in the Authorization header (Bearer scheme)"
+        };
+        Self {
+            challenge: Some(BearerChallenge::new(ctx.metadata_url.as_str()).scope(scopes)),
+            ..Self::plain(StatusCode::UNAUTHORIZED, None, description.into())
+        }
+        .offer_dpop(ctx, scopes)
+    }
+
+    /// `400 invalid_request`: the credentials of `scheme` could not be read.
+    pub(crate) fn malformed(
+        ctx: &ChallengeContext,
+        scheme: Scheme,
+        why: MalformedCredentials,
+        scopes: &[String],
+    ) -> Self {
+        match scheme {
+            Scheme::Dpop => Self::refused(ctx, Scheme::Dpop, why.code(), why.to_string(), scopes),
+            Scheme::Bearer => {
+                let description = why.to_string();
+                Self {
+                    challenge: Some(
+                        BearerChallenge::new(ctx.metadata_url.as_str())
+                            .error(ErrorCode::InvalidRequest)
+                            .error_description(description.clone()),
+                    ),
+                    ..Self::plain(
+                        StatusCode::BAD_REQUEST,
+                        Some(ErrorCode::InvalidRequest),
+                        description,
+                    )
+                }
+                .offer_dpop(ctx, scopes)
+            }
+        }
+    }
+
+    /// `401 invalid_token` for a token of `scheme` the verifier refused, or `503` with
+    /// `Retry-After` when it could not be checked.
     pub(crate) fn from_verify_error(
-        resource: &ResourceInner,
+        ctx: &ChallengeContext,
+        scheme: Scheme,
         error: &VerifyError,
         scopes: &[String],
     ) -> Self {
         match error {
             VerifyError::Unavailable { retry_after, .. } => Self {
-                status: StatusCode::SERVICE_UNAVAILABLE,
-                code: Some(ErrorCode::Unavailable),
+                retry_after: Some(retry_after.as_secs().max(ctx.retry_floor)),
                 // The reason names upstream URLs: log it, do not send it.
-                description: "The authorization server is temporarily unavailable; retry later"
-                    .into(),
-                challenge: None,
-                retry_after: Some(
-                    retry_after
-                        .as_secs()
-                        .max(resource.settings.retry_after_floor),
-                ),
-                dpop: None,
+                ..Self::plain(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Some(ErrorCode::Unavailable),
+                    "The authorization server is temporarily unavailable; retry later".into(),
+                )
             },
-            _ => {
-                let description = error.to_string();
-                Self {
-                    status: StatusCode::UNAUTHORIZED,
-                    code: Some(ErrorCode::InvalidToken),
-                    challenge: Some(
-                        BearerChallenge::new(resource.metadata_url.as_str())
-                            .error(ErrorCode::InvalidToken)
-                            .error_description(description.clone())
-                            .scope(scopes),
-                    ),
-                    description,
-                    retry_after: None,
-                    dpop: None,
-                }
+            _ => Self::refused(
+                ctx,
+                scheme,
+                ErrorCode::InvalidToken,
+                error.to_string(),
+                scopes,
+            ),
+        }
+    }
+
+    /// `code` (`401 invalid_token`, `invalid_dpop_proof`, `use_dpop_nonce`, `400
+    /// invalid_request`) with `description`, on the challenge of `scheme`.
+    pub(crate) fn refused(
+        ctx: &ChallengeContext,
+        scheme: Scheme,
+        code: ErrorCode,
+        description: String,
+        scopes: &[String],
+    ) -> Self {
+        Self {
+            challenge: Some(
+                BearerChallenge::new(ctx.metadata_url.as_str())
+                    .error(code)
+                    .error_description(description.clone())
+                    .scope(scopes),
+            ),
+            ..Self::plain(code.status(), Some(code), description)
+        }
+        .for_scheme(ctx, scheme, scopes)
+    }
+
+    /// `403 insufficient_scope` for a token of `scheme` that lacks `missing` for an operation
+    /// that needs `needed`, beyond the `required` scopes of the layer. The one place a scope
+    /// refusal is built (the layer, MCP mode, the extractor and the rmcp guard come here).
+    ///
+    /// Its `scope` names every needed and required scope, then the baseline scopes the token
+    /// still holds, so that a client re-authorizing with exactly this list loses nothing it had
+    /// (MCP's step-up guidance). Without duplicates and in a fixed order, so that repeated
+    /// refusals are byte-identical.
+    pub(crate) fn insufficient_scope<'a>(
+        ctx: &ChallengeContext,
+        info: &AuthInfo,
+        needed: impl IntoIterator<Item = &'a str>,
+        required: &[String],
+        missing: &MissingScopes,
+    ) -> Self {
+        let mut scopes: Vec<String> = Vec::new();
+        let required = required.iter().map(String::as_str);
+        let held = ctx.base_scopes.iter().filter(|s| info.has_scope(s));
+        for scope in needed
+            .into_iter()
+            .map(str::to_owned)
+            .chain(required.map(str::to_owned))
+            .chain(held.cloned())
+        {
+            if !scopes.contains(&scope) {
+                scopes.push(scope);
             }
         }
+        tracing::debug!(missing = ?missing.scopes(), "insufficient scope");
+        let description = missing.to_string();
+        let rejection = Self {
+            challenge: Some(
+                BearerChallenge::new(ctx.metadata_url.as_str())
+                    .error(ErrorCode::InsufficientScope)
+                    .scope(&scopes)
+                    .error_description(description.clone()),
+            ),
+            ..Self::plain(
+                StatusCode::FORBIDDEN,
+                Some(ErrorCode::InsufficientScope),
+                description,
+            )
+        };
+        // A key-bound token got this far by the DPoP scheme only.
+        let scheme = if info.dpop_jkt().is_some() {
+            Scheme::Dpop
+        } else {
+            Scheme::Bearer
+        };
+        rejection.for_scheme(ctx, scheme, &scopes)
     }
 
     /// `503` with `Retry-After`: the [binding store](crate::binding) could not take or check a
@@ -153,80 +291,132 @@ impl AuthRejection {
     /// is not at fault, and the description says so. `Retry-After` is `retry_after` (when a full
     /// store makes room) if the store knows it, never below the resource's floor.
     pub(crate) fn binding_store_unavailable(
-        resource: &ResourceInner,
+        ctx: &ChallengeContext,
         retry_after: Option<std::time::Duration>,
     ) -> Self {
         Self {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            code: Some(ErrorCode::Unavailable),
-            description: crate::binding::UNAVAILABLE_DESCRIPTION.into(),
-            challenge: None,
             retry_after: Some(crate::binding::retry_after_secs(
                 retry_after,
-                resource.settings.retry_after_floor,
+                ctx.retry_floor,
             )),
-            dpop: None,
-        }
-    }
-
-    /// `403 insufficient_scope`, naming `challenge_scopes` (see
-    /// [`challenge_scopes`](crate::scope::challenge_scopes)).
-    pub(crate) fn insufficient_scope(
-        resource: &ResourceInner,
-        challenge_scopes: &[String],
-        missing: &MissingScopes,
-    ) -> Self {
-        let description = missing.to_string();
-        Self {
-            status: StatusCode::FORBIDDEN,
-            code: Some(ErrorCode::InsufficientScope),
-            challenge: Some(
-                BearerChallenge::new(resource.metadata_url.as_str())
-                    .error(ErrorCode::InsufficientScope)
-                    .scope(challenge_scopes)
-                    .error_description(description.clone()),
-            ),
-            description,
-            retry_after: None,
-            dpop: None,
+            ..Self::plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                Some(ErrorCode::Unavailable),
+                crate::binding::UNAVAILABLE_DESCRIPTION.into(),
+            )
         }
     }
 
     /// `403` without a challenge: the browser `Origin` is not allowed.
     pub(crate) fn forbidden_origin() -> Self {
-        Self {
-            status: StatusCode::FORBIDDEN,
-            code: None,
-            description: "The request's Origin is not allowed".into(),
-            challenge: None,
-            retry_after: None,
-            dpop: None,
-        }
+        Self::plain(
+            StatusCode::FORBIDDEN,
+            None,
+            "The request's Origin is not allowed".into(),
+        )
     }
 
     /// `403` without a challenge: the request has more than one `Origin` line.
     pub(crate) fn ambiguous_origin() -> Self {
-        Self {
-            status: StatusCode::FORBIDDEN,
-            code: None,
-            description: "The request has more than one Origin header".into(),
-            challenge: None,
-            retry_after: None,
-            dpop: None,
-        }
+        Self::plain(
+            StatusCode::FORBIDDEN,
+            None,
+            "The request has more than one Origin header".into(),
+        )
     }
 
     /// `400 invalid_request` without a challenge: the request itself is malformed (not its
     /// credentials), e.g. its `Host` header.
     pub(crate) fn bad_request(description: &str) -> Self {
-        Self {
-            status: StatusCode::BAD_REQUEST,
-            code: Some(ErrorCode::InvalidRequest),
-            description: description.into(),
-            challenge: None,
-            retry_after: None,
-            dpop: None,
+        Self::plain(
+            StatusCode::BAD_REQUEST,
+            Some(ErrorCode::InvalidRequest),
+            description.into(),
+        )
+    }
+
+    /// Adds the `DPoP` challenge (with `scopes`, without an error) of a resource that accepts
+    /// DPoP to a refusal of a request without credentials or with `Bearer` ones.
+    fn offer_dpop(mut self, ctx: &ChallengeContext, scopes: &[String]) -> Self {
+        let Some(offer) = ctx.dpop.as_ref() else {
+            return self;
+        };
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            return self;
         }
+        self.dpop = Some(Box::new(DpopReply {
+            challenge: DpopChallenge::new(
+                BearerChallenge::new(ctx.metadata_url.as_str()).scope(scopes),
+                &offer.algs,
+            ),
+            nonce: None,
+            bearer: offer.bearer,
+        }));
+        self
+    }
+
+    /// The refusal of a request that used `scheme`: for `Bearer`, the resource's `DPoP`
+    /// challenge is added; for `DPoP`, the error moves to the `DPoP` challenge (with `algs`),
+    /// and the Bearer challenge keeps only `resource_metadata` and `scope`, sent only when the
+    /// resource accepts Bearer.
+    fn for_scheme(self, ctx: &ChallengeContext, scheme: Scheme, scopes: &[String]) -> Self {
+        match scheme {
+            Scheme::Bearer => self.offer_dpop(ctx, scopes),
+            Scheme::Dpop => self.on_dpop_challenge(ctx, None),
+        }
+    }
+
+    /// Sends `nonce` as `DPoP-Nonce` with the `DPoP` challenge (for `use_dpop_nonce`).
+    pub(crate) fn with_dpop_nonce(mut self, nonce: Option<HeaderValue>) -> Self {
+        if let Some(dpop) = self.dpop.as_mut() {
+            dpop.nonce = nonce;
+        }
+        self
+    }
+
+    /// Moves the error to the `DPoP` challenge, with `nonce` as `DPoP-Nonce`.
+    fn on_dpop_challenge(mut self, ctx: &ChallengeContext, nonce: Option<HeaderValue>) -> Self {
+        let Some(offer) = ctx.dpop.as_ref() else {
+            return self;
+        };
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            return self;
+        }
+        let Some(with_error) = self.challenge.take() else {
+            return self;
+        };
+        self.challenge =
+            Some(BearerChallenge::new(with_error.resource_metadata()).scope(with_error.scopes()));
+        self.dpop = Some(Box::new(DpopReply {
+            challenge: DpopChallenge::new(with_error, &offer.algs),
+            nonce,
+            bearer: offer.bearer,
+        }));
+        self
+    }
+
+    /// The headers of the response: `Content-Type`, the challenges, `DPoP-Nonce`,
+    /// `Retry-After`, `Cache-Control`.
+    fn headers(&self) -> HeaderMap {
+        let mut headers = HeaderMap::with_capacity(6);
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if let Some(challenge) = self.challenge() {
+            headers.append(header::WWW_AUTHENTICATE, challenge.to_header_value());
+        }
+        if let Some(dpop) = &self.dpop {
+            headers.append(header::WWW_AUTHENTICATE, dpop.challenge.to_header_value());
+            if let Some(nonce) = &dpop.nonce {
+                headers.insert(DPOP_NONCE, nonce.clone());
+            }
+        }
+        if let Some(secs) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers
     }
 
     /// The response, its body built by `hook` when the application set one.
@@ -235,20 +425,20 @@ impl AuthRejection {
             Some(hook) => hook(&self),
             None => self.default_body(),
         };
-        let mut response = (self.status, axum::Json(body)).into_response();
-        let headers = response.headers_mut();
-        let bearer = self.dpop.as_ref().is_none_or(|d| d.bearer);
-        if let Some(challenge) = self.challenge.as_ref().filter(|_| bearer) {
-            headers.insert(header::WWW_AUTHENTICATE, challenge.to_header_value());
+        // Serializing a `Value` cannot fail.
+        let body = serde_json::to_vec(&body).unwrap_or_default();
+        Prebuilt {
+            status: self.status,
+            headers: self.headers(),
+            body: Bytes::from(body),
         }
-        if let Some(dpop) = &self.dpop {
-            dpop.apply(headers);
-        }
-        if let Some(secs) = self.retry_after {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
-        }
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        response
+        .response()
+    }
+}
+
+impl IntoResponse for AuthRejection {
+    fn into_response(self) -> Response {
+        self.render(None)
     }
 }
 
@@ -257,33 +447,43 @@ impl AuthRejection {
 /// [`Prebuilt`] copies.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum RejectionKey {
-    /// No (Bearer) credentials.
+    /// No usable credentials.
     Missing,
-    /// Unreadable credentials.
-    Malformed(MalformedCredentials),
-    /// A token the verifier refused (never [`VerifyError::Unavailable`]: its `Retry-After`
-    /// varies).
+    /// Unreadable credentials of a scheme.
+    Malformed(Scheme, MalformedCredentials),
+    /// A Bearer token the verifier refused (never [`VerifyError::Unavailable`]: its
+    /// `Retry-After` varies).
     Verify(VerifyError),
+    /// A Bearer token at a resource that requires DPoP.
+    DpopRequired,
 }
 
 impl RejectionKey {
-    /// The rejection, rendered in full.
-    pub(crate) fn rejection(&self, resource: &ResourceInner, scopes: &[String]) -> AuthRejection {
+    /// The rejection, rendered in full; `scopes`: the layer's challenge scopes.
+    pub(crate) fn rejection(&self, ctx: &ChallengeContext, scopes: &[String]) -> AuthRejection {
         match self {
-            Self::Missing => AuthRejection::missing_credentials(resource, scopes),
-            Self::Malformed(why) => AuthRejection::malformed(resource, *why),
-            Self::Verify(error) => AuthRejection::from_verify_error(resource, error, scopes),
+            Self::Missing => AuthRejection::missing_credentials(ctx, scopes),
+            Self::Malformed(scheme, why) => AuthRejection::malformed(ctx, *scheme, *why, scopes),
+            Self::Verify(error) => {
+                AuthRejection::from_verify_error(ctx, Scheme::Bearer, error, scopes)
+            }
+            Self::DpopRequired => AuthRejection::refused(
+                ctx,
+                Scheme::Dpop,
+                ErrorCode::InvalidToken,
+                "This resource accepts only DPoP-bound access tokens: send Authorization: DPoP <token> with a DPoP proof".into(),
+                scopes,
+            ),
         }
     }
 }
 
-/// A rendered rejection without an application body hook: the status, the header values and
-/// the JSON body bytes, shared (cloning is a reference count).
+/// A rendered rejection without an application body hook: the status, the headers and the JSON
+/// body bytes, shared (cloning the body is a reference count).
 #[derive(Debug, Clone)]
 pub(crate) struct Prebuilt {
     status: StatusCode,
-    challenge: Option<HeaderValue>,
-    retry_after: Option<HeaderValue>,
+    headers: HeaderMap,
     body: Bytes,
 }
 
@@ -294,11 +494,7 @@ impl Prebuilt {
         let body = serde_json::to_vec(&rejection.default_body()).unwrap_or_default();
         Self {
             status: rejection.status,
-            challenge: rejection
-                .challenge
-                .as_ref()
-                .map(BearerChallenge::to_header_value),
-            retry_after: rejection.retry_after.map(HeaderValue::from),
+            headers: rejection.headers(),
             body: Bytes::from(body),
         }
     }
@@ -308,23 +504,11 @@ impl Prebuilt {
         self.status
     }
 
-    /// The same response as [`AuthRejection::render`] without a hook: status, `Content-Type`,
-    /// `WWW-Authenticate`, `Retry-After`, `Cache-Control` and body.
+    /// The response: status, headers and body.
     pub(crate) fn response(&self) -> Response {
         let mut response = Response::new(Body::from(self.body.clone()));
         *response.status_mut() = self.status;
-        let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        if let Some(challenge) = &self.challenge {
-            headers.insert(header::WWW_AUTHENTICATE, challenge.clone());
-        }
-        if let Some(secs) = &self.retry_after {
-            headers.insert(header::RETRY_AFTER, secs.clone());
-        }
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        *response.headers_mut() = self.headers.clone();
         response
     }
 }
@@ -365,83 +549,5 @@ impl PrebuiltRejections {
             entries.push((key, prebuilt.clone()));
         }
         prebuilt
-    }
-}
-
-/// DPoP (RFC 9449 §7.1): the challenges of a resource that accepts the `DPoP` scheme.
-impl AuthRejection {
-    /// The `WWW-Authenticate: DPoP` challenge, sent after the Bearer one (or alone when the
-    /// resource requires DPoP), for a resource that accepts DPoP.
-    pub fn dpop_challenge(&self) -> Option<&crate::dpop::DpopChallenge> {
-        self.dpop.as_ref().map(|d| &d.challenge)
-    }
-
-    /// `code` (401 `invalid_dpop_proof`, `use_dpop_nonce` or `invalid_token`) for a request
-    /// of the DPoP path, the error on a Bearer-form challenge until
-    /// [`dpop_scheme`](Self::dpop_scheme) moves it to the DPoP one.
-    pub(crate) fn dpop_refused(
-        resource: &ResourceInner,
-        code: ErrorCode,
-        description: String,
-        scopes: &[String],
-    ) -> Self {
-        Self {
-            status: code.status(),
-            code: Some(code),
-            challenge: Some(
-                BearerChallenge::new(resource.metadata_url.as_str())
-                    .error(code)
-                    .error_description(description.clone())
-                    .scope(scopes),
-            ),
-            description,
-            retry_after: None,
-            dpop: None,
-        }
-    }
-
-    /// Replaces the description (what the client should do differs when DPoP is required).
-    pub(crate) fn described(mut self, description: &str) -> Self {
-        self.description = description.to_owned();
-        self
-    }
-
-    /// Adds the DPoP reply (a challenge without error) to a rejection of the Bearer path.
-    pub(crate) fn add_dpop(mut self, dpop: crate::dpop::layer::DpopReply) -> Self {
-        if self.status != StatusCode::SERVICE_UNAVAILABLE {
-            self.dpop = Some(Box::new(dpop));
-        }
-        self
-    }
-
-    /// For a request that used the `DPoP` scheme: the error goes on the DPoP challenge (with
-    /// `algs` and the `DPoP-Nonce` `nonce`), the Bearer challenge keeps only `resource_metadata`
-    /// and `scope`, and is sent only when `bearer` (the resource accepts Bearer).
-    pub(crate) fn dpop_scheme(
-        mut self,
-        algs: &[&str],
-        bearer: bool,
-        nonce: Option<HeaderValue>,
-    ) -> Self {
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            return self;
-        }
-        let Some(with_error) = self.challenge.take() else {
-            return self;
-        };
-        self.challenge =
-            Some(BearerChallenge::new(with_error.resource_metadata()).scope(with_error.scopes()));
-        self.dpop = Some(Box::new(crate::dpop::layer::DpopReply {
-            challenge: crate::dpop::DpopChallenge::new(with_error, algs),
-            nonce,
-            bearer,
-        }));
-        self
-    }
-}
-
-impl IntoResponse for AuthRejection {
-    fn into_response(self) -> Response {
-        self.render(None)
     }
 }

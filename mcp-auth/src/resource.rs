@@ -12,7 +12,7 @@
 //!   `Notes::builder().build().await` as `ResourceAuth<Notes>`.
 //!
 //! ```
-//! use mcp_auth::resource::{ProtectedResource, ResourceServer};
+//! use mcp_auth::{ProtectedResource, ResourceServer};
 //!
 //! let auth = ResourceServer::builder()
 //!     .resource(
@@ -37,19 +37,16 @@ use http::HeaderValue;
 use crate::clock::SharedClock;
 use crate::cors::OriginPolicy;
 use crate::discovery::AuthServerConfig;
-use crate::endpoint::Wiring;
 use crate::error::ConfigError;
 use crate::introspection::{ClientAuth, IntrospectionVerifier, JwtOrIntrospection};
-use crate::layer::BearerLayer;
-use crate::mcp::McpScopes;
 use crate::metadata::ProtectedResourceMetadata;
+use crate::notice::Notices;
+use crate::protection::Protection;
+use crate::rejection::{ChallengeContext, DpopOffer};
 use crate::scope::ScopeHierarchy;
+use crate::spec::AnyResource;
 use crate::verify::{JwksOptions, JwtVerifier, SharedVerifier, TokenVerifier, VerifyOptions};
-
-/// The marker of resources, layers and extractors that are not tied to a `#[mcp_resource]`
-/// type: resources configured at run time.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct AnyResource;
+use crate::well_known::Document;
 
 /// A trusted authorization server of a resource.
 #[derive(Debug, Clone)]
@@ -237,40 +234,24 @@ impl ProtectedResource {
 
 /// Settings that apply to every resource of a server.
 #[derive(Debug, Clone)]
-pub(crate) struct ServerSettings {
-    pub(crate) metadata_cache_control: HeaderValue,
-    pub(crate) origins: OriginPolicy,
-    pub(crate) retry_after_floor: u64,
+struct ServerSettings {
+    metadata_cache_control: HeaderValue,
+    origins: OriginPolicy,
 }
 
-/// What a built resource holds, shared by its layers, extractors and metadata route.
+/// A built resource: what its request path reads, and what its routers need besides.
 #[derive(Debug)]
 pub(crate) struct ResourceInner {
-    pub(crate) id: String,
-    pub(crate) metadata_url: String,
-    pub(crate) metadata_path: String,
-    /// `scheme://host[:port]` of the identifier, the origin browsers send for same-origin calls.
-    pub(crate) origin: String,
-    /// `host[:port]` of the identifier (no default port), the `Host` its clients send.
-    pub(crate) authority: String,
-    pub(crate) document: bytes::Bytes,
-    pub(crate) verifier: SharedVerifier,
-    pub(crate) base_scopes: Vec<String>,
-    pub(crate) hierarchy: ScopeHierarchy,
+    pub(crate) protection: Arc<Protection>,
     pub(crate) issuers: Vec<String>,
-    pub(crate) settings: Arc<ServerSettings>,
-    /// Whether the server has this one resource only, so that its document is also served at
-    /// the root well-known URL.
-    pub(crate) sole: bool,
-    /// The endpoint's path, address and hosts, and the wiring mistakes seen so far.
-    pub(crate) wiring: Wiring,
-    /// Rate-limited operator logs (see [`crate::log_limit`]).
-    pub(crate) alerts: crate::log_limit::Alerts,
-    /// Where sessions, tasks and handles are bound to their users.
-    pub(crate) bindings: crate::binding::BindingOptions,
-    /// The DPoP proof checks, when the policy accepts DPoP.
-    pub(crate) dpop: Option<Arc<crate::dpop::DpopVerifier>>,
+    /// `host:port` of the identifier.
+    pub(crate) listen_address: String,
+    /// The `Host` names the MCP server accepts.
+    pub(crate) allowed_hosts: Vec<String>,
 }
+
+/// The loopback names a server started for a loopback identifier is also reached by.
+const LOOPBACK_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
 
 /// A built, checked protected resource: a cheap `Clone` handle to its bearer layer, metadata
 /// router and verifier.
@@ -295,21 +276,13 @@ impl<R> Clone for ResourceAuth<R> {
 impl<R> std::fmt::Debug for ResourceAuth<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ResourceAuth")
-            .field("resource", &self.inner.id)
+            .field("resource", &self.inner.protection.id)
             .field("issuers", &self.inner.issuers)
             .finish_non_exhaustive()
     }
 }
 
 impl<R: 'static> ResourceAuth<R> {
-    /// A handle to `inner`.
-    pub(crate) fn from_inner(inner: Arc<ResourceInner>) -> Self {
-        Self {
-            inner,
-            _resource: PhantomData,
-        }
-    }
-
     /// The same resource, tied to the marker `T`.
     pub(crate) fn retag<T>(self) -> ResourceAuth<T> {
         ResourceAuth {
@@ -318,42 +291,29 @@ impl<R: 'static> ResourceAuth<R> {
         }
     }
 
-    /// The bearer layer for the resource's routes (the MCP endpoint, an API): see
-    /// [`BearerLayer`].
-    pub fn layer(&self) -> BearerLayer<R> {
-        BearerLayer::for_resource(Arc::clone(&self.inner))
-    }
-
-    /// The bearer layer in MCP mode: standard headers checked against the JSON-RPC body,
-    /// per-operation scopes from the body, and sessions and tasks bound to their user. See
-    /// [`crate::mcp`].
-    pub fn mcp_layer(&self, scopes: McpScopes) -> BearerLayer<R> {
-        self.layer().mcp(scopes)
-    }
-
     /// The canonical resource identifier (what `resource` in the metadata says).
     pub fn id(&self) -> &str {
-        &self.inner.id
+        &self.inner.protection.id
     }
 
     /// The absolute URL of the metadata document (`resource_metadata` in challenges).
     pub fn metadata_url(&self) -> &str {
-        &self.inner.metadata_url
+        &self.inner.protection.challenge.metadata_url
     }
 
     /// The path (and query) the metadata document is served at (RFC 9728 §3.1).
     pub fn metadata_path(&self) -> &str {
-        &self.inner.metadata_path
+        &self.inner.protection.document.path
     }
 
     /// The metadata document's bytes, built once.
     pub fn metadata_document(&self) -> &[u8] {
-        &self.inner.document
+        &self.inner.protection.document.bytes
     }
 
     /// The verifier of this resource's tokens.
     pub fn verifier(&self) -> &SharedVerifier {
-        &self.inner.verifier
+        &self.inner.protection.verifier
     }
 
     /// The trusted issuers.
@@ -363,12 +323,27 @@ impl<R: 'static> ResourceAuth<R> {
 
     /// `scopes_supported`.
     pub fn scopes_supported(&self) -> &[String] {
-        &self.inner.base_scopes
+        &self.inner.protection.challenge.base_scopes
     }
 
-    /// The scope hierarchy.
-    pub fn scope_hierarchy(&self) -> &ScopeHierarchy {
-        &self.inner.hierarchy
+    /// The path of the identifier, where the MCP service is mounted (`/` when it has none).
+    pub fn path(&self) -> &str {
+        &self.inner.protection.path
+    }
+
+    /// `host:port` of the identifier: where to listen when the server is reached directly (the
+    /// development default). Behind a proxy or in a container, listen where the proxy forwards
+    /// to instead; the identifier stays the public URL.
+    pub fn listen_address(&self) -> &str {
+        &self.inner.listen_address
+    }
+
+    /// The `Host` names the MCP server should accept (DNS-rebinding protection, rmcp's
+    /// `StreamableHttpServerConfig::with_allowed_hosts`): the identifier's host, and all the
+    /// loopback names when it is one of them (a server for `http://127.0.0.1:3000/mcp` is also
+    /// reached as `localhost:3000`).
+    pub fn allowed_hosts(&self) -> &[String] {
+        &self.inner.allowed_hosts
     }
 }
 
@@ -400,26 +375,6 @@ impl ResourceServer {
         let canonical = mcp_auth_rules::resource_id(id).canonical;
         let wanted = canonical.as_deref().unwrap_or(id);
         self.resources.iter().find(|r| r.id() == wanted).cloned()
-    }
-
-    /// The bearer layer for the resource `id` (see [`BearerLayer`]).
-    ///
-    /// # Panics
-    ///
-    /// When no resource has this identifier: a start-up mistake, reported at once with the
-    /// identifiers that exist rather than by refusing every request later.
-    pub fn bearer(&self, id: &str) -> BearerLayer {
-        match self.resource(id) {
-            Some(resource) => resource.layer(),
-            None => panic!(
-                "ResourceServer::bearer: no protected resource `{id}`; configured: {}",
-                self.resources
-                    .iter()
-                    .map(ResourceAuth::id)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        }
     }
 
     /// Every resource, in configuration order.
@@ -499,11 +454,10 @@ impl ResourceServerBuilder {
             ));
             HeaderValue::from_static("max-age=3600")
         });
-        let settings = Arc::new(ServerSettings {
+        let settings = ServerSettings {
             metadata_cache_control,
             origins: self.origins,
-            retry_after_floor: 1,
-        });
+        };
         let sole = self.resources.len() == 1;
         let mut built: Vec<ResourceAuth> = Vec::new();
         for resource in self.resources {
@@ -515,20 +469,17 @@ impl ResourceServerBuilder {
             };
             match build_resource(resource, context) {
                 Ok(inner) => {
-                    if built.iter().any(|b| b.inner.id == inner.id) {
+                    let (id, path) = (&inner.protection.id, &inner.protection.document.path);
+                    if built.iter().any(|b| b.id() == id) {
                         errors.push(ConfigError::invalid(
                             "resource",
-                            format!("resource `{}` is configured twice; remove one", inner.id),
+                            format!("resource `{id}` is configured twice; remove one"),
                         ));
-                    } else if built
-                        .iter()
-                        .any(|b| b.inner.metadata_path == inner.metadata_path)
-                    {
+                    } else if built.iter().any(|b| b.metadata_path() == path) {
                         errors.push(ConfigError::invalid(
                             "resource",
                             format!(
-                                "resources share the metadata path `{}`; give each a distinct path",
-                                inner.metadata_path
+                                "resources share the metadata path `{path}`; give each a distinct path"
                             ),
                         ));
                     } else {
@@ -546,16 +497,10 @@ impl ResourceServerBuilder {
     }
 }
 
-/// The routable part of a metadata path (a query is not routable, but RFC 9728 §3.1 allows
-/// one).
-pub(crate) fn route_path(metadata_path: &str) -> &str {
-    metadata_path.split('?').next().unwrap_or(metadata_path)
-}
-
 /// What every resource of a server is built with.
 #[derive(Clone, Copy)]
 struct BuildContext<'a> {
-    settings: &'a Arc<ServerSettings>,
+    settings: &'a ServerSettings,
     clock: Option<&'a SharedClock>,
     http: Option<&'a reqwest::Client>,
     sole: bool,
@@ -641,37 +586,63 @@ fn build_resource(
     let metadata_url = mcp_auth_rules::metadata_url(&id)
         .ok_or_else(|| ConfigError::invalid("resource", "not an absolute URL"))?;
     let url = url::Url::parse(&id).map_err(|e| ConfigError::invalid("resource", e.to_string()))?;
-    let origin = url.origin().ascii_serialization();
-    let authority = url[url::Position::BeforeHost..url::Position::AfterPort].to_owned();
-    let wiring = Wiring::new(&url);
     metadata.resource = id.clone();
     metadata = metadata.authorization_servers(issuers.iter().map(String::as_str));
+    let mut offer = None;
     if let Some(dpop) = &dpop {
         let options = dpop.options();
+        let required = options.policy == crate::dpop::DpopPolicy::Required;
         metadata = metadata
             .dpop_signing_alg_values_supported(options.algorithm_names())
-            .dpop_bound_access_tokens_required(
-                options.get_policy() == crate::dpop::DpopPolicy::Required,
-            );
+            .dpop_bound_access_tokens_required(required);
+        offer = Some(DpopOffer {
+            algs: options.algorithm_names(),
+            bearer: !required,
+        });
     }
-    let document = bytes::Bytes::from(metadata.to_json_bytes());
-    Ok(ResourceInner {
-        id,
-        metadata_url,
-        metadata_path,
-        origin,
-        authority,
-        document,
-        verifier: verifier.ok_or_else(|| ConfigError::invalid("verifier", "unavailable"))?,
-        base_scopes,
-        hierarchy: resource.hierarchy,
-        bindings: resource.bindings,
-        dpop,
-        issuers,
-        settings: Arc::clone(context.settings),
+    let notices = Arc::new(Notices::default());
+    let document = Arc::new(Document {
+        id: id.clone(),
+        bytes: bytes::Bytes::from(metadata.to_json_bytes()),
+        path: metadata_path,
         sole: context.sole,
-        wiring,
-        alerts: Default::default(),
+        cache_control: context.settings.metadata_cache_control.clone(),
+        notices: Arc::clone(&notices),
+    });
+    let host = url.host_str().unwrap_or_default();
+    let bare = host.trim_matches(['[', ']']);
+    let allowed_hosts = if LOOPBACK_HOSTS.contains(&bare) {
+        LOOPBACK_HOSTS.iter().map(|h| (*h).to_owned()).collect()
+    } else {
+        vec![bare.to_owned()]
+    };
+    let protection = Protection {
+        authority: url[url::Position::BeforeHost..url::Position::AfterPort].to_owned(),
+        origin: url.origin().ascii_serialization(),
+        path: match url.path() {
+            "" => "/".to_owned(),
+            path => path.to_owned(),
+        },
+        origins: context.settings.origins.clone(),
+        verifier: verifier.ok_or_else(|| ConfigError::invalid("verifier", "unavailable"))?,
+        dpop,
+        hierarchy: resource.hierarchy,
+        challenge: ChallengeContext {
+            metadata_url,
+            base_scopes,
+            retry_floor: 1,
+            dpop: offer,
+        },
+        bindings: resource.bindings,
+        document,
+        notices,
+        id,
+    };
+    Ok(ResourceInner {
+        listen_address: format!("{host}:{}", url.port_or_known_default().unwrap_or(443)),
+        allowed_hosts,
+        protection: Arc::new(protection),
+        issuers,
     })
 }
 
@@ -681,12 +652,12 @@ fn build_dpop(
     id: &str,
     context: BuildContext<'_>,
 ) -> Result<Option<Arc<crate::dpop::DpopVerifier>>, ConfigError> {
-    if !resource.dpop.get_policy().accepts_dpop() {
+    if !resource.dpop.policy.accepts_dpop() {
         return Ok(None);
     }
     let clock = context.clock.map_or_else(crate::clock::system, Arc::clone);
     let verifier = crate::dpop::DpopVerifier::with_clock(id, resource.dpop.clone(), clock)?
-        .default_leeway(resource.options.get_leeway());
+        .default_leeway(resource.options.leeway);
     Ok(Some(Arc::new(verifier)))
 }
 
@@ -774,6 +745,30 @@ fn build_verifier(
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_endpoint_follows_the_identifier() {
+        let built = |id: &str| {
+            let server = ResourceServer::builder()
+                .resource(resource(id))
+                .build()
+                .unwrap();
+            server.resources().next().unwrap().clone()
+        };
+        let r = built("https://mcp.example.com/api/mcp");
+        assert_eq!(r.path(), "/api/mcp");
+        assert_eq!(r.listen_address(), "mcp.example.com:443");
+        assert_eq!(r.allowed_hosts(), ["mcp.example.com"]);
+
+        let r = built("http://127.0.0.1:3000/mcp");
+        assert_eq!(r.listen_address(), "127.0.0.1:3000");
+        assert_eq!(r.allowed_hosts(), ["localhost", "127.0.0.1", "::1"]);
+
+        let r = built("http://[::1]:3000");
+        assert_eq!(r.path(), "/");
+        assert_eq!(r.listen_address(), "[::1]:3000");
+        assert_eq!(r.allowed_hosts(), ["localhost", "127.0.0.1", "::1"]);
+    }
+
     fn resource(id: &str) -> ProtectedResource {
         ProtectedResource::new(id)
             .issuer_with_jwks("https://auth.example.com", "https://auth.example.com/jwks")
@@ -791,7 +786,7 @@ mod tests {
                 .build()
                 .unwrap();
             let inner = &auth.resources().next().unwrap().inner;
-            assert_eq!(inner.authority, authority, "{id}");
+            assert_eq!(inner.protection.authority, authority, "{id}");
         }
     }
 

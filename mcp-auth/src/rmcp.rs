@@ -172,31 +172,23 @@ where
             tracing::error!("{NOT_BEHIND_LAYER}");
             return Err(ErrorData::internal_error(NOT_BEHIND_LAYER, None));
         };
-        let scopes = S::SCOPES.iter().copied();
-        match authenticated
-            .layer
-            .resource
-            .hierarchy
-            .require(authenticated.info.scopes(), scopes)
-        {
-            Ok(()) => Ok(Self {
+        let Some(refusal) = authenticated.scope_refusal(S::SCOPES.iter().copied()) else {
+            return Ok(Self {
                 _marker: std::marker::PhantomData,
-            }),
-            Err(missing) => {
-                authenticated
-                    .layer
-                    .resource
-                    .wiring
-                    .unchecked_tool_scopes(&authenticated.layer.resource.id, R::SPEC.type_name);
-                Err(ErrorData::invalid_request(
-                    format!("insufficient_scope: {missing}"),
-                    Some(serde_json::json!({
-                        "error": "insufficient_scope",
-                        "scope": missing.scopes().join(" "),
-                    })),
-                ))
-            }
-        }
+            });
+        };
+        let protection = &authenticated.layer.protection;
+        protection
+            .notices
+            .unchecked_tool_scopes(&protection.id, R::SPEC.type_name);
+        let scope = refusal.scopes().join(" ");
+        Err(ErrorData::invalid_request(
+            format!("insufficient_scope: {}", refusal.description()),
+            Some(serde_json::json!({
+                "error": "insufficient_scope",
+                "scope": scope,
+            })),
+        ))
     }
 }
 
@@ -207,7 +199,8 @@ mod tests {
 
     use super::*;
     use crate::auth_info::TokenKind;
-    use crate::resource::{AnyResource, ProtectedResource, ResourceServer};
+    use crate::resource::{ProtectedResource, ResourceServer};
+    use crate::spec::AnyResource;
 
     fn authenticated(subject: &str) -> Authenticated {
         let server = ResourceServer::builder()
@@ -217,7 +210,7 @@ mod tests {
             )
             .build()
             .unwrap();
-        let resource = Arc::clone(&server.resources().next().unwrap().inner);
+        let protection = Arc::clone(&server.resources().next().unwrap().inner.protection);
         Authenticated {
             info: AuthInfo::from(crate::auth_info::TokenFacts {
                 issuer: "https://auth.example.com".into(),
@@ -232,7 +225,7 @@ mod tests {
                 kind: TokenKind::Jwt,
             }),
             layer: Arc::new(crate::extract::LayerContext {
-                resource,
+                protection,
                 marker: TypeId::of::<AnyResource>(),
                 required: Arc::from(Vec::new()),
                 error_body: None,

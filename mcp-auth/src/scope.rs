@@ -2,12 +2,10 @@
 //!
 //! One decision, [`ScopeHierarchy::require`], serves the bearer layer (its required scopes), the
 //! `#[requires_scope]` extractor and MCP mode (per-tool scopes), so a route, a handler and a tool
-//! can never disagree about what a token grants. The same module builds the `scope` of the
-//! `403 insufficient_scope` challenge that goes with a refusal.
+//! can never disagree about what a token grants. The `403 insufficient_scope` refusal that goes
+//! with it is built in one place too (`AuthRejection`'s).
 
 use std::collections::BTreeMap;
-
-use crate::auth_info::AuthInfo;
 
 /// Scope implications: a broader scope that grants narrower ones.
 ///
@@ -99,29 +97,6 @@ impl ScopeHierarchy {
             Err(MissingScopes(missing))
         }
     }
-}
-
-/// The `scope` of an `insufficient_scope` challenge for an operation that needs `needed`: every
-/// needed scope, then the baseline scopes (`scopes_supported`) the token still holds, so that a
-/// client re-authorizing with exactly this list loses nothing it had (MCP's step-up guidance).
-/// Without duplicates and in a fixed order, so that repeated refusals are byte-identical.
-pub(crate) fn challenge_scopes<'a>(
-    needed: impl IntoIterator<Item = &'a str>,
-    baseline: &[String],
-    info: &AuthInfo,
-) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for scope in needed {
-        if !out.iter().any(|s| s == scope) {
-            out.push(scope.to_owned());
-        }
-    }
-    for scope in baseline {
-        if info.has_scope(scope) && !out.contains(scope) {
-            out.push(scope.clone());
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -41,7 +41,7 @@ pub struct IssuerSpec {
     /// The issuer identifier, byte-exact.
     pub issuer: ValueSource,
     /// How its metadata is discovered.
-    pub kind: crate::rules::DiscoveryKind,
+    pub kind: mcp_auth_rules::DiscoveryKind,
 }
 
 /// The RFC 9728 metadata members declared on the resource, besides `resource`,
@@ -102,7 +102,7 @@ pub struct ResourceSpec {
 /// A protected resource declared with `#[mcp_resource]`.
 ///
 /// Implemented by the macro; the type is a marker that ties layers, extractors and scope checks
-/// to one resource, so a handler taking [`Auth<Notes>`](crate::extract::Auth) cannot be reached
+/// to one resource, so a handler taking [`Auth<Notes>`](crate::Auth) cannot be reached
 /// with a token verified for another resource.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a protected resource",
@@ -133,6 +133,11 @@ impl DpopSpec {
         algs: &[],
     };
 }
+
+/// The marker of resources, layers and extractors that are not tied to a `#[mcp_resource]`
+/// type: resources configured at run time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AnyResource;
 
 /// A set of scopes named by `#[requires_scope]`, as a type.
 pub trait ScopeSet: Send + Sync + 'static {

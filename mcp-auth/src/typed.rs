@@ -10,7 +10,7 @@
 //! HTTP client).
 //!
 //! ```no_run
-//! # use mcp_auth::{mcp_resource, ResourceAuth};
+//! # use mcp_auth::{ResourceAuth, mcp_resource};
 //! # use std::time::Duration;
 //! #[mcp_resource(id = "https://notes.example.com/mcp", issuer = "https://auth.example.com", scopes = ["read:notes"])]
 //! struct Notes;

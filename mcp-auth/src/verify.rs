@@ -1,34 +1,34 @@
 //! Token verification: the [`TokenVerifier`] trait and the options shared by verifiers.
 
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use futures_util::future::BoxFuture;
 use jsonwebtoken::Algorithm;
 use serde_json::{Map, Value};
 
-use crate::auth_info::{AuthInfo, TokenFacts, TokenKind};
-use crate::bearer::TokenShape;
+pub use crate::auth_info::TokenKind;
+use crate::auth_info::{AuthInfo, TokenFacts};
 use crate::clock::SharedClock;
-use crate::error::{ClaimName, ConfigError, VerifyError};
+use crate::error::{ConfigError, VerifyError};
 pub use crate::jwks::{JwksCache, JwksOptions};
-pub(crate) use token_cache::{MissTicket, Probe};
-pub use token_cache::{TOKEN_CACHE_ENV, TokenCacheOptions};
+use crate::jws::{Jws, JwsError, Segment, decode_object};
+pub use token_cache::TokenCacheOptions;
 
 mod token_cache;
 
 /// Checks an access token and says what it grants.
 ///
 /// Implemented by [`JwtVerifier`] (RFC 9068 JWTs),
-/// [`IntrospectionVerifier`](crate::introspection::IntrospectionVerifier) (RFC 7662 opaque
-/// tokens) and anything users plug in. Implementations must check at least integrity, expiry,
-/// issuer and audience; scope checks happen per operation, after verification.
+/// `introspection::IntrospectionVerifier` (RFC 7662 opaque tokens),
+/// `introspection::JwtOrIntrospection` (both) and anything
+/// users plug in. Implementations must check at least integrity, expiry, issuer and audience;
+/// scope checks happen per operation, after verification.
 ///
 /// ```
-/// use mcp_auth::{AuthInfo, TokenVerifier, VerifyError};
+/// use mcp_auth::{AuthInfo, VerifyError};
+/// use mcp_auth::verify::TokenVerifier;
 ///
 /// /// Accepts nothing: a verifier for a resource that is switched off.
 /// struct Closed;
@@ -36,6 +36,11 @@ mod token_cache;
 /// impl TokenVerifier for Closed {
 ///     async fn verify(&self, _token: &str) -> Result<AuthInfo, VerifyError> {
 ///         Err(VerifyError::Inactive)
+///     }
+///
+///     // It knows its answer without waiting: the layer decides at once, without a task.
+///     fn verify_cached(&self, _token: &str) -> Option<Result<AuthInfo, VerifyError>> {
+///         Some(Err(VerifyError::Inactive))
 ///     }
 /// }
 /// ```
@@ -53,13 +58,27 @@ pub trait TokenVerifier: Send + Sync + 'static {
     ///
     /// The default calls [`verify`](Self::verify): a verifier that refuses bound tokens there
     /// (as it must for `Bearer`) then accepts no DPoP token. [`JwtVerifier`],
-    /// [`IntrospectionVerifier`](crate::introspection::IntrospectionVerifier) and
+    /// `IntrospectionVerifier` and
     /// [`SharedVerifier`] override it.
     fn verify_dpop<'a>(
         &'a self,
         token: &'a str,
     ) -> impl Future<Output = Result<AuthInfo, VerifyError>> + Send + 'a {
         self.verify(token)
+    }
+
+    /// What [`verify`](Self::verify) would answer for `token` now, when the verifier knows it
+    /// without waiting (a token it verified or refused before, one refused by its size or
+    /// shape); `None` when it must verify in full. Never any I/O.
+    ///
+    /// The bearer layer asks this first on every request: an answer here is decided inside the
+    /// layer's `call`, without a task of its own. The default answers `None`, so a verifier that
+    /// does not override it is always awaited. [`JwtVerifier`] answers from its token cache,
+    /// `IntrospectionVerifier` from its result
+    /// cache, and the composite ones from the verifier the token goes to.
+    fn verify_cached(&self, token: &str) -> Option<Result<AuthInfo, VerifyError>> {
+        let _ = token;
+        None
     }
 }
 
@@ -72,54 +91,20 @@ pub(crate) fn bearer_only(info: AuthInfo) -> Result<AuthInfo, VerifyError> {
     Ok(info)
 }
 
-/// A boxed future, as returned by [`SharedVerifier`].
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
+/// [`TokenVerifier`] as a trait object.
 trait DynTokenVerifier: Send + Sync + 'static {
     fn verify_dyn<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<AuthInfo, VerifyError>>;
-
-    /// What the verifier knows without awaiting; see [`SharedVerifier::probe`].
-    fn probe_dyn(&self, token: &str, shape: Option<TokenShape>) -> Option<Probe>;
-
-    /// The full path after [`probe_dyn`](Self::probe_dyn) missed.
-    fn verify_missed_dyn<'a>(
-        &'a self,
-        token: &'a str,
-        ticket: MissTicket,
-    ) -> BoxFuture<'a, Result<AuthInfo, VerifyError>>;
 
     fn verify_dpop_dyn<'a>(
         &'a self,
         token: &'a str,
     ) -> BoxFuture<'a, Result<AuthInfo, VerifyError>>;
+
+    fn verify_cached_dyn(&self, token: &str) -> Option<Result<AuthInfo, VerifyError>>;
 }
 
 impl<V: TokenVerifier> DynTokenVerifier for V {
     fn verify_dyn<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<AuthInfo, VerifyError>> {
-        Box::pin(self.verify(token))
-    }
-
-    fn probe_dyn(&self, token: &str, shape: Option<TokenShape>) -> Option<Probe> {
-        let any: &dyn std::any::Any = self;
-        if let Some(jwt) = any.downcast_ref::<JwtVerifier>() {
-            return jwt.probe(token, shape);
-        }
-        any.downcast_ref::<SharedVerifier>()
-            .and_then(|shared| shared.probe(token, shape))
-    }
-
-    fn verify_missed_dyn<'a>(
-        &'a self,
-        token: &'a str,
-        ticket: MissTicket,
-    ) -> BoxFuture<'a, Result<AuthInfo, VerifyError>> {
-        let any: &dyn std::any::Any = self;
-        if let Some(jwt) = any.downcast_ref::<JwtVerifier>() {
-            return Box::pin(jwt.verify_missed(token, ticket));
-        }
-        if let Some(shared) = any.downcast_ref::<SharedVerifier>() {
-            return shared.verify_missed(token, ticket);
-        }
         Box::pin(self.verify(token))
     }
 
@@ -128,6 +113,10 @@ impl<V: TokenVerifier> DynTokenVerifier for V {
         token: &'a str,
     ) -> BoxFuture<'a, Result<AuthInfo, VerifyError>> {
         Box::pin(self.verify_dpop(token))
+    }
+
+    fn verify_cached_dyn(&self, token: &str) -> Option<Result<AuthInfo, VerifyError>> {
+        self.verify_cached(token)
     }
 }
 
@@ -139,34 +128,6 @@ impl SharedVerifier {
     /// Wraps a verifier.
     pub fn new(verifier: impl TokenVerifier) -> Self {
         Self(Arc::new(verifier))
-    }
-}
-
-impl SharedVerifier {
-    /// What a [`JwtVerifier`]'s caches and shape checks say without awaiting:
-    /// [`Probe::Answer`] exactly when [`verify`](TokenVerifier::verify) would give that answer
-    /// without any I/O or signature check, else [`Probe::Miss`], whose ticket
-    /// [`verify_missed`](Self::verify_missed) takes. `None` for any other verifier (or with the
-    /// caches off). `shape`: what the bearer extraction found out about the token, if it did.
-    ///
-    /// Like `verify`, it applies the `Bearer` rule ([`bearer_only`]): a DPoP-bound token that a
-    /// DPoP request put into the cache is refused here, never served to a `Bearer` request.
-    pub(crate) fn probe(&self, token: &str, shape: Option<TokenShape>) -> Option<Probe> {
-        self.0.probe_dyn(token, shape).map(|probe| match probe {
-            Probe::Answer(answer) => Probe::Answer(answer.and_then(bearer_only)),
-            miss @ Probe::Miss(_) => miss,
-        })
-    }
-
-    /// [`verify`](TokenVerifier::verify) for a token whose [`probe`](Self::probe) missed,
-    /// with the `Bearer` rule.
-    pub(crate) fn verify_missed<'a>(
-        &'a self,
-        token: &'a str,
-        ticket: MissTicket,
-    ) -> BoxFuture<'a, Result<AuthInfo, VerifyError>> {
-        let verified = self.0.verify_missed_dyn(token, ticket);
-        Box::pin(async move { verified.await.and_then(bearer_only) })
     }
 }
 
@@ -189,6 +150,10 @@ impl TokenVerifier for SharedVerifier {
         token: &'a str,
     ) -> impl Future<Output = Result<AuthInfo, VerifyError>> + Send + 'a {
         self.0.verify_dpop_dyn(token)
+    }
+
+    fn verify_cached(&self, token: &str) -> Option<Result<AuthInfo, VerifyError>> {
+        self.0.verify_cached_dyn(token)
     }
 }
 
@@ -254,7 +219,7 @@ impl ScopeClaim {
 ///     .leeway(Duration::from_secs(30))
 ///     .typ(TypPolicy::AllowJwt)
 ///     .scope_claims([ScopeClaim::Scope, ScopeClaim::Scp]);
-/// assert_eq!(options.get_leeway(), Duration::from_secs(30));
+/// # let _ = options;
 /// ```
 #[derive(Debug, Clone)]
 pub struct VerifyOptions {
@@ -351,19 +316,13 @@ impl VerifyOptions {
 
     /// The verified-token and refused-token caches of a [`JwtVerifier`] built with these options
     /// (default: on, see [`TokenCacheOptions`]); [`TokenCacheOptions::off`] turns them off. Set
-    /// per resource with [`ProtectedResource::verify`](crate::ProtectedResource::verify). Once
-    /// set here, the [`TOKEN_CACHE_ENV`] environment variable no longer applies.
+    /// per resource with [`ProtectedResource::verify`](crate::ProtectedResource::verify).
     pub fn token_cache(mut self, cache: TokenCacheOptions) -> Self {
         self.token_cache = TokenCacheOptions {
             explicit: true,
             ..cache
         };
         self
-    }
-
-    /// The configured leeway.
-    pub fn get_leeway(&self) -> Duration {
-        self.leeway
     }
 
     /// Whether one of `audiences` designates `resource` (RFC 8707 / MCP's audience-validation
@@ -479,8 +438,8 @@ impl JwtVerifier {
                 max: options.max_token_bytes,
             });
         }
-        let parts = CompactJws::split(token)?;
-        let header = decode_json_segment(parts.header, "header")?;
+        let parts = Jws::split(token)?;
+        let header = decode_object(parts.header, Segment::Header)?;
         let alg = header_algorithm(&header)?;
         if header.contains_key("crit") {
             return Err(VerifyError::CriticalHeader);
@@ -491,7 +450,7 @@ impl JwtVerifier {
             Some(Value::String(kid)) => Some(kid.as_str()),
             Some(_) => return Err(VerifyError::Malformed("the kid header is not a string")),
         };
-        let claims = decode_json_segment(parts.payload, "payload")?;
+        let claims = decode_object(parts.payload, Segment::Payload)?;
 
         // The issuer picks the key source; untrusted issuers never cause a request.
         let iss = claim_str(&claims, "iss")?.ok_or(VerifyError::MissingClaim("iss"))?;
@@ -577,14 +536,18 @@ impl TokenVerifier for JwtVerifier {
     async fn verify(&self, token: &str) -> Result<AuthInfo, VerifyError> {
         // RFC 9449 / RFC 8705: a bound token is useless to a thief only if the holder's key is
         // checked; presented as Bearer, it must be refused.
-        self.verify_cached(token).await.and_then(bearer_only)
+        self.verify_through_cache(token).await.and_then(bearer_only)
     }
 
     fn verify_dpop<'a>(
         &'a self,
         token: &'a str,
     ) -> impl Future<Output = Result<AuthInfo, VerifyError>> + Send + 'a {
-        self.verify_cached(token)
+        self.verify_through_cache(token)
+    }
+
+    fn verify_cached(&self, token: &str) -> Option<Result<AuthInfo, VerifyError>> {
+        self.known(token).map(|answer| answer.and_then(bearer_only))
     }
 }
 
@@ -731,62 +694,26 @@ impl JwtVerifierBuilder {
     }
 }
 
-/// The three segments of a compact JWS.
-struct CompactJws<'a> {
-    header: &'a str,
-    payload: &'a str,
-    signature: &'a str,
-    signing_input: &'a str,
-}
-
-impl<'a> CompactJws<'a> {
-    fn split(token: &'a str) -> Result<Self, VerifyError> {
-        let dots = token.bytes().filter(|&b| b == b'.').count();
-        match dots {
-            2 => {}
-            4 => return Err(VerifyError::Encrypted),
-            _ => {
-                return Err(VerifyError::Malformed(
-                    "a JWT has three dot-separated parts",
-                ));
+/// A shape error of the token, as verification reports it.
+impl From<JwsError> for VerifyError {
+    fn from(error: JwsError) -> Self {
+        match error {
+            JwsError::NotThreeParts => Self::Malformed("a JWT has three dot-separated parts"),
+            JwsError::Encrypted => Self::Encrypted,
+            JwsError::EmptyPart(_) => Self::Malformed("a JWT part is empty"),
+            JwsError::NotBase64url(Segment::Header) => {
+                Self::Malformed("the header is not base64url")
+            }
+            JwsError::NotBase64url(Segment::Payload) => {
+                Self::Malformed("the payload is not base64url")
+            }
+            JwsError::NotObject(Segment::Header) => {
+                Self::Malformed("the header is not a JSON object")
+            }
+            JwsError::NotObject(Segment::Payload) => {
+                Self::Malformed("the payload is not a JSON object")
             }
         }
-        let (signing_input, signature) = token.rsplit_once('.').ok_or(VerifyError::Malformed(
-            "a JWT has three dot-separated parts",
-        ))?;
-        let (header, payload) = signing_input.split_once('.').ok_or(VerifyError::Malformed(
-            "a JWT has three dot-separated parts",
-        ))?;
-        if header.is_empty() || payload.is_empty() {
-            return Err(VerifyError::Malformed("a JWT part is empty"));
-        }
-        Ok(Self {
-            header,
-            payload,
-            signature,
-            signing_input,
-        })
-    }
-}
-
-fn decode_json_segment(
-    segment: &str,
-    which: &'static str,
-) -> Result<Map<String, Value>, VerifyError> {
-    let bytes = URL_SAFE_NO_PAD.decode(segment).map_err(|_| {
-        VerifyError::Malformed(if which == "header" {
-            "the header is not base64url"
-        } else {
-            "the payload is not base64url"
-        })
-    })?;
-    match serde_json::from_slice::<Value>(&bytes) {
-        Ok(Value::Object(map)) => Ok(map),
-        _ => Err(VerifyError::Malformed(if which == "header" {
-            "the header is not a JSON object"
-        } else {
-            "the payload is not a JSON object"
-        })),
     }
 }
 
@@ -830,10 +757,10 @@ fn check_typ(header: &Map<String, Value>, policy: TypPolicy) -> Result<(), Verif
     }
 }
 
-pub(crate) fn claim_str(
-    claims: &Map<String, Value>,
-    name: ClaimName,
-) -> Result<Option<&str>, VerifyError> {
+pub(crate) fn claim_str<'a>(
+    claims: &'a Map<String, Value>,
+    name: &'static str,
+) -> Result<Option<&'a str>, VerifyError> {
     match claims.get(name) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
@@ -855,7 +782,7 @@ pub(crate) const MAX_NUMERIC_DATE: u64 = 253_402_300_799;
 /// saturating arithmetic on it would make a token valid forever.
 pub(crate) fn claim_numeric_date(
     claims: &Map<String, Value>,
-    name: ClaimName,
+    name: &'static str,
 ) -> Result<Option<u64>, VerifyError> {
     let invalid = VerifyError::InvalidClaim {
         claim: name,
@@ -938,7 +865,7 @@ pub(crate) fn read_scopes(
     Ok(Vec::new())
 }
 
-fn static_claim_name(source: &ScopeClaim) -> ClaimName {
+fn static_claim_name(source: &ScopeClaim) -> &'static str {
     match source {
         ScopeClaim::Scope => "scope",
         ScopeClaim::Scp => "scp",

@@ -15,41 +15,60 @@ use axum::Router;
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
+use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::{HeaderMap, StatusCode};
 
 use crate::cors::{add_public_headers, public_preflight};
-use crate::resource::{ResourceAuth, ResourceInner, ResourceServer, route_path};
+use crate::notice::Notices;
 
-/// The `200` answer with the metadata document of `resource`.
-pub(crate) fn document_response(resource: &ResourceInner) -> Response {
-    resource.wiring.metadata_served(&resource.id);
-    let mut response = Response::new(Body::from(resource.document.clone()));
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        resource.settings.metadata_cache_control.clone(),
-    );
-    add_public_headers(headers);
-    response
+/// A resource's metadata document, built once, and where it is served.
+#[derive(Debug)]
+pub(crate) struct Document {
+    /// The resource identifier, for the operator's lines.
+    pub(crate) id: String,
+    pub(crate) bytes: Bytes,
+    /// The path (and query) the document is served at (RFC 9728 §3.1).
+    pub(crate) path: String,
+    /// Whether the resource is its server's only one, so that its document is also served at
+    /// the root well-known URL.
+    pub(crate) sole: bool,
+    pub(crate) cache_control: HeaderValue,
+    pub(crate) notices: Arc<Notices>,
 }
 
-/// Whether `path` is where the metadata document of `resource` is served.
-pub(crate) fn is_document_path(resource: &ResourceInner, path: &str) -> bool {
-    path == route_path(&resource.metadata_path)
-        || (resource.sole && path == mcp_auth_rules::PROTECTED_RESOURCE_WELL_KNOWN)
+impl Document {
+    /// The routable part of the document's path (a query is not routable, but RFC 9728 §3.1
+    /// allows one).
+    pub(crate) fn route_path(&self) -> &str {
+        self.path.split('?').next().unwrap_or(&self.path)
+    }
+
+    /// Whether `path` is where the document is served.
+    pub(crate) fn is_path(&self, path: &str) -> bool {
+        path == self.route_path()
+            || (self.sole && path == mcp_auth_rules::PROTECTED_RESOURCE_WELL_KNOWN)
+    }
+
+    /// The `200` answer with the document.
+    pub(crate) fn response(&self) -> Response {
+        self.notices.metadata_served(&self.id);
+        let mut response = Response::new(Body::from(self.bytes.clone()));
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        headers.insert(header::CACHE_CONTROL, self.cache_control.clone());
+        add_public_headers(headers);
+        response
+    }
 }
 
-fn document_route<S: Clone + Send + Sync + 'static>(
-    resource: Arc<ResourceInner>,
-) -> MethodRouter<S> {
+fn document_route<S: Clone + Send + Sync + 'static>(document: Arc<Document>) -> MethodRouter<S> {
     get(move || {
-        let resource = Arc::clone(&resource);
-        async move { document_response(&resource) }
+        let document = Arc::clone(&document);
+        async move { document.response() }
     })
     .options(|request_headers: HeaderMap| async move { public_preflight(&request_headers) })
 }
@@ -67,69 +86,36 @@ fn not_found() -> Response {
     response
 }
 
-/// The routes of `resources`' documents, and of the root document when `root` says so.
-fn router<S: Clone + Send + Sync + 'static>(
-    resources: &[&ResourceAuth],
-    root: Root<'_>,
-) -> Router<S> {
-    let mut router = Router::new();
-    let root_path = mcp_auth_rules::PROTECTED_RESOURCE_WELL_KNOWN;
-    for resource in resources {
-        router = router.route(
-            route_path(resource.metadata_path()),
-            document_route(Arc::clone(&resource.inner)),
-        );
-    }
-    if resources
-        .iter()
-        .any(|r| route_path(r.metadata_path()) == root_path)
-    {
-        return router;
-    }
-    match root {
-        Root::Document(only) => router.route(root_path, document_route(Arc::clone(&only.inner))),
-        Root::NotFound => router.route(
-            root_path,
-            get(|| async { not_found() })
-                .options(|h: HeaderMap| async move { public_preflight(&h) }),
-        ),
-        Root::None => router,
-    }
-}
-
 /// What the root well-known URL serves.
-enum Root<'a> {
+pub(crate) enum Root {
     /// The document of the server's one resource.
-    Document(&'a ResourceAuth),
+    Document(Arc<Document>),
     /// `404`: the server has several resources.
     NotFound,
     /// Nothing: another router serves it.
     None,
 }
 
-impl ResourceServer {
-    /// The router serving every resource's metadata. Merge it into the application outside the
-    /// bearer layer: `Router::new().merge(auth.metadata_router()).merge(protected)`.
-    pub fn metadata_router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
-        let all: Vec<&ResourceAuth> = self.resources.iter().collect();
-        let root = match all.as_slice() {
-            [only] => Root::Document(only),
-            _ => Root::NotFound,
-        };
-        router(&all, root)
+/// The routes of `documents`, and of the root document as `root` says.
+pub(crate) fn router<S: Clone + Send + Sync + 'static>(
+    documents: &[Arc<Document>],
+    root: Root,
+) -> Router<S> {
+    let mut router = Router::new();
+    let root_path = mcp_auth_rules::PROTECTED_RESOURCE_WELL_KNOWN;
+    for document in documents {
+        router = router.route(document.route_path(), document_route(Arc::clone(document)));
     }
-}
-
-impl<R: 'static> ResourceAuth<R> {
-    /// The router serving this resource's metadata document (and, when it is its server's only
-    /// resource, the root document). Merge it outside the bearer layer.
-    pub fn metadata_router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
-        let this = self.clone().retag::<crate::resource::AnyResource>();
-        let root = if this.inner.sole {
-            Root::Document(&this)
-        } else {
-            Root::None
-        };
-        router(&[&this], root)
+    if documents.iter().any(|d| d.route_path() == root_path) {
+        return router;
+    }
+    match root {
+        Root::Document(only) => router.route(root_path, document_route(only)),
+        Root::NotFound => router.route(
+            root_path,
+            get(|| async { not_found() })
+                .options(|h: HeaderMap| async move { public_preflight(&h) }),
+        ),
+        Root::None => router,
     }
 }

@@ -449,7 +449,8 @@ pub fn assert_valid_bearer(header: &str) -> Challenge {
 
 #[cfg(test)]
 mod tests {
-    use mcp_auth::{ErrorCode, challenge::BearerChallenge};
+    use mcp_auth::ErrorCode;
+    use mcp_auth::layer::BearerChallenge;
 
     use super::*;
 

@@ -5,9 +5,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use mcp_auth::ResourceAuth;
 use mcp_auth::binding::{BindingKey, BindingKind, MemoryStore, Owner, RedisStore, SharedStore};
+use mcp_auth::discovery::{DiscoveryKind, fetch_server_config};
 use mcp_auth::mcp::McpScopes;
-use mcp_auth::{DiscoveryKind, ResourceAuth, fetch_server_config};
 use mcp_auth_dev::AuthorizationServer;
 use mcp_auth_examples::notes_server::{NoteStore, Notes, app_with_store};
 use mcp_auth_tests::{RedisServer, bind, spawn};

@@ -7,10 +7,9 @@
 
 use axum::Router;
 use axum::routing::post;
+use mcp_auth::discovery::{DiscoveryKind, fetch_server_config};
 use mcp_auth::dpop::{DpopOptions, DpopPolicy};
-use mcp_auth::{
-    Auth, DiscoveryKind, fetch_server_config, mcp_resource, requires_scope, tool_scopes,
-};
+use mcp_auth::{Auth, mcp_resource, requires_scope, tool_scopes};
 use mcp_auth_dev::{AuthorizationServer, DpopKey, SigningAlg};
 use mcp_auth_tests::{bind, rpc_result, spawn};
 use reqwest::StatusCode;

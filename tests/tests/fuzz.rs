@@ -19,14 +19,15 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::body::Body;
 use http::{HeaderMap, HeaderValue, Request, Uri, header::AUTHORIZATION};
-use mcp_auth::bearer::{BearerOutcome, extract_bearer};
-use mcp_auth::challenge::BearerChallenge;
-use mcp_auth::jwks::{JwksCache, JwksOptions};
-use mcp_auth::metadata::ProtectedResourceMetadata;
-use mcp_auth::{
-    AuthServerConfig, AuthServerMetadata, DiscoveryKind, ErrorCode, JwtVerifier, TokenVerifier,
-    fetch_server_config,
+use mcp_auth::ErrorCode;
+use mcp_auth::discovery::{
+    AuthServerConfig, AuthServerMetadata, DiscoveryKind, fetch_server_config,
 };
+use mcp_auth::layer::BearerChallenge;
+use mcp_auth::layer::{BearerOutcome, extract_bearer};
+use mcp_auth::metadata::ProtectedResourceMetadata;
+use mcp_auth::verify::{JwksCache, JwksOptions};
+use mcp_auth::verify::{JwtVerifier, TokenVerifier};
 use mcp_auth_dev::{AuthorizationServer, SigningAlg};
 use mcp_auth_examples::notes_server::{Notes, NotesServer};
 use proptest::prelude::*;
@@ -1428,7 +1429,7 @@ fn fuzz_challenge_renderer() {
             let parsed = mcp_auth_tests::challenge_parser::check_bearer(text)
                 .map_err(|e| TestCaseError::fail(format!("{e}: {text}")))?;
             if let Some(d) = parsed.param("error_description") {
-                prop_assert!(d.len() <= mcp_auth::challenge::MAX_DESCRIPTION_LEN);
+                prop_assert!(d.len() <= mcp_auth::layer::MAX_DESCRIPTION_LEN);
             }
             prop_assert_eq!(
                 parsed.param("scope").map(str::to_owned).unwrap_or_default(),

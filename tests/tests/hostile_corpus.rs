@@ -14,7 +14,7 @@ use axum::body::Body;
 use axum::response::IntoResponse as _;
 use base64::Engine as _;
 use http::Request;
-use mcp_auth::{DiscoveryKind, fetch_server_config};
+use mcp_auth::discovery::{DiscoveryKind, fetch_server_config};
 use mcp_auth_dev::AuthorizationServer;
 use mcp_auth_examples::notes_server::{NoteStore, Notes, NotesServer};
 use mcp_auth_tests::{bind, challenge_parser, spawn};
@@ -536,13 +536,13 @@ async fn cross_origin_jwks_redirect_is_refused() {
             }),
         ),
     );
-    let verifier = mcp_auth::JwtVerifier::builder()
+    let verifier = mcp_auth::verify::JwtVerifier::builder()
         .resource(R)
         .issuer(idp.issuer(), format!("{origin}/jwks.json"))
         .build()
         .unwrap();
     let token = idp.token().audience(R).mint();
-    let result = mcp_auth::TokenVerifier::verify(&verifier, &token).await;
+    let result = mcp_auth::verify::TokenVerifier::verify(&verifier, &token).await;
     verdict(
         "cross_origin_jwks_redirect_is_refused",
         result.is_err(),
@@ -556,10 +556,10 @@ async fn cross_origin_jwks_redirect_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aborted_requests_keep_one_jwks_refresh() {
     let idp = AuthorizationServer::start().await.unwrap();
-    let verifier = mcp_auth::JwtVerifier::builder()
+    let verifier = mcp_auth::verify::JwtVerifier::builder()
         .resource(R)
         .issuer(idp.issuer(), idp.jwks_uri())
-        .jwks_options(mcp_auth::jwks::JwksOptions::default().cooldown(Duration::from_millis(50)))
+        .jwks_options(mcp_auth::verify::JwksOptions::default().cooldown(Duration::from_millis(50)))
         .build()
         .unwrap();
     verifier.preload_keys().await.unwrap();
@@ -577,7 +577,7 @@ async fn aborted_requests_keep_one_jwks_refresh() {
         let token = idp.token().audience(R).mint();
         let _ = tokio::time::timeout(
             Duration::from_millis(100),
-            mcp_auth::TokenVerifier::verify(&verifier, &token),
+            mcp_auth::verify::TokenVerifier::verify(&verifier, &token),
         )
         .await;
         tokio::time::sleep(Duration::from_millis(60)).await;

@@ -30,9 +30,7 @@ impl App {
 
     async fn start_with(
         resource: impl FnOnce(ProtectedResource) -> ProtectedResource,
-        server: impl FnOnce(
-            mcp_auth::resource::ResourceServerBuilder,
-        ) -> mcp_auth::resource::ResourceServerBuilder,
+        server: impl FnOnce(mcp_auth::ResourceServerBuilder) -> mcp_auth::ResourceServerBuilder,
         layer: impl FnOnce(mcp_auth::BearerLayer) -> mcp_auth::BearerLayer,
     ) -> Self {
         let idp = AuthorizationServer::start().await.unwrap();

@@ -19,7 +19,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use mcp_auth::{DiscoveryKind, fetch_server_config};
+use mcp_auth::discovery::{DiscoveryKind, fetch_server_config};
 use mcp_auth_dev::AuthorizationServer;
 use mcp_auth_examples::notes_server::{Notes, app_with_sessions};
 use mcp_auth_tests::{bind, spawn};

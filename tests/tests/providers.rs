@@ -16,12 +16,10 @@ use std::future::Future;
 
 use axum::Router;
 use axum::routing::post;
+use mcp_auth::discovery::{AuthServerConfig, DiscoveryKind, fetch_server_config};
 use mcp_auth::introspection::{ClientAuth, IntrospectionVerifier};
 use mcp_auth::verify::{ClaimsProfile, ScopeClaim, TypPolicy, VerifyOptions};
-use mcp_auth::{
-    AuthServerConfig, ConfigError, DiscoveryKind, ProtectedResource, ResourceServer,
-    fetch_server_config,
-};
+use mcp_auth::{ConfigError, ProtectedResource, ResourceServer};
 use mcp_auth_dev::{AuthorizationServer, Discovery, Fault, SigningAlg};
 use mcp_auth_tests::{bind, spawn};
 use reqwest::StatusCode;

@@ -17,7 +17,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use mcp_auth::{DiscoveryKind, fetch_server_config};
+use mcp_auth::discovery::{DiscoveryKind, fetch_server_config};
 use mcp_auth_dev::AuthorizationServer;
 use mcp_auth_examples::notes_server::{Notes, app};
 use mcp_auth_tests::challenge_parser::assert_valid_bearer;

@@ -7,9 +7,8 @@
 
 use axum::Router;
 use http::request::Parts;
-use mcp_auth::{
-    AuthInfo, DiscoveryKind, fetch_server_config, mcp_resource, requires_scope, tool_scopes,
-};
+use mcp_auth::discovery::{DiscoveryKind, fetch_server_config};
+use mcp_auth::{AuthInfo, mcp_resource, requires_scope, tool_scopes};
 use mcp_auth_dev::AuthorizationServer;
 use mcp_auth_tests::challenge_parser::assert_valid_bearer;
 use mcp_auth_tests::{Spy, bind, rpc_result, spawn};

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use mcp_auth::{DiscoveryKind, fetch_server_config};
+use mcp_auth::discovery::{DiscoveryKind, fetch_server_config};
 use mcp_auth_dev::{AuthorizationServer, Fault};
 use mcp_auth_examples::notes_server::{Notes, app};
 use mcp_auth_tests::{LogCapture, bind, spawn};

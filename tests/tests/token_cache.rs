@@ -4,9 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use mcp_auth::VerifyError;
 use mcp_auth::clock::ManualClock;
+use mcp_auth::verify::TokenVerifier;
 use mcp_auth::verify::{JwtVerifier, TokenCacheOptions, VerifyOptions};
-use mcp_auth::{TokenVerifier, VerifyError};
 use mcp_auth_dev::{AuthorizationServer, Fault, SigningAlg};
 
 const R: &str = "https://mcp.example.com/mcp";

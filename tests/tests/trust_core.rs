@@ -5,11 +5,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use mcp_auth::VerifyError;
 use mcp_auth::clock::{Clock, ManualClock};
+use mcp_auth::discovery::{DiscoveryKind, fetch_server_config};
+use mcp_auth::verify::TokenVerifier;
 use mcp_auth::verify::{
     ClaimsProfile, JwksOptions, JwtVerifier, ScopeClaim, TypPolicy, VerifyOptions,
 };
-use mcp_auth::{DiscoveryKind, TokenVerifier, VerifyError, fetch_server_config};
 use mcp_auth_dev::{AuthorizationServer, Discovery, Fault, SigningAlg};
 use serde_json::json;
 
@@ -51,7 +53,7 @@ async fn a_good_token_yields_auth_info() {
     assert_eq!(info.audiences(), [R]);
     assert_eq!(info.scopes(), ["mcp:read", "files:write"]);
     assert!(info.expires_at().is_some());
-    assert_eq!(info.token_kind(), mcp_auth::TokenKind::Jwt);
+    assert_eq!(info.token_kind(), mcp_auth::verify::TokenKind::Jwt);
     assert!(info.claim("jti").is_some());
     let debug = format!("{info:?}");
     assert!(
@@ -1050,8 +1052,9 @@ async fn discovery_of_real_provider_documents_served_by_the_dev_server() {
             .await
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(config.issuer(), idp.issuer(), "{name}");
-        let report = mcp_auth::validate_server_config(config.metadata());
-        let reference = mcp_auth::validate_server_config(&serde_json::from_value(doc).unwrap());
+        let report = mcp_auth::discovery::validate_server_config(config.metadata());
+        let reference =
+            mcp_auth::discovery::validate_server_config(&serde_json::from_value(doc).unwrap());
         assert_eq!(
             report.errors.len(),
             reference.errors.len(),
@@ -1086,7 +1089,10 @@ async fn rs43_issuer_mismatch_is_a_discovery_error() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, mcp_auth::DiscoveryError::IssuerMismatch { .. }),
+        matches!(
+            err,
+            mcp_auth::discovery::DiscoveryError::IssuerMismatch { .. }
+        ),
         "{err}"
     );
 }

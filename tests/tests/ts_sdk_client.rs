@@ -22,7 +22,7 @@ use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use http::header::AUTHORIZATION;
-use mcp_auth::{DiscoveryKind, fetch_server_config};
+use mcp_auth::discovery::{DiscoveryKind, fetch_server_config};
 use mcp_auth_dev::AuthorizationServer;
 use mcp_auth_examples::notes_server::{DEV_USER, Notes, app};
 use mcp_auth_tests::{bind, spawn};

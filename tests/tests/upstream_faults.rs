@@ -14,12 +14,11 @@ use axum::Router;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use mcp_auth::clock::ManualClock;
+use mcp_auth::discovery::{DiscoveryKind, fetch_server_config};
 use mcp_auth::introspection::ClientAuth;
+use mcp_auth::verify::TokenVerifier;
 use mcp_auth::verify::{JwksOptions, JwtVerifier};
-use mcp_auth::{
-    Auth, DiscoveryKind, ProtectedResource, ResourceServer, TokenVerifier, VerifyError,
-    fetch_server_config, mcp_resource,
-};
+use mcp_auth::{Auth, ProtectedResource, ResourceServer, VerifyError, mcp_resource};
 use mcp_auth_dev::{AuthorizationServer, Fault, SigningAlg};
 use mcp_auth_tests::{Spy, bind, spawn};
 use reqwest::StatusCode;

@@ -6,9 +6,8 @@
 //! says. And wired the one right way, `ResourceAuth::mcp_router`.
 
 use axum::Router;
-use mcp_auth::{
-    DiscoveryKind, ResourceAuth, fetch_server_config, mcp_resource, requires_scope, tool_scopes,
-};
+use mcp_auth::discovery::{DiscoveryKind, fetch_server_config};
+use mcp_auth::{ResourceAuth, mcp_resource, requires_scope, tool_scopes};
 use mcp_auth_dev::AuthorizationServer;
 use mcp_auth_tests::{LogCapture, Spy, bind, spawn};
 use reqwest::StatusCode;

@@ -297,7 +297,7 @@ pub(crate) fn check_redirect_uri(uri: &str) -> Result<(), String> {
 }
 
 fn is_loopback(host: &Host<&str>) -> bool {
-    mcp_auth::rules::is_loopback_host(host)
+    mcp_auth_rules::is_loopback_host(host)
 }
 
 /// How the client tried to authenticate.

@@ -36,7 +36,14 @@ impl DpopKey {
     /// A fresh key for `alg` (ES256, ES384, RS256, ..., PS512 or EdDSA).
     pub fn generate(alg: SigningAlg) -> Result<Self, DevServerError> {
         let key = SigningKey::generate(alg)?;
-        let thumbprint = mcp_auth::dpop::jwk_thumbprint(key.public_params())
+        // RFC 7638, by jsonwebtoken: the same computation the resource server makes (with the
+        // crypto provider mcp-auth installs).
+        mcp_auth::crypto::ensure_provider();
+        let jwk: jsonwebtoken::jwk::Jwk =
+            serde_json::from_value(serde_json::Value::Object(key.public_params().clone()))
+                .map_err(|e| DevServerError::Signing(e.to_string()))?;
+        let thumbprint = jwk
+            .thumbprint(jsonwebtoken::jwk::ThumbprintHash::SHA256)
             .map_err(|e| DevServerError::Signing(e.to_string()))?;
         Ok(Self {
             key: Arc::new(key),

@@ -1162,7 +1162,7 @@ async fn generated_metadata_advertises_the_flows_and_passes_validate_server_conf
         assert_eq!(doc["scopes_supported"], json!(["mcp:read", "mcp:write"]));
 
         let metadata: AuthServerMetadata = serde_json::from_value(doc).unwrap();
-        let report = mcp_auth::validate_server_config(&metadata);
+        let report = mcp_auth::discovery::validate_server_config(&metadata);
         assert!(report.errors.is_empty(), "{report}");
         for code in [
             ValidationCode::CodeResponseTypeSupported,

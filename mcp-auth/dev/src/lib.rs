@@ -48,7 +48,7 @@
 //! as MCP Inspector call them directly. The generated metadata advertises what works and
 //! nothing else: `code` as the only response type, PKCE `S256` only, the three grants, public
 //! clients (`none`) and `client_secret_basic` / `client_secret_post`, and the `iss`
-//! authorization response parameter. [`validate_server_config`](mcp_auth::validate_server_config)
+//! authorization response parameter. [`validate_server_config`](mcp_auth::discovery::validate_server_config)
 //! finds no error in it. No ID tokens are issued.
 //!
 //! DPoP clients are played by [`DpopKey`]: it makes proofs (good ones, or ones that break a

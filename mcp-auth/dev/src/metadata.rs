@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
-use mcp_auth::rules::{DiscoveryKind, discovery_urls};
+use mcp_auth_rules::{DiscoveryKind, discovery_urls};
 use serde_json::{Map, Value, json};
 use url::Url;
 

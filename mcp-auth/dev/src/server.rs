@@ -654,7 +654,7 @@ impl AuthorizationServerBuilder {
         if let Some(bad) = self
             .scopes
             .iter()
-            .find(|s| mcp_auth::rules::scope_token(s).is_err())
+            .find(|s| mcp_auth_rules::scope_token(s).is_err())
         {
             return Err(DevServerError::InvalidScope(bad.clone()));
         }

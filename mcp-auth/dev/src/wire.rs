@@ -200,7 +200,7 @@ pub(crate) fn scope_tokens(scope: Option<&str>) -> Result<Vec<String>, OAuthErro
     let tokens: Vec<&str> = scope.split(' ').collect();
     if tokens
         .iter()
-        .any(|s| mcp_auth::rules::scope_token(s).is_err())
+        .any(|s| mcp_auth_rules::scope_token(s).is_err())
     {
         return Err(OAuthError::bad_request(
             "invalid_scope",

@@ -13,7 +13,7 @@ use super::config::{AuthServerConfig, ensure_valid_issuer, error_messages};
 use super::error::DiscoveryError;
 use super::metadata::AuthServerMetadata;
 use crate::http_client::{self, HttpError, JsonGet};
-use crate::verify::BoxFuture;
+use futures_util::future::BoxFuture;
 
 /// Fetches the metadata of `issuer` with the default [`ServerConfigFetcher`] (10 s timeout per
 /// request, 256 KiB body limit).
@@ -24,7 +24,7 @@ use crate::verify::BoxFuture;
 /// included.
 ///
 /// ```no_run
-/// use mcp_auth::discovery::{fetch_server_config, DiscoveryKind};
+/// use mcp_auth::discovery::{DiscoveryKind, fetch_server_config};
 ///
 /// # async fn run() -> Result<(), mcp_auth::discovery::DiscoveryError> {
 /// let config = fetch_server_config("https://tenant.auth0.com/", DiscoveryKind::Auto).await?;

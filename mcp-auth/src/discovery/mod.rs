@@ -11,7 +11,7 @@
 //!   `S256`, dynamic registration and client ID metadata documents?
 //!
 //! ```no_run
-//! use mcp_auth::discovery::{fetch_server_config, validate_server_config, DiscoveryKind};
+//! use mcp_auth::discovery::{DiscoveryKind, fetch_server_config, validate_server_config};
 //!
 //! # async fn run() -> Result<(), mcp_auth::discovery::DiscoveryError> {
 //! let config = fetch_server_config("https://auth.example.com/tenant1", DiscoveryKind::Auto).await?;
@@ -48,7 +48,7 @@ pub use validate::{
 ///
 /// ```
 /// use mcp_auth::discovery::DiscoveryKind;
-/// use mcp_auth::rules::discovery_urls;
+/// use mcp_auth_rules::discovery_urls;
 ///
 /// assert_eq!(
 ///     discovery_urls("https://auth.example.com/tenant1", DiscoveryKind::Auto).unwrap(),

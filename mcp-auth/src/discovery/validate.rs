@@ -180,7 +180,7 @@ impl fmt::Display for ValidationReport {
 /// for operators who want to know early whether clients will be able to sign in.
 ///
 /// ```
-/// use mcp_auth::discovery::{validate_server_config, AuthServerMetadata, ValidationCode};
+/// use mcp_auth::discovery::{AuthServerMetadata, ValidationCode, validate_server_config};
 ///
 /// let mut metadata = AuthServerMetadata::new("https://auth.example.com");
 /// metadata.response_types_supported = Some(vec!["code".into()]);

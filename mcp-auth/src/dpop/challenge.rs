@@ -12,7 +12,9 @@ use crate::challenge::BearerChallenge;
 /// scheme, followed by `algs`, the accepted proof algorithms (RFC 9449 §7.1).
 ///
 /// ```
-/// use mcp_auth::{ErrorCode, challenge::BearerChallenge, dpop::DpopChallenge};
+/// use mcp_auth::ErrorCode;
+/// use mcp_auth::layer::BearerChallenge;
+/// use mcp_auth::dpop::DpopChallenge;
 ///
 /// let prm = "https://mcp.example.com/.well-known/oauth-protected-resource/mcp";
 /// let c = DpopChallenge::new(BearerChallenge::new(prm), ["ES256", "EdDSA"]);

@@ -2,9 +2,9 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::jwk::{Jwk, ThumbprintHash};
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde_json::{Map, Value};
-use sha2::{Digest as _, Sha256};
 
 use super::DpopError;
 
@@ -16,7 +16,7 @@ const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"]
 pub(super) fn public_key(
     jwk: &Map<String, Value>,
     alg: Algorithm,
-) -> Result<DecodingKey, DpopError> {
+) -> Result<(DecodingKey, Jwk), DpopError> {
     if PRIVATE_MEMBERS.iter().any(|m| jwk.contains_key(*m)) {
         return Err(DpopError::PrivateKey);
     }
@@ -49,10 +49,11 @@ pub(super) fn public_key(
             return Err(DpopError::InvalidJwk("a key parameter is not base64url"));
         }
     }
-    let parsed: jsonwebtoken::jwk::Jwk = serde_json::from_value(Value::Object(jwk.clone()))
+    let parsed: Jwk = serde_json::from_value(Value::Object(jwk.clone()))
         .map_err(|_| DpopError::InvalidJwk("it is not a JWK jsonwebtoken can read"))?;
-    DecodingKey::from_jwk(&parsed)
-        .map_err(|_| DpopError::InvalidJwk("the key parameters are invalid"))
+    let key = DecodingKey::from_jwk(&parsed)
+        .map_err(|_| DpopError::InvalidJwk("the key parameters are invalid"))?;
+    Ok((key, parsed))
 }
 
 /// The required members of a key type, in RFC 7638 (lexicographic) order.
@@ -75,47 +76,33 @@ fn member<'a>(jwk: &'a Map<String, Value>, name: &'static str) -> Result<&'a str
     }
 }
 
-/// The thumbprint of a key already checked by [`public_key`].
-pub(super) fn thumbprint_checked(jwk: &Map<String, Value>) -> Result<String, DpopError> {
-    jwk_thumbprint(jwk)
+/// The RFC 7638 JWK SHA-256 thumbprint of a key read by [`public_key`], base64url without
+/// padding: what a bound token's `cnf.jkt` names (jsonwebtoken's `Jwk::thumbprint`).
+pub(super) fn thumbprint(jwk: &Jwk) -> Result<String, DpopError> {
+    jwk.thumbprint(ThumbprintHash::SHA256)
+        .map_err(|_| DpopError::InvalidJwk("the key's thumbprint cannot be computed"))
 }
 
-/// The RFC 7638 JWK thumbprint with SHA-256, base64url without padding: the hash of the JSON
-/// object of the key type's required members only, in lexicographic order, without
-/// whitespace. EC (`crv`, `kty`, `x`, `y`), RSA (`e`, `kty`, `n`) and OKP (`crv`, `kty`, `x`)
-/// keys; other members (`kid`, `alg`, `use`) do not change it.
-///
-/// ```
-/// use serde_json::json;
-///
-/// // The example of RFC 7638 §3.1.
-/// let jwk = json!({
-///     "kty": "RSA",
-///     "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
-///     "e": "AQAB",
-///     "alg": "RS256",
-///     "kid": "2011-04-29"
-/// });
-/// assert_eq!(
-///     mcp_auth::dpop::jwk_thumbprint(jwk.as_object().unwrap()).unwrap(),
-///     "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
-/// );
-/// ```
-pub fn jwk_thumbprint(jwk: &Map<String, Value>) -> Result<String, DpopError> {
-    let kty = member(jwk, "kty")?;
-    let mut canonical = String::with_capacity(256);
-    canonical.push('{');
-    for (i, name) in thumbprint_members(kty)?.iter().enumerate() {
-        if i > 0 {
-            canonical.push(',');
-        }
-        let value = member(jwk, name)?;
-        // Names and values as JSON strings: serde_json escapes exactly as JSON requires.
-        canonical.push('"');
-        canonical.push_str(name);
-        canonical.push_str("\":");
-        canonical.push_str(&Value::String(value.to_owned()).to_string());
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The example of RFC 7638 §3.1, read as a proof's `jwk` is: jsonwebtoken's thumbprint is
+    /// the RFC's.
+    #[test]
+    fn the_thumbprint_of_rfc7638s_example() {
+        crate::crypto::ensure_provider();
+        let jwk = serde_json::json!({
+            "kty": "RSA",
+            "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
+            "e": "AQAB",
+            "alg": "RS256",
+            "kid": "2011-04-29"
+        });
+        let (_, parsed) = public_key(jwk.as_object().unwrap(), Algorithm::RS256).unwrap();
+        assert_eq!(
+            thumbprint(&parsed).unwrap(),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
     }
-    canonical.push('}');
-    Ok(URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes())))
 }

@@ -1,9 +1,5 @@
 //! [`JwtOrIntrospection`]: JWTs are verified locally, everything else is introspected.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde_json::Value;
-
 use crate::auth_info::AuthInfo;
 use crate::error::VerifyError;
 use crate::verify::TokenVerifier;
@@ -61,7 +57,8 @@ impl<J, I> JwtOrIntrospection<J, I> {
     }
 
     /// Whether `token` looks like a compact JWS: exactly three non-empty base64url segments, the
-    /// first of which decodes to a JSON object. Nothing is verified.
+    /// first of which decodes to a JSON object. Nothing is verified. Such a token goes to the
+    /// JWT verifier, any other to introspection.
     ///
     /// ```
     /// use mcp_auth::introspection::{IntrospectionVerifier, JwtOrIntrospection};
@@ -73,28 +70,7 @@ impl<J, I> JwtOrIntrospection<J, I> {
     /// assert!(!Router::is_jwt_shaped("not.a.jwt"));
     /// ```
     pub fn is_jwt_shaped(token: &str) -> bool {
-        let mut segments = token.split('.');
-        let (Some(header), Some(payload), Some(signature), None) = (
-            segments.next(),
-            segments.next(),
-            segments.next(),
-            segments.next(),
-        ) else {
-            return false;
-        };
-        let base64url = |s: &str| {
-            !s.is_empty()
-                && s.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        };
-        if !(base64url(header) && base64url(payload) && base64url(signature)) {
-            return false;
-        }
-        URL_SAFE_NO_PAD
-            .decode(header)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
-            .is_some_and(|v| v.is_object())
+        crate::jws::is_jwt_shaped(token)
     }
 }
 
@@ -114,6 +90,14 @@ impl<J: TokenVerifier, I: TokenVerifier> TokenVerifier for JwtOrIntrospection<J,
             self.jwt.verify_dpop(token).await
         } else {
             self.introspection.verify_dpop(token).await
+        }
+    }
+
+    fn verify_cached(&self, token: &str) -> Option<Result<AuthInfo, VerifyError>> {
+        if Self::is_jwt_shaped(token) {
+            self.jwt.verify_cached(token)
+        } else {
+            self.introspection.verify_cached(token)
         }
     }
 }

@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::{SESSION_HEADER, jsonrpc_error_with_id};
 use crate::auth_info::AuthInfo;
 use crate::binding::{BindingKey, BindingKind, BindingOptions, Outage, Owner, StoreError};
-use crate::resource::ResourceInner;
+use crate::protection::Protection;
 
 /// The largest JSON answer to a `tools/call` read to find a task it creates (8 MiB). A larger
 /// answer is passed on unread; a task it created is then unbound, and refused to everyone.
@@ -21,7 +21,7 @@ const SCAN_LIMIT: usize = 8 * 1024 * 1024;
 /// The bindings of one authenticated request: its user and the resource's store.
 #[derive(Clone)]
 pub(crate) struct Binder {
-    resource: Arc<ResourceInner>,
+    protection: Arc<Protection>,
     info: AuthInfo,
     /// The user's digest, made on first use (most requests bind nothing).
     owner: std::sync::OnceLock<Owner>,
@@ -35,9 +35,9 @@ enum Failure {
 }
 
 impl Binder {
-    pub(crate) fn new(resource: &Arc<ResourceInner>, info: &AuthInfo) -> Self {
+    pub(crate) fn new(protection: &Arc<Protection>, info: &AuthInfo) -> Self {
         Self {
-            resource: Arc::clone(resource),
+            protection: Arc::clone(protection),
             info: info.clone(),
             owner: std::sync::OnceLock::new(),
         }
@@ -48,20 +48,20 @@ impl Binder {
     }
 
     fn options(&self) -> &BindingOptions {
-        &self.resource.bindings
+        &self.protection.bindings
     }
 
     fn key(&self, kind: BindingKind, id: &[u8]) -> BindingKey {
-        BindingKey::new(&self.resource.id, kind, id)
+        BindingKey::new(&self.protection.id, kind, id)
     }
 
     /// `503` with `Retry-After`: the store did not answer, so nothing is served unchecked. The
     /// JSON-RPC error answers request `id`, so that the client's pending call ends.
     fn unavailable(&self, error: &StoreError, id: &Value) -> Response {
         tracing::debug!("binding store unavailable");
-        self.resource
-            .alerts
-            .store_unavailable(&self.resource.id, &error.to_string());
+        self.protection
+            .notices
+            .store_unavailable(&self.protection.id, &error.to_string());
         self.retry_later(
             crate::binding::UNAVAILABLE_DESCRIPTION,
             id,
@@ -78,7 +78,7 @@ impl Binder {
         estimate: Option<std::time::Duration>,
     ) -> Response {
         let retry =
-            crate::binding::retry_after_secs(estimate, self.resource.settings.retry_after_floor);
+            crate::binding::retry_after_secs(estimate, self.protection.challenge.retry_floor);
         let mut response =
             jsonrpc_error_with_id(StatusCode::SERVICE_UNAVAILABLE, -32603, message, id.clone());
         response
@@ -110,9 +110,9 @@ impl Binder {
             Ok(Some(owner)) if owner == self.owner() => Ok(Some(session.clone())),
             Ok(found) => {
                 if found.is_some() {
-                    self.resource
-                        .alerts
-                        .foreign_binding(&self.resource.id, "session");
+                    self.protection
+                        .notices
+                        .foreign_binding(&self.protection.id, "session");
                 }
                 tracing::debug!(bound = found.is_some(), "session refused");
                 Err(jsonrpc_error_with_id(
@@ -141,9 +141,9 @@ impl Binder {
             };
             if bound != Some(self.owner()) {
                 if bound.is_some() {
-                    self.resource
-                        .alerts
-                        .foreign_binding(&self.resource.id, "task");
+                    self.protection
+                        .notices
+                        .foreign_binding(&self.protection.id, "task");
                 }
                 tracing::debug!(bound = bound.is_some(), "task refused");
                 let message = if task.is_empty() {
@@ -181,7 +181,7 @@ impl Binder {
         match failure {
             Failure::Store(error) => self.unavailable(&error, id),
             Failure::Taken => {
-                self.resource.alerts.id_collision(&self.resource.id);
+                self.protection.notices.id_collision(&self.protection.id);
                 self.retry_later(
                     "The server issued an id that is already in use; retry",
                     id,
@@ -209,9 +209,9 @@ impl Binder {
     ) -> Response {
         if let Some(report) = outage.as_deref().and_then(Outage::report) {
             tracing::debug!("a state handle could not be bound or checked; answered 503");
-            self.resource
-                .alerts
-                .store_unavailable(&self.resource.id, &report.reason);
+            self.protection
+                .notices
+                .store_unavailable(&self.protection.id, &report.reason);
             return self.retry_later(
                 crate::binding::UNAVAILABLE_DESCRIPTION,
                 id,
@@ -252,7 +252,7 @@ impl Binder {
             self.scan_json(response, id).await
         } else if content_type.eq_ignore_ascii_case("text/event-stream") {
             let tasks = calls_tool.then(|| self.clone());
-            watch_events(response, &self.resource, tasks, outage, id.clone())
+            watch_events(response, &self.protection, tasks, outage, id.clone())
         } else {
             response
         }
@@ -309,14 +309,14 @@ impl Binder {
 /// server's stream ended first, after it).
 pub(crate) fn watch_events(
     response: Response,
-    resource: &Arc<ResourceInner>,
+    protection: &Arc<Protection>,
     tasks: Option<Binder>,
     outage: Option<Arc<Outage>>,
     id: Value,
 ) -> Response {
     let (parts, body) = response.into_parts();
     let state = EventScan {
-        resource: Arc::clone(resource),
+        protection: Arc::clone(protection),
         tasks,
         inner: body.into_data_stream(),
         events: EventSplitter::default(),
@@ -333,10 +333,10 @@ pub(crate) fn watch_events(
             // Whatever came (a chunk, the end), the answer is withheld: the call ends with an
             // error naming the binding store instead.
             tracing::debug!("a state handle could not be bound or checked; stream ended");
-            let resource = &state.resource;
-            resource
-                .alerts
-                .store_unavailable(&resource.id, &report.reason);
+            let protection = &state.protection;
+            protection
+                .notices
+                .store_unavailable(&protection.id, &report.reason);
             state.ended = true;
             return Some((Ok(unavailable_event(&state.id)), state));
         }
@@ -410,7 +410,7 @@ impl Answer {
 
 /// The state of [`Binder::scan_events`].
 struct EventScan {
-    resource: Arc<ResourceInner>,
+    protection: Arc<Protection>,
     /// The binder of the tasks the answer's events create, when the request calls a tool.
     tasks: Option<Binder>,
     inner: axum::body::BodyDataStream,

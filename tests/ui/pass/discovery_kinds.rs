@@ -1,5 +1,5 @@
 use mcp_auth::mcp_resource;
-use mcp_auth::rules::DiscoveryKind;
+use mcp_auth::discovery::DiscoveryKind;
 
 #[mcp_resource(id = "https://a.example.com", issuer = "https://auth.example.com", discovery = "oauth")]
 pub struct OAuthOnly;

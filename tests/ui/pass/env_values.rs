@@ -1,5 +1,5 @@
 use mcp_auth::mcp_resource;
-use mcp_auth::spec::ValueSource;
+use mcp_auth::__private::ValueSource;
 
 // Private structs: the generated items get the struct's visibility, and unused ones do not warn.
 #[mcp_resource(

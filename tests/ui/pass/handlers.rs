@@ -3,7 +3,7 @@ use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use mcp_auth::{Auth, mcp_resource, requires_scope};
-use mcp_auth::spec::ScopeSet;
+use mcp_auth::__private::ScopeSet;
 
 #[mcp_resource(
     id = "https://mcp.example.com/mcp",

@@ -1,6 +1,6 @@
 use mcp_auth::mcp_resource;
-use mcp_auth::rules::DiscoveryKind;
-use mcp_auth::spec::ValueSource;
+use mcp_auth::discovery::DiscoveryKind;
+use mcp_auth::__private::ValueSource;
 
 #[mcp_resource(
     id = "https://mcp.example.com",

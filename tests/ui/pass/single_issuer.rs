@@ -37,6 +37,6 @@ fn main() {
     assert_eq!(spec.type_name, "Notes");
     assert_eq!(spec.metadata_json, Some(Notes::METADATA_JSON));
     assert_eq!(spec.issuers.len(), 1);
-    assert_eq!(spec.issuers[0].kind, mcp_auth::rules::DiscoveryKind::Auto);
+    assert_eq!(spec.issuers[0].kind, mcp_auth::discovery::DiscoveryKind::Auto);
     assert_eq!(spec.metadata.resource_name, Some("Notes"));
 }

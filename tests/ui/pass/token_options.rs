@@ -1,5 +1,5 @@
 use mcp_auth::mcp_resource;
-use mcp_auth::spec::TokenSpec;
+use mcp_auth::__private::TokenSpec;
 use mcp_auth::verify::{ClaimsProfile, TypPolicy};
 
 #[mcp_resource(

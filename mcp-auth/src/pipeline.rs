@@ -1,0 +1,798 @@
+//! The one request pipeline of a protected resource: every request the bearer layer guards goes
+//! through these steps, in this order, whatever its scheme.
+//!
+//! | step | reads | refusal |
+//! |---|---|---|
+//! | 1. wiring | a metadata request that reached the layer | (answered with the public document) |
+//! | 2. framing | `Origin`, `Host`, the request target, `Transfer-Encoding` | `403` / `400` |
+//! | 3. origin | `Origin` against the allowed origins | `403`, no CORS headers |
+//! | 4. preflight | `OPTIONS` | (answered `204` with CORS headers) |
+//! | 5. credentials | `Authorization`, read once into [`Credentials`] | `401` (none), `400` (malformed) |
+//! | 6. scheme | `Bearer` at a resource that requires DPoP | `401 invalid_token` |
+//! | 7. token | the verifier; what it knows at once ([`TokenVerifier::verify_cached`]) without waiting | `401 invalid_token`, `503` |
+//! | 8. proof | `DPoP`: the key binding and the proof, every step of RFC 9449 §4.3 ([`dpop`]) | `401 invalid_dpop_proof`, `use_dpop_nonce`, `503` |
+//! | 9. scopes | the layer's required scopes | `403 insufficient_scope` |
+//! | 10. MCP mode | the JSON-RPC body: headers, per-operation scopes, bindings ([`crate::mcp`]) | `400`, `403`, `404`, `413`, `415`, `503` |
+//!
+//! A request decided without waiting (a refusal, or a `Bearer` token the verifier answers at
+//! once) is answered, or passed on with the inner service's own future, inside `call`: no box,
+//! no task state. Only a verification that waits, a DPoP proof (its replay claim) and MCP mode
+//! (the body) take the boxed future; they carry the credentials read in step 5 with them.
+//!
+//! Every refusal is an [`AuthRejection`] built from the resource's challenge context for the
+//! request's scheme; the ones that depend only on their kind are rendered once per layer.
+
+pub(crate) mod dpop;
+
+use std::any::TypeId;
+use std::convert::Infallible;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::body::Body;
+use axum::response::Response;
+use http::header::AUTHORIZATION;
+use http::{HeaderValue, Method, Request};
+use tower::{Layer, Service};
+use tracing::Instrument as _;
+
+use crate::auth_info::AuthInfo;
+use crate::bearer::{Credentials, Scheme, read_credentials};
+use crate::binding::Outage;
+use crate::cors;
+use crate::error::VerifyError;
+use crate::extract::{Authenticated, LayerContext};
+use crate::mcp::{McpPolicy, McpScopes};
+use crate::protection::Protection;
+use crate::rejection::{AuthRejection, ErrorBodyHook, PrebuiltRejections, RejectionKey};
+use crate::spec::AnyResource;
+use crate::verify::{TokenVerifier as _, bearer_only};
+
+/// Guards routes with bearer tokens (and DPoP-bound ones) for one protected resource: see the
+/// `layer` module for what a request meets in it.
+///
+/// Made by [`ResourceAuth::layer`](crate::ResourceAuth::layer) (or
+/// [`ResourceServer::bearer`](crate::ResourceServer::bearer)). `R` ties the layer to a
+/// `#[mcp_resource]` type, so that [`Auth<R>`](crate::Auth) only accepts tokens this layer
+/// verified; runtime-configured resources use [`AnyResource`].
+pub struct BearerLayer<R = AnyResource> {
+    config: Arc<LayerConfig>,
+    _resource: PhantomData<fn() -> R>,
+}
+
+#[derive(Clone)]
+struct LayerConfig {
+    protection: Arc<Protection>,
+    required: Arc<[String]>,
+    /// The `scope` of challenges to requests without (valid) credentials.
+    unauthenticated_scopes: Vec<String>,
+    error_body: Option<ErrorBodyHook>,
+    cors: bool,
+    /// MCP mode: per-operation scopes from the JSON-RPC body and session binding.
+    mcp: Option<Arc<McpPolicy>>,
+    /// The largest JSON-RPC body MCP mode reads.
+    mcp_max_body_bytes: usize,
+    /// The refusals rendered so far (used without an `error_body` hook); replaced by every
+    /// edit of the configuration.
+    prebuilt: Arc<PrebuiltRejections>,
+    /// What the requests this layer passes carry to the code behind it (one allocation per
+    /// layer, shared by them); rebuilt by every edit of the configuration.
+    context: Arc<LayerContext>,
+}
+
+impl<R> Clone for BearerLayer<R> {
+    fn clone(&self) -> Self {
+        Self {
+            config: Arc::clone(&self.config),
+            _resource: PhantomData,
+        }
+    }
+}
+
+impl<R> std::fmt::Debug for BearerLayer<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BearerLayer")
+            .field("resource", &self.config.protection.id)
+            .field("required_scopes", &self.config.required)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R: 'static> BearerLayer<R> {
+    /// A layer for `protection`, tied to the marker type `R`, with no required scopes.
+    pub(crate) fn new(protection: Arc<Protection>) -> Self {
+        protection.notices.layer_made();
+        let unauthenticated_scopes = protection.challenge.base_scopes.clone();
+        let required: Arc<[String]> = Arc::from(Vec::new());
+        let mut config = LayerConfig {
+            context: Arc::new(LayerContext {
+                protection: Arc::clone(&protection),
+                marker: TypeId::of::<R>(),
+                required: Arc::clone(&required),
+                error_body: None,
+            }),
+            protection,
+            required,
+            unauthenticated_scopes,
+            error_body: None,
+            cors: true,
+            mcp: None,
+            mcp_max_body_bytes: crate::mcp::DEFAULT_MAX_BODY_BYTES,
+            prebuilt: Arc::default(),
+        };
+        config.context = context::<R>(&config);
+        Self {
+            config: Arc::new(config),
+            _resource: PhantomData,
+        }
+    }
+
+    fn edit(self, f: impl FnOnce(&mut LayerConfig)) -> Self {
+        let mut config = LayerConfig::clone(&self.config);
+        f(&mut config);
+        config.prebuilt = Arc::default();
+        if let Some(mcp) = &config.mcp {
+            config.mcp = Some(Arc::new(McpPolicy::new(
+                mcp.scopes.clone(),
+                config.mcp_max_body_bytes,
+            )));
+        }
+        config.context = context::<R>(&config);
+        Self {
+            config: Arc::new(config),
+            _resource: PhantomData,
+        }
+    }
+
+    /// Scopes every request must have been granted, all of them. They lead the `scope` of the
+    /// challenges, followed by `scopes_supported`.
+    pub fn required_scopes<I, S>(self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let required: Vec<String> = scopes.into_iter().map(Into::into).collect();
+        self.edit(|c| {
+            let mut challenge = required.clone();
+            for s in &c.protection.challenge.base_scopes {
+                if !challenge.contains(s) {
+                    challenge.push(s.clone());
+                }
+            }
+            c.unauthenticated_scopes = challenge;
+            c.required = Arc::from(required);
+        })
+    }
+
+    /// Builds the JSON body of every rejection (the status and the `WWW-Authenticate`,
+    /// `Retry-After` and CORS headers stay the layer's).
+    pub fn error_body(
+        self,
+        hook: impl Fn(&AuthRejection) -> serde_json::Value + Send + Sync + 'static,
+    ) -> Self {
+        self.edit(|c| c.error_body = Some(Arc::new(hook)))
+    }
+
+    /// Turns off the layer's CORS handling (answering preflights, `Access-Control-*` headers),
+    /// for applications that put their own CORS layer outside this one.
+    pub fn without_cors(self) -> Self {
+        self.edit(|c| c.cors = false)
+    }
+
+    /// MCP mode: reads the JSON-RPC body of each `POST` (up to 4 MiB, see
+    /// [`mcp_max_body_bytes`](Self::mcp_max_body_bytes)), checks the standard MCP headers
+    /// against it (`400` on disagreement), requires the scopes `scopes` names for its operations
+    /// (answering `403 insufficient_scope` before dispatch), and binds the sessions and tasks the
+    /// server creates to the user who created them, in the resource's
+    /// [binding store](crate::binding). See [`crate::mcp`].
+    pub fn mcp(self, scopes: McpScopes) -> Self {
+        self.edit(|c| c.mcp = Some(Arc::new(McpPolicy::new(scopes, c.mcp_max_body_bytes))))
+    }
+
+    /// The largest JSON-RPC body MCP mode reads (default 4 MiB); larger ones get `413`. Without
+    /// MCP mode ([`mcp`](Self::mcp)) no body is read, and this has no effect.
+    pub fn mcp_max_body_bytes(self, max: usize) -> Self {
+        self.edit(|c| c.mcp_max_body_bytes = max)
+    }
+}
+
+/// The [`LayerContext`] of a layer of `R` with `config`'s resource, required scopes and body.
+fn context<R: 'static>(config: &LayerConfig) -> Arc<LayerContext> {
+    Arc::new(LayerContext {
+        protection: Arc::clone(&config.protection),
+        marker: TypeId::of::<R>(),
+        required: Arc::clone(&config.required),
+        error_body: config.error_body.clone(),
+    })
+}
+
+impl<S, R: 'static> Layer<S> for BearerLayer<R> {
+    type Service = BearerService<S, R>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        BearerService {
+            inner,
+            config: Arc::clone(&self.config),
+            _resource: PhantomData,
+        }
+    }
+}
+
+/// The service of a [`BearerLayer`].
+pub struct BearerService<S, R = AnyResource> {
+    inner: S,
+    config: Arc<LayerConfig>,
+    _resource: PhantomData<fn() -> R>,
+}
+
+impl<S: Clone, R> Clone for BearerService<S, R> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            config: Arc::clone(&self.config),
+            _resource: PhantomData,
+        }
+    }
+}
+
+impl<S, R> std::fmt::Debug for BearerService<S, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BearerService")
+            .field("resource", &self.config.protection.id)
+            .finish_non_exhaustive()
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of a [`BearerService`] whose inner service answers with `F`.
+    ///
+    /// Polling it again after it completed panics, as with `futures`' futures.
+    pub struct BearerFuture<F> {
+        #[pin]
+        state: FutureState<F>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = FutureStateProj]
+    #[project_replace = FutureStateReplace]
+    enum FutureState<F> {
+        /// Answered without waiting (a refusal or a preflight): no task state to allocate.
+        Ready { response: Response },
+        /// Decided without waiting and passed on: the inner service's own future, unboxed.
+        Passed {
+            #[pin]
+            future: F,
+            cors_origin: Option<HeaderValue>,
+            watch: Option<Watch>,
+        },
+        /// Decided after waiting (verification, a DPoP proof, MCP mode).
+        Boxed { future: Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>> },
+        /// Completed.
+        Done,
+    }
+}
+
+impl<F> BearerFuture<F> {
+    fn ready(response: Response) -> Self {
+        Self {
+            state: FutureState::Ready { response },
+        }
+    }
+
+    fn passed(future: F, cors_origin: Option<HeaderValue>, watch: Option<Watch>) -> Self {
+        Self {
+            state: FutureState::Passed {
+                future,
+                cors_origin,
+                watch,
+            },
+        }
+    }
+
+    fn boxed(future: impl Future<Output = Result<Response, Infallible>> + Send + 'static) -> Self {
+        Self {
+            state: FutureState::Boxed {
+                future: Box::pin(future),
+            },
+        }
+    }
+}
+
+impl<F> Future for BearerFuture<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut state = self.project().state;
+        let response = match state.as_mut().project() {
+            FutureStateProj::Ready { .. } => match state.project_replace(FutureState::Done) {
+                FutureStateReplace::Ready { response } => return Poll::Ready(Ok(response)),
+                _ => unreachable!("the state was Ready"),
+            },
+            FutureStateProj::Passed {
+                future,
+                cors_origin,
+                watch,
+            } => {
+                let Ok(response) = std::task::ready!(future.poll(cx));
+                let response = match watch {
+                    Some(watch) => watch.checked(response),
+                    None => response,
+                };
+                with_cors(response, cors_origin.as_ref())
+            }
+            FutureStateProj::Boxed { future } => {
+                let Ok(response) = std::task::ready!(future.as_mut().poll(cx));
+                response
+            }
+            FutureStateProj::Done => panic!("BearerFuture polled after completion"),
+        };
+        state.project_replace(FutureState::Done);
+        Poll::Ready(Ok(response))
+    }
+}
+
+impl<F> std::fmt::Debug for BearerFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BearerFuture")
+    }
+}
+
+impl<S, R> Service<Request<Body>> for BearerService<S, R>
+where
+    S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    R: 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BearerFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<Body>) -> Self::Future {
+        let config = &*self.config;
+        let protection = &*config.protection;
+        // At debug, like the per-request outcomes: at info, formatting it costs every request.
+        let span = tracing::debug_span!(
+            "mcp_auth",
+            resource = %protection.id,
+            method = %request.method(),
+            path = %request.uri().path(),
+        );
+        let entered = span.enter();
+        // 1. A metadata request that reached the layer: the (public) document.
+        if (request.method() == Method::GET || request.method() == Method::HEAD)
+            && protection.document.is_path(request.uri().path())
+        {
+            protection.notices.metadata_behind_layer(&protection.id);
+            return BearerFuture::ready(protection.document.response());
+        }
+        // 2. Ambiguous `Origin` or `Host` lines, request target or transfer coding.
+        if let Some(rejection) = crate::framing::refusal(
+            request.version(),
+            request.uri(),
+            request.headers(),
+            &protection.authority,
+        ) {
+            return BearerFuture::ready(reject(config, Rejected::Other(Box::new(rejection))));
+        }
+        // 3. The origin policy, decided once: a refused origin gets 403 before any token
+        // check, and CORS headers go only to an allowed one (a refused page must not read it).
+        let origin = crate::framing::single_origin(request.headers()).cloned();
+        if let Some(origin) = &origin
+            && !protection.origins.allows(origin, &protection.origin)
+        {
+            let rejection = AuthRejection::forbidden_origin();
+            return BearerFuture::ready(reject(config, Rejected::Other(Box::new(rejection))));
+        }
+        let cors_origin = origin.filter(|_| config.cors);
+        // 4. A CORS preflight carries no credentials.
+        if request.method() == Method::OPTIONS && config.cors {
+            let response = cors::endpoint_preflight(request.headers());
+            return BearerFuture::ready(with_cors(response, cors_origin.as_ref()));
+        }
+        // 5.-7. The credentials, read once; a Bearer token the verifier knows is decided now.
+        let dpop = protection.dpop.is_some();
+        let next = match read_credentials(request.headers(), request.uri(), dpop) {
+            Credentials::None { .. } => Next::Refuse(Rejected::Known(RejectionKey::Missing)),
+            Credentials::Malformed(scheme, why) => {
+                tracing::debug!(reason = ?why, "malformed credentials");
+                Next::Refuse(Rejected::Known(RejectionKey::Malformed(scheme, why)))
+            }
+            Credentials::Token(Scheme::Bearer, _) if dpop_required(protection) => {
+                tracing::debug!(reason = "bearer_refused", "token rejected");
+                Next::Refuse(Rejected::Known(RejectionKey::DpopRequired))
+            }
+            Credentials::Token(Scheme::Bearer, token) => {
+                match protection.verifier.verify_cached(token) {
+                    Some(outcome) => match bearer_outcome(config, outcome) {
+                        Ok(authenticated) => Next::Proceed(authenticated),
+                        Err(rejected) => Next::Refuse(rejected),
+                    },
+                    None => Next::Wait(Waiting::Bearer(OwnedToken::of(&request, token))),
+                }
+            }
+            Credentials::Token(Scheme::Dpop, token) => {
+                Next::Wait(Waiting::Dpop(OwnedToken::of(&request, token)))
+            }
+        };
+        let authenticated = match next {
+            Next::Refuse(rejected) => {
+                let response = reject(config, rejected);
+                drop(entered);
+                return BearerFuture::ready(with_cors(response, cors_origin.as_ref()));
+            }
+            Next::Proceed(authenticated) if config.mcp.is_none() => {
+                let watch = Watch::of(&authenticated);
+                attach(&mut request, authenticated);
+                // `poll_ready` readied this very service, and it answers now: no clone of it,
+                // no box, no task state of ours.
+                let future = self.inner.call(request);
+                drop(entered);
+                return BearerFuture::passed(future, cors_origin, watch);
+            }
+            Next::Proceed(authenticated) => Waiting::Decided(Box::new(authenticated)),
+            Next::Wait(waiting) => waiting,
+        };
+        drop(entered);
+        // The ready inner service goes with the request; a fresh clone waits for the next one.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let config = Arc::clone(&self.config);
+        let future = async move {
+            let head = Head {
+                method: request.method(),
+                uri: request.uri(),
+                headers: request.headers(),
+            };
+            let decided = authenticated.decide(&config, head).await;
+            let response = match decided {
+                Ok(authenticated) => proceed(&config, &mut inner, request, authenticated).await?,
+                Err(rejected) => reject(&config, rejected),
+            };
+            Ok(with_cors(response, cors_origin.as_ref()))
+        };
+        BearerFuture::boxed(future.instrument(span))
+    }
+}
+
+/// What the steps that need no waiting decided.
+enum Next {
+    Refuse(Rejected),
+    Proceed(Authenticated),
+    Wait(Waiting),
+}
+
+/// What is left to decide after waiting, with the credentials read in step 5.
+enum Waiting {
+    /// Decided already (MCP mode still reads the body).
+    Decided(Box<Authenticated>),
+    /// A Bearer token the verifier must verify in full.
+    Bearer(OwnedToken),
+    /// A DPoP token: its verification, its key binding and its proof.
+    Dpop(OwnedToken),
+}
+
+/// What the steps that wait read of a request (its body is not `Sync`).
+#[derive(Clone, Copy)]
+pub(crate) struct Head<'a> {
+    pub(crate) method: &'a Method,
+    pub(crate) uri: &'a http::Uri,
+    pub(crate) headers: &'a http::HeaderMap,
+}
+
+impl Waiting {
+    async fn decide(self, config: &LayerConfig, head: Head<'_>) -> Result<Authenticated, Rejected> {
+        match self {
+            Self::Decided(authenticated) => Ok(*authenticated),
+            Self::Bearer(token) => {
+                let outcome = config.protection.verifier.verify(token.as_str()).await;
+                bearer_outcome(config, outcome)
+            }
+            Self::Dpop(token) => {
+                let info = dpop::authenticate(
+                    &config.protection,
+                    &config.unauthenticated_scopes,
+                    head,
+                    token.as_str(),
+                )
+                .await
+                .map_err(|rejection| Rejected::Other(Box::new(rejection)))?;
+                scoped(config, info)
+            }
+        }
+    }
+}
+
+/// A token read from the `Authorization` header, kept for the steps that wait: the header value
+/// (a reference count) and where the token is in it.
+struct OwnedToken {
+    value: HeaderValue,
+    start: usize,
+    len: usize,
+}
+
+impl OwnedToken {
+    /// `token`, a part of `request`'s one `Authorization` value.
+    fn of(request: &Request<Body>, token: &str) -> Self {
+        let value = request
+            .headers()
+            .get(AUTHORIZATION)
+            .cloned()
+            .unwrap_or_else(|| HeaderValue::from_static(""));
+        // `token` borrows from that very value: its offset is a pointer difference.
+        let start = (token.as_ptr() as usize).saturating_sub(value.as_bytes().as_ptr() as usize);
+        Self {
+            value,
+            start,
+            len: token.len(),
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        // Checked ASCII when it was read; an empty string if the slice ever fell outside it.
+        self.value
+            .as_bytes()
+            .get(self.start..self.start + self.len)
+            .and_then(|bytes| std::str::from_utf8(bytes).ok())
+            .unwrap_or_default()
+    }
+}
+
+fn dpop_required(protection: &Protection) -> bool {
+    protection
+        .challenge
+        .dpop
+        .as_ref()
+        .is_some_and(|offer| !offer.bearer)
+}
+
+/// Why a request was refused.
+pub(crate) enum Rejected {
+    /// A refusal that depends only on its kind (see [`RejectionKey`]).
+    Known(RejectionKey),
+    /// Any other: rendered for this request (boxed: these are the rare ones).
+    Other(Box<AuthRejection>),
+}
+
+/// The verifier's verdict on a Bearer token, then the Bearer rule (a key-bound token is refused
+/// as Bearer, RFC 9449 §7.2, whatever the verifier) and the layer's required scopes.
+fn bearer_outcome(
+    config: &LayerConfig,
+    outcome: Result<AuthInfo, VerifyError>,
+) -> Result<Authenticated, Rejected> {
+    match outcome.and_then(bearer_only) {
+        Ok(info) => scoped(config, info),
+        Err(error) => {
+            log_refused_token(&config.protection, &error);
+            if matches!(error, VerifyError::Unavailable { .. }) {
+                return Err(Rejected::Other(Box::new(AuthRejection::from_verify_error(
+                    &config.protection.challenge,
+                    Scheme::Bearer,
+                    &error,
+                    &config.unauthenticated_scopes,
+                ))));
+            }
+            Err(Rejected::Known(RejectionKey::Verify(error)))
+        }
+    }
+}
+
+/// Step 9: the layer's required scopes, for a verified token.
+fn scoped(config: &LayerConfig, info: AuthInfo) -> Result<Authenticated, Rejected> {
+    let protection = &config.protection;
+    if let Err(missing) = protection
+        .hierarchy
+        .require(info.scopes(), config.required.iter())
+    {
+        return Err(Rejected::Other(Box::new(
+            AuthRejection::insufficient_scope(
+                &protection.challenge,
+                &info,
+                [],
+                &config.required,
+                &missing,
+            ),
+        )));
+    }
+    // No user data in per-request logs: not the subject, not the client, not the token.
+    tracing::debug!(kind = ?info.token_kind(), dpop = info.dpop_jkt().is_some(), "token verified");
+    Ok(Authenticated {
+        info,
+        layer: Arc::clone(&config.context),
+        outage: watch_outage(),
+    })
+}
+
+/// The one log of a refused token: `debug` per request; what the operator acts on (an
+/// unreachable authorization server, a provider's `typ`) through the resource's notices.
+pub(crate) fn log_refused_token(protection: &Protection, error: &VerifyError) {
+    match error {
+        VerifyError::Unavailable { reason, .. } => {
+            tracing::debug!(%reason, "authorization server unavailable");
+            protection.notices.unavailable(&protection.id, reason);
+        }
+        VerifyError::InvalidType => {
+            tracing::debug!(reason = error.kind(), "token rejected");
+            protection.notices.typ_refused(&protection.id);
+        }
+        other => tracing::debug!(reason = other.kind(), "token rejected"),
+    }
+}
+
+/// The response to a refused request. A refusal that depends only on its kind is rendered once
+/// per layer and answered from the copy afterwards (unless an `error_body` hook builds bodies).
+fn reject(config: &LayerConfig, rejected: Rejected) -> Response {
+    let ctx = &config.protection.challenge;
+    let scopes = &config.unauthenticated_scopes;
+    let (status, response) = match rejected {
+        Rejected::Known(key) if config.error_body.is_none() => {
+            let prebuilt = config
+                .prebuilt
+                .get_or_build(key, |key| key.rejection(ctx, scopes));
+            (prebuilt.status(), prebuilt.response())
+        }
+        Rejected::Known(key) => {
+            let rejection = key.rejection(ctx, scopes);
+            (
+                rejection.status(),
+                rejection.render(config.error_body.as_ref()),
+            )
+        }
+        Rejected::Other(rejection) => (
+            rejection.status(),
+            rejection.render(config.error_body.as_ref()),
+        ),
+    };
+    let status = status.as_u16();
+    tracing::debug!(status, "request rejected");
+    let protection = &config.protection;
+    protection.notices.rejected(&protection.id, status);
+    response
+}
+
+/// Adds the CORS headers for an allowed `origin` (`None`: not allowed, or CORS is off).
+fn with_cors(mut response: Response, origin: Option<&HeaderValue>) -> Response {
+    if let Some(origin) = origin {
+        cors::add_endpoint_headers(response.headers_mut(), origin);
+    }
+    response
+}
+
+/// Step 10, and the request passed on: in MCP mode the session, per-operation and binding
+/// checks first.
+async fn proceed<S>(
+    config: &LayerConfig,
+    inner: &mut S,
+    request: Request<Body>,
+    authenticated: Authenticated,
+) -> Result<Response, Infallible>
+where
+    S: Service<Request<Body>, Response = Response, Error = Infallible>,
+{
+    let Some(policy) = &config.mcp else {
+        let watch = Watch::of(&authenticated);
+        let mut request = request;
+        attach(&mut request, authenticated);
+        let response = inner.call(request).await?;
+        return Ok(match watch {
+            Some(watch) => watch.checked(response),
+            None => response,
+        });
+    };
+    let inspected = match policy.inspect(request).await {
+        Ok(inspected) => inspected,
+        Err(response) => return Ok(response),
+    };
+    let binder = crate::mcp::Binder::new(&config.protection, &authenticated.info);
+    let session = match binder
+        .check_session(inspected.request.headers(), &inspected.id)
+        .await
+    {
+        Ok(session) => session,
+        Err(response) => return Ok(response),
+    };
+    if let Some(rejection) = authenticated.refusal(inspected.needed.iter().map(String::as_str)) {
+        return Ok(rejection);
+    }
+    if let Err(response) = binder.check_tasks(&inspected.tasks, &inspected.id).await {
+        return Ok(response);
+    }
+    let mut request = inspected.request;
+    let method = request.method().clone();
+    let uri = request.uri().clone();
+    let outage = authenticated.outage.clone();
+    attach(&mut request, authenticated);
+    let response = inner.call(request).await?;
+    let response = binder
+        .after(
+            &method,
+            session.as_ref(),
+            inspected.calls_tool,
+            &inspected.id,
+            outage,
+            response,
+        )
+        .await;
+    // Only a request the MCP service answered shows where it is mounted: a client posting to
+    // any other path behind the layer cannot raise the warning.
+    if method == Method::POST && response.status().is_success() {
+        let protection = &config.protection;
+        protection
+            .notices
+            .mcp_request_at(&protection.id, uri.path(), &protection.path);
+    }
+    Ok(response)
+}
+
+/// Puts the verified token into the request extensions: the [`Authenticated`] record that
+/// [`Auth`](crate::Auth) and `mcp_auth::rmcp` trust (only this layer can create one), and a plain
+/// [`AuthInfo`](crate::AuthInfo) clone for `Extension<AuthInfo>` users.
+fn attach(request: &mut Request<Body>, authenticated: Authenticated) {
+    let extensions = request.extensions_mut();
+    extensions.insert(authenticated.info.clone());
+    extensions.insert(authenticated);
+}
+
+/// The outage record of a request whose code may use state handles (only rmcp tools can).
+fn watch_outage() -> Option<Arc<Outage>> {
+    cfg!(feature = "rmcp").then(Arc::default)
+}
+
+/// What a request passed on without MCP mode needs to turn its answer into `503` when its code
+/// met a binding store that could not take or check a state handle.
+struct Watch {
+    outage: Arc<Outage>,
+    layer: Arc<LayerContext>,
+}
+
+impl Watch {
+    fn of(authenticated: &Authenticated) -> Option<Self> {
+        authenticated.outage.as_ref().map(|outage| Self {
+            outage: Arc::clone(outage),
+            layer: Arc::clone(&authenticated.layer),
+        })
+    }
+
+    /// `response`, or `503` with `Retry-After` if a binding failed while it was made; an event
+    /// stream (whose status goes out before the tool runs) is watched, and ends with an error
+    /// event if a binding fails while it streams.
+    fn checked(&self, response: Response) -> Response {
+        let protection = &self.layer.protection;
+        let Some(report) = self.outage.report() else {
+            let streams = response
+                .headers()
+                .get(http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(';').next())
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("text/event-stream"));
+            if !streams {
+                return response;
+            }
+            let outage = Some(Arc::clone(&self.outage));
+            // Without MCP mode the request's JSON-RPC id is not read: the error answers `null`.
+            return crate::mcp::watch_events(
+                response,
+                protection,
+                None,
+                outage,
+                serde_json::Value::Null,
+            );
+        };
+        tracing::debug!("a state handle could not be bound or checked; answered 503");
+        protection
+            .notices
+            .store_unavailable(&protection.id, &report.reason);
+        AuthRejection::binding_store_unavailable(&protection.challenge, report.retry_after)
+            .render(self.layer.error_body.as_ref())
+    }
+}
