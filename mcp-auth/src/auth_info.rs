@@ -114,7 +114,7 @@ impl AuthInfo {
     }
 
     /// `exp` as seconds since the Unix epoch.
-    pub fn expires_at_unix(&self) -> Option<u64> {
+    pub(crate) fn expires_at_unix(&self) -> Option<u64> {
         self.0.facts.expires_at
     }
 
@@ -134,11 +134,6 @@ impl AuthInfo {
     /// Every claim of the token (or of the introspection response), as JSON.
     pub fn claims(&self) -> &Map<String, Value> {
         &self.0.facts.claims
-    }
-
-    /// One claim by name.
-    pub fn claim(&self, name: &str) -> Option<&Value> {
-        self.0.facts.claims.get(name)
     }
 
     /// The RFC 7638 thumbprint of the key the token is bound to (`cnf.jkt`, RFC 9449 §6), for a

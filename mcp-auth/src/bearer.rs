@@ -104,7 +104,7 @@ pub enum MalformedCredentials {
 
 impl MalformedCredentials {
     /// Always [`ErrorCode::InvalidRequest`] (HTTP 400).
-    pub fn code(self) -> ErrorCode {
+    pub(crate) fn code(self) -> ErrorCode {
         ErrorCode::InvalidRequest
     }
 }

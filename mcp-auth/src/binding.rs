@@ -47,7 +47,7 @@ mod redis;
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use self::redis::{RedisStore, RedisStoreBuilder};
 
-pub use self::memory::{DEFAULT_MEMORY_CAPACITY, MemoryStore};
+pub use self::memory::MemoryStore;
 
 /// What a request that needs a binding the store cannot take or check is told (with `503` and
 /// `Retry-After`): the binding store, not the authorization server, is at fault.
@@ -76,7 +76,7 @@ pub enum BindingKind {
 
 impl BindingKind {
     /// The short name used in store keys: `session`, `task`, `handle` or `dpop_jti`.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Session => "session",
             Self::Task => "task",
@@ -104,7 +104,7 @@ impl Owner {
     /// The owner of a verified token: its issuer and `sub`, or its `client_id` for a token
     /// without a subject (a client-credentials token), or the issuer alone for a token with
     /// neither.
-    pub fn of(info: &AuthInfo) -> Self {
+    pub(crate) fn of(info: &AuthInfo) -> Self {
         match (info.subject(), info.client_id()) {
             (Some(subject), _) => Self::digest(info.issuer(), "sub", subject),
             (None, Some(client)) => Self::digest(info.issuer(), "client", client),
@@ -123,7 +123,7 @@ impl Owner {
     }
 
     /// Parses the 64-hex-digit form [`Display`](fmt::Display) writes; `None` for anything else.
-    pub fn from_hex(hex: &str) -> Option<Self> {
+    pub(crate) fn from_hex(hex: &str) -> Option<Self> {
         let bytes = hex.as_bytes();
         if bytes.len() != 64 {
             return None;
@@ -182,11 +182,6 @@ impl BindingKey {
     /// The SHA-256 digest the key is named by (what [`MemoryStore`] keeps).
     pub(crate) fn digest(&self) -> &[u8; 32] {
         &self.digest
-    }
-
-    /// What the binding is for.
-    pub fn kind(&self) -> BindingKind {
-        self.kind
     }
 
     /// The key as a store writes it.
@@ -291,6 +286,29 @@ impl StoreError {
 /// A shared [`BindingStore`].
 pub type SharedStore = Arc<dyn BindingStore>;
 
+/// A store shared through an `Arc` is a store.
+impl<S: BindingStore + ?Sized> BindingStore for Arc<S> {
+    fn claim<'a>(
+        &'a self,
+        key: &'a BindingKey,
+        owner: &'a Owner,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<Owner, StoreError>> {
+        (**self).claim(key, owner, ttl)
+    }
+
+    fn owner<'a>(
+        &'a self,
+        key: &'a BindingKey,
+    ) -> BoxFuture<'a, Result<Option<Owner>, StoreError>> {
+        (**self).owner(key)
+    }
+
+    fn release<'a>(&'a self, key: &'a BindingKey) -> BoxFuture<'a, Result<(), StoreError>> {
+        (**self).release(key)
+    }
+}
+
 /// Where a resource keeps its bindings, and how long they live.
 ///
 /// Set through [`ProtectedResource::bindings`](crate::ProtectedResource::bindings):
@@ -311,10 +329,10 @@ pub struct BindingOptions {
 }
 
 /// How long a session binding lives by default (24 hours).
-pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(24 * 3600);
+pub(crate) const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(24 * 3600);
 
 /// The longest a task binding lives by default (7 days), also for tasks without a `ttlMs`.
-pub const DEFAULT_MAX_TASK_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+pub(crate) const DEFAULT_MAX_TASK_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 
 impl Default for BindingOptions {
     fn default() -> Self {
@@ -327,14 +345,10 @@ impl Default for BindingOptions {
 }
 
 impl BindingOptions {
-    /// Keeps bindings in `store` (default: a [`MemoryStore`], per process).
-    pub fn store(self, store: impl BindingStore) -> Self {
-        self.shared_store(Arc::new(store))
-    }
-
-    /// Keeps bindings in `store`, shared with other resources or code.
-    pub fn shared_store(mut self, store: SharedStore) -> Self {
-        self.store = store;
+    /// Keeps bindings in `store` (default: a [`MemoryStore`], per process). A [`SharedStore`]
+    /// (an `Arc` of a store) shares one with other resources or code.
+    pub fn store(mut self, store: impl BindingStore) -> Self {
+        self.store = Arc::new(store);
         self
     }
 
@@ -354,7 +368,7 @@ impl BindingOptions {
     }
 
     /// The store.
-    pub fn shared(&self) -> &SharedStore {
+    pub(crate) fn shared(&self) -> &SharedStore {
         &self.store
     }
 
@@ -427,25 +441,14 @@ impl StateHandles {
         }
     }
 
-    /// Handles of user `subject` over a fresh in-memory store, for tests of tool code that runs
-    /// without the layer (feature `test-util`).
+    /// Handles of user `subject` over `store`, for tests of tool code that runs without the
+    /// layer (feature `test-util`). Two users' handles over one store ([`SharedStore`] clones)
+    /// are refused to each other.
     #[cfg(any(test, feature = "test-util"))]
-    pub fn for_tests(subject: &str) -> Self {
+    pub fn for_tests(subject: &str, store: impl BindingStore) -> Self {
         Self::new(
-            Arc::new(MemoryStore::new()),
+            Arc::new(store),
             Arc::from("https://mcp.example/mcp"),
-            Owner::new("https://issuer.example", subject),
-            None,
-        )
-    }
-
-    /// Handles of user `subject` over the store of `other`, for tests with two users (feature
-    /// `test-util`).
-    #[cfg(any(test, feature = "test-util"))]
-    pub fn for_tests_sharing(subject: &str, other: &StateHandles) -> Self {
-        Self::new(
-            Arc::clone(&other.store),
-            Arc::clone(&other.resource),
             Owner::new("https://issuer.example", subject),
             None,
         )

@@ -21,8 +21,8 @@
 //!
 //! | `error` | order |
 //! |---|---|
-//! | none, `invalid_request`, `invalid_token` | `error`, `error_description`, `resource_metadata`, `scope`, `realm` |
-//! | `insufficient_scope` | `error`, `scope`, `resource_metadata`, `error_description`, `realm` |
+//! | none, `invalid_request`, `invalid_token` | `error`, `error_description`, `resource_metadata`, `scope` |
+//! | `insufficient_scope` | `error`, `scope`, `resource_metadata`, `error_description` |
 //!
 //! which gives, for example:
 //!
@@ -60,7 +60,7 @@ use crate::ErrorCode;
 
 /// The longest `error_description` sent, in bytes; longer texts are cut at a word boundary
 /// where there is one.
-pub const MAX_DESCRIPTION_LEN: usize = 200;
+pub(crate) const MAX_DESCRIPTION_LEN: usize = 200;
 
 /// A `WWW-Authenticate: Bearer` challenge (RFC 6750 §3, RFC 9728 §5.1).
 ///
@@ -70,7 +70,6 @@ pub const MAX_DESCRIPTION_LEN: usize = 200;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BearerChallenge {
     resource_metadata: String,
-    realm: String,
     error: Option<ErrorCode>,
     error_description: String,
     scopes: Vec<String>,
@@ -86,17 +85,10 @@ impl BearerChallenge {
     pub fn new(resource_metadata: impl Into<String>) -> Self {
         Self {
             resource_metadata: sanitize_url(&resource_metadata.into()),
-            realm: String::new(),
             error: None,
             error_description: String::new(),
             scopes: Vec::new(),
         }
-    }
-
-    /// Sets the optional `realm` parameter. `"`, `\`, controls and non-ASCII are removed.
-    pub fn realm(mut self, realm: impl Into<String>) -> Self {
-        self.realm = sanitize_text(&realm.into(), usize::MAX);
-        self
     }
 
     /// Sets the `error` code. [`ErrorCode::Unavailable`] has no RFC 6750 code, so it sends no
@@ -184,11 +176,10 @@ impl BearerChallenge {
         let description = ("error_description", self.error_description.clone());
         let resource_metadata = ("resource_metadata", self.resource_metadata.clone());
         let scope = ("scope", scope);
-        let realm = ("realm", self.realm.clone());
         if self.error == Some(ErrorCode::InsufficientScope) {
-            vec![error_param, scope, resource_metadata, description, realm]
+            vec![error_param, scope, resource_metadata, description]
         } else {
-            vec![error_param, description, resource_metadata, scope, realm]
+            vec![error_param, description, resource_metadata, scope]
         }
     }
 }
@@ -383,28 +374,6 @@ mod tests {
             "https://x.example/a%22b%5Cc%20d%C3%A9"
         );
         assert!(c.to_header_value().to_str().is_ok());
-    }
-
-    #[test]
-    fn realm_is_last_and_sanitised() {
-        let c = BearerChallenge::new(PRM)
-            .realm("mcp \"prod\"")
-            .scope(["mcp:read"]);
-        assert_eq!(
-            c.to_string(),
-            format!("Bearer resource_metadata=\"{PRM}\", scope=\"mcp:read\", realm=\"mcp prod\"")
-        );
-        let c = BearerChallenge::new(PRM)
-            .realm("r")
-            .error(ErrorCode::InsufficientScope)
-            .scope(["s"])
-            .error_description("d");
-        assert_eq!(
-            c.to_string(),
-            format!(
-                "Bearer error=\"insufficient_scope\", scope=\"s\", resource_metadata=\"{PRM}\", error_description=\"d\", realm=\"r\""
-            )
-        );
     }
 
     #[test]

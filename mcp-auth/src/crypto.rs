@@ -12,15 +12,6 @@ compile_error!(
     "mcp-auth needs a crypto backend: enable the `aws-lc-rs` (default) or the `rust-crypto` feature"
 );
 
-/// The name of the crypto backend this build uses: `"aws-lc-rs"` or `"rust-crypto"`.
-pub const fn backend() -> &'static str {
-    if cfg!(feature = "aws-lc-rs") {
-        "aws-lc-rs"
-    } else {
-        "rust-crypto"
-    }
-}
-
 /// Installs jsonwebtoken's provider for [`backend`] unless one is installed already.
 ///
 /// Cheap after the first call. If the application installed a provider of its own first, that

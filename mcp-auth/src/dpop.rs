@@ -91,24 +91,21 @@ pub use challenge::DpopChallenge;
 /// The `DPoP` request header (RFC 9449 §4.1).
 pub const DPOP_HEADER: &str = "dpop";
 
-/// The `DPoP-Nonce` response header (RFC 9449 §8, §9).
-pub const DPOP_NONCE_HEADER: &str = "dpop-nonce";
-
 /// How far `iat` may be from now by default: 5 minutes either way (the leeway comes on top).
-pub const DEFAULT_IAT_WINDOW: Duration = Duration::from_secs(300);
+pub(crate) const DEFAULT_IAT_WINDOW: Duration = Duration::from_secs(300);
 
 /// How long a server nonce is current by default; the previous one is accepted as long again.
-pub const DEFAULT_NONCE_LIFETIME: Duration = Duration::from_secs(300);
+pub(crate) const DEFAULT_NONCE_LIFETIME: Duration = Duration::from_secs(300);
 
 /// The largest proof read by default, in bytes (an RSA-4096 proof is about 1.5 KB).
-pub const DEFAULT_MAX_PROOF_BYTES: usize = 8 * 1024;
+pub(crate) const DEFAULT_MAX_PROOF_BYTES: usize = 8 * 1024;
 
 /// How many `jti`s the default in-memory replay store holds: 277 DPoP requests per second,
 /// sustained, with the default window and leeway (see [`DpopOptions::replay_capacity`]).
-pub const DEFAULT_REPLAY_CAPACITY: usize = 100_000;
+pub(crate) const DEFAULT_REPLAY_CAPACITY: usize = 100_000;
 
 /// The algorithms accepted by default: ES256, RS256, PS256 and EdDSA.
-pub const DEFAULT_ALGORITHMS: [Algorithm; 4] = [
+pub(crate) const DEFAULT_ALGORITHMS: [Algorithm; 4] = [
     Algorithm::ES256,
     Algorithm::RS256,
     Algorithm::PS256,
@@ -144,23 +141,8 @@ pub enum DpopPolicy {
 }
 
 impl DpopPolicy {
-    /// The policy named `bearer_only`, `accepted` or `required` (as `#[mcp_resource]` writes it).
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "bearer_only" => Some(Self::BearerOnly),
-            "accepted" => Some(Self::Accepted),
-            "required" => Some(Self::Required),
-            _ => None,
-        }
-    }
-
-    /// Whether `Bearer` tokens are accepted.
-    pub fn accepts_bearer(self) -> bool {
-        self != Self::Required
-    }
-
     /// Whether `DPoP` tokens are accepted.
-    pub fn accepts_dpop(self) -> bool {
+    pub(crate) fn accepts_dpop(self) -> bool {
         self != Self::BearerOnly
     }
 }
@@ -251,8 +233,8 @@ impl DpopOptions {
     /// [`replay_capacity`](Self::replay_capacity) entries, per process). A shared store makes
     /// the check hold across instances. Each id is held until its proof's `iat` leaves the
     /// window, never less.
-    pub fn replay_store(mut self, store: SharedStore) -> Self {
-        self.replay_store = Some(store);
+    pub fn replay_store(mut self, store: impl crate::binding::BindingStore) -> Self {
+        self.replay_store = Some(Arc::new(store));
         self
     }
 
@@ -276,7 +258,7 @@ impl DpopOptions {
     }
 
     /// The JOSE names of the accepted algorithms, in order.
-    pub fn algorithm_names(&self) -> Vec<&'static str> {
+    pub(crate) fn algorithm_names(&self) -> Vec<&'static str> {
         self.algorithms.iter().map(|a| alg_name(*a)).collect()
     }
 
@@ -463,7 +445,7 @@ impl DpopError {
 
     /// The RFC 9449 §4.3 step that failed (0 for a failure outside the list: a token that is not
     /// bound, a replay, the store).
-    pub fn step(&self) -> u8 {
+    pub(crate) fn step(&self) -> u8 {
         match self {
             Self::MissingProof | Self::MultipleProofs => 1,
             Self::TooLarge { .. } | Self::Malformed(_) => 2,
@@ -482,7 +464,7 @@ impl DpopError {
     }
 
     /// A short machine-friendly name of the variant, for logs and metrics.
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             Self::MissingProof => "missing_proof",
             Self::MultipleProofs => "multiple_proofs",
@@ -529,8 +511,6 @@ pub struct ProofRequest<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedProof {
     jkt: String,
-    alg: Algorithm,
-    issued_at: u64,
 }
 
 impl VerifiedProof {
@@ -538,16 +518,6 @@ impl VerifiedProof {
     /// `cnf.jkt` names.
     pub fn thumbprint(&self) -> &str {
         &self.jkt
-    }
-
-    /// The proof's signature algorithm.
-    pub fn algorithm(&self) -> Algorithm {
-        self.alg
-    }
-
-    /// The proof's `iat`, seconds since the Unix epoch.
-    pub fn issued_at(&self) -> u64 {
-        self.issued_at
     }
 }
 
@@ -631,11 +601,6 @@ impl DpopVerifier {
     /// The options in force.
     pub fn options(&self) -> &DpopOptions {
         &self.options
-    }
-
-    /// The resource (or endpoint) URL this verifier was made for.
-    pub fn resource(&self) -> &str {
-        self.resource.as_str()
     }
 
     /// A nonce for the `DPoP-Nonce` header, `None` when nonces are off.
@@ -785,11 +750,7 @@ impl DpopVerifier {
         Ok(Checked {
             replay_id: format!("{jkt}.{jti}"),
             expires: iat.saturating_add(window),
-            proof: VerifiedProof {
-                jkt,
-                alg,
-                issued_at: iat,
-            },
+            proof: VerifiedProof { jkt },
         })
     }
 

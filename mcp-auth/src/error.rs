@@ -201,7 +201,7 @@ pub enum ConfigError {
 
 impl ConfigError {
     /// A single invalid setting.
-    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> Self {
         Self::Invalid {
             field,
             message: message.into(),
@@ -210,7 +210,7 @@ impl ConfigError {
 
     /// Combines errors: `Ok` when empty, the error itself when there is one, [`ConfigError::Many`]
     /// otherwise.
-    pub fn from_all(mut errors: Vec<ConfigError>) -> Result<(), ConfigError> {
+    pub(crate) fn from_all(mut errors: Vec<ConfigError>) -> Result<(), ConfigError> {
         match errors.len() {
             0 => Ok(()),
             1 => Err(errors.remove(0)),

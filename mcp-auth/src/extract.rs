@@ -94,11 +94,6 @@ pub struct Auth<R = AnyResource> {
 }
 
 impl<R> Auth<R> {
-    /// The verified token's facts.
-    pub fn info(&self) -> &AuthInfo {
-        &self.info
-    }
-
     /// Takes the [`AuthInfo`] out.
     pub fn into_inner(self) -> AuthInfo {
         self.info

@@ -125,7 +125,7 @@ impl ClientAuth {
 
     /// The method's name as in RFC 8414 `introspection_endpoint_auth_methods_supported`
     /// (`"bearer"` for [`ClientAuth::Bearer`], which has no registered name).
-    pub fn method(&self) -> &'static str {
+    pub(crate) fn method(&self) -> &'static str {
         match self {
             Self::Basic { .. } => "client_secret_basic",
             Self::Post { .. } => "client_secret_post",
@@ -305,28 +305,9 @@ impl IntrospectionVerifier {
         IntrospectionVerifierBuilder::default()
     }
 
-    /// The authorization server whose endpoint is asked.
-    pub fn issuer(&self) -> &str {
-        &self.inner.issuer
-    }
-
-    /// The introspection endpoint.
-    pub fn endpoint(&self) -> &str {
-        &self.inner.endpoint
-    }
-
-    /// The resource identifier tokens must be issued for.
-    pub fn resource(&self) -> &str {
-        &self.inner.resource
-    }
-
-    /// The options in force.
-    pub fn options(&self) -> &VerifyOptions {
-        &self.inner.options
-    }
-
     /// The number of cached results (0 when caching is disabled).
-    pub fn cached_entries(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn cached_entries(&self) -> usize {
         self.inner.cache.as_ref().map_or(0, TokenCache::len)
     }
 

@@ -329,13 +329,8 @@ impl JwksCache {
     }
 
     /// The issuer these keys belong to.
-    pub fn issuer(&self) -> &str {
+    pub(crate) fn issuer(&self) -> &str {
         &self.inner.issuer
-    }
-
-    /// The URL the keys are fetched from.
-    pub fn jwks_uri(&self) -> &str {
-        &self.inner.jwks_uri
     }
 
     /// The key ids currently cached (keys without `kid` are left out).

@@ -35,7 +35,7 @@
 //! `#[requires_scope]` gets the same `403` from the extractor ([`ScopeRejection`]).
 
 pub use crate::bearer::{BearerOutcome, MalformedCredentials, extract_bearer};
-pub use crate::challenge::{BearerChallenge, MAX_DESCRIPTION_LEN};
+pub use crate::challenge::BearerChallenge;
 pub use crate::extract::{MissingAuthLayer, ScopeRejection};
 pub use crate::pipeline::{BearerFuture, BearerService};
 pub use crate::rejection::ErrorBodyHook;

@@ -135,7 +135,7 @@ impl ProtectedResourceMetadata {
 
     /// Sets `authorization_servers`: the issuer identifiers, each byte-identical to the
     /// issuer's own metadata (RFC 8414 §3.3).
-    pub fn authorization_servers<I, S>(mut self, issuers: I) -> Self
+    pub(crate) fn authorization_servers<I, S>(mut self, issuers: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
@@ -224,7 +224,7 @@ impl ProtectedResourceMetadata {
     }
 
     /// Sets `dpop_signing_alg_values_supported` (RFC 9449); `none` is never written.
-    pub fn dpop_signing_alg_values_supported<I, S>(mut self, algs: I) -> Self
+    pub(crate) fn dpop_signing_alg_values_supported<I, S>(mut self, algs: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
@@ -234,7 +234,7 @@ impl ProtectedResourceMetadata {
     }
 
     /// Sets `dpop_bound_access_tokens_required` (written only when `true`).
-    pub fn dpop_bound_access_tokens_required(mut self, on: bool) -> Self {
+    pub(crate) fn dpop_bound_access_tokens_required(mut self, on: bool) -> Self {
         self.dpop_bound_access_tokens_required = on;
         self
     }
@@ -310,7 +310,7 @@ impl ProtectedResourceMetadata {
     }
 
     /// A borrowed view in the form the shared writer takes (what the macros build too).
-    pub fn as_json(&self) -> MetadataJson<'_> {
+    pub(crate) fn as_json(&self) -> MetadataJson<'_> {
         MetadataJson {
             resource: &self.resource,
             authorization_servers: &self.authorization_servers,
@@ -339,7 +339,7 @@ impl ProtectedResourceMetadata {
     }
 
     /// The compact JSON document as bytes, ready to be a response body.
-    pub fn to_json_bytes(&self) -> Vec<u8> {
+    pub(crate) fn to_json_bytes(&self) -> Vec<u8> {
         self.to_json().into_bytes()
     }
 }

@@ -302,28 +302,19 @@ impl<R: 'static> ResourceAuth<R> {
     }
 
     /// The path (and query) the metadata document is served at (RFC 9728 §3.1).
-    pub fn metadata_path(&self) -> &str {
+    pub(crate) fn metadata_path(&self) -> &str {
         &self.inner.protection.document.path
     }
 
     /// The metadata document's bytes, built once.
-    pub fn metadata_document(&self) -> &[u8] {
+    #[cfg(test)]
+    pub(crate) fn metadata_document(&self) -> &[u8] {
         &self.inner.protection.document.bytes
     }
 
     /// The verifier of this resource's tokens.
     pub fn verifier(&self) -> &SharedVerifier {
         &self.inner.protection.verifier
-    }
-
-    /// The trusted issuers.
-    pub fn issuers(&self) -> &[String] {
-        &self.inner.issuers
-    }
-
-    /// `scopes_supported`.
-    pub fn scopes_supported(&self) -> &[String] {
-        &self.inner.protection.challenge.base_scopes
     }
 
     /// The path of the identifier, where the MCP service is mounted (`/` when it has none).

@@ -60,7 +60,7 @@ impl ScopeHierarchy {
     }
 
     /// Whether `granted` grants `required`, directly or through implications.
-    pub fn satisfies(&self, granted: &[String], required: &str) -> bool {
+    pub(crate) fn satisfies(&self, granted: &[String], required: &str) -> bool {
         let mut stack: Vec<&str> = granted.iter().map(String::as_str).collect();
         let mut seen: Vec<&str> = Vec::new();
         while let Some(scope) = stack.pop() {

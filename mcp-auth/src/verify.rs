@@ -197,7 +197,7 @@ pub enum ScopeClaim {
 
 impl ScopeClaim {
     /// The claim name.
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         match self {
             Self::Scope => "scope",
             Self::Scp => "scp",
@@ -397,16 +397,6 @@ impl JwtVerifier {
         JwtVerifierBuilder::default()
     }
 
-    /// The resource identifier tokens must be issued for.
-    pub fn resource(&self) -> &str {
-        &self.inner.resource
-    }
-
-    /// The trusted issuers, in configuration order.
-    pub fn issuers(&self) -> impl Iterator<Item = &str> {
-        self.inner.issuers.iter().map(|c| c.issuer())
-    }
-
     /// The key cache of one issuer.
     pub fn jwks(&self, issuer: &str) -> Option<&JwksCache> {
         self.inner
@@ -414,11 +404,6 @@ impl JwtVerifier {
             .iter()
             .find(|c| c.issuer() == issuer)
             .map(|c| &**c)
-    }
-
-    /// The options in force.
-    pub fn options(&self) -> &VerifyOptions {
-        &self.inner.options
     }
 
     /// Fetches every issuer's keys now, so that a broken `jwks_uri` shows at start-up rather

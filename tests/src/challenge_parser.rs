@@ -644,24 +644,19 @@ mod tests {
         for code in codes {
             for description in descriptions {
                 for scope in scopes {
-                    for realm in [None, Some("mcp"), Some("a\"b\\c")] {
-                        let mut c = BearerChallenge::new(PRM).scope(scope.iter().copied());
-                        if let Some(code) = code {
-                            c = c.error(code).error_description(description);
-                        }
-                        if let Some(realm) = realm {
-                            c = c.realm(realm);
-                        }
-                        let value = c.to_header_value();
-                        let text = value.to_str().expect("visible ASCII");
-                        let parsed = assert_valid_bearer(text);
-                        assert_eq!(parsed.param("resource_metadata"), Some(PRM));
-                        assert_eq!(parsed.param("error"), code.and_then(ErrorCode::as_rfc6750));
-                        checked += 1;
+                    let mut c = BearerChallenge::new(PRM).scope(scope.iter().copied());
+                    if let Some(code) = code {
+                        c = c.error(code).error_description(description);
                     }
+                    let value = c.to_header_value();
+                    let text = value.to_str().expect("visible ASCII");
+                    let parsed = assert_valid_bearer(text);
+                    assert_eq!(parsed.param("resource_metadata"), Some(PRM));
+                    assert_eq!(parsed.param("error"), code.and_then(ErrorCode::as_rfc6750));
+                    checked += 1;
                 }
             }
         }
-        assert_eq!(checked, 4 * 5 * 4 * 3);
+        assert_eq!(checked, 4 * 5 * 4);
     }
 }

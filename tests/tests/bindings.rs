@@ -50,7 +50,7 @@ async fn instance(
         .replace_authorization_servers([fetch_server_config(idp.issuer(), DiscoveryKind::Auto)
             .await
             .unwrap()])
-        .resource(move |r| r.bindings(|b| b.shared_store(bindings)))
+        .resource(move |r| r.bindings(|b| b.store(bindings)))
         .build()
         .await
         .unwrap();
@@ -499,7 +499,7 @@ async fn a_full_store_withholds_a_tools_answer_made_without_its_handle() {
     let notes = Notes::builder()
         .id(id)
         .replace_authorization_servers([issuer])
-        .resource(move |r| r.bindings(|b| b.shared_store(store)))
+        .resource(move |r| r.bindings(|b| b.store(store)))
         .build()
         .await
         .unwrap();

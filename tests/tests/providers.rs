@@ -874,7 +874,8 @@ async fn provider_workos_authkit_oauth() {
     p.found_at("/.well-known/oauth-authorization-server");
     assert!(p.config.jwks_uri().is_some());
     assert!(p.config.introspection_endpoint().is_some());
-    assert!(p.config.validate().is_ok(), "{:?}", p.config.validate());
+    let report = mcp_auth::discovery::validate_server_config(p.config.metadata());
+    assert!(report.is_ok(), "{report:?}");
     p.proves(&["mcp:read"], &[], |id| workos(&p, "at+jwt", id))
         .await;
     p.proves(&["mcp:read"], &[Setting::AcceptJwtTyp], |id| {
@@ -890,7 +891,7 @@ async fn provider_workos_authkit_oidc() {
     let p = Provider::serve("workos-authkit-oidc.json").await;
     p.found_at("/.well-known/openid-configuration");
     assert!(p.config.jwks_uri().is_some());
-    assert!(!p.config.validate().is_ok());
+    assert!(!mcp_auth::discovery::validate_server_config(p.config.metadata()).is_ok());
     p.proves(&["mcp:read"], &[], |id| workos(&p, "at+jwt", id))
         .await;
     p.proves(&["mcp:read"], &[Setting::AcceptJwtTyp], |id| {

@@ -28,7 +28,7 @@ use super::{BindingKey, BindingStore, BoxFuture, Owner, StoreError};
 use crate::clock::{Clock, SharedClock, SystemClock};
 
 /// How many claims a [`MemoryStore`] holds by default.
-pub const DEFAULT_MEMORY_CAPACITY: usize = 100_000;
+pub(crate) const DEFAULT_MEMORY_CAPACITY: usize = 100_000;
 
 /// The longest a claim is held, whatever TTL it asks for (2³² seconds, about 136 years).
 const MAX_TTL: Duration = Duration::from_secs(1 << 32);
@@ -192,13 +192,9 @@ impl MemoryStore {
     }
 
     /// How many claims the store holds now (expired ones not yet removed included).
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.lock().len()
-    }
-
-    /// Whether the store holds no claim.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     fn lock(&self) -> MutexGuard<'_, Claims> {

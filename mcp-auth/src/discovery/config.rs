@@ -4,7 +4,6 @@ use mcp_auth_rules::{UrlCheck, https_url, issuer as issuer_rule};
 
 use super::error::DiscoveryError;
 use super::metadata::AuthServerMetadata;
-use super::validate::{ValidationReport, validate_server_config};
 
 /// An authorization server's metadata whose `issuer` follows RFC 8414 §2 and, when fetched, is
 /// byte-identical to the issuer it was fetched for (RFC 8414 §3.3); the endpoints that verifiers
@@ -95,11 +94,6 @@ impl AuthServerConfig {
         &self.metadata
     }
 
-    /// Takes the metadata document out.
-    pub fn into_metadata(self) -> AuthServerMetadata {
-        self.metadata
-    }
-
     /// The JWK Set URL that JWT verifiers fetch keys from, if the server publishes one.
     pub fn jwks_uri(&self) -> Option<&str> {
         self.metadata.jwks_uri.as_deref()
@@ -113,11 +107,6 @@ impl AuthServerConfig {
     /// The URL the metadata was fetched from; `None` when it was given by hand.
     pub fn source_url(&self) -> Option<&str> {
         self.source_url.as_deref()
-    }
-
-    /// Checks the metadata against what MCP clients need; see [`validate_server_config`].
-    pub fn validate(&self) -> ValidationReport {
-        validate_server_config(&self.metadata)
     }
 }
 

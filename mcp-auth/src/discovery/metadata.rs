@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 /// The grant types an authorization server supports when its metadata has no
 /// `grant_types_supported` (RFC 8414 §2).
-pub const DEFAULT_GRANT_TYPES: [&str; 2] = ["authorization_code", "implicit"];
+pub(crate) const DEFAULT_GRANT_TYPES: [&str; 2] = ["authorization_code", "implicit"];
 
 /// An authorization server's metadata document: every member registered for RFC 8414 §2
 /// authorization-server metadata and OpenID Connect Discovery, plus whatever else the server
@@ -357,7 +357,7 @@ impl AuthServerMetadata {
     /// metadata.grant_types_supported = Some(vec!["client_credentials".into()]);
     /// assert!(!metadata.supports_grant_type("authorization_code"));
     /// ```
-    pub fn supports_grant_type(&self, grant_type: &str) -> bool {
+    pub(crate) fn supports_grant_type(&self, grant_type: &str) -> bool {
         match &self.grant_types_supported {
             Some(list) => list.iter().any(|g| g == grant_type),
             None => DEFAULT_GRANT_TYPES.contains(&grant_type),

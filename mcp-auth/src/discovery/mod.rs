@@ -32,7 +32,7 @@ pub use config::AuthServerConfig;
 pub(crate) use config::check_issuer;
 pub use error::{DiscoveryError, NetworkErrorKind};
 pub use fetch::{ServerConfigFetcher, fetch_server_config};
-pub use metadata::{AuthServerMetadata, DEFAULT_GRANT_TYPES};
+pub use metadata::AuthServerMetadata;
 pub use validate::{
     Finding, FindingSeverity, ValidationCode, ValidationReport, validate_server_config,
 };

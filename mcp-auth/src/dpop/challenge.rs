@@ -39,7 +39,7 @@ pub struct DpopChallenge {
 impl DpopChallenge {
     /// The challenge with `params`' parameters and `algs` (JOSE names; anything but letters,
     /// digits and `-` is dropped).
-    pub fn new<I, S>(params: BearerChallenge, algs: I) -> Self
+    pub(crate) fn new<I, S>(params: BearerChallenge, algs: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,

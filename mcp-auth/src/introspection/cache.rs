@@ -65,6 +65,7 @@ impl TokenCache {
     }
 
     /// The number of entries held (live or not yet dropped).
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.map.len()
     }

@@ -28,9 +28,6 @@ use crate::verify::TokenVerifier;
 ///     .client_auth(ClientAuth::basic("mcp-server", "s3cret"))
 ///     .build()?;
 /// let verifier = JwtOrIntrospection::new(jwt, introspection);
-/// assert!(JwtOrIntrospection::<JwtVerifier, IntrospectionVerifier>::is_jwt_shaped(
-///     "eyJhbGciOiJSUzI1NiJ9.e30.c2ln"
-/// ));
 /// # let _ = verifier;
 /// # Ok::<(), mcp_auth::ConfigError>(())
 /// ```
@@ -45,38 +42,11 @@ impl<J, I> JwtOrIntrospection<J, I> {
     pub fn new(jwt: J, introspection: I) -> Self {
         Self { jwt, introspection }
     }
-
-    /// The verifier JWT-shaped tokens go to.
-    pub fn jwt(&self) -> &J {
-        &self.jwt
-    }
-
-    /// The verifier every other token goes to.
-    pub fn introspection(&self) -> &I {
-        &self.introspection
-    }
-
-    /// Whether `token` looks like a compact JWS: exactly three non-empty base64url segments, the
-    /// first of which decodes to a JSON object. Nothing is verified. Such a token goes to the
-    /// JWT verifier, any other to introspection.
-    ///
-    /// ```
-    /// use mcp_auth::introspection::{IntrospectionVerifier, JwtOrIntrospection};
-    /// use mcp_auth::verify::JwtVerifier;
-    ///
-    /// type Router = JwtOrIntrospection<JwtVerifier, IntrospectionVerifier>;
-    /// assert!(Router::is_jwt_shaped("eyJhbGciOiJFUzI1NiJ9.e30.c2ln"));
-    /// assert!(!Router::is_jwt_shaped("2YotnFZFEjr1zCsicMWpAA"));
-    /// assert!(!Router::is_jwt_shaped("not.a.jwt"));
-    /// ```
-    pub fn is_jwt_shaped(token: &str) -> bool {
-        crate::jws::is_jwt_shaped(token)
-    }
 }
 
 impl<J: TokenVerifier, I: TokenVerifier> TokenVerifier for JwtOrIntrospection<J, I> {
     async fn verify(&self, token: &str) -> Result<AuthInfo, VerifyError> {
-        if Self::is_jwt_shaped(token) {
+        if crate::jws::is_jwt_shaped(token) {
             tracing::trace!("routing a JWT-shaped token to the JWT verifier");
             self.jwt.verify(token).await
         } else {
@@ -86,7 +56,7 @@ impl<J: TokenVerifier, I: TokenVerifier> TokenVerifier for JwtOrIntrospection<J,
     }
 
     async fn verify_dpop(&self, token: &str) -> Result<AuthInfo, VerifyError> {
-        if Self::is_jwt_shaped(token) {
+        if crate::jws::is_jwt_shaped(token) {
             self.jwt.verify_dpop(token).await
         } else {
             self.introspection.verify_dpop(token).await
@@ -94,7 +64,7 @@ impl<J: TokenVerifier, I: TokenVerifier> TokenVerifier for JwtOrIntrospection<J,
     }
 
     fn verify_cached(&self, token: &str) -> Option<Result<AuthInfo, VerifyError>> {
-        if Self::is_jwt_shaped(token) {
+        if crate::jws::is_jwt_shaped(token) {
             self.jwt.verify_cached(token)
         } else {
             self.introspection.verify_cached(token)

@@ -227,7 +227,10 @@ async fn rs42_active_token_yields_auth_info() {
     assert_eq!(info.audiences(), [RESOURCE]);
     assert_eq!(info.token_id(), Some("j-1"));
     assert!(info.expires_at_unix().is_some());
-    assert_eq!(info.claim("username"), Some(&json!("alice@example.com")));
+    assert_eq!(
+        info.claims().get("username"),
+        Some(&json!("alice@example.com"))
+    );
     assert_eq!(endpoint.calls(), 1);
     assert_eq!(endpoint.refusal(), None);
 }

@@ -166,11 +166,6 @@ impl McpScopes {
         }
         out
     }
-
-    /// Whether no operation has a requirement.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
 }
 
 /// The MCP policy of a layer: per-operation scopes and the body limit. (The bindings of
@@ -196,7 +191,7 @@ pub(crate) struct Inspected {
 }
 
 /// The largest JSON-RPC body inspected by default (4 MiB).
-pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+pub(crate) const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
 impl McpPolicy {
     pub(crate) fn new(scopes: McpScopes, max_body_bytes: usize) -> Self {

@@ -104,11 +104,6 @@ impl TokenCacheOptions {
         self
     }
 
-    /// Whether any cache is on.
-    pub fn is_enabled(&self) -> bool {
-        self.max_entries > 0 || (self.negative_entries > 0 && !self.negative_ttl.is_zero())
-    }
-
     /// The options in force at build: the explicit setting, else the default (which the test
     /// switch, feature `test-util`, may turn off).
     pub(crate) fn effective(self) -> Self {
