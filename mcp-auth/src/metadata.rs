@@ -29,7 +29,7 @@
 //! it) and `none` never in `resource_signing_alg_values_supported`.
 //!
 //! This type only holds and writes the document; the URL and scope rules are checked where the
-//! resource is configured ([`crate::rules`]).
+//! resource is configured (`mcp_auth_rules`).
 
 use std::collections::HashSet;
 use std::fmt;
@@ -135,7 +135,7 @@ impl ProtectedResourceMetadata {
 
     /// Sets `authorization_servers`: the issuer identifiers, each byte-identical to the
     /// issuer's own metadata (RFC 8414 §3.3).
-    pub(crate) fn authorization_servers<I, S>(mut self, issuers: I) -> Self
+    pub fn authorization_servers<I, S>(mut self, issuers: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,

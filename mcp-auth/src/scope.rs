@@ -61,6 +61,13 @@ impl ScopeHierarchy {
 
     /// Whether `granted` grants `required`, directly or through implications.
     pub(crate) fn satisfies(&self, granted: &[String], required: &str) -> bool {
+        // The common cases without a search: the scope itself is granted, or nothing implies.
+        if granted.iter().any(|g| g == required) {
+            return true;
+        }
+        if self.implied.is_empty() {
+            return false;
+        }
         let mut stack: Vec<&str> = granted.iter().map(String::as_str).collect();
         let mut seen: Vec<&str> = Vec::new();
         while let Some(scope) = stack.pop() {

@@ -69,7 +69,7 @@ pub struct AuthServerMetadata {
     /// `response_mode` values the server supports. When absent the default is `["query", "fragment"]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_modes_supported: Option<Vec<String>>,
-    /// Grant types the server supports. When absent the default is `["authorization_code", "implicit"]` (see [`AuthServerMetadata::supports_grant_type`]).
+    /// Grant types the server supports. When absent the default is `["authorization_code", "implicit"]` (RFC 8414 §2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grant_types_supported: Option<Vec<String>>,
     /// Client authentication methods of the token endpoint. When absent the default is `client_secret_basic`.
@@ -349,14 +349,6 @@ impl AuthServerMetadata {
 
     /// Whether `grant_type` is supported, applying the RFC 8414 default
     /// ([`DEFAULT_GRANT_TYPES`]) when `grant_types_supported` is absent.
-    ///
-    /// ```
-    /// # use mcp_auth::discovery::AuthServerMetadata;
-    /// let mut metadata = AuthServerMetadata::new("https://auth.example.com");
-    /// assert!(metadata.supports_grant_type("authorization_code"));
-    /// metadata.grant_types_supported = Some(vec!["client_credentials".into()]);
-    /// assert!(!metadata.supports_grant_type("authorization_code"));
-    /// ```
     pub(crate) fn supports_grant_type(&self, grant_type: &str) -> bool {
         match &self.grant_types_supported {
             Some(list) => list.iter().any(|g| g == grant_type),

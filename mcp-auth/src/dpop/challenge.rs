@@ -11,25 +11,8 @@ use crate::challenge::BearerChallenge;
 /// `error_description`, `resource_metadata`, `scope`, sanitised the same way) under the `DPoP`
 /// scheme, followed by `algs`, the accepted proof algorithms (RFC 9449 §7.1).
 ///
-/// ```
-/// use mcp_auth::ErrorCode;
-/// use mcp_auth::layer::BearerChallenge;
-/// use mcp_auth::dpop::DpopChallenge;
-///
-/// let prm = "https://mcp.example.com/.well-known/oauth-protected-resource/mcp";
-/// let c = DpopChallenge::new(BearerChallenge::new(prm), ["ES256", "EdDSA"]);
-/// assert_eq!(
-///     c.to_string(),
-///     format!(r#"DPoP resource_metadata="{prm}", algs="ES256 EdDSA""#)
-/// );
-/// let c = DpopChallenge::new(
-///     BearerChallenge::new(prm)
-///         .error(ErrorCode::InvalidDpopProof)
-///         .error_description("The DPoP proof's htu does not match"),
-///     ["ES256"],
-/// );
-/// assert!(c.to_string().starts_with(r#"DPoP error="invalid_dpop_proof", error_description="#));
-/// ```
+/// A layer's refusals carry it; an `error_body` hook reads it with
+/// [`AuthRejection::dpop_challenge`](crate::AuthRejection::dpop_challenge).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DpopChallenge {
     params: BearerChallenge,
@@ -90,5 +73,32 @@ impl fmt::Display for DpopChallenge {
             write!(f, "{sep}algs=\"{}\"", self.algs)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorCode;
+
+    #[test]
+    fn the_dpop_challenge_carries_the_bearer_parameters_then_algs() {
+        let prm = "https://mcp.example.com/.well-known/oauth-protected-resource/mcp";
+        let c = DpopChallenge::new(BearerChallenge::new(prm), ["ES256", "EdDSA"]);
+        assert_eq!(
+            c.to_string(),
+            format!(r#"DPoP resource_metadata="{prm}", algs="ES256 EdDSA""#)
+        );
+        let c = DpopChallenge::new(
+            BearerChallenge::new(prm)
+                .error(ErrorCode::InvalidDpopProof)
+                .error_description("The DPoP proof's htu does not match"),
+            ["ES256", "bad alg!"],
+        );
+        assert!(
+            c.to_string()
+                .starts_with(r#"DPoP error="invalid_dpop_proof", error_description="#)
+        );
+        assert_eq!(c.algs(), "ES256 badalg");
     }
 }
