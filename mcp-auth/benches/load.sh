@@ -14,6 +14,11 @@
 # throughput varies by a few percent from one start to the next, with where its threads land):
 # the table shows each server's median, the ratios are those of the medians, and each target's
 # ratio is also shown per round.
+#
+# PIN=1 (the default on a machine with two cores or more and `taskset`) runs each server on the
+# last core and wrk on the others, so that the two do not trade cores from one second to the
+# next (unpinned on two cores, one server's req/s moved by up to 20 % between rounds); PIN=0
+# leaves the scheduler free. ONLY="bare ours-cache" runs only the servers named (a quick A/B).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${DURATION:-5}
@@ -21,6 +26,18 @@ CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-1}
 ROUNDS=${ROUNDS:-3}
 PORT=${PORT:-3290}
+CORES=$(nproc)
+if [ "${PIN:-1}" = 1 ] && [ "$CORES" -ge 2 ] && command -v taskset >/dev/null; then
+  SERVER_CPUS=$((CORES - 1))
+  CLIENT_CPUS="0-$((CORES - 2))"
+  ON_SERVER=(taskset -c "$SERVER_CPUS")
+  ON_CLIENT=(taskset -c "$CLIENT_CPUS")
+  PINNING="server on CPU $SERVER_CPUS, wrk on CPU $CLIENT_CPUS"
+else
+  ON_SERVER=()
+  ON_CLIENT=()
+  PINNING="unpinned"
+fi
 
 if ! command -v wrk >/dev/null; then
   echo "installing wrk" >&2
@@ -75,7 +92,8 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # [ALG=..] run NAME MODE PATH TOKEN_KIND [LUA]
 run() {
   local name=$1 mode=$2 path=$3 kind=$4 lua=${5:-}
-  RUST_LOG=${SERVER_LOG:-info,rmcp=warn} ALG=${ALG:-RS256} "$BIN" "$mode" "$PORT" "$WORK" >"$WORK/server.out" 2>"$WORK/server.err" &
+  if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $name "* ]]; then return; fi
+  RUST_LOG=${SERVER_LOG:-info,rmcp=warn} ALG=${ALG:-RS256} "${ON_SERVER[@]}" "$BIN" "$mode" "$PORT" "$WORK" >"$WORK/server.out" 2>"$WORK/server.err" &
   SERVER=$!
   for _ in $(seq 600); do grep -q ready "$WORK/server.out" 2>/dev/null && break; sleep 0.1; done
   local auth=()
@@ -86,10 +104,10 @@ run() {
   [ -n "$lua" ] && script=(-s "$WORK/$lua")
   # Warm-up (JWKS fetch, connections), then the measured run.
   if ! kill -0 "$SERVER" 2>/dev/null; then echo "server $mode died:" >&2; cat "$WORK/server.err" >&2; exit 1; fi
-  wrk -t1 -c4 -d1s "${auth[@]}" "${script[@]}" "http://127.0.0.1:$PORT$path" >/dev/null
+  "${ON_CLIENT[@]}" wrk -t1 -c4 -d1s "${auth[@]}" "${script[@]}" "http://127.0.0.1:$PORT$path" >/dev/null
   local before after
   before=$(cpu_ticks "$SERVER")
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "${auth[@]}" "${script[@]}" \
+  "${ON_CLIENT[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "${auth[@]}" "${script[@]}" \
     "http://127.0.0.1:$PORT$path" >"$WORK/wrk.out"
   after=$(cpu_ticks "$SERVER")
   kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
@@ -142,7 +160,7 @@ awk '
     printf "%s %s %s %s %s %d %d %d\n", s, median(rps[s]), median(p50[s]), median(p99[s]), median(cpu[s]), n[s], lines[s], bad[s] } }
 ' "$WORK/rounds" >"$WORK/results"
 
-echo "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, $(nproc) cores, median of $ROUNDS rounds; cpu = server utime+stime per request; requests, non-2xx and log lines summed over the rounds"
+echo "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, $CORES cores ($PINNING), median of $ROUNDS rounds; cpu = server utime+stime per request; requests, non-2xx and log lines summed over the rounds"
 awk '
   NR == FNR { if ($1 == "bare") { base = $2; basecpu = $5 } ; next }
   FNR == 1 { printf "%-22s %10s %8s %9s %9s %12s %8s %10s %9s %10s\n", "server", "req/s", "x bare", "p50 us", "p99 us", "cpu us/req", "x bare", "requests", "non-2xx", "log lines" }
@@ -153,8 +171,9 @@ awk '
   FNR == NR { r = $1; rrps[r, $2] = $3; rcpu[r, $2] = $6; if (r > rounds) rounds = r; next }
   { rps[$1] = $2; cpu[$1] = $5; n[$1] = $6; lines[$1] = $7; bad[$1] = $8 }
   function line(label, a, b, kind, target,    r, each) {
+    if ((kind == "cpu" ? cpu[b] : rps[b]) == 0 || !(a in rps)) return
     each = ""
-    for (r = 1; r <= rounds; r++) each = each sprintf(" %.2f", kind == "cpu" ? rcpu[r, a] / rcpu[r, b] : rrps[r, a] / rrps[r, b])
+    for (r = 1; r <= rounds; r++) each = each ((kind == "cpu" ? rcpu[r, b] : rrps[r, b]) == 0 ? " -" : sprintf(" %.2f", kind == "cpu" ? rcpu[r, a] / rcpu[r, b] : rrps[r, a] / rrps[r, b]))
     printf "%-58s %8.2f %8s   %s\n", label, kind == "cpu" ? cpu[a] / cpu[b] : rps[a] / rps[b], target, each
   }
   END {
@@ -167,8 +186,8 @@ awk '
     line("flood of random garbage: req/s x bare", "ours-garbage", "bare", "rps", ">= 0.8")
     line("flood of random garbage: req/s x bare with the same flood", "ours-garbage", "bare-garbage", "rps", "")
     line("MCP tools/call (rmcp): req/s x hand-written cached check", "mcp-ours", "mcp-hand", "rps", ">= 0.9")
-    printf "%-58s %8.2f\n", "log lines per 10,000 refusals (forged flood)", lines["ours-forged"] * 10000 / n["ours-forged"]
-    printf "%-58s %8.2f\n", "log lines per 10,000 refusals (garbage flood)", lines["ours-garbage"] * 10000 / n["ours-garbage"]
+    if (n["ours-forged"] > 0) printf "%-58s %8.2f\n", "log lines per 10,000 refusals (forged flood)", lines["ours-forged"] * 10000 / n["ours-forged"]
+    if (n["ours-garbage"] > 0) printf "%-58s %8.2f\n", "log lines per 10,000 refusals (garbage flood)", lines["ours-garbage"] * 10000 / n["ours-garbage"]
     # Every valid-token run must have been answered 2xx, every flood refused.
     split("bare hand ours-cache ours-nocache hand-ES256 ours-nocache-ES256 hand-EdDSA ours-nocache-EdDSA mcp-hand mcp-ours", ok, " ")
     for (i in ok) if (bad[ok[i]] > 0) { printf "ERROR: %s answered %d requests with non-2xx\n", ok[i], bad[ok[i]]; failed = 1 }

@@ -123,6 +123,7 @@ impl Owner {
     }
 
     /// Parses the 64-hex-digit form [`Display`](fmt::Display) writes; `None` for anything else.
+    #[cfg(any(test, feature = "redis"))]
     pub(crate) fn from_hex(hex: &str) -> Option<Self> {
         let bytes = hex.as_bytes();
         if bytes.len() != 64 {

@@ -178,6 +178,23 @@ pub(crate) fn precheck(token: &str, shape: Option<TokenShape>) -> Result<(), Jws
     header_framing(header)
 }
 
+/// Whether the first segment (up to the first dot) is framed like a compact JWS header: a
+/// possible base64url length, in the alphabet, decoding to something framed like a JSON object.
+/// The header alone, a few dozen bytes: random garbage fails it before the whole token is
+/// scanned or hashed. A token that fails it fails [`precheck`] too (which gives the error); one
+/// that passes may still fail [`precheck`].
+pub(crate) fn header_is_framed(token: &str) -> bool {
+    let bytes = token.as_bytes();
+    let Some(first) = memchr::memchr(b'.', bytes) else {
+        return false;
+    };
+    let header = &bytes[..first];
+    !header.is_empty()
+        && header.len() % 4 != 1
+        && header.iter().all(|&b| is_base64url(b))
+        && header_framing(header).is_ok()
+}
+
 /// The largest header [`header_framing`] decodes (bytes after decoding; longer ones are left to
 /// the full reading). Real headers are a few dozen bytes.
 const HEADER_BUFFER: usize = 512;
@@ -326,6 +343,22 @@ mod tests {
                 "{token}"
             );
         }
+    }
+
+    #[test]
+    fn a_token_whose_header_is_not_framed_fails_the_precheck() {
+        let mut seed = 0x1234_5678_9abc_def0u64;
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.";
+        for len in 0..200 {
+            let token: String = (0..len)
+                .map(|_| char::from(alphabet[(xorshift(&mut seed) % 65) as usize]))
+                .collect();
+            if !header_is_framed(&token) {
+                assert!(precheck(&token, None).is_err(), "{token}");
+            }
+        }
+        assert!(header_is_framed("eyJhbGciOiJFUzI1NiJ9.e30.c2ln"));
+        assert!(!header_is_framed("abcd.e30.c2ln"));
     }
 
     #[test]

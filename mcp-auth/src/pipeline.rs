@@ -440,7 +440,7 @@ where
                 drop(entered);
                 return BearerFuture::passed(future, cors_origin, watch);
             }
-            Next::Proceed(authenticated) => Waiting::Decided(Box::new(authenticated)),
+            Next::Proceed(authenticated) => Waiting::Decided(authenticated),
             Next::Wait(waiting) => waiting,
         };
         drop(entered);
@@ -475,7 +475,7 @@ enum Next {
 /// What is left to decide after waiting, with the credentials read in step 5.
 enum Waiting {
     /// Decided already (MCP mode still reads the body).
-    Decided(Box<Authenticated>),
+    Decided(Authenticated),
     /// A Bearer token the verifier must verify in full.
     Bearer(OwnedToken),
     /// A DPoP token: its verification, its key binding and its proof.
@@ -493,7 +493,7 @@ pub(crate) struct Head<'a> {
 impl Waiting {
     async fn decide(self, config: &LayerConfig, head: Head<'_>) -> Result<Authenticated, Rejected> {
         match self {
-            Self::Decided(authenticated) => Ok(*authenticated),
+            Self::Decided(authenticated) => Ok(authenticated),
             Self::Bearer(token) => {
                 let outcome = config.protection.verifier.verify(token.as_str()).await;
                 bearer_outcome(config, outcome)

@@ -26,7 +26,7 @@ use super::{JwtInner, JwtVerifier, header_algorithm};
 use crate::auth_info::AuthInfo;
 use crate::error::VerifyError;
 use crate::expiring::{Digest, ExpiringMap};
-use crate::jws::{Segment, decode_object, precheck};
+use crate::jws::{Segment, decode_object, header_is_framed, precheck};
 
 /// The environment variable that overrides the *default* cache setting when a verifier is built
 /// (feature `test-util` only): `off` (or `0`, `false`) disables both caches of every verifier
@@ -264,7 +264,12 @@ fn probe(inner: &JwtInner, cache: &TokenCache, token: &str) -> Probe {
     if token.len() > max {
         return Probe::Answer(Err(VerifyError::TooLarge { max }));
     }
-    if let Err(error) = precheck(token, None) {
+    // Random garbage fails the check of its header (a few dozen bytes) before any hash; the
+    // whole token is scanned only when the caches do not know it (a token they know was
+    // checked when it was first seen).
+    if !header_is_framed(token)
+        && let Err(error) = precheck(token, None)
+    {
         return Probe::Answer(Err(error.into()));
     }
     let key: Digest = Sha256::digest(token.as_bytes()).into();
@@ -278,6 +283,9 @@ fn probe(inner: &JwtInner, cache: &TokenCache, token: &str) -> Probe {
         && let Some(error) = refused.lock().live(&key, now_ms).cloned()
     {
         return Probe::Answer(Err(error));
+    }
+    if let Err(error) = precheck(token, None) {
+        return Probe::Answer(Err(error.into()));
     }
     Probe::Miss(Miss { key, now_ms })
 }
