@@ -369,6 +369,7 @@ impl BindingOptions {
     }
 
     /// The store.
+    #[cfg(feature = "rmcp")]
     pub(crate) fn shared(&self) -> &SharedStore {
         &self.store
     }
