@@ -109,7 +109,7 @@ impl MalformedCredentials {
     }
 }
 
-/// Finds the bearer token of a request. See the [module documentation](self).
+/// Finds the bearer token of a request. See the module documentation of `bearer.rs`.
 ///
 /// `uri` is only checked for the presence of an `access_token` query parameter, to refuse a
 /// request that uses two methods at once.

@@ -91,7 +91,7 @@ impl BindingKind {
 ///
 /// Stores keep only this digest, never the subject itself, so a shared store holds no user
 /// identifiers. Its [`Display`](fmt::Display) form (64 lowercase hex digits) is what stores
-/// write; [`Owner::from_hex`] reads it back.
+/// write.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Owner([u8; 32]);
 
@@ -353,15 +353,14 @@ impl BindingOptions {
         self
     }
 
-    /// How long a session stays bound to its user after it was created (default
-    /// [`DEFAULT_SESSION_TTL`]). After that its id is refused, and the client starts a new
+    /// How long a session stays bound to its user after it was created (default 24 hours). After that its id is refused, and the client starts a new
     /// session.
     pub fn session_ttl(mut self, ttl: Duration) -> Self {
         self.session_ttl = ttl;
         self
     }
 
-    /// The longest a task stays bound (default [`DEFAULT_MAX_TASK_TTL`]). A task lives for its
+    /// The longest a task stays bound (default 7 days). A task lives for its
     /// `ttlMs` (plus a minute for the last poll), capped at this; one without a `ttlMs` for this.
     pub fn max_task_ttl(mut self, ttl: Duration) -> Self {
         self.max_task_ttl = ttl;

@@ -65,8 +65,11 @@ pub(crate) const MAX_DESCRIPTION_LEN: usize = 200;
 /// A `WWW-Authenticate: Bearer` challenge (RFC 6750 §3, RFC 9728 §5.1).
 ///
 /// Built with [`BearerChallenge::new`] and the builder methods; rendered with
-/// [`BearerChallenge::to_header_value`] or [`Display`](fmt::Display) (the same bytes). See the
-/// [module documentation](self) for the exact form.
+/// [`BearerChallenge::to_header_value`] or [`Display`](fmt::Display) (the same bytes).
+/// Every parameter is a quoted string, each at most once, in an order that follows the error
+/// code as the MCP specification's examples do: `error`, `error_description`,
+/// `resource_metadata`, `scope` without an error or for `invalid_request` and `invalid_token`;
+/// `error`, `scope`, `resource_metadata`, `error_description` for `insufficient_scope`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BearerChallenge {
     resource_metadata: String,
@@ -79,7 +82,7 @@ impl BearerChallenge {
     /// A challenge that points at the protected resource metadata document.
     ///
     /// `resource_metadata` must be the **absolute** URL of the document, the path-inserted
-    /// well-known location (RFC 9728 §5.1; see [`crate::rules::metadata_url`]). Characters that
+    /// well-known location (RFC 9728 §5.1; see `mcp_auth_rules::metadata_url`). Characters that
     /// cannot appear in a URL (`"`, `\`, spaces, controls, non-ASCII) are percent-encoded so that
     /// the value can never break the quoted string.
     pub fn new(resource_metadata: impl Into<String>) -> Self {
@@ -105,7 +108,7 @@ impl BearerChallenge {
     ///
     /// Tabs, CR and LF become spaces, runs of spaces collapse to one, `"`, `\`, other controls
     /// and non-ASCII characters are removed, and the result is trimmed and cut to
-    /// [`MAX_DESCRIPTION_LEN`] bytes. Never pass token material: the text is sent to the client.
+    /// 200 bytes. Never pass token material: the text is sent to the client.
     ///
     /// ```
     /// # use mcp_auth::layer::BearerChallenge;

@@ -12,7 +12,8 @@ compile_error!(
     "mcp-auth needs a crypto backend: enable the `aws-lc-rs` (default) or the `rust-crypto` feature"
 );
 
-/// Installs jsonwebtoken's provider for [`backend`] unless one is installed already.
+/// Installs jsonwebtoken's provider of the enabled backend (aws-lc-rs when its feature is on,
+/// else RustCrypto) unless one is installed already.
 ///
 /// Cheap after the first call. If the application installed a provider of its own first, that
 /// one stays.

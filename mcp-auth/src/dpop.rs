@@ -187,7 +187,7 @@ impl DpopOptions {
     }
 
     /// The proof algorithms accepted, in the order the `algs` challenge parameter and the
-    /// metadata's `dpop_signing_alg_values_supported` list them (default [`DEFAULT_ALGORITHMS`]).
+    /// metadata's `dpop_signing_alg_values_supported` list them (default ES256, RS256, PS256, EdDSA).
     /// Only asymmetric algorithms ([`SUPPORTED_ALGORITHMS`]) are allowed; anything else is a
     /// configuration error when the resource is built.
     pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {

@@ -25,8 +25,11 @@
 //!    `parts.extensions` in an rmcp tool, see `mcp_auth::rmcp` with the `rmcp` feature). In MCP
 //!    mode the JSON-RPC body is checked first ([`crate::mcp`]).
 //!
-//! Every `401`/`403` carries one `Bearer` challenge ([`BearerChallenge`]) with the absolute
-//! `resource_metadata` URL (RFC 6750 §3, RFC 9728 §5.1), a JSON body without token material
+//! Every refusal of the credentials (`400`, `401`, `403`) carries one `Bearer` challenge
+//! ([`BearerChallenge`]) with the absolute `resource_metadata` URL (RFC 6750 §3, RFC 9728 §5.1),
+//! followed by a `DPoP` challenge when the resource accepts DPoP, or that `DPoP` challenge alone
+//! when it requires DPoP ([`DpopChallenge`](crate::dpop::DpopChallenge), RFC 9449 §7.1); a JSON
+//! body without token material
 //! ([`AuthRejection::default_body`](crate::AuthRejection::default_body), or the layer's
 //! [`ErrorBodyHook`]), and the CORS headers a browser client needs to read the challenge.
 //!

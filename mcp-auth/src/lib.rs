@@ -39,7 +39,7 @@
 //! `notes.mcp_router(service, NotesServer::tool_scopes())` mounts it at the identifier's path,
 //! behind the layer with the per-tool scopes, with the metadata outside; the README has a
 //! complete server. Without the macros, [`ResourceServer::builder`] configures resources at run
-//! time (see [`resource`]).
+//! time (see [`ResourceServer`] and [`ProtectedResource`]).
 //!
 //! ## Where things are
 //!

@@ -46,7 +46,7 @@ use mcp_auth_rules::metadata_json::{MEMBERS, MetadataJson};
 ///
 /// Build it with [`ProtectedResourceMetadata::new`] and the setters (the fields are public to
 /// read); write it with
-/// [`to_json`](Self::to_json) / [`to_json_bytes`](Self::to_json_bytes) or through serde
+/// [`to_json`](Self::to_json) or through serde
 /// (the same bytes). Deserialising keeps language-tagged variants and unknown members in
 /// document order and refuses duplicate members.
 #[derive(Debug, Clone, PartialEq)]

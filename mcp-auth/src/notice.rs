@@ -76,6 +76,7 @@ pub(crate) struct Notices {
     #[cfg(feature = "rmcp")]
     unchecked_tool_scopes: Once,
     typ_refused: Once,
+    body_limit_without_mcp: Once,
     /// Bearer layers made for the resource, for the "served unprotected" notice.
     layers: AtomicUsize,
 }
@@ -133,6 +134,18 @@ impl Notices {
                 resource,
                 suppressed,
                 "the MCP server issued a session or task id that is bound to another user; its answer was withheld (are its ids random?)"
+            );
+        }
+    }
+
+    /// A layer with a body limit for MCP mode but without MCP mode wrapped a service: warns once.
+    pub(crate) fn body_limit_without_mcp(&self, id: &str) {
+        if self.body_limit_without_mcp.first() {
+            tracing::warn!(
+                resource = %id,
+                "a bearer layer of `{id}` sets mcp_max_body_bytes but is not in MCP mode: it reads no \
+                 body, so per-operation scopes and session binding are not enforced. Add \
+                 `.mcp(Server::tool_scopes())`, or use `resource.mcp_layer(..)`"
             );
         }
     }

@@ -40,7 +40,7 @@ use tower::{Layer, Service};
 use tracing::Instrument as _;
 
 use crate::auth_info::AuthInfo;
-use crate::bearer::{Credentials, Scheme, read_credentials};
+use crate::bearer::{Credentials, MalformedCredentials, Scheme, read_credentials};
 use crate::binding::Outage;
 use crate::cors;
 use crate::error::VerifyError;
@@ -73,8 +73,8 @@ struct LayerConfig {
     cors: bool,
     /// MCP mode: per-operation scopes from the JSON-RPC body and session binding.
     mcp: Option<Arc<McpPolicy>>,
-    /// The largest JSON-RPC body MCP mode reads.
-    mcp_max_body_bytes: usize,
+    /// The largest JSON-RPC body MCP mode reads, when set (the default otherwise).
+    mcp_max_body_bytes: Option<usize>,
     /// The refusals rendered so far (used without an `error_body` hook); replaced by every
     /// edit of the configuration.
     prebuilt: Arc<PrebuiltRejections>,
@@ -107,23 +107,17 @@ impl<R: 'static> BearerLayer<R> {
         protection.notices.layer_made();
         let unauthenticated_scopes = protection.challenge.base_scopes.clone();
         let required: Arc<[String]> = Arc::from(Vec::new());
-        let mut config = LayerConfig {
-            context: Arc::new(LayerContext {
-                protection: Arc::clone(&protection),
-                marker: TypeId::of::<R>(),
-                required: Arc::clone(&required),
-                error_body: None,
-            }),
+        let config = LayerConfig {
+            context: context::<R>(&protection, &required, None),
             protection,
             required,
             unauthenticated_scopes,
             error_body: None,
             cors: true,
             mcp: None,
-            mcp_max_body_bytes: crate::mcp::DEFAULT_MAX_BODY_BYTES,
+            mcp_max_body_bytes: None,
             prebuilt: Arc::default(),
         };
-        config.context = context::<R>(&config);
         Self {
             config: Arc::new(config),
             _resource: PhantomData,
@@ -137,10 +131,14 @@ impl<R: 'static> BearerLayer<R> {
         if let Some(mcp) = &config.mcp {
             config.mcp = Some(Arc::new(McpPolicy::new(
                 mcp.scopes.clone(),
-                config.mcp_max_body_bytes,
+                config.mcp_body_limit(),
             )));
         }
-        config.context = context::<R>(&config);
+        config.context = context::<R>(
+            &config.protection,
+            &config.required,
+            config.error_body.as_ref(),
+        );
         Self {
             config: Arc::new(config),
             _resource: PhantomData,
@@ -189,23 +187,37 @@ impl<R: 'static> BearerLayer<R> {
     /// server creates to the user who created them, in the resource's
     /// [binding store](crate::binding). See [`crate::mcp`].
     pub fn mcp(self, scopes: McpScopes) -> Self {
-        self.edit(|c| c.mcp = Some(Arc::new(McpPolicy::new(scopes, c.mcp_max_body_bytes))))
+        self.edit(|c| c.mcp = Some(Arc::new(McpPolicy::new(scopes, c.mcp_body_limit()))))
     }
 
-    /// The largest JSON-RPC body MCP mode reads (default 4 MiB); larger ones get `413`. Without
-    /// MCP mode ([`mcp`](Self::mcp)) no body is read, and this has no effect.
+    /// The largest JSON-RPC body MCP mode reads (default 4 MiB); larger ones get `413`. It does
+    /// not switch MCP mode on: without [`mcp`](Self::mcp) no body is read, and a layer with this
+    /// setting alone logs a warning (once) when it wraps a service.
     pub fn mcp_max_body_bytes(self, max: usize) -> Self {
-        self.edit(|c| c.mcp_max_body_bytes = max)
+        self.edit(|c| c.mcp_max_body_bytes = Some(max))
     }
 }
 
-/// The [`LayerContext`] of a layer of `R` with `config`'s resource, required scopes and body.
-fn context<R: 'static>(config: &LayerConfig) -> Arc<LayerContext> {
+impl LayerConfig {
+    /// The body limit MCP mode applies.
+    fn mcp_body_limit(&self) -> usize {
+        self.mcp_max_body_bytes
+            .unwrap_or(crate::mcp::DEFAULT_MAX_BODY_BYTES)
+    }
+}
+
+/// The [`LayerContext`] of a layer of `R` for `protection`, with its required scopes and body
+/// hook.
+fn context<R: 'static>(
+    protection: &Arc<Protection>,
+    required: &Arc<[String]>,
+    error_body: Option<&ErrorBodyHook>,
+) -> Arc<LayerContext> {
     Arc::new(LayerContext {
-        protection: Arc::clone(&config.protection),
+        protection: Arc::clone(protection),
         marker: TypeId::of::<R>(),
-        required: Arc::clone(&config.required),
-        error_body: config.error_body.clone(),
+        required: Arc::clone(required),
+        error_body: error_body.cloned(),
     })
 }
 
@@ -213,6 +225,10 @@ impl<S, R: 'static> Layer<S> for BearerLayer<R> {
     type Service = BearerService<S, R>;
 
     fn layer(&self, inner: S) -> Self::Service {
+        if self.config.mcp.is_none() && self.config.mcp_max_body_bytes.is_some() {
+            let protection = &self.config.protection;
+            protection.notices.body_limit_without_mcp(&protection.id);
+        }
         BearerService {
             inner,
             config: Arc::clone(&self.config),
@@ -404,6 +420,14 @@ where
         let dpop = protection.dpop.is_some();
         let next = match read_credentials(request.headers(), request.uri(), dpop) {
             Credentials::None { .. } => Next::Refuse(Rejected::Known(RejectionKey::Missing)),
+            // A DPoP-only resource takes no Bearer credentials at all, readable or not: the
+            // answer names the scheme to use. Two `Authorization` headers stay ambiguous.
+            Credentials::Malformed(Scheme::Bearer, why)
+                if why != MalformedCredentials::MultipleHeaders && dpop_required(protection) =>
+            {
+                tracing::debug!(reason = "bearer_refused", "token rejected");
+                Next::Refuse(Rejected::Known(RejectionKey::DpopRequired))
+            }
             Credentials::Malformed(scheme, why) => {
                 tracing::debug!(reason = ?why, "malformed credentials");
                 Next::Refuse(Rejected::Known(RejectionKey::Malformed(scheme, why)))
@@ -557,7 +581,7 @@ fn dpop_required(protection: &Protection) -> bool {
 }
 
 /// Why a request was refused.
-pub(crate) enum Rejected {
+enum Rejected {
     /// A refusal that depends only on its kind (see [`RejectionKey`]).
     Known(RejectionKey),
     /// Any other: rendered for this request (boxed: these are the rare ones).
@@ -794,5 +818,33 @@ impl Watch {
             .store_unavailable(&protection.id, &report.reason);
         AuthRejection::binding_store_unavailable(&protection.challenge, report.retry_after)
             .render(self.layer.error_body.as_ref())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[should_panic(expected = "BearerFuture polled after completion")]
+    fn a_future_polled_after_completion_panics() {
+        let future: BearerFuture<std::future::Ready<Result<Response, Infallible>>> =
+            BearerFuture::ready(Response::new(Body::empty()));
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let mut future = std::pin::pin!(future);
+        assert!(future.as_mut().poll(&mut cx).is_ready());
+        let _ = future.as_mut().poll(&mut cx);
+    }
+
+    #[test]
+    fn a_passed_future_completes_with_the_inner_answer() {
+        let inner = std::future::ready(Ok::<_, Infallible>(Response::new(Body::from("inner"))));
+        let future = BearerFuture::passed(inner, None, None);
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let mut future = std::pin::pin!(future);
+        let Poll::Ready(Ok(response)) = future.as_mut().poll(&mut cx) else {
+            panic!("ready");
+        };
+        assert_eq!(response.status(), http::StatusCode::OK);
     }
 }

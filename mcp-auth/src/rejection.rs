@@ -105,12 +105,6 @@ impl AuthRejection {
         self.dpop.as_ref().map(|d| &d.challenge)
     }
 
-    /// The scopes the challenges name.
-    #[cfg(feature = "rmcp")]
-    pub(crate) fn scopes(&self) -> &[String] {
-        self.challenge.as_ref().map_or(&[], BearerChallenge::scopes)
-    }
-
     /// The default JSON body: `{"error": .., "error_description": ..}`, with no token material.
     /// `error` is the RFC 6750 code, left out for a request without credentials (RFC 6750 §3.1);
     /// a `503` says `temporarily_unavailable`.
@@ -336,11 +330,15 @@ impl AuthRejection {
     }
 
     /// Adds the `DPoP` challenge (with `scopes`, without an error) of a resource that accepts
-    /// DPoP to a refusal of a request without credentials or with `Bearer` ones.
+    /// DPoP to a refusal of a request without credentials or with `Bearer` ones. A resource that
+    /// requires DPoP sends no Bearer challenge: the error, if any, goes on the `DPoP` one.
     fn offer_dpop(mut self, ctx: &ChallengeContext, scopes: &[String]) -> Self {
         let Some(offer) = ctx.dpop.as_ref() else {
             return self;
         };
+        if !offer.bearer {
+            return self.on_dpop_challenge(ctx, None);
+        }
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             return self;
         }

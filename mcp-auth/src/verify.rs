@@ -72,10 +72,13 @@ pub trait TokenVerifier: Send + Sync + 'static {
     /// shape); `None` when it must verify in full. Never any I/O.
     ///
     /// The bearer layer asks this first on every request: an answer here is decided inside the
-    /// layer's `call`, without a task of its own. The default answers `None`, so a verifier that
-    /// does not override it is always awaited. [`JwtVerifier`] answers from its token cache,
-    /// `IntrospectionVerifier` from its result
-    /// cache, and the composite ones from the verifier the token goes to.
+    /// layer's `call`, without a task of its own, and [`verify`](Self::verify) is not called.
+    /// An override must therefore answer exactly what `verify` would, every check included
+    /// (expiry above all: a remembered success must not outlive the token); when in doubt,
+    /// answer `None`. The default answers `None`, so a verifier that does not override it is
+    /// always awaited. [`JwtVerifier`] answers from its token cache (and only when that cache
+    /// is on), `IntrospectionVerifier` from its result cache, and the composite ones from the
+    /// verifier the token goes to.
     fn verify_cached(&self, token: &str) -> Option<Result<AuthInfo, VerifyError>> {
         let _ = token;
         None

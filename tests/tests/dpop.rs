@@ -572,6 +572,32 @@ async fn a_bearer_token_with_a_proof_is_a_bearer_request() {
         all[0].starts_with("DPoP error=\"invalid_token\""),
         "{all:?}"
     );
+    // Bearer credentials that could not even be read are no Bearer request either: the answer
+    // names the scheme to use, not the Bearer syntax. Two Authorization headers stay ambiguous.
+    for malformed in ["Bearer", "Bearer a b", "Bearer a=b", "Bearer:abc"] {
+        let response = strict.send(malformed, &[]).await;
+        let all = challenges(&response);
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{malformed}");
+        assert_eq!(all.len(), 1, "{malformed}: {all:?}");
+        assert!(
+            all[0].starts_with("DPoP error=\"invalid_token\""),
+            "{malformed}: {all:?}"
+        );
+    }
+    let response = strict
+        .http
+        .post(&strict.url)
+        .header("authorization", format!("Bearer {token}"))
+        .header("authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        challenges(&response)[0].contains("invalid_request"),
+        "{:?}",
+        challenges(&response)
+    );
     // An unbound token with the DPoP scheme: nothing to check the proof's key against.
     let app_token = app.bearer_token();
     let proof = key.proof("POST", &app.url, Some(&app_token), None);

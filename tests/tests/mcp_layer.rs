@@ -7,7 +7,7 @@ use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use axum::routing::post;
 use mcp_auth::mcp::McpScopes;
-use mcp_auth::{Auth, ProtectedResource, ResourceServer};
+use mcp_auth::{Auth, BearerLayer, ProtectedResource, ResourceServer};
 use mcp_auth_dev::AuthorizationServer;
 use mcp_auth_tests::challenge_parser::assert_valid_bearer;
 use mcp_auth_tests::{Spy, bind, spawn};
@@ -23,6 +23,11 @@ struct Mcp {
 
 impl Mcp {
     async fn start() -> Self {
+        Self::start_with(|layer| layer).await
+    }
+
+    /// An MCP endpoint behind the MCP-mode layer, edited by `edit`.
+    async fn start_with(edit: impl FnOnce(BearerLayer) -> BearerLayer) -> Self {
         let idp = AuthorizationServer::start().await.unwrap();
         let (listener, origin) = bind().await;
         let id = format!("{origin}/mcp");
@@ -64,7 +69,9 @@ impl Mcp {
                     .get(endpoint.clone())
                     .delete(endpoint),
             )
-            .layer(auth.bearer(&id).required_scopes(["mcp:read"]).mcp(scopes))
+            .layer(edit(
+                auth.bearer(&id).required_scopes(["mcp:read"]).mcp(scopes),
+            ))
             .merge(auth.metadata_router());
         spawn(listener, app);
         Self {
@@ -223,6 +230,38 @@ async fn oversized_bodies_are_refused_with_413() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(mcp.spy.count(), 0);
+}
+
+#[tokio::test]
+async fn mcp_max_body_bytes_sets_the_limit_whether_set_before_or_after_mcp_mode() {
+    let scopes = McpScopes::new().tool("write_file", ["files:write"]);
+    let after = |layer: BearerLayer| layer.mcp_max_body_bytes(1024);
+    let before = move |layer: BearerLayer| layer.mcp_max_body_bytes(1024).mcp(scopes);
+    for mcp in [Mcp::start_with(after).await, Mcp::start_with(before).await] {
+        let reader = mcp.token("u1", &["mcp:read"]);
+        let padding = "x".repeat(1024);
+        let response = mcp
+            .call(
+                &reader,
+                json!({"jsonrpc": "2.0", "id": 1, "method": "ping", "params": {"p": padding}}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let response = mcp
+            .call(
+                &reader,
+                json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(mcp.spy.count(), 1, "only the small body reached the server");
+        let writer_needed = mcp.call(&reader, tool_call("write_file")).await;
+        assert_eq!(
+            writer_needed.status(),
+            StatusCode::FORBIDDEN,
+            "still MCP mode"
+        );
+    }
 }
 
 #[tokio::test]

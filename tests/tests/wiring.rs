@@ -57,6 +57,9 @@ enum Wiring {
     OneCall,
     /// The MCP service behind `notes.layer()`: no tool scopes in the layer.
     PlainLayer,
+    /// The MCP service behind `notes.layer().mcp_max_body_bytes(..)`: a body limit for MCP mode,
+    /// without MCP mode.
+    BodyLimitOnly,
     /// The MCP service behind no layer.
     NoLayer,
     /// `.merge(metadata_router())` before `.layer(..)`: the document behind the layer.
@@ -105,6 +108,10 @@ impl App {
             Wiring::PlainLayer => Router::new()
                 .route_service("/mcp", service)
                 .layer(notes.layer())
+                .merge(notes.metadata_router()),
+            Wiring::BodyLimitOnly => Router::new()
+                .route_service("/mcp", service)
+                .layer(notes.layer().mcp_max_body_bytes(64 * 1024))
                 .merge(notes.metadata_router()),
             Wiring::NoLayer => Router::new()
                 .route_service("/mcp", service)
@@ -179,6 +186,9 @@ async fn behind_the_plain_layer_a_scoped_tool_refuses_a_token_without_its_scope(
         );
         assert_eq!(body["error"]["data"]["scope"], "read:notes", "{body}");
     }
+    // The error names what the call lacks, not what the token already holds.
+    let (_, body) = app.call("/mcp", Some(&app.token(&["write:notes"]))).await;
+    assert_eq!(body["error"]["data"]["scope"], "read:notes", "{body}");
     assert_eq!(app.ran.count(), 0, "the tool body never ran");
     assert_eq!(
         logs.count("not behind `mcp_layer(..::tool_scopes())`"),
@@ -189,6 +199,29 @@ async fn behind_the_plain_layer_a_scoped_tool_refuses_a_token_without_its_scope(
     let (_, body) = app.call("/mcp", Some(&app.token(&["read:notes"]))).await;
     assert!(body["result"].is_object(), "{body}");
     assert_eq!(app.ran.count(), 1);
+}
+
+#[tokio::test]
+async fn a_body_limit_does_not_switch_mcp_mode_on_and_the_log_says_so() {
+    let (logs, _guard) = LogCapture::start();
+    let app = App::start(Wiring::BodyLimitOnly).await;
+    let (status, body) = app.call("/mcp", Some(&app.token(&[]))).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "no MCP mode: the layer reads no body"
+    );
+    assert_eq!(
+        body["error"]["data"]["error"], "insufficient_scope",
+        "the tool refused: {body}"
+    );
+    assert_eq!(app.ran.count(), 0);
+    assert_eq!(
+        logs.count("sets mcp_max_body_bytes but is not in MCP mode"),
+        1,
+        "the setting that does nothing is named, once: {}",
+        logs.text()
+    );
 }
 
 #[tokio::test]

@@ -150,7 +150,7 @@ impl Claims {
 }
 
 impl MemoryStore {
-    /// A store of up to [`DEFAULT_MEMORY_CAPACITY`] live claims.
+    /// A store of up to 100,000 live claims.
     pub fn new() -> Self {
         Self::with_capacity(DEFAULT_MEMORY_CAPACITY)
     }

@@ -422,11 +422,23 @@ struct EventScan {
     ended: bool,
 }
 
-/// Cuts an event stream into events.
+/// Cuts an event stream into events, by the line rules of the `text/event-stream` format (HTML
+/// Living Standard, server-sent events): a line ends at CRLF, LF or a bare CR (a CRLF split
+/// between two chunks is one line end), an empty line ends an event, and an event's data is its
+/// `data` fields joined by LF. An event larger than [`SCAN_LIMIT`] is passed on unread, as a
+/// JSON answer that large is.
 #[derive(Default)]
 struct EventSplitter {
-    /// The bytes of the event being received (up to [`SCAN_LIMIT`]).
-    pending: Vec<u8>,
+    /// The line being received (while the event is within [`SCAN_LIMIT`]).
+    line: Vec<u8>,
+    /// The bytes of the line being received.
+    line_size: usize,
+    /// The bytes of the event being received, line ends left out.
+    size: usize,
+    /// The data of the event being received, if it has a `data` field yet.
+    data: Option<String>,
+    /// Whether the last byte was a CR, so that an LF right after it ends nothing more.
+    after_cr: bool,
 }
 
 impl EventSplitter {
@@ -434,46 +446,59 @@ impl EventSplitter {
     fn feed(&mut self, chunk: &[u8]) -> Vec<String> {
         let mut events = Vec::new();
         for &byte in chunk {
-            if self.pending.len() < SCAN_LIMIT {
-                self.pending.push(byte);
-            }
-            if byte == b'\n'
-                && (self.pending.ends_with(b"\n\n") || self.pending.ends_with(b"\n\r\n"))
-            {
-                let event = std::mem::take(&mut self.pending);
-                if let Some(data) = event_data(&event) {
-                    events.push(data);
+            let after_cr = std::mem::replace(&mut self.after_cr, byte == b'\r');
+            match byte {
+                b'\n' if after_cr => {}
+                b'\r' | b'\n' => {
+                    if let Some(data) = self.end_line() {
+                        events.push(data);
+                    }
+                }
+                _ => {
+                    self.line_size += 1;
+                    self.size = self.size.saturating_add(1);
+                    if self.size <= SCAN_LIMIT {
+                        self.line.push(byte);
+                    }
                 }
             }
         }
         events
     }
-}
 
-/// The `data` of one SSE event (its `data:` lines joined by `\n`), if it has any.
-fn event_data(event: &[u8]) -> Option<String> {
-    let text = std::str::from_utf8(event).ok()?;
-    let mut data: Option<String> = None;
-    for line in text.split('\n') {
-        let line = line.strip_suffix('\r').unwrap_or(line);
-        // `data: x`, `data:x`, or a bare `data` (an empty value); `datum: x` is another field.
-        let value = match line.strip_prefix("data") {
-            Some("") => "",
-            Some(rest) => match rest.strip_prefix(':') {
-                Some(value) => value.strip_prefix(' ').unwrap_or(value),
-                None => continue,
-            },
-            None => continue,
-        };
-        match &mut data {
-            Some(existing) => {
-                existing.push('\n');
-                existing.push_str(value);
+    /// Ends the line received: an empty one ends the event (its data, if it had any and the
+    /// event was not too large to read); a `data` field adds to the event's data (`data: x`,
+    /// `data:x`, or a bare `data`, an empty value; `datum: x` is another field); any other
+    /// line is another field or a comment.
+    fn end_line(&mut self) -> Option<String> {
+        if std::mem::take(&mut self.line_size) == 0 {
+            let data = self.data.take();
+            if std::mem::take(&mut self.size) > SCAN_LIMIT {
+                tracing::debug!("event too large to scan for tasks");
+                return None;
             }
-            None => data = Some(value.to_owned()),
+            return data;
         }
+        if self.size <= SCAN_LIMIT {
+            let value = match self.line.strip_prefix(b"data") {
+                Some([]) => Some(&[][..]),
+                Some([b':', b' ', value @ ..]) | Some([b':', value @ ..]) => Some(value),
+                _ => None,
+            };
+            if let Some(value) = value {
+                let value = String::from_utf8_lossy(value);
+                match &mut self.data {
+                    Some(existing) => {
+                        existing.push('\n');
+                        existing.push_str(&value);
+                    }
+                    None => self.data = Some(value.into_owned()),
+                }
+            }
+        }
+        self.line.clear();
+        None
     }
-    data
 }
 
 /// The tasks a JSON-RPC answer (one message or a batch) creates, with their `ttlMs`: results with
@@ -529,7 +554,45 @@ mod tests {
             scan.feed(b"\ndata: 1}\n\nevent: x\r\ndata:2\r\n\r\n"),
             ["{\"a\":\n1}".to_owned(), "2".to_owned()]
         );
-        assert_eq!(event_data(b": keep-alive\n\n"), None);
-        assert_eq!(event_data(b"datum: x\n\n"), None);
+        assert!(scan.feed(b": keep-alive\n\n").is_empty());
+        assert!(scan.feed(b"datum: x\n\n").is_empty());
+        assert_eq!(scan.feed(b"data\n\n"), [String::new()]);
+    }
+
+    /// An event larger than the scan limit is passed over, whatever its lines; the next one is
+    /// read.
+    #[test]
+    fn an_event_over_the_scan_limit_is_not_read() {
+        let mut scan = EventSplitter::default();
+        let half = vec![b'x'; SCAN_LIMIT / 2];
+        for _ in 0..3 {
+            assert!(scan.feed(b"data: ").is_empty());
+            assert!(scan.feed(&half).is_empty());
+            assert!(scan.feed(b"\n").is_empty());
+        }
+        assert!(
+            scan.feed(b"\n").is_empty(),
+            "the oversized event ends unread"
+        );
+        assert_eq!(scan.feed(b"data: {}\n\n"), ["{}"]);
+    }
+
+    /// A bare CR ends a line as LF and CRLF do; a CRLF cut between two chunks is one line end,
+    /// not an empty line.
+    #[test]
+    fn sse_lines_end_at_a_bare_cr_too() {
+        let mut scan = EventSplitter::default();
+        assert_eq!(scan.feed(b"data: a\r\rdata: b\r\r"), ["a", "b"]);
+        assert!(scan.feed(b"data: c\r").is_empty());
+        assert!(
+            scan.feed(b"\ndata: d\r").is_empty(),
+            "the LF completes the CRLF"
+        );
+        assert_eq!(scan.feed(b"\n\r\n"), ["c\nd"]);
+        let mut scan = EventSplitter::default();
+        assert_eq!(
+            scan.feed(b"data: {\"result\":{\"resultType\":\"task\",\"taskId\":\"t\"}}\r\r"),
+            ["{\"result\":{\"resultType\":\"task\",\"taskId\":\"t\"}}"]
+        );
     }
 }

@@ -268,7 +268,7 @@ fn probe(inner: &JwtInner, cache: &TokenCache, token: &str) -> Probe {
     // whole token is scanned only when the caches do not know it (a token they know was
     // checked when it was first seen).
     if !header_is_framed(token)
-        && let Err(error) = precheck(token, None)
+        && let Err(error) = precheck(token)
     {
         return Probe::Answer(Err(error.into()));
     }
@@ -284,7 +284,7 @@ fn probe(inner: &JwtInner, cache: &TokenCache, token: &str) -> Probe {
     {
         return Probe::Answer(Err(error));
     }
-    if let Err(error) = precheck(token, None) {
+    if let Err(error) = precheck(token) {
         return Probe::Answer(Err(error.into()));
     }
     Probe::Miss(Miss { key, now_ms })
