@@ -197,9 +197,34 @@ pub(crate) fn header_is_framed(token: &str) -> bool {
 /// the full reading). Real headers are a few dozen bytes.
 const HEADER_BUFFER: usize = 512;
 
-/// Whether the header, a base64url segment, can be a JSON object: decoded into a stack buffer
-/// (no allocation), its first and last bytes other than whitespace must be `{` and `}`.
+/// Whether the header can be a JSON object: its first and last bytes other than whitespace must
+/// be `{` and `}`. `header` is a non-empty segment in the base64url alphabet whose length is
+/// not `4n + 1` (what every caller checked), so only its last quantum can fail to decode.
+///
+/// The first and the last quantum (4 characters, 3 bytes) decide when the bytes at the edges are
+/// not whitespace, as in every real header; otherwise the header is decoded whole into a stack
+/// buffer (no allocation).
 fn header_framing(header: &[u8]) -> Result<(), JwsError> {
+    let last_quantum = header.len().saturating_sub(1) / 4 * 4;
+    if last_quantum >= 4 {
+        // The first quantum and the last (2 to 4 characters), decoded as one string.
+        let mut edges = [0u8; 8];
+        let tail = &header[last_quantum..];
+        edges[..4].copy_from_slice(&header[..4]);
+        edges[4..4 + tail.len()].copy_from_slice(tail);
+        let mut decoded = [0u8; 6];
+        let Ok(len) = URL_SAFE_NO_PAD.decode_slice(&edges[..4 + tail.len()], &mut decoded) else {
+            return Err(JwsError::NotBase64url(Segment::Header));
+        };
+        let (first, last) = (decoded[0], decoded[len - 1]);
+        if !first.is_ascii_whitespace() && !last.is_ascii_whitespace() {
+            return if first == b'{' && last == b'}' {
+                Ok(())
+            } else {
+                Err(JwsError::NotObject(Segment::Header))
+            };
+        }
+    }
     let mut buffer = [0u8; HEADER_BUFFER];
     let decoded = match URL_SAFE_NO_PAD.decode_slice(header, &mut buffer) {
         Ok(len) => &buffer[..len],
@@ -334,6 +359,48 @@ mod tests {
         }
         assert!(header_is_framed("eyJhbGciOiJFUzI1NiJ9.e30.c2ln"));
         assert!(!header_is_framed("abcd.e30.c2ln"));
+    }
+
+    /// The edges of a header decide exactly as its whole decoding does: headers of JSON-like
+    /// text (braces, whitespace at the edges or not, trailing bits set or not) and random ones.
+    #[test]
+    fn the_edges_of_a_header_decide_as_its_whole_decoding() {
+        fn whole(header: &[u8]) -> Result<(), JwsError> {
+            match URL_SAFE_NO_PAD.decode(header) {
+                Err(_) => Err(JwsError::NotBase64url(Segment::Header)),
+                Ok(bytes) => match bytes.trim_ascii() {
+                    [b'{', .., b'}'] => Ok(()),
+                    _ => Err(JwsError::NotObject(Segment::Header)),
+                },
+            }
+        }
+        let mut seed = 0x0bad_cafe_dead_beefu64;
+        let pieces: [&[u8]; 8] = [b"{", b"}", b" ", b"\t", b"\n", b"\"a\":1", b"x", b"\x0c"];
+        let mut checked = 0;
+        for _ in 0..20_000 {
+            let len = 1 + xorshift(&mut seed) % 12;
+            let text: Vec<u8> = (0..len)
+                .flat_map(|_| pieces[(xorshift(&mut seed) % 8) as usize].iter().copied())
+                .collect();
+            let mut header = URL_SAFE_NO_PAD.encode(&text).into_bytes();
+            // Now and then, set the trailing bits of the last character.
+            if xorshift(&mut seed).is_multiple_of(4)
+                && let Some(last) = header.last_mut()
+            {
+                *last = b"BCDEFGHhijklmnop"[(xorshift(&mut seed) % 16) as usize];
+            }
+            if header.len() % 4 == 1 {
+                continue;
+            }
+            assert_eq!(
+                header_framing(&header),
+                whole(&header),
+                "{}",
+                String::from_utf8_lossy(&header)
+            );
+            checked += 1;
+        }
+        assert!(checked > 10_000);
     }
 
     #[test]

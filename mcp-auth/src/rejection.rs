@@ -61,6 +61,8 @@ pub struct AuthRejection {
     retry_after: Option<u64>,
     /// The `DPoP` challenge (and nonce) of a resource that accepts DPoP.
     dpop: Option<Box<DpopReply>>,
+    /// The scopes an `insufficient_scope` refusal found missing (empty otherwise).
+    missing: Vec<String>,
 }
 
 /// The DPoP part of a rejection: the `DPoP` challenge, a `DPoP-Nonce`, and whether the Bearer
@@ -105,6 +107,13 @@ impl AuthRejection {
         self.dpop.as_ref().map(|d| &d.challenge)
     }
 
+    /// The scopes an `insufficient_scope` refusal found missing: what the rmcp tool guard's
+    /// JSON-RPC error names.
+    #[cfg(feature = "rmcp")]
+    pub(crate) fn missing_scopes(&self) -> &[String] {
+        &self.missing
+    }
+
     /// The default JSON body: `{"error": .., "error_description": ..}`, with no token material.
     /// `error` is the RFC 6750 code, left out for a request without credentials (RFC 6750 §3.1);
     /// a `503` says `temporarily_unavailable`.
@@ -133,6 +142,7 @@ impl AuthRejection {
             challenge: None,
             retry_after: None,
             dpop: None,
+            missing: Vec::new(),
         }
     }
 
@@ -265,6 +275,7 @@ impl AuthRejection {
                     .scope(&scopes)
                     .error_description(description.clone()),
             ),
+            missing: missing.scopes().to_vec(),
             ..Self::plain(
                 StatusCode::FORBIDDEN,
                 Some(ErrorCode::InsufficientScope),

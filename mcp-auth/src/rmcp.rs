@@ -172,25 +172,21 @@ where
             tracing::error!("{NOT_BEHIND_LAYER}");
             return Err(ErrorData::internal_error(NOT_BEHIND_LAYER, None));
         };
-        let protection = &authenticated.layer.protection;
-        // The scope rule of the layer (scope.rs), not the layer's refusal: a JSON-RPC error
-        // names the scopes the call lacks.
-        let Err(missing) = protection
-            .hierarchy
-            .require(authenticated.info.scopes(), S::SCOPES.iter().copied())
-        else {
+        let Some(refusal) = authenticated.scope_refusal(S::SCOPES.iter().copied()) else {
             return Ok(Self {
                 _marker: std::marker::PhantomData,
             });
         };
+        let protection = &authenticated.layer.protection;
         protection
             .notices
             .unchecked_tool_scopes(&protection.id, R::SPEC.type_name);
+        // The layer's refusal, as a JSON-RPC error: it names the scopes the call lacks.
         Err(ErrorData::invalid_request(
-            format!("insufficient_scope: {missing}"),
+            format!("insufficient_scope: {}", refusal.description()),
             Some(serde_json::json!({
                 "error": "insufficient_scope",
-                "scope": missing.scopes().join(" "),
+                "scope": refusal.missing_scopes().join(" "),
             })),
         ))
     }
