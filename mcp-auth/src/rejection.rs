@@ -107,10 +107,10 @@ impl AuthRejection {
         self.dpop.as_ref().map(|d| &d.challenge)
     }
 
-    /// The scopes an `insufficient_scope` refusal found missing: what the rmcp tool guard's
-    /// JSON-RPC error names.
-    #[cfg(feature = "rmcp")]
-    pub(crate) fn missing_scopes(&self) -> &[String] {
+    /// The scopes the token lacks, for a `403 insufficient_scope` (empty for every other
+    /// refusal). The challenge's `scope` names more: every scope the operation needs, and the
+    /// baseline scopes the token holds, so that re-authorizing loses nothing.
+    pub fn missing_scopes(&self) -> &[String] {
         &self.missing
     }
 

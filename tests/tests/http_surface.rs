@@ -725,6 +725,36 @@ async fn error_body_hook_shapes_the_body_but_not_the_headers() {
 }
 
 #[tokio::test]
+async fn an_error_body_hook_can_name_the_missing_scopes() {
+    let app = App::start_with(
+        |r| r,
+        |s| s,
+        |l| {
+            l.required_scopes(["mcp:read", "files:write"])
+                .error_body(|rejection| serde_json::json!({"missing": rejection.missing_scopes()}))
+        },
+    )
+    .await;
+    let response = app
+        .post()
+        .bearer_auth(app.token(&["mcp:read"]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(www(&response).contains("scope=\"mcp:read files:write\""));
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["missing"], serde_json::json!(["files:write"]));
+    let response = app.post().send().await.unwrap();
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(
+        body["missing"],
+        serde_json::json!([]),
+        "not a scope refusal"
+    );
+}
+
+#[tokio::test]
 async fn auth_extractor_without_the_layer_fails_loudly() {
     let (listener, origin) = bind().await;
     let app = Router::new().route(
