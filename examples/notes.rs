@@ -53,6 +53,18 @@
 //! introspection client and the printed token is an opaque one, so the introspection path can
 //! be tried locally. `NOTES_CONSENT` only concerns the development server.
 //!
+//! To accept sender-constrained tokens (DPoP, RFC 9449), set `NOTES_DPOP=accepted` (Bearer
+//! tokens still work; key-bound ones must come with the `DPoP` scheme and a proof) or
+//! `NOTES_DPOP=required` (DPoP only). Each proof's `jti` is claimed once in the resource's
+//! replay store, which never forgets a claim before its window ends: when it is full, DPoP
+//! requests get `503` with `Retry-After` and the log names `DpopOptions::replay_capacity`.
+//! `NOTES_DPOP_REPLAY_CAPACITY` sets that capacity (default 100,000 proofs, enough for 277 DPoP
+//! requests a second); a small one shows the refusal:
+//!
+//! ```text
+//! NOTES_DPOP=accepted NOTES_DPOP_REPLAY_CAPACITY=1000 cargo run --example notes
+//! ```
+//!
 //! To run several instances behind one load balancer, give them one Redis for the bindings of
 //! sessions, tasks and draft handles (key and token caches stay per process):
 //!
@@ -64,6 +76,7 @@ use std::env::VarError;
 use std::time::Duration;
 
 use mcp_auth::binding::RedisStore;
+use mcp_auth::dpop::{DpopOptions, DpopPolicy};
 use mcp_auth::introspection::ClientAuth;
 use mcp_auth_dev::{AuthorizationServer, Consent};
 use mcp_auth_examples::notes_server::{DEV_ISSUER_PORT, DEV_USER, Notes, app};
@@ -89,6 +102,7 @@ async fn main() {
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let consent = consent_from_env()?;
     let introspection = introspection_from_env()?;
+    let dpop = dpop_from_env()?;
     // Without NOTES_ISSUER, the default issuer is the development server started here.
     let dev = match std::env::var_os("NOTES_ISSUER") {
         Some(_) => None,
@@ -108,6 +122,11 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut builder = Notes::builder();
     if let Some((id, secret)) = introspection.clone() {
         builder = builder.resource(|r| r.introspection(ClientAuth::basic(id, secret)));
+    }
+    // NOTES_DPOP, NOTES_DPOP_REPLAY_CAPACITY: DPoP accepted or required, its replay store's size.
+    let dpop_policy = dpop.as_ref().map(|(label, _)| *label);
+    if let Some((_, options)) = dpop {
+        builder = builder.resource(move |r| r.dpop(|_| options));
     }
     // NOTES_REDIS_URL: the bindings of sessions, tasks and draft handles in Redis, shared by
     // every instance of the server behind one load balancer.
@@ -130,6 +149,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     println!("Notes MCP server (OAuth 2.1 protected resource)");
     println!("  MCP endpoint:          {mcp}");
     println!("  Metadata (RFC 9728):   {}", notes.metadata_url());
+    if let Some(policy) = dpop_policy {
+        println!("  DPoP (RFC 9449):       {policy}");
+    }
     if let Some((id, _)) = &introspection {
         println!("  Introspection:         opaque tokens, as client `{id}` (client_secret_basic)");
     }
@@ -239,6 +261,52 @@ fn introspection_from_env() -> Result<Option<(String, String)>, String> {
         (None, Some(_)) => Err(format!(
             "{SECRET} is set but {ID} is missing: set both to verify opaque tokens by introspection, or neither"
         )),
+    }
+}
+
+/// `NOTES_DPOP` (`accepted` or `required`; unset: Bearer only) and
+/// `NOTES_DPOP_REPLAY_CAPACITY` (a number of proofs, only with `NOTES_DPOP`): the DPoP options,
+/// with a line that says what they accept.
+fn dpop_from_env() -> Result<Option<(&'static str, DpopOptions)>, String> {
+    const POLICY: &str = "NOTES_DPOP";
+    const CAPACITY: &str = "NOTES_DPOP_REPLAY_CAPACITY";
+    let policy = match env_text(POLICY)?.as_deref() {
+        None => None,
+        Some("accepted") => Some((
+            "accepted (Bearer, or DPoP-bound tokens with a proof)",
+            DpopPolicy::Accepted,
+        )),
+        Some("required") => Some(("required (DPoP-bound tokens only)", DpopPolicy::Required)),
+        Some(other) => {
+            return Err(format!(
+                "{POLICY} must be `accepted` or `required`, not `{other}` (unset: Bearer only)"
+            ));
+        }
+    };
+    let capacity = match env_text(CAPACITY)? {
+        None => None,
+        Some(text) => match text.parse::<usize>() {
+            Ok(n) if n > 0 => Some(n),
+            _ => {
+                return Err(format!(
+                    "{CAPACITY} must be a positive number of proofs, not `{text}`"
+                ));
+            }
+        },
+    };
+    match (policy, capacity) {
+        (None, None) => Ok(None),
+        (None, Some(_)) => Err(format!(
+            "{CAPACITY} is set but {POLICY} is not: set {POLICY}=accepted or required"
+        )),
+        (Some((label, policy)), capacity) => {
+            let options = DpopOptions::default().policy(policy);
+            let options = match capacity {
+                Some(n) => options.replay_capacity(n),
+                None => options,
+            };
+            Ok(Some((label, options)))
+        }
     }
 }
 
