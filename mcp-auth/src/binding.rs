@@ -140,10 +140,16 @@ impl Owner {
 
 impl fmt::Display for Owner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for b in self.0 {
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
+        Hex(&self.0).fmt(f)
+    }
+}
+
+/// A digest as lowercase hex digits, the form stores write.
+struct Hex<'a>(&'a [u8; 32]);
+
+impl fmt::Display for Hex<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
     }
 }
 
@@ -159,7 +165,6 @@ impl fmt::Debug for Owner {
 /// store. [`BindingKey::as_str`] is `mcp-auth:v1:<kind>:<64 hex digits>`.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct BindingKey {
-    kind: BindingKind,
     digest: [u8; 32],
     key: String,
 }
@@ -173,11 +178,8 @@ impl BindingKey {
             hash.update(part);
         }
         let digest: [u8; 32] = hash.finalize().into();
-        let mut key = format!("mcp-auth:v1:{}:", kind.as_str());
-        for b in digest {
-            key.push_str(&format!("{b:02x}"));
-        }
-        Self { kind, digest, key }
+        let key = format!("mcp-auth:v1:{}:{}", kind.as_str(), Hex(&digest));
+        Self { digest, key }
     }
 
     /// The SHA-256 digest the key is named by (what [`MemoryStore`] keeps).

@@ -571,7 +571,9 @@ impl DpopVerifier {
         let replay = match &options.replay_store {
             Some(store) => Arc::clone(store),
             None => Arc::new(
+                // Every proof is its own owner: no per-owner limit to keep.
                 MemoryStore::with_capacity(options.replay_capacity)
+                    .per_owner_limit(usize::MAX)
                     .capacity_setting("DpopOptions::replay_capacity")
                     .shared_clock(Arc::clone(&clock)),
             ),

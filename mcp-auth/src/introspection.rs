@@ -314,28 +314,43 @@ impl IntrospectionVerifier {
     /// What [`introspect`](Self::introspect) answers without a request: a token refused by its
     /// size, or a result in the cache; `None` otherwise.
     fn known(&self, token: &str) -> Option<Result<AuthInfo, VerifyError>> {
+        match self.lookup(token) {
+            Lookup::Answer(answer) => Some(answer),
+            Lookup::Miss(_) => None,
+        }
+    }
+
+    /// The size checks, then the cache: the answer, or the cache key of a miss (so that the
+    /// token is hashed once).
+    fn lookup(&self, token: &str) -> Lookup {
         let inner = &*self.inner;
         let max = inner.options.max_token_bytes;
         if token.len() > max {
-            return Some(Err(VerifyError::TooLarge { max }));
+            return Lookup::Answer(Err(VerifyError::TooLarge { max }));
         }
         if token.is_empty() {
-            return Some(Err(VerifyError::Malformed("the token is empty")));
+            return Lookup::Answer(Err(VerifyError::Malformed("the token is empty")));
         }
-        let info = inner
-            .cache
-            .as_ref()?
-            .get(&TokenCache::key(token), inner.now_millis())?;
-        tracing::debug!(issuer = %inner.issuer, outcome = "active", cached = true, "introspection");
-        Some(Ok(info))
+        let Some(cache) = inner.cache.as_ref() else {
+            return Lookup::Miss(None);
+        };
+        let key = TokenCache::key(token);
+        match cache.get(&key, inner.now_millis()) {
+            Some(info) => {
+                tracing::debug!(issuer = %inner.issuer, outcome = "active", cached = true, "introspection");
+                Lookup::Answer(Ok(info))
+            }
+            None => Lookup::Miss(Some(key)),
+        }
     }
 
     async fn introspect(&self, token: &str) -> Result<AuthInfo, VerifyError> {
-        if let Some(answer) = self.known(token) {
-            return answer;
-        }
+        let key = match self.lookup(token) {
+            Lookup::Answer(answer) => return answer,
+            Lookup::Miss(key) => key,
+        };
         let inner = &*self.inner;
-        let cache = inner.cache.as_ref().map(|c| (c, TokenCache::key(token)));
+        let cache = inner.cache.as_ref().zip(key);
         let Ok(_permit) = inner.in_flight.try_acquire() else {
             match inner.saturated.admit() {
                 Some(suppressed) => tracing::warn!(
@@ -765,6 +780,14 @@ impl IntrospectionVerifierBuilder {
             }),
         })
     }
+}
+
+/// What the size checks and the cache decide about a token before any request.
+enum Lookup {
+    /// The answer, without a request.
+    Answer(Result<AuthInfo, VerifyError>),
+    /// Not known: the cache key, when results are cached.
+    Miss(Option<crate::expiring::Digest>),
 }
 
 #[cfg(test)]

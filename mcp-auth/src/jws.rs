@@ -169,7 +169,15 @@ pub(crate) fn precheck(token: &str) -> Result<(), JwsError> {
     if payload.is_empty() {
         return Err(JwsError::EmptyPart(Segment::Payload));
     }
-    // A base64 string of length 4n+1 cannot be decoded.
+    check_header(header)
+}
+
+/// The checks of a header segment that need no allocation: not empty, a possible base64url
+/// string (a length of `4n + 1` cannot be decoded), framed like a JSON object.
+fn check_header(header: &[u8]) -> Result<(), JwsError> {
+    if header.is_empty() {
+        return Err(JwsError::EmptyPart(Segment::Header));
+    }
     if header.len() % 4 == 1 || !header.iter().all(|&b| is_base64url(b)) {
         return Err(JwsError::NotBase64url(Segment::Header));
     }
@@ -186,11 +194,7 @@ pub(crate) fn header_is_framed(token: &str) -> bool {
     let Some(first) = memchr::memchr(b'.', bytes) else {
         return false;
     };
-    let header = &bytes[..first];
-    !header.is_empty()
-        && header.len() % 4 != 1
-        && header.iter().all(|&b| is_base64url(b))
-        && header_framing(header).is_ok()
+    check_header(&bytes[..first]).is_ok()
 }
 
 /// The largest header [`header_framing`] decodes (bytes after decoding; longer ones are left to
@@ -245,10 +249,19 @@ fn header_framing(header: &[u8]) -> Result<(), JwsError> {
 /// which decodes to a JSON object. Nothing is verified.
 pub(crate) fn is_jwt_shaped(token: &str) -> bool {
     let shape = TokenShape::of(token.as_bytes());
-    if shape.dots != 2 || !shape.base64url || token.ends_with('.') {
+    if shape.dots != 2 || !shape.base64url {
         return false;
     }
-    Jws::split(token).is_ok_and(|jws| decode_object(jws.header, Segment::Header).is_ok())
+    // Two dots, counted: the header ends at the first, the signature starts after the last.
+    match (token.split_once('.'), token.rsplit_once('.')) {
+        (Some((header, rest)), Some((_, signature))) => {
+            !header.is_empty()
+                && !rest.starts_with('.')
+                && !signature.is_empty()
+                && decode_object(header, Segment::Header).is_ok()
+        }
+        _ => false,
+    }
 }
 
 #[cfg(test)]

@@ -456,8 +456,7 @@ where
                 return BearerFuture::ready(with_cors(response, cors_origin.as_ref()));
             }
             Next::Proceed(authenticated) if config.mcp.is_none() => {
-                let watch = Watch::of(&authenticated);
-                attach(&mut request, authenticated);
+                let watch = attach(&mut request, authenticated);
                 // `poll_ready` readied this very service, and it answers now: no clone of it,
                 // no box, no task state of ours.
                 let future = self.inner.call(request);
@@ -704,9 +703,8 @@ where
     S: Service<Request<Body>, Response = Response, Error = Infallible>,
 {
     let Some(policy) = &config.mcp else {
-        let watch = Watch::of(&authenticated);
         let mut request = request;
-        attach(&mut request, authenticated);
+        let watch = attach(&mut request, authenticated);
         let response = inner.call(request).await?;
         return Ok(match watch {
             Some(watch) => watch.checked(response),
@@ -734,8 +732,7 @@ where
     let mut request = inspected.request;
     let method = request.method().clone();
     let uri = request.uri().clone();
-    let outage = authenticated.outage.clone();
-    attach(&mut request, authenticated);
+    let outage = attach(&mut request, authenticated).map(|watch| watch.outage);
     let response = inner.call(request).await?;
     let response = binder
         .after(
@@ -760,11 +757,14 @@ where
 
 /// Puts the verified token into the request extensions: the [`Authenticated`] record that
 /// [`Auth`](crate::Auth) and `mcp_auth::rmcp` trust (only this layer can create one), and a plain
-/// [`AuthInfo`](crate::AuthInfo) clone for `Extension<AuthInfo>` users.
-fn attach(request: &mut Request<Body>, authenticated: Authenticated) {
+/// [`AuthInfo`](crate::AuthInfo) clone for `Extension<AuthInfo>` users. Returns what watches
+/// the request's state handles, when its code can make any.
+fn attach(request: &mut Request<Body>, authenticated: Authenticated) -> Option<Watch> {
+    let watch = Watch::of(&authenticated);
     let extensions = request.extensions_mut();
     extensions.insert(authenticated.info.clone());
     extensions.insert(authenticated);
+    watch
 }
 
 /// The outage record of a request whose code may use state handles (only rmcp tools can).
@@ -793,13 +793,7 @@ impl Watch {
     fn checked(&self, response: Response) -> Response {
         let protection = &self.layer.protection;
         let Some(report) = self.outage.report() else {
-            let streams = response
-                .headers()
-                .get(http::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(';').next())
-                .is_some_and(|v| v.trim().eq_ignore_ascii_case("text/event-stream"));
-            if !streams {
+            if !crate::mcp::media_type(&response).eq_ignore_ascii_case("text/event-stream") {
                 return response;
             }
             let outage = Some(Arc::clone(&self.outage));

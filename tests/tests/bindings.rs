@@ -256,6 +256,18 @@ async fn two_instances_behind_one_redis_refuse_alices_handle_and_task_to_bob() {
     );
 }
 
+/// A Redis store that gives up quickly (300 ms), so that an outage shows within a test.
+async fn quick_redis_store(redis: &RedisServer) -> SharedStore {
+    Arc::new(
+        RedisStore::builder(&redis.url())
+            .response_timeout(Duration::from_millis(300))
+            .connection_timeout(Duration::from_millis(300))
+            .build()
+            .await
+            .unwrap(),
+    )
+}
+
 /// Redis unresponsive: a request whose binding must be checked (a task) or made (a task) is
 /// refused `503` with `Retry-After`, never served unchecked; a request that needs no binding goes
 /// on. Redis answering again: everything works, without a restart. Redis restarted empty (no
@@ -263,14 +275,7 @@ async fn two_instances_behind_one_redis_refuse_alices_handle_and_task_to_bob() {
 #[tokio::test]
 async fn redis_down_refuses_binding_requests_with_503_and_recovers() {
     let mut redis = RedisServer::start();
-    let store: SharedStore = Arc::new(
-        RedisStore::builder(&redis.url())
-            .response_timeout(Duration::from_millis(300))
-            .connection_timeout(Duration::from_millis(300))
-            .build()
-            .await
-            .unwrap(),
-    );
+    let store = quick_redis_store(&redis).await;
     let scene = scene(store, false).await;
     let alice = client(&scene.first.url, &scene.alice).await;
     let CallToolResponse::Task(task) = alice
@@ -370,14 +375,7 @@ async fn redis_down_refuses_binding_requests_with_503_and_recovers() {
 #[tokio::test]
 async fn a_redis_outage_answers_draft_note_and_publish_draft_503_not_200() {
     let redis = RedisServer::start();
-    let store: SharedStore = Arc::new(
-        RedisStore::builder(&redis.url())
-            .response_timeout(Duration::from_millis(300))
-            .connection_timeout(Duration::from_millis(300))
-            .build()
-            .await
-            .unwrap(),
-    );
+    let store = quick_redis_store(&redis).await;
     let scene = scene(store, false).await;
     let alice = client(&scene.first.url, &scene.alice).await;
     let drafted = call(&alice, "draft_note", json!({"text": "before the outage"})).await;

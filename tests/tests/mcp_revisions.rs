@@ -125,6 +125,16 @@ impl World {
         Self { idp, mcp_url, log }
     }
 
+    /// A token for the MCP endpoint, of user `subject` with `scopes`.
+    fn token(&self, subject: &str, scopes: &[&str]) -> String {
+        self.idp
+            .token()
+            .subject(subject)
+            .audience(self.mcp_url.as_str())
+            .scopes(scopes.iter().copied())
+            .mint()
+    }
+
     fn seen(&self) -> Vec<Seen> {
         self.log.lock().unwrap().clone()
     }
@@ -311,13 +321,7 @@ async fn revision(revision: ProtocolVersion) {
         panic!("a client with the Tasks extension gets a task: {created:?}");
     };
     let task_id = created.task.task_id.clone();
-    let bob_token = world
-        .idp
-        .token()
-        .subject("bob")
-        .audience(world.mcp_url.as_str())
-        .scopes(["read:notes", "write:notes"])
-        .mint();
+    let bob_token = world.token("bob", &["read:notes", "write:notes"]);
     let bob = connect_with(
         StreamableHttpClientTransport::with_client(
             reqwest::Client::new(),
@@ -476,13 +480,7 @@ async fn revision_2026_07_28_authorizes_scopes_tools_binds_tasks_and_checks_head
 #[tokio::test]
 async fn sep2243_mcp_name_list_notes_with_a_create_note_body_is_400_and_nothing_runs() {
     let world = World::start().await;
-    let token = world
-        .idp
-        .token()
-        .subject("carol")
-        .audience(world.mcp_url.as_str())
-        .scopes(["read:notes"])
-        .mint();
+    let token = world.token("carol", &["read:notes"]);
     let revision = ProtocolVersion::V_2026_07_28;
     let mut headers = raw_headers(&revision, &token);
     headers.insert("mcp-method", "tools/call".parse().unwrap());
@@ -514,13 +512,7 @@ async fn sep2243_mcp_name_list_notes_with_a_create_note_body_is_400_and_nothing_
 #[tokio::test]
 async fn named_operations_with_malformed_params_are_invalid_params_in_every_revision() {
     let world = World::start().await;
-    let token = world
-        .idp
-        .token()
-        .subject("dave")
-        .audience(world.mcp_url.as_str())
-        .scopes(["read:notes", "write:notes"])
-        .mint();
+    let token = world.token("dave", &["read:notes", "write:notes"]);
     let http = reqwest::Client::new();
     let cases = [
         ("tools/call", Some(json!([]))),

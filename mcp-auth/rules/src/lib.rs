@@ -515,9 +515,13 @@ pub fn audience_matches(aud: &str, resource: &str) -> bool {
 /// assert!(!htu_matches("http://127.0.0.1:04362/mcp", request));
 /// ```
 pub fn htu_matches(htu: &str, request_uri: &str) -> bool {
-    let without_query = |uri: &str| uri.split(['?', '#']).next().unwrap_or_default().to_owned();
-    let (htu, request) = (without_query(htu), without_query(request_uri));
-    match (comparison_form(&htu), comparison_form(&request)) {
+    fn without_query(uri: &str) -> &str {
+        uri.find(['?', '#']).map_or(uri, |end| &uri[..end])
+    }
+    match (
+        comparison_form(without_query(htu)),
+        comparison_form(without_query(request_uri)),
+    ) {
         (Some(a), Some(b)) => a == b,
         _ => false,
     }

@@ -2,7 +2,7 @@
 //!
 //! A claim is a promise, not a cached fact: while it lives, the id it names (a session, a task, a
 //! state handle, a DPoP proof's `jti`) belongs to its owner, and forgetting it early hands the id
-//! to whoever presents it next (for a proof: a replay is accepted). So this store holds three
+//! to whoever presents it next (for a proof: a replay is accepted). So this store holds four
 //! invariants, which its tests check:
 //!
 //! 1. **A live claim is never dropped.** Nothing evicts: an entry leaves only when its own expiry
@@ -78,7 +78,9 @@ struct Claims {
     by_key: HashMap<[u8; 32], Claim>,
     /// `(expiry, key)` of every entry of `by_key`: the next to expire first.
     by_expiry: BTreeSet<(SystemTime, [u8; 32])>,
-    by_owner: HashMap<Owner, usize>,
+    /// Claims per owner; `None` when the per-owner limit cannot bind (it is at least the
+    /// capacity, as for DPoP proofs, each of which is its own owner): nothing to count then.
+    by_owner: Option<HashMap<Owner, usize>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -115,7 +117,9 @@ impl Claims {
     fn insert(&mut self, key: [u8; 32], claim: Claim) {
         self.by_expiry.insert((claim.expires, key));
         self.by_key.insert(key, claim);
-        *self.by_owner.entry(claim.owner).or_default() += 1;
+        if let Some(by_owner) = &mut self.by_owner {
+            *by_owner.entry(claim.owner).or_default() += 1;
+        }
     }
 
     fn remove(&mut self, key: &[u8; 32]) {
@@ -123,16 +127,21 @@ impl Claims {
             return;
         };
         self.by_expiry.remove(&(claim.expires, *key));
-        if let Some(count) = self.by_owner.get_mut(&claim.owner) {
+        if let Some(by_owner) = &mut self.by_owner
+            && let Some(count) = by_owner.get_mut(&claim.owner)
+        {
             *count -= 1;
             if *count == 0 {
-                self.by_owner.remove(&claim.owner);
+                by_owner.remove(&claim.owner);
             }
         }
     }
 
     fn held_by(&self, owner: &Owner) -> usize {
-        self.by_owner.get(owner).copied().unwrap_or(0)
+        self.by_owner
+            .as_ref()
+            .and_then(|by_owner| by_owner.get(owner).copied())
+            .unwrap_or(0)
     }
 
     /// How long until the first claim expires (at least a second).
@@ -146,6 +155,14 @@ impl Claims {
 
     fn len(&self) -> usize {
         self.by_key.len()
+    }
+
+    /// No claims; owners counted when `counting`.
+    fn counting_owners(counting: bool) -> Self {
+        Self {
+            by_owner: counting.then(HashMap::new),
+            ..Self::default()
+        }
     }
 }
 
@@ -164,7 +181,7 @@ impl MemoryStore {
             per_owner: (capacity / 100).max(1),
             setting: "MemoryStore::with_capacity",
             clock: Arc::new(SystemClock),
-            claims: Mutex::new(Claims::default()),
+            claims: Mutex::new(Claims::counting_owners(capacity > 1)),
         }
     }
 
@@ -172,6 +189,10 @@ impl MemoryStore {
     /// it, that owner's new claims fail with [`StoreError::OwnerFull`]; others go on.
     pub fn per_owner_limit(mut self, limit: usize) -> Self {
         self.per_owner = limit.max(1);
+        // A limit of at least the capacity never binds: the store refuses as full first.
+        let counting = self.per_owner < self.capacity;
+        let claims = self.claims.get_mut().unwrap_or_else(|e| e.into_inner());
+        *claims = Claims::counting_owners(counting);
         self
     }
 
@@ -299,6 +320,8 @@ mod tests {
         let store = MemoryStore::with_capacity(3)
             .per_owner_limit(3)
             .clock(clock.clone());
+        // A per-owner limit of the capacity cannot bind: nothing is counted per owner.
+        assert!(store.lock().by_owner.is_none());
         for id in ["a", "b", "c"] {
             assert_eq!(
                 claim(&store, id, "alice", 60).await.unwrap(),
@@ -416,6 +439,7 @@ mod tests {
             owner("mallory")
         );
         assert_eq!(MemoryStore::with_capacity(100_000).per_owner, 1_000);
+        assert!(store.lock().by_owner.is_some());
     }
 
     /// Memory follows the live claims: a steady stream of short claims never grows the store

@@ -296,22 +296,17 @@ impl RedisStore {
                 redis::cmd("CONFIG")
                     .arg("GET")
                     .arg("maxmemory*")
-                    .query_async::<Vec<String>>(&mut connection),
+                    .query_async::<std::collections::HashMap<String, String>>(&mut connection),
             )
             .await;
-        let Ok(pairs) = answer else {
+        let Ok(config) = answer else {
             tracing::debug!(
                 server = %self.server,
                 "redis refused CONFIG GET maxmemory*: make sure its maxmemory-policy is noeviction"
             );
             return;
         };
-        let value = |name: &str| {
-            pairs
-                .chunks_exact(2)
-                .find(|pair| pair[0] == name)
-                .map(|pair| pair[1].as_str())
-        };
+        let value = |name: &str| config.get(name).map(String::as_str);
         let limited = value("maxmemory").is_some_and(|m| m != "0");
         let policy = value("maxmemory-policy").unwrap_or("noeviction");
         if limited && policy != "noeviction" {

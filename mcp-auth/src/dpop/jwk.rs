@@ -4,6 +4,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::{Jwk, ThumbprintHash};
 use jsonwebtoken::{Algorithm, DecodingKey};
+use serde::Deserialize as _;
+use serde::de::IntoDeserializer as _;
 use serde_json::{Map, Value};
 
 use super::DpopError;
@@ -49,7 +51,8 @@ pub(super) fn public_key(
             return Err(DpopError::InvalidJwk("a key parameter is not base64url"));
         }
     }
-    let parsed: Jwk = serde_json::from_value(Value::Object(jwk.clone()))
+    // Read in place, without a copy of the map.
+    let parsed = Jwk::deserialize(jwk.into_deserializer())
         .map_err(|_| DpopError::InvalidJwk("it is not a JWK jsonwebtoken can read"))?;
     let key = DecodingKey::from_jwk(&parsed)
         .map_err(|_| DpopError::InvalidJwk("the key parameters are invalid"))?;

@@ -242,12 +242,7 @@ impl Binder {
         if !response.status().is_success() || (!calls_tool && outage.is_none()) {
             return response;
         }
-        let content_type = response
-            .headers()
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(';').next().unwrap_or("").trim())
-            .unwrap_or_default();
+        let content_type = media_type(&response);
         if content_type.eq_ignore_ascii_case("application/json") && calls_tool {
             self.scan_json(response, id).await
         } else if content_type.eq_ignore_ascii_case("text/event-stream") {
@@ -408,7 +403,17 @@ impl Answer {
     }
 }
 
-/// The state of [`Binder::scan_events`].
+/// The media type of `response` (its `Content-Type` without parameters), or `""`.
+pub(crate) fn media_type(response: &Response) -> &str {
+    response
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or("").trim())
+        .unwrap_or_default()
+}
+
+/// The state of [`watch_events`].
 struct EventScan {
     protection: Arc<Protection>,
     /// The binder of the tasks the answer's events create, when the request calls a tool.

@@ -50,7 +50,7 @@ use axum::response::{IntoResponse, Response};
 use http::{Request, StatusCode};
 use serde_json::Value;
 
-pub(crate) use self::bind::{Binder, watch_events};
+pub(crate) use self::bind::{Binder, media_type, watch_events};
 use self::strict::{StrictError, peek_request};
 
 /// What one MCP operation is keyed by.
