@@ -1,13 +1,27 @@
-//! The notes MCP server: an rmcp streamable-HTTP server whose tools are protected per scope.
+//! The notes MCP server: an rmcp streamable-HTTP server whose every operation is authorized:
+//! tools, a prompt, a resource and a resource template, by scope and by role.
 //!
-//! | tool | needs | does |
+//! | operation | needs | does |
 //! |---|---|---|
-//! | `whoami` | a valid token | returns the caller's subject, client id and scopes (JSON) |
-//! | `list_notes` | `read:notes` | lists the caller's notes |
-//! | `create_note` | `write:notes` | adds a note (`{"text": ".."}`) to the caller's notes |
-//! | `export_notes` | `read:notes` | the caller's notes as JSON; run as a task for clients that declare the Tasks extension |
-//! | `draft_note` | `write:notes` | keeps a draft (`{"text": ".."}`), returns a state handle for it (`{"draft": ".."}`) |
-//! | `publish_draft` | `write:notes` | turns the caller's draft (`{"draft": ".."}`) into a note |
+//! | tool `about` | nothing: public | what the server is (no token needed) |
+//! | tool `whoami` | a valid token | returns the caller's subject, client id and scopes (JSON) |
+//! | tool `list_notes` | `read:notes` | lists the caller's notes |
+//! | tool `create_note` | `write:notes` | adds a note (`{"text": ".."}`) to the caller's notes |
+//! | tool `export_notes` | `read:notes` | the caller's notes as JSON; run as a task for clients that declare the Tasks extension |
+//! | tool `draft_note` | `write:notes` | keeps a draft (`{"text": ".."}`), returns a state handle for it (`{"draft": ".."}`) |
+//! | tool `publish_draft` | `write:notes` | turns the caller's draft (`{"draft": ".."}`) into a note |
+//! | tool `purge_notes` | `write:notes` and the role `notes-admin` | deletes the caller's notes |
+//! | prompt `summarize_notes` | `read:notes` | asks the model to summarize the caller's notes |
+//! | resource `notes://stats` | `read:notes` | how many notes the caller has (JSON) |
+//! | template `notes://note/{id}` | `read:notes` | the caller's note number `id` (from 1) |
+//!
+//! **Lists show what the caller may use.** `tools/list`, `prompts/list`, `resources/list` and
+//! `resources/templates/list` leave out what the caller's token would be refused: a `read:notes`
+//! token sees `list_notes`, `export_notes`, `whoami`, `about`, not `create_note` or `purge_notes`.
+//!
+//! **Roles.** `purge_notes` needs the role `notes-admin`, read from the token's `roles` claim
+//! (`#[mcp_resource(roles = [...])]` declares it). A token without it is refused `403` before the
+//! tool runs, with no scope challenge: re-authorizing for more scopes would not grant a role.
 //!
 //! **Tasks and handles are the caller's.** A task `export_notes` creates, and a draft handle
 //! `draft_note` mints, are bound to the caller by mcp-auth (the task by the layer, the handle by
@@ -42,21 +56,28 @@ use std::sync::{Arc, Mutex};
 use axum::Router;
 use std::time::Duration;
 
+use mcp_auth::mcp::{McpAccess, Operation};
 use mcp_auth::rmcp::{auth_info, handle_error, state_handles};
-use mcp_auth::{AuthInfo, ResourceAuth, mcp_resource, requires_scope, tool_scopes};
+use mcp_auth::{AuthInfo, ResourceAuth, mcp_resource, requires_role, requires_scope, tool_scopes};
+use rmcp::handler::server::router::prompt::PromptRouter;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
     CallToolResponse, CallToolResult, CancelTaskParams, ContentBlock, CreateTaskResult,
-    GetTaskParams, GetTaskResult, Implementation, ServerCapabilities, ServerConfig,
-    UpdateTaskParams,
+    GetPromptResult, GetTaskParams, GetTaskResult, Implementation, ListResourceTemplatesResult,
+    ListResourcesResult, PaginatedRequestParams, PromptMessage, ReadResourceRequestParams,
+    ReadResourceResponse, ReadResourceResult, Resource, ResourceContents, ResourceTemplate, Role,
+    ServerCapabilities, ServerConfig, UpdateTaskParams,
 };
 use rmcp::service::RequestContext;
 use rmcp::task_manager::{TaskManager, TaskOptions};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
-use rmcp::{ErrorData, RoleServer, ServerHandler, schemars, tool, tool_handler, tool_router};
+use rmcp::{
+    ErrorData, RoleServer, ServerHandler, prompt, prompt_handler, prompt_router, schemars, tool,
+    tool_handler, tool_router,
+};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -70,9 +91,20 @@ use serde_json::json;
     id = env("NOTES_RESOURCE_ID", default = "http://127.0.0.1:3000/mcp"),
     issuer = env("NOTES_ISSUER", default = "http://127.0.0.1:3002"),
     scopes = ["read:notes", "write:notes"],
+    roles = ["notes-admin"],
     name = "Notes",
 )]
 pub struct Notes;
+
+/// The role `purge_notes` needs, read from the token's `roles` claim (the default
+/// `role_claim`).
+pub const ADMIN_ROLE: &str = "notes-admin";
+
+/// The resource `notes://stats`.
+pub const STATS_URI: &str = "notes://stats";
+
+/// The resource template of single notes.
+pub const NOTE_TEMPLATE: &str = "notes://note/{id}";
 
 /// The port of the development authorization server started by the example: the default
 /// `NOTES_ISSUER` is `http://127.0.0.1:3002`.
@@ -112,6 +144,12 @@ impl NoteStore {
         notes.entry(Self::key(auth)).or_default().push(text);
     }
 
+    /// Deletes the notes of the token's user; how many there were.
+    pub fn purge(&self, auth: &AuthInfo) -> usize {
+        let mut notes = self.notes.lock().unwrap_or_else(|e| e.into_inner());
+        notes.remove(&Self::key(auth)).map_or(0, |n| n.len())
+    }
+
     fn keep_draft(&self, handle: &str, text: String) {
         let mut drafts = self.drafts.lock().unwrap_or_else(|e| e.into_inner());
         drafts.insert(handle.to_owned(), text);
@@ -147,6 +185,7 @@ pub struct NotesServer {
     store: NoteStore,
     tasks: TaskManager,
     tool_router: ToolRouter<Self>,
+    prompt_router: PromptRouter<Self>,
 }
 
 impl NotesServer {
@@ -156,7 +195,41 @@ impl NotesServer {
             store,
             tasks,
             tool_router: Self::tool_router(),
+            prompt_router: Self::prompt_router(),
         }
+    }
+
+    /// What every operation of the server requires, for the layer: what `#[tool_scopes]`
+    /// collected from the tools, the prompt and the resources, and `about`, public.
+    pub fn access() -> McpAccess {
+        Self::tool_scopes()
+            .merge(Self::prompt_scopes())
+            .merge(Self::resource_scopes())
+            .public(Operation::tool("about"))
+    }
+}
+
+/// The prompt: `#[tool_scopes]` on a second impl block (`fn_name` names its function).
+#[tool_scopes(Notes, fn_name = prompt_scopes)]
+#[prompt_router]
+impl NotesServer {
+    /// Asks the model to summarize the caller's notes.
+    #[prompt(
+        name = "summarize_notes",
+        description = "Summarize your notes (needs the read:notes scope)"
+    )]
+    #[requires_scope("read:notes")]
+    async fn summarize_notes(
+        &self,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResult, ErrorData> {
+        let auth = auth_info(&ctx)?;
+        let notes = self.store.list(&auth);
+        Ok(GetPromptResult::new(vec![PromptMessage::new_text(
+            Role::User,
+            format!("Summarize these notes:\n{}", notes.join("\n")),
+        )])
+        .with_description("A summary of your notes"))
     }
 }
 
@@ -260,6 +333,29 @@ impl NotesServer {
         )]))
     }
 
+    /// Deletes every note of the caller: needs `write:notes` and the role `notes-admin`.
+    #[tool(
+        description = "Delete all your notes (needs the write:notes scope and the notes-admin role)"
+    )]
+    #[requires_scope("write:notes")]
+    #[requires_role("notes-admin")]
+    async fn purge_notes(
+        &self,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let auth = auth_info(&ctx)?;
+        let purged = self.store.purge(&auth);
+        Ok(CallToolResult::structured(json!({ "purged": purged })))
+    }
+
+    /// What the server is: public, no token needed.
+    #[tool(description = "What this server is (public: no token needed)")]
+    async fn about(&self) -> Result<CallToolResult, ErrorData> {
+        Ok(CallToolResult::success(vec![ContentBlock::text(
+            "notes: personal notes behind OAuth 2.1 (mcp-auth)",
+        )]))
+    }
+
     /// Who the token says the caller is.
     #[tool(description = "The subject, client id and scopes of your access token")]
     async fn whoami(&self, ctx: RequestContext<RoleServer>) -> Result<CallToolResult, ErrorData> {
@@ -272,8 +368,60 @@ impl NotesServer {
     }
 }
 
+/// The resources' requirements are declared on `read_resource`, which checks them again before
+/// its body runs (as the tools' guards do); `#[tool_scopes]` collects them into
+/// `NotesServer::resource_scopes()`.
+#[tool_scopes(Notes, fn_name = resource_scopes)]
 #[tool_handler(router = self.tool_router)]
+#[prompt_handler(router = self.prompt_router)]
 impl ServerHandler for NotesServer {
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        Ok(ListResourcesResult::with_all_items(vec![
+            Resource::new(STATS_URI, "stats").with_description("How many notes you have"),
+        ]))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        Ok(ListResourceTemplatesResult::with_all_items(vec![
+            ResourceTemplate::new(NOTE_TEMPLATE, "note")
+                .with_description("One of your notes, from 1"),
+        ]))
+    }
+
+    /// The caller's stats and notes.
+    #[requires_scope("read:notes", uri = "notes://stats")]
+    #[requires_scope("read:notes", uri_template = "notes://note/{id}")]
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let auth = auth_info(&ctx)?;
+        let notes = self.store.list(&auth);
+        let text = if request.uri == STATS_URI {
+            json!({ "notes": notes.len() }).to_string()
+        } else if let Some(id) = request.uri.strip_prefix("notes://note/") {
+            let index = id.parse::<usize>().ok().and_then(|n| n.checked_sub(1));
+            match index.and_then(|i| notes.get(i)) {
+                Some(note) => note.clone(),
+                None => {
+                    return Err(ErrorData::resource_not_found(format!("no note {id}"), None));
+                }
+            }
+        } else {
+            return Err(ErrorData::resource_not_found("no such resource", None));
+        };
+        Ok(ReadResourceResult::new(vec![ResourceContents::text(text, request.uri)]).into())
+    }
+
     async fn get_task(
         &self,
         request: GetTaskParams,
@@ -304,6 +452,8 @@ impl ServerHandler for NotesServer {
         ServerConfig::new(
             ServerCapabilities::builder()
                 .enable_tools()
+                .enable_prompts()
+                .enable_resources()
                 .enable_tasks()
                 .build(),
         )
@@ -335,7 +485,7 @@ pub fn app_with_sessions(notes: &ResourceAuth<Notes>) -> Router {
             .with_json_response(true)
             .with_allowed_hosts(notes.allowed_hosts().to_vec()),
     );
-    notes.mcp_router(mcp, NotesServer::tool_scopes())
+    notes.mcp_router(mcp, NotesServer::access())
 }
 
 /// [`app`] over an existing store: instances behind one load balancer share their data (here
@@ -350,7 +500,7 @@ pub fn app_with_store(notes: &ResourceAuth<Notes>, store: NoteStore) -> Router {
             .with_json_response(true)
             .with_allowed_hosts(notes.allowed_hosts().to_vec()),
     );
-    notes.mcp_router(mcp, NotesServer::tool_scopes())
+    notes.mcp_router(mcp, NotesServer::access())
 }
 
 #[cfg(test)]
@@ -369,26 +519,41 @@ mod tests {
         assert_eq!(
             tools,
             [
+                "about",
                 "create_note",
                 "draft_note",
                 "export_notes",
                 "list_notes",
                 "publish_draft",
+                "purge_notes",
                 "whoami"
             ]
         );
     }
 
     #[test]
-    fn tools_need_their_scopes_and_whoami_only_a_token() {
-        let scopes = NotesServer::tool_scopes();
-        let call = |name: &str| scopes.required("tools/call", &json!({ "name": name }));
-        assert_eq!(call("list_notes"), ["read:notes"]);
-        assert_eq!(call("create_note"), ["write:notes"]);
-        assert_eq!(call("export_notes"), ["read:notes"]);
-        assert_eq!(call("draft_note"), ["write:notes"]);
-        assert_eq!(call("publish_draft"), ["write:notes"]);
-        assert!(call("whoami").is_empty());
-        assert!(scopes.required("tools/list", &json!({})).is_empty());
+    fn every_operation_needs_its_scopes_and_roles() {
+        let access = NotesServer::access();
+        let call = |name: &str| {
+            let needs = access.needs("tools/call", &json!({ "name": name }));
+            (needs.scopes().to_vec(), needs.roles().to_vec())
+        };
+        let read = (vec!["read:notes"], vec![]);
+        let write = (vec!["write:notes"], vec![]);
+        assert_eq!(call("list_notes"), read);
+        assert_eq!(call("create_note"), write);
+        assert_eq!(call("export_notes"), read);
+        assert_eq!(call("draft_note"), write);
+        assert_eq!(call("publish_draft"), write);
+        assert_eq!(call("purge_notes"), (vec!["write:notes"], vec![ADMIN_ROLE]));
+        assert_eq!(call("whoami"), (vec![], vec![]));
+        let prompt = access.needs("prompts/get", &json!({ "name": "summarize_notes" }));
+        assert_eq!(prompt.scopes(), ["read:notes"]);
+        for uri in [STATS_URI, "notes://note/1"] {
+            let read = access.needs("resources/read", &json!({ "uri": uri }));
+            assert_eq!(read.scopes(), ["read:notes"], "{uri}");
+        }
+        assert!(access.is_public("tools/call", &json!({ "name": "about" })));
+        assert!(!access.is_public("tools/list", &json!({})));
     }
 }

@@ -125,7 +125,30 @@ pub fn mcp_resource(args: TokenStream, item: TokenStream) -> TokenStream {
 /// is a compile error that says so.
 #[proc_macro_attribute]
 pub fn requires_scope(args: TokenStream, item: TokenStream) -> TokenStream {
-    requires_scope::requires_scope(args.into(), item.into()).into()
+    requires_scope::requires(scopes::Kind::Scope, args.into(), item.into()).into()
+}
+
+/// Requires roles for an axum handler or, inside a [`macro@tool_scopes`] impl block, an MCP
+/// tool, prompt or resource: the counterpart of [`macro@requires_scope`] for roles.
+///
+/// ```ignore
+/// #[tool(description = "Delete all your notes")]
+/// #[requires_scope("write:notes")]
+/// #[requires_role("notes-admin")]
+/// async fn purge_notes(&self, ctx: RequestContext<RoleServer>) -> Result<CallToolResult, McpError> { /* ... */ }
+/// ```
+///
+/// Every role must be declared by the resource's `#[mcp_resource(roles = [...])]`, or the crate
+/// does not compile (the error is at the role literal and lists the declared roles). The roles
+/// are read from the token's claim the resource names (`role_claim`, default `roles`).
+///
+/// A token without a role is refused `403` with no `insufficient_scope` challenge: no scope a
+/// client could ask for grants a role, so the client is not sent to re-authorize. On a handler
+/// function it adds a hidden extractor argument, as `#[requires_scope]` does; on a method, see
+/// [`macro@tool_scopes`].
+#[proc_macro_attribute]
+pub fn requires_role(args: TokenStream, item: TokenStream) -> TokenStream {
+    requires_scope::requires(scopes::Kind::Role, args.into(), item.into()).into()
 }
 
 /// Collects the `#[requires_scope]` of an rmcp server's tools and prompts into
@@ -164,7 +187,7 @@ pub fn requires_scope(args: TokenStream, item: TokenStream) -> TokenStream {
 ///   crate does not compile (the error is at the scope literal);
 /// * `fn_name = prompt_scopes` (optional): the name of the generated function, for a second
 ///   impl block of the same type (e.g. one with `#[prompt_router]`); merge the results with
-///   `McpScopes::merge`.
+///   `McpAccess::merge`.
 ///
 /// # What it reads
 ///
@@ -182,7 +205,7 @@ pub fn requires_scope(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// # Generated items
 ///
-/// `impl Server { pub fn tool_scopes() -> mcp_auth::mcp::McpScopes }` (with the impl block's
+/// `impl Server { pub fn tool_scopes() -> mcp_auth::mcp::McpAccess }` (with the impl block's
 /// generics), next to the impl block, which is otherwise unchanged.
 #[proc_macro_attribute]
 pub fn tool_scopes(args: TokenStream, item: TokenStream) -> TokenStream {

@@ -65,6 +65,8 @@ fn resource_from_env() {
             accept_jwt_typ = true,
             lenient_claims = true,
             scope_claim = "scp",
+            roles = ["notes-admin"],
+            role_claim = "realm_access.roles",
         },
         quote!(
             pub(crate) struct Notes;
@@ -75,7 +77,8 @@ fn resource_from_env() {
 
 #[test]
 fn handler() {
-    let out = crate::requires_scope::requires_scope(
+    let out = crate::requires_scope::requires(
+        crate::scopes::Kind::Scope,
         quote!("write:notes"),
         quote! {
             /// Creates a note.
@@ -112,6 +115,13 @@ fn tool_scopes() {
                     Vec::new()
                 }
 
+                #[tool(description = "Delete every note")]
+                #[requires_scope("write:notes")]
+                #[requires_role("notes-admin")]
+                async fn purge_notes(&self) -> Result<CallToolResult, McpError> {
+                    self.purge().await
+                }
+
                 #[tool(description = "Who am I")]
                 async fn whoami(&self) -> Result<CallToolResult, McpError> {
                     self.me().await
@@ -123,8 +133,40 @@ fn tool_scopes() {
 }
 
 #[test]
+fn tool_scopes_on_resources() {
+    let out = crate::tool_scopes::tool_scopes(
+        quote!(Notes, fn_name = resource_scopes),
+        quote! {
+            #[tool_handler]
+            impl ServerHandler for NotesServer {
+                #[requires_scope("read:notes", uri = "notes://stats")]
+                #[requires_scope("read:notes", uri_template = "notes://note/{id}")]
+                #[requires_role("notes-admin", uri = "notes://stats")]
+                async fn read_resource(
+                    &self,
+                    request: ReadResourceRequestParams,
+                    ctx: RequestContext<RoleServer>,
+                ) -> Result<ReadResourceResponse, McpError> {
+                    self.read(request, ctx).await
+                }
+
+                async fn subscribe(
+                    &self,
+                    request: SubscribeRequestParams,
+                    _ctx: RequestContext<RoleServer>,
+                ) -> Result<(), McpError> {
+                    Ok(())
+                }
+            }
+        },
+    );
+    assert_snapshot("tool_scopes_resources", &pretty(out));
+}
+
+#[test]
 fn requires_scope_on_a_method_needs_tool_scopes() {
-    let out = crate::requires_scope::requires_scope(
+    let out = crate::requires_scope::requires(
+        crate::scopes::Kind::Scope,
         quote!(Notes, "read:notes"),
         quote! {
             async fn list_notes(&self) -> Result<CallToolResult, McpError> {

@@ -14,7 +14,7 @@ use axum::routing::{get, post};
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{DecodingKey, Validation};
-use mcp_auth::mcp::McpScopes;
+use mcp_auth::mcp::McpAccess;
 use mcp_auth::verify::TokenVerifier;
 use mcp_auth::verify::{JwtVerifier, TokenCacheOptions, VerifyOptions};
 use mcp_auth::{ProtectedResource, ResourceServer};
@@ -169,7 +169,7 @@ fn bench_service(c: &mut Criterion, rt: &tokio::runtime::Runtime, idp: &Authoriz
         )
         .layer(
             auth.bearer(RESOURCE)
-                .mcp(McpScopes::new().tool("echo", ["mcp:read"])),
+                .mcp(McpAccess::new().tool("echo", ["mcp:read"])),
         );
     let mut group = c.benchmark_group("mcp-peek");
     for (label, size) in [("1KB", 1024usize), ("1MB", 1024 * 1024)] {

@@ -9,13 +9,13 @@
 //!
 //! ```no_run
 //! # use mcp_auth::mcp_resource;
-//! # use mcp_auth::mcp::McpScopes;
+//! # use mcp_auth::mcp::McpAccess;
 //! #[mcp_resource(id = "http://127.0.0.1:3000/mcp", issuer = "https://auth.example.com", scopes = ["read:notes"])]
 //! struct Notes;
 //!
 //! # async fn run(service: axum::routing::Router) -> Result<(), Box<dyn std::error::Error>> {
 //! let notes = Notes::builder().build().await?;
-//! let app = notes.mcp_router(service, McpScopes::new().tool("list_notes", ["read:notes"]));
+//! let app = notes.mcp_router(service, McpAccess::new().tool("list_notes", ["read:notes"]));
 //! let listener = tokio::net::TcpListener::bind(notes.listen_address()).await?;
 //! axum::serve(listener, app).await?;
 //! # Ok(()) }
@@ -43,7 +43,7 @@ use axum::response::IntoResponse;
 use http::Request;
 use tower::Service;
 
-use crate::mcp::McpScopes;
+use crate::mcp::McpAccess;
 use crate::pipeline::BearerLayer;
 use crate::resource::{ResourceAuth, ResourceServer};
 use crate::spec::AnyResource;
@@ -57,20 +57,21 @@ impl<R: 'static> ResourceAuth<R> {
     }
 
     /// The bearer layer in MCP mode: standard headers checked against the JSON-RPC body,
-    /// per-operation scopes from the body, and sessions and tasks bound to their user. See
+    /// per-operation scopes and roles from the body, public operations, lists filtered per caller,
+    /// and sessions and tasks bound to their user. See
     /// [`crate::mcp`].
-    pub fn mcp_layer(&self, scopes: McpScopes) -> BearerLayer<R> {
-        self.layer().mcp(scopes)
+    pub fn mcp_layer(&self, access: McpAccess) -> BearerLayer<R> {
+        self.layer().mcp(access)
     }
 
     /// The whole MCP endpoint in one router: `service` at the path of the resource identifier,
-    /// behind [`mcp_layer(scopes)`](Self::mcp_layer) (standard headers checked against the
+    /// behind [`mcp_layer(access)`](Self::mcp_layer) (standard headers checked against the
     /// body, per-tool `403 insufficient_scope` before dispatch, sessions and tasks bound to their
     /// user), and the metadata routes outside the layer.
     ///
     /// `service` is usually rmcp's `StreamableHttpService` (give it
-    /// [`allowed_hosts`](Self::allowed_hosts)) and `scopes` its server's `tool_scopes()`.
-    pub fn mcp_router<S>(&self, service: S, scopes: McpScopes) -> Router
+    /// [`allowed_hosts`](Self::allowed_hosts)) and `access` its server's `tool_scopes()`.
+    pub fn mcp_router<S>(&self, service: S, access: McpAccess) -> Router
     where
         S: Service<Request<Body>, Error = Infallible> + Clone + Send + Sync + 'static,
         S::Response: IntoResponse,
@@ -78,7 +79,7 @@ impl<R: 'static> ResourceAuth<R> {
     {
         Router::new()
             .route_service(self.path(), service)
-            .layer(self.mcp_layer(scopes))
+            .layer(self.mcp_layer(access))
             .merge(self.metadata_router())
     }
 

@@ -26,11 +26,15 @@ pub enum ErrorCode {
     /// `use_dpop_nonce` (HTTP 401, RFC 9449 §9): the DPoP proof must carry the server nonce
     /// sent in the `DPoP-Nonce` header.
     UseDpopNonce,
+    /// No RFC 6750 code (HTTP 403): the token lacks a role the operation needs. Not
+    /// `insufficient_scope`, which sends MCP clients to re-authorize for more scope: no scope
+    /// grants a role.
+    Forbidden,
 }
 
 impl ErrorCode {
     /// The `error` value (RFC 6750, and RFC 9449 for the DPoP codes), `None` for
-    /// [`ErrorCode::Unavailable`].
+    /// [`ErrorCode::Unavailable`] and [`ErrorCode::Forbidden`].
     pub fn as_rfc6750(self) -> Option<&'static str> {
         match self {
             Self::InvalidRequest => Some("invalid_request"),
@@ -39,6 +43,7 @@ impl ErrorCode {
             Self::Unavailable => None,
             Self::InvalidDpopProof => Some("invalid_dpop_proof"),
             Self::UseDpopNonce => Some("use_dpop_nonce"),
+            Self::Forbidden => None,
         }
     }
 
@@ -47,7 +52,7 @@ impl ErrorCode {
         match self {
             Self::InvalidRequest => http::StatusCode::BAD_REQUEST,
             Self::InvalidToken => http::StatusCode::UNAUTHORIZED,
-            Self::InsufficientScope => http::StatusCode::FORBIDDEN,
+            Self::InsufficientScope | Self::Forbidden => http::StatusCode::FORBIDDEN,
             Self::Unavailable => http::StatusCode::SERVICE_UNAVAILABLE,
             Self::InvalidDpopProof | Self::UseDpopNonce => http::StatusCode::UNAUTHORIZED,
         }

@@ -12,6 +12,7 @@ use http::StatusCode;
 use http::request::Parts;
 
 use crate::auth_info::AuthInfo;
+use crate::mcp::Needs;
 use crate::protection::Protection;
 use crate::rejection::{AuthRejection, ErrorBodyHook};
 use crate::spec::AnyResource;
@@ -69,6 +70,36 @@ impl Authenticated {
     ) -> Option<Response> {
         self.scope_refusal(needed)
             .map(|rejection| rejection.render(self.layer.error_body.as_ref()))
+    }
+
+    /// The role decision for an operation that needs `roles`: `None` when the token holds them,
+    /// else the `403` that names the missing ones (see `AuthRejection::forbidden_roles`).
+    pub(crate) fn role_refusal(&self, roles: &[&str]) -> Option<AuthRejection> {
+        let missing = self.layer.protection.roles.missing(&self.info, roles);
+        (!missing.is_empty()).then(|| AuthRejection::forbidden_roles(&missing))
+    }
+
+    /// The decision for an operation that needs `needs`, rendered with the layer's body hook:
+    /// roles first (a token lacking both gets the answer re-authorizing cannot fix), then
+    /// scopes.
+    pub(crate) fn operation_refusal(&self, needs: &Needs<'_>) -> Option<Response> {
+        match self.role_refusal(needs.roles()) {
+            Some(rejection) => Some(rejection.render(self.layer.error_body.as_ref())),
+            None => self.refusal(needs.scopes().iter().copied()),
+        }
+    }
+
+    /// Whether the token may use an operation that needs `needs` (what lists show).
+    pub(crate) fn permits(&self, needs: &Needs<'_>) -> bool {
+        let protection = &self.layer.protection;
+        protection
+            .roles
+            .missing(&self.info, needs.roles())
+            .is_empty()
+            && protection
+                .hierarchy
+                .require(self.info.scopes(), needs.scopes().iter().copied())
+                .is_ok()
     }
 }
 
@@ -176,11 +207,13 @@ impl<S: Send + Sync, R: 'static> FromRequestParts<S> for Auth<R> {
     }
 }
 
-/// Enforces the scopes `S` before a handler runs; inserted by `#[requires_scope]`.
+/// Enforces the scopes and roles `S` before a handler runs; inserted by `#[requires_scope]` and
+/// `#[requires_role]`.
 ///
-/// A token without them gets the `403 insufficient_scope` challenge of the layer (RFC 6750
+/// A token without the scopes gets the `403 insufficient_scope` challenge of the layer (RFC 6750
 /// §3.1), with every scope the handler needs plus the baseline scopes the token holds (clients
-/// such as the TypeScript SDK replace their scopes with the challenged ones).
+/// such as the TypeScript SDK replace their scopes with the challenged ones). A token without
+/// the roles gets `403` with no challenge error (see [`crate::mcp`]).
 pub struct ScopeGuard<R, S> {
     _marker: PhantomData<fn() -> (R, S)>,
 }
@@ -214,7 +247,8 @@ impl<St: Send + Sync, R: 'static, S: ScopeSet> FromRequestParts<St> for ScopeGua
 
     async fn from_request_parts(parts: &mut Parts, _state: &St) -> Result<Self, Self::Rejection> {
         let auth = authenticated::<R>(parts).map_err(ScopeRejection::MissingLayer)?;
-        if let Some(response) = auth.refusal(S::SCOPES.iter().copied()) {
+        let needs = Needs::from_static(S::SCOPES, S::ROLES);
+        if let Some(response) = auth.operation_refusal(&needs) {
             return Err(ScopeRejection::Insufficient(response));
         }
         Ok(Self {

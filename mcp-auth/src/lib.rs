@@ -107,6 +107,7 @@ mod resource;
 #[cfg(feature = "rmcp")]
 #[cfg_attr(docsrs, doc(cfg(feature = "rmcp")))]
 pub mod rmcp;
+mod role;
 pub mod scope;
 mod spec;
 mod typed;
@@ -122,7 +123,7 @@ pub use resource::{ProtectedResource, ResourceAuth, ResourceServer, ResourceServ
 pub use spec::{AnyResource, Resource};
 pub use typed::{ResourceBuilder, StartupError};
 
-pub use mcp_auth_macros::{mcp_resource, requires_scope, tool_scopes};
+pub use mcp_auth_macros::{mcp_resource, requires_role, requires_scope, tool_scopes};
 
 /// Items used by the code that `mcp-auth-macros` generates. Not a public API: no stability
 /// guarantee, may change in any release.
@@ -131,9 +132,10 @@ pub mod __private {
     pub use crate::discovery::DiscoveryKind;
     pub use crate::dpop::DpopPolicy;
     pub use crate::extract::ScopeGuard;
-    pub use crate::mcp::McpScopes;
+    pub use crate::mcp::declared_template;
+    pub use crate::mcp::{McpAccess, Operation};
     #[cfg(feature = "rmcp")]
-    pub use crate::rmcp::ToolScopeGuard;
+    pub use crate::rmcp::{ToolScopeGuard, resource_guard};
     pub use crate::spec::consteval::{
         compile_error, concat_list_bytes, concat_list_len, scope_declared,
     };

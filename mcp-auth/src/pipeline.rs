@@ -45,7 +45,7 @@ use crate::binding::Outage;
 use crate::cors;
 use crate::error::VerifyError;
 use crate::extract::{Authenticated, LayerContext};
-use crate::mcp::{McpPolicy, McpScopes};
+use crate::mcp::{McpAccess, McpPolicy};
 use crate::protection::Protection;
 use crate::rejection::{AuthRejection, ErrorBodyHook, PrebuiltRejections, RejectionKey};
 use crate::spec::AnyResource;
@@ -129,10 +129,10 @@ impl<R: 'static> BearerLayer<R> {
         f(&mut config);
         config.prebuilt = Arc::default();
         if let Some(mcp) = &config.mcp {
-            config.mcp = Some(Arc::new(McpPolicy::new(
-                mcp.scopes.clone(),
-                config.mcp_body_limit(),
-            )));
+            config.mcp = Some(Arc::new(McpPolicy {
+                access: Arc::clone(&mcp.access),
+                max_body_bytes: config.mcp_body_limit(),
+            }));
         }
         config.context = context::<R>(
             &config.protection,
@@ -182,12 +182,13 @@ impl<R: 'static> BearerLayer<R> {
 
     /// MCP mode: reads the JSON-RPC body of each `POST` (up to 4 MiB, see
     /// [`mcp_max_body_bytes`](Self::mcp_max_body_bytes)), checks the standard MCP headers
-    /// against it (`400` on disagreement), requires the scopes `scopes` names for its operations
-    /// (answering `403 insufficient_scope` before dispatch), and binds the sessions and tasks the
+    /// against it (`400` on disagreement), requires the scopes and roles `access` names for its
+    /// operations (answering `403` before dispatch), passes the operations `access` makes public
+    /// without a token, filters list answers per caller, and binds the sessions and tasks the
     /// server creates to the user who created them, in the resource's
     /// [binding store](crate::binding). See [`crate::mcp`].
-    pub fn mcp(self, scopes: McpScopes) -> Self {
-        self.edit(|c| c.mcp = Some(Arc::new(McpPolicy::new(scopes, c.mcp_body_limit()))))
+    pub fn mcp(self, access: McpAccess) -> Self {
+        self.edit(|c| c.mcp = Some(Arc::new(McpPolicy::new(access, c.mcp_body_limit()))))
     }
 
     /// The largest JSON-RPC body MCP mode reads (default 4 MiB); larger ones get `413`. It does
@@ -419,6 +420,13 @@ where
         // 5.-7. The credentials, read once; a Bearer token the verifier knows is decided now.
         let dpop = protection.dpop.is_some();
         let next = match read_credentials(request.headers(), request.uri(), dpop) {
+            // Without credentials, only a request whose every operation is public may pass: the
+            // body decides, once it is read.
+            Credentials::None { .. }
+                if config.mcp.as_ref().is_some_and(|p| p.access.has_public()) =>
+            {
+                Next::Wait(Waiting::Anonymous)
+            }
             Credentials::None { .. } => Next::Refuse(Rejected::Known(RejectionKey::Missing)),
             // A DPoP-only resource takes no Bearer credentials at all, readable or not: the
             // answer names the scheme to use. Two `Authorization` headers stay ambiguous.
@@ -472,6 +480,10 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let config = Arc::clone(&self.config);
         let future = async move {
+            if let Waiting::Anonymous = authenticated {
+                let response = proceed_anonymously(&config, &mut inner, request).await?;
+                return Ok(with_cors(response, cors_origin.as_ref()));
+            }
             let head = Head {
                 method: request.method(),
                 uri: request.uri(),
@@ -503,6 +515,9 @@ enum Waiting {
     Bearer(OwnedToken),
     /// A DPoP token: its verification, its key binding and its proof.
     Dpop(OwnedToken),
+    /// No credentials, at a resource with public operations: the body says whether it asks for
+    /// public ones only.
+    Anonymous,
 }
 
 /// What the steps that wait read of a request (its body is not `Sync`).
@@ -517,6 +532,7 @@ impl Waiting {
     async fn decide(self, config: &LayerConfig, head: Head<'_>) -> Result<Authenticated, Rejected> {
         match self {
             Self::Decided(authenticated) => Ok(authenticated),
+            Self::Anonymous => Err(Rejected::Known(RejectionKey::Missing)),
             Self::Bearer(token) => {
                 let outcome = config.protection.verifier.verify(token.as_str()).await;
                 bearer_outcome(config, outcome)
@@ -723,7 +739,8 @@ where
         Ok(session) => session,
         Err(response) => return Ok(response),
     };
-    if let Some(rejection) = authenticated.refusal(inspected.needed.iter().map(String::as_str)) {
+    let needs = crate::mcp::Needs::of(&inspected.scopes, &inspected.roles);
+    if let Some(rejection) = authenticated.operation_refusal(&needs) {
         return Ok(rejection);
     }
     if let Err(response) = binder.check_tasks(&inspected.tasks, &inspected.id).await {
@@ -732,6 +749,7 @@ where
     let mut request = inspected.request;
     let method = request.method().clone();
     let uri = request.uri().clone();
+    let caller = (!inspected.lists.is_empty()).then(|| authenticated.clone());
     let outage = attach(&mut request, authenticated).map(|watch| watch.outage);
     let response = inner.call(request).await?;
     let response = binder
@@ -744,6 +762,13 @@ where
             response,
         )
         .await;
+    let response = match caller {
+        Some(caller) => {
+            let access = Arc::clone(&policy.access);
+            inspected.lists.filter(access, Some(caller), response).await
+        }
+        None => response,
+    };
     // Only a request the MCP service answered shows where it is mounted: a client posting to
     // any other path behind the layer cannot raise the warning.
     if method == Method::POST && response.status().is_success() {
@@ -753,6 +778,40 @@ where
             .mcp_request_at(&protection.id, uri.path(), &protection.path);
     }
     Ok(response)
+}
+
+/// A request without credentials at a resource with public operations: passed on, with no
+/// verified token, when every operation it asks for is public; otherwise the `401` challenge of
+/// any request without credentials. A body that cannot be read as JSON-RPC, or a request that
+/// names a session or a task (which belong to users), is not public. Its lists show the public
+/// entries only.
+async fn proceed_anonymously<S>(
+    config: &LayerConfig,
+    inner: &mut S,
+    request: Request<Body>,
+) -> Result<Response, Infallible>
+where
+    S: Service<Request<Body>, Response = Response, Error = Infallible>,
+{
+    let missing = || reject(config, Rejected::Known(RejectionKey::Missing));
+    let Some(policy) = &config.mcp else {
+        return Ok(missing());
+    };
+    let Ok(inspected) = policy.inspect(request).await else {
+        return Ok(missing());
+    };
+    let names_state = inspected
+        .request
+        .headers()
+        .contains_key(crate::mcp::SESSION_HEADER)
+        || !inspected.tasks.is_empty();
+    if !inspected.public || names_state {
+        return Ok(missing());
+    }
+    tracing::debug!("public operation, no token");
+    let response = inner.call(inspected.request).await?;
+    let access = Arc::clone(&policy.access);
+    Ok(inspected.lists.filter(access, None, response).await)
 }
 
 /// Puts the verified token into the request extensions: the [`Authenticated`] record that

@@ -35,6 +35,8 @@ pub(crate) struct Protection {
     /// The DPoP proof checks, when the resource accepts the `DPoP` scheme.
     pub(crate) dpop: Option<Arc<DpopVerifier>>,
     pub(crate) hierarchy: ScopeHierarchy,
+    /// Where its tokens hold their roles.
+    pub(crate) roles: crate::role::RoleClaim,
     /// What every refusal's challenges say.
     pub(crate) challenge: ChallengeContext,
     /// Where sessions, tasks and handles are bound to their users.

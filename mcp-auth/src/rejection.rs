@@ -123,6 +123,9 @@ impl AuthRejection {
             Some(ErrorCode::Unavailable) => {
                 body.insert("error".into(), "temporarily_unavailable".into());
             }
+            Some(ErrorCode::Forbidden) => {
+                body.insert("error".into(), "forbidden".into());
+            }
             Some(code) => {
                 if let Some(name) = code.as_rfc6750() {
                     body.insert("error".into(), name.into());
@@ -289,6 +292,28 @@ impl AuthRejection {
             Scheme::Bearer
         };
         rejection.for_scheme(ctx, scheme, &scopes)
+    }
+
+    /// `403` without a challenge error: the token lacks the roles `missing`. The one place a
+    /// role refusal is built. No `insufficient_scope`: RFC 6750 §3.1 has a client answered so
+    /// obtain a token with more scope, and no scope grants a role, so MCP clients (which step
+    /// up on it) would re-authorize in a loop. No `WWW-Authenticate` either: the token was
+    /// accepted, and nothing the client can send would change the answer.
+    pub(crate) fn forbidden_roles(missing: &[&str]) -> Self {
+        let (noun, verb, pronoun) = match missing.len() {
+            1 => ("role", "is", "it"),
+            _ => ("roles", "are", "them"),
+        };
+        let description = format!(
+            "The {noun} {} {verb} required for this operation and the access token does not grant {pronoun}; requesting more scopes does not help",
+            missing.join(" ")
+        );
+        tracing::debug!(missing = ?missing, "insufficient role");
+        Self::plain(
+            StatusCode::FORBIDDEN,
+            Some(ErrorCode::Forbidden),
+            description,
+        )
     }
 
     /// `503` with `Retry-After`: the [binding store](crate::binding) could not take or check a

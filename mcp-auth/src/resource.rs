@@ -84,6 +84,7 @@ pub struct ProtectedResource {
     introspection: Option<ClientAuth>,
     verifier: Option<SharedVerifier>,
     hierarchy: ScopeHierarchy,
+    role_claim: Option<String>,
     bindings: crate::binding::BindingOptions,
     dpop: crate::dpop::DpopOptions,
 }
@@ -103,6 +104,7 @@ impl ProtectedResource {
             introspection: None,
             verifier: None,
             hierarchy: ScopeHierarchy::default(),
+            role_claim: None,
             bindings: Default::default(),
             dpop: Default::default(),
         }
@@ -218,6 +220,16 @@ impl ProtectedResource {
         S: Into<String>,
     {
         self.hierarchy = self.hierarchy.implies(broader, narrower);
+        self
+    }
+
+    /// Where the resource's tokens hold their roles, for operations that require roles
+    /// ([`McpAccess::roles`](crate::mcp::McpAccess::roles)): a claim, or a dot-separated path to
+    /// a nested one (`realm_access.roles` for Keycloak's realm roles), holding an array of
+    /// strings or a space-separated string. Default: `roles`. Checked by
+    /// [`ResourceServerBuilder::build`].
+    pub fn role_claim(mut self, path: impl Into<String>) -> Self {
+        self.role_claim = Some(path.into());
         self
     }
 
@@ -607,7 +619,13 @@ fn build_resource(
     } else {
         vec![bare.to_owned()]
     };
+    let roles = match resource.role_claim.as_deref() {
+        None => crate::role::RoleClaim::default(),
+        Some(path) => crate::role::RoleClaim::parse(path)
+            .map_err(|problem| ConfigError::invalid("role_claim", problem.message))?,
+    };
     let protection = Protection {
+        roles,
         authority: url[url::Position::BeforeHost..url::Position::AfterPort].to_owned(),
         origin: url.origin().ascii_serialization(),
         path: match url.path() {

@@ -142,9 +142,9 @@ fn from_extensions(extensions: &Extensions) -> Result<AuthInfo, ErrorData> {
     authenticated(extensions).map(|authenticated| authenticated.info.clone())
 }
 
-/// Enforces the scopes `S` of the `#[mcp_resource]` `R` inside an rmcp tool or prompt, whatever
-/// layer the server is behind; `#[tool_scopes]` adds it as a parameter of every tool and prompt
-/// marked `#[requires_scope]`. Not used directly.
+/// Enforces the scopes and roles `S` of the `#[mcp_resource]` `R` inside an rmcp tool or prompt,
+/// whatever layer the server is behind; `#[tool_scopes]` adds it as a parameter of every tool and
+/// prompt marked `#[requires_scope]` or `#[requires_role]`. Not used directly.
 ///
 /// The layer in MCP mode refuses a call that lacks the scopes with an HTTP `403` before the tool
 /// runs (the answer clients step up on). This guard is the floor under it: a call that reaches
@@ -164,32 +164,65 @@ where
 {
     fn from_context_part(context: &mut C) -> Result<Self, ErrorData> {
         let extensions = &context.as_request_context().extensions;
-        let Some(parts) = extensions.get::<Parts>() else {
-            tracing::error!("{NO_HTTP_REQUEST}");
-            return Err(ErrorData::internal_error(NO_HTTP_REQUEST, None));
-        };
-        let Some(authenticated) = parts.extensions.get::<Authenticated>() else {
-            tracing::error!("{NOT_BEHIND_LAYER}");
-            return Err(ErrorData::internal_error(NOT_BEHIND_LAYER, None));
-        };
-        let Some(refusal) = authenticated.scope_refusal(S::SCOPES.iter().copied()) else {
-            return Ok(Self {
-                _marker: std::marker::PhantomData,
-            });
-        };
-        let protection = &authenticated.layer.protection;
-        protection
-            .notices
-            .unchecked_tool_scopes(&protection.id, R::SPEC.type_name);
-        // The layer's refusal, as a JSON-RPC error: it names the scopes the call lacks.
-        Err(ErrorData::invalid_request(
-            format!("insufficient_scope: {}", refusal.description()),
-            Some(serde_json::json!({
-                "error": "insufficient_scope",
-                "scope": refusal.missing_scopes().join(" "),
-            })),
-        ))
+        let needs = crate::mcp::Needs::from_static(S::SCOPES, S::ROLES);
+        guard::<R>(extensions, &needs)?;
+        Ok(Self {
+            _marker: std::marker::PhantomData,
+        })
     }
+}
+
+/// Enforces, inside an rmcp `read_resource` (or `subscribe`, `unsubscribe`), what the
+/// `#[mcp_resource]` `R` requires for the resource `uri` in `access`: the requirements
+/// `#[tool_scopes]` read from the method's `#[requires_scope(.., uri = ..)]` attributes, which it
+/// calls this with before the body runs. Not used directly.
+///
+/// As [`ToolScopeGuard`], the floor under the layer: a URI with a requirement is refused
+/// without a token verified by mcp-auth's layer, or without its scopes and roles.
+#[doc(hidden)]
+pub fn resource_guard<R: crate::spec::Resource>(
+    extensions: &Extensions,
+    uri: &str,
+    access: &crate::mcp::McpAccess,
+) -> Result<(), ErrorData> {
+    let params = serde_json::json!({ "uri": uri });
+    let needs = access.needs("resources/read", &params);
+    if needs.is_empty() {
+        return Ok(());
+    }
+    guard::<R>(extensions, &needs)
+}
+
+/// The decision of the rmcp guards: the layer's record of the token, then roles, then scopes.
+fn guard<R: crate::spec::Resource>(
+    extensions: &Extensions,
+    needs: &crate::mcp::Needs<'_>,
+) -> Result<(), ErrorData> {
+    let authenticated = authenticated(extensions)?;
+    let refusal = match authenticated.role_refusal(needs.roles()) {
+        Some(refusal) => refusal,
+        None => match authenticated.scope_refusal(needs.scopes().iter().copied()) {
+            Some(refusal) => refusal,
+            None => return Ok(()),
+        },
+    };
+    let protection = &authenticated.layer.protection;
+    protection
+        .notices
+        .unchecked_tool_scopes(&protection.id, R::SPEC.type_name);
+    // The layer's refusal, as a JSON-RPC error: it names what the call lacks.
+    let data = match refusal.error_code() {
+        Some(crate::ErrorCode::Forbidden) => serde_json::json!({ "error": "forbidden" }),
+        _ => serde_json::json!({
+            "error": "insufficient_scope",
+            "scope": refusal.missing_scopes().join(" "),
+        }),
+    };
+    let code = data["error"].as_str().unwrap_or("forbidden").to_owned();
+    Err(ErrorData::invalid_request(
+        format!("{code}: {}", refusal.description()),
+        Some(data),
+    ))
 }
 
 #[cfg(test)]

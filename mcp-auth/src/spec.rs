@@ -69,6 +69,8 @@ pub struct TokenSpec {
     pub claims: ClaimsProfile,
     /// The claim scopes are read from when `scope` is absent (`scp`, `scopes`, ...).
     pub scope_claim_fallback: Option<&'static str>,
+    /// Where tokens hold their roles, when not `roles` (`realm_access.roles`, ...).
+    pub role_claim: Option<&'static str>,
 }
 
 impl TokenSpec {
@@ -77,6 +79,7 @@ impl TokenSpec {
         typ: TypPolicy::Strict,
         claims: ClaimsProfile::Strict,
         scope_claim_fallback: None,
+        role_claim: None,
     };
 }
 
@@ -91,6 +94,8 @@ pub struct ResourceSpec {
     pub issuers: &'static [IssuerSpec],
     /// `scopes_supported`, also the scopes `#[requires_scope]` may name.
     pub scopes: &'static [&'static str],
+    /// The roles `#[requires_role]` may name.
+    pub roles: &'static [&'static str],
     /// Other metadata members.
     pub metadata: MetadataSpec,
     /// Token options.
@@ -139,8 +144,10 @@ impl DpopSpec {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AnyResource;
 
-/// A set of scopes named by `#[requires_scope]`, as a type.
+/// What `#[requires_scope]` and `#[requires_role]` require, as a type.
 pub trait ScopeSet: Send + Sync + 'static {
     /// The scopes, all required.
     const SCOPES: &'static [&'static str];
+    /// The roles, all required.
+    const ROLES: &'static [&'static str] = &[];
 }

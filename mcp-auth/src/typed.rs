@@ -181,6 +181,9 @@ impl<R: Resource> ResourceBuilder<R> {
             .verify(|_| declared_options(spec))
             .metadata(|m| declared_metadata(m, spec))
             .dpop(|d| declared_dpop(d, R::DPOP));
+        if let Some(path) = spec.token.role_claim {
+            resource = resource.role_claim(path);
+        }
         for edit in self.resource {
             resource = edit(resource);
         }

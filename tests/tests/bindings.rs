@@ -8,7 +8,7 @@ use std::time::Duration;
 use mcp_auth::ResourceAuth;
 use mcp_auth::binding::{BindingKey, BindingKind, MemoryStore, Owner, RedisStore, SharedStore};
 use mcp_auth::discovery::{DiscoveryKind, fetch_server_config};
-use mcp_auth::mcp::McpScopes;
+use mcp_auth::mcp::McpAccess;
 use mcp_auth_dev::AuthorizationServer;
 use mcp_auth_examples::notes_server::{NoteStore, Notes, app_with_store};
 use mcp_auth_tests::{RedisServer, bind, spawn};
@@ -516,7 +516,7 @@ async fn a_full_store_withholds_a_tools_answer_made_without_its_handle() {
                 .with_allowed_hosts(notes.allowed_hosts().to_vec()),
         );
         if mcp_mode {
-            notes.mcp_router(mcp, McpScopes::new())
+            notes.mcp_router(mcp, McpAccess::new())
         } else {
             axum::Router::new()
                 .route_service("/mcp", mcp)

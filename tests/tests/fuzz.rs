@@ -1304,7 +1304,10 @@ fn needs_write(reading: &Value) -> bool {
             return false;
         };
         let params = m.get("params").unwrap_or(&Value::Null);
-        scopes.required(method, params).contains(&"write:notes")
+        scopes
+            .needs(method, params)
+            .scopes()
+            .contains(&"write:notes")
     })
 }
 

@@ -308,14 +308,8 @@ async fn flow() {
     tools.sort();
     assert_eq!(
         tools,
-        [
-            "create_note",
-            "draft_note",
-            "export_notes",
-            "list_notes",
-            "publish_draft",
-            "whoami"
-        ]
+        ["about", "export_notes", "list_notes", "whoami"],
+        "a read:notes token is shown only the tools it may call"
     );
     let me = call(&client, "whoami", json!({})).await.unwrap();
     assert_eq!(
@@ -385,6 +379,27 @@ async fn flow() {
     assert_eq!(
         structured(&me)["scopes"],
         json!(["read:notes", "write:notes"])
+    );
+    let mut tools: Vec<String> = client
+        .list_all_tools()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name.into_owned())
+        .collect();
+    tools.sort();
+    assert_eq!(
+        tools,
+        [
+            "about",
+            "create_note",
+            "draft_note",
+            "export_notes",
+            "list_notes",
+            "publish_draft",
+            "whoami"
+        ],
+        "after the step-up the write tools show, purge_notes (a role) still does not"
     );
     client.cancel().await.unwrap();
 

@@ -205,7 +205,8 @@ fn text_of(result: &Value) -> &str {
 async fn rs46_rs47_rs50_rmcp_tools_are_scoped_per_tool_before_dispatch() {
     let app = App::start().await;
 
-    // A reader: the tool list and the tools without requirement, not `create`.
+    // A reader: the tool list (without `create`, which it may not call) and the tools without
+    // requirement.
     let reader = app.token("reader", &["read:notes"]);
     let session = app.open_session(&reader).await;
     let list = app
@@ -224,7 +225,11 @@ async fn rs46_rs47_rs50_rmcp_tools_are_scoped_per_tool_before_dispatch() {
         .filter_map(|t| t["name"].as_str())
         .collect();
     names.sort_unstable();
-    assert_eq!(names, ["create", "list_notes", "whoami"]);
+    assert_eq!(
+        names,
+        ["list_notes", "whoami"],
+        "`create` needs write:notes: the reader is not shown it"
+    );
 
     let refused = app
         .post(

@@ -13,11 +13,12 @@ mod validate;
 use proc_macro2::{Span, TokenStream};
 
 use crate::ctxt::Ctxt;
+use crate::scopes::Kind;
 use crate::{diag, scopes};
 
 /// The macro on `proc_macro2` tokens: the expansion, or the function unchanged and every
-/// problem found.
-pub(crate) fn requires_scope(args: TokenStream, item: TokenStream) -> TokenStream {
+/// problem found. `kind` tells `#[requires_scope]` from `#[requires_role]`.
+pub(crate) fn requires(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
     if is_taken_over(&args) {
         return item;
     }
@@ -25,13 +26,13 @@ pub(crate) fn requires_scope(args: TokenStream, item: TokenStream) -> TokenStrea
     let target = parse::target(&item).map_err(|e| cx.syn_error(e)).ok();
     if let Some(method) = target.as_ref().filter(|f| f.sig.receiver().is_some()) {
         // The one thing to fix; the arguments are checked once `#[tool_scopes]` reads them.
-        method_without_tool_scopes(&cx, &method.sig.ident);
+        method_without_tool_scopes(&cx, kind, &method.sig.ident);
         return diag::with_errors(&item, cx.check());
     }
     let parsed = scopes::args(&cx, args.clone());
     let model = target
         .as_ref()
-        .and_then(|f| validate::validate(&cx, parsed, &args, f));
+        .and_then(|f| validate::validate(&cx, kind, parsed, &args, f));
     match (cx.check(), target, model) {
         (Ok(()), Some(target), Some(model)) => expand::expand(target, &model),
         (errors, ..) => diag::with_errors(&item, errors),
@@ -48,16 +49,21 @@ fn is_taken_over(args: &TokenStream) -> bool {
     )
 }
 
-/// `#[requires_scope]` on a method whose impl block has no `#[tool_scopes]`.
-fn method_without_tool_scopes(cx: &Ctxt, method: &syn::Ident) {
+/// A requirement on a method whose impl block has no `#[tool_scopes]`.
+fn method_without_tool_scopes(cx: &Ctxt, kind: Kind, method: &syn::Ident) {
+    let what = match kind {
+        Kind::Scope => "scopes",
+        Kind::Role => "roles",
+    };
     cx.error_at(
         Span::call_site(),
         format!(
-            "#[requires_scope] on the method `{method}` is enforced only through \
+            "{} on the method `{method}` is enforced only through \
              `#[mcp_auth::tool_scopes(Notes)]` on its impl block (above `#[tool_router]`), which \
-             collects the scopes of every `#[tool]` and `#[prompt]` for \
+             collects the requirements of every `#[tool]` and `#[prompt]` for \
              `resource.mcp_layer(Server::tool_scopes())`; add it, or nothing would enforce these \
-             scopes"
+             {what}",
+            kind.attribute()
         ),
     );
 }

@@ -7,14 +7,16 @@ use quote::ToTokens;
 use syn::{FnArg, GenericArgument, ItemFn, LitStr, PathArguments, Type};
 
 use crate::ctxt::Ctxt;
-use crate::scopes::{self, ScopeArgs};
+use crate::scopes::{self, Kind, ScopeArgs};
 
-/// A checked `#[requires_scope]`: the resource and the scopes it requires.
+/// A checked `#[requires_scope]` (or `#[requires_role]`): the resource and what it requires.
 #[derive(Debug, Clone)]
 pub(crate) struct ScopeModel {
+    /// Scopes or roles.
+    pub(crate) kind: Kind,
     /// The resource type (explicit, or the `X` of an `Auth<X>` argument).
     pub(crate) resource: Type,
-    /// The scopes, valid tokens, each once; their spans are kept for the declared-scope check.
+    /// The scopes (or roles), valid, each once; their spans are kept for the declared check.
     pub(crate) scopes: Vec<LitStr>,
 }
 
@@ -24,6 +26,7 @@ pub(crate) struct ScopeModel {
 /// `attr` is the whole argument list, the span of errors about the list as a whole.
 pub(crate) fn validate(
     cx: &Ctxt,
+    kind: Kind,
     args: ScopeArgs,
     attr: &TokenStream,
     item: &ItemFn,
@@ -33,10 +36,19 @@ pub(crate) fn validate(
             .path()
             .segments
             .last()
-            .is_some_and(|s| s.ident == "requires_scope");
+            .is_some_and(|s| s.ident == kind.name());
         if repeated {
-            scopes::given_twice(cx, attr);
+            scopes::given_twice(cx, kind, attr);
         }
+    }
+    if let Some(target) = &args.target {
+        cx.error_spanned_by(
+            target.literal(),
+            format!(
+                "`uri` and `uri_template` name an MCP resource: they go on `read_resource` in an impl block with `#[tool_scopes(..)]`, not on a handler function; {} on a handler needs no target",
+                kind.attribute()
+            ),
+        );
     }
 
     let resource = match args.resource {
@@ -44,9 +56,10 @@ pub(crate) fn validate(
         None => resource_from_arguments(cx, item, attr),
     };
 
-    scopes::check(cx, &args.scopes, attr);
+    scopes::check(cx, kind, &args.scopes, attr);
 
     Some(ScopeModel {
+        kind,
         resource: resource?,
         scopes: args.scopes,
     })
@@ -139,7 +152,7 @@ mod tests {
         let cx = Ctxt::new();
         let a = scopes::args(&cx, args.clone());
         let f = parse::target(&item).unwrap();
-        let model = validate(&cx, a, &args, &f);
+        let model = validate(&cx, Kind::Scope, a, &args, &f);
         let errors = cx.messages();
         match model {
             Some(m) if errors.is_empty() => Ok(m),

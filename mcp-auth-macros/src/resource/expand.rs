@@ -41,6 +41,8 @@ pub(crate) fn expand(item: &TokenStream, target: &Target, model: &Model) -> Toke
         quote!(#p::ClaimsProfile::Strict)
     };
     let scope_claim = option(model.scope_claim.as_deref());
+    let role_claim = option(model.role_claim.as_deref());
+    let roles = &model.roles;
     let metadata_json = model.metadata_json();
     let metadata_json_opt = if metadata_json.is_some() {
         quote!(#p::core::option::Option::Some(Self::METADATA_JSON))
@@ -56,6 +58,15 @@ pub(crate) fn expand(item: &TokenStream, target: &Target, model: &Model) -> Toke
         let listed: Vec<String> = scopes.iter().map(|s| format!("`{s}`")).collect();
         format!(
             " The scopes [`{type_name}`] declares (`scopes_supported`): {}. `#[requires_scope]` accepts only these.",
+            listed.join(", ")
+        )
+    };
+    let roles_doc = if roles.is_empty() {
+        format!(" The roles [`{type_name}`] declares: none, so no operation can require a role.")
+    } else {
+        let listed: Vec<String> = roles.iter().map(|s| format!("`{s}`")).collect();
+        format!(
+            " The roles [`{type_name}`] declares: {}. `#[requires_role]` accepts only these.",
             listed.join(", ")
         )
     };
@@ -84,6 +95,7 @@ pub(crate) fn expand(item: &TokenStream, target: &Target, model: &Model) -> Toke
                 id: #id,
                 issuers: &[#(#issuers),*],
                 scopes: &[#(#scopes),*],
+                roles: &[#(#roles),*],
                 metadata: #p::MetadataSpec {
                     resource_name: #name,
                     resource_documentation: #documentation,
@@ -95,6 +107,7 @@ pub(crate) fn expand(item: &TokenStream, target: &Target, model: &Model) -> Toke
                     typ: #typ,
                     claims: #claims,
                     scope_claim_fallback: #scope_claim,
+                    role_claim: #role_claim,
                 },
                 metadata_json: #metadata_json_opt,
             };
@@ -105,6 +118,8 @@ pub(crate) fn expand(item: &TokenStream, target: &Target, model: &Model) -> Toke
         impl #ident {
             #[doc = #scopes_doc]
             #vis const SCOPES: &'static [&'static str] = <Self as #p::Resource>::SPEC.scopes;
+            #[doc = #roles_doc]
+            #vis const ROLES: &'static [&'static str] = <Self as #p::Resource>::SPEC.roles;
 
             #literal_items
 
@@ -120,7 +135,12 @@ pub(crate) fn expand(item: &TokenStream, target: &Target, model: &Model) -> Toke
 /// The struct as written, with an implementation that only type-checks, for a declaration with
 /// errors: every item `expand` generates exists (the literal constants empty), and the scopes
 /// are the ones written. The errors next to it stop the build.
-pub(crate) fn fallback(item: &TokenStream, target: &Target, scopes: &[String]) -> TokenStream {
+pub(crate) fn fallback(
+    item: &TokenStream,
+    target: &Target,
+    scopes: &[String],
+    roles: &[String],
+) -> TokenStream {
     let ident = &target.ident;
     let vis = &target.vis;
     let p = runtime::private();
@@ -134,6 +154,7 @@ pub(crate) fn fallback(item: &TokenStream, target: &Target, scopes: &[String]) -
                 id: #p::ValueSource::Literal(""),
                 issuers: &[],
                 scopes: &[#(#scopes),*],
+                roles: &[#(#roles),*],
                 metadata: #p::MetadataSpec {
                     resource_name: #p::core::option::Option::None,
                     resource_documentation: #p::core::option::Option::None,
@@ -149,6 +170,7 @@ pub(crate) fn fallback(item: &TokenStream, target: &Target, scopes: &[String]) -
         #[allow(dead_code)]
         impl #ident {
             #vis const SCOPES: &'static [&'static str] = <Self as #p::Resource>::SPEC.scopes;
+            #vis const ROLES: &'static [&'static str] = <Self as #p::Resource>::SPEC.roles;
             #vis const ID: &'static str = "";
             #vis const WELL_KNOWN_PATH: &'static str = "";
             #vis const METADATA_JSON: &'static str = "";

@@ -18,12 +18,14 @@ pub(crate) fn mcp_resource(args: TokenStream, item: TokenStream) -> TokenStream 
     let target = parse::target(&item).map_err(|e| cx.syn_error(e)).ok();
     let parsed = parse::args(&cx, args.clone());
     let written_scopes = parsed.written_scopes();
+    let written_roles = parsed.written_roles();
     let model = validate::validate(&cx, parsed, &args);
     match (cx.check(), target, model) {
         (Ok(()), Some(target), Some(model)) => expand::expand(&item, &target, &model),
-        (errors, Some(target), _) => {
-            diag::with_errors(expand::fallback(&item, &target, &written_scopes), errors)
-        }
+        (errors, Some(target), _) => diag::with_errors(
+            expand::fallback(&item, &target, &written_scopes, &written_roles),
+            errors,
+        ),
         (errors, None, _) => diag::with_errors(&item, errors),
     }
 }

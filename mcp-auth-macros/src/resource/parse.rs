@@ -33,6 +33,8 @@ pub(crate) const KEYS: &[&str] = &[
     "accept_jwt_typ",
     "lenient_claims",
     "scope_claim",
+    "roles",
+    "role_claim",
     "dpop",
     "dpop_algs",
 ];
@@ -410,6 +412,8 @@ pub(crate) struct ResourceArgs {
     pub(crate) accept_jwt_typ: Option<Keyed<Flag>>,
     pub(crate) lenient_claims: Option<Keyed<Flag>>,
     pub(crate) scope_claim: Option<Keyed<LitStr>>,
+    pub(crate) roles: Option<Keyed<List<LitStr>>>,
+    pub(crate) role_claim: Option<Keyed<LitStr>>,
     pub(crate) dpop: Option<Keyed<LitStr>>,
     pub(crate) dpop_algs: Option<Keyed<List<LitStr>>>,
     /// The known keys that were given, valid or not: a key with a malformed value is not
@@ -430,6 +434,14 @@ impl ResourceArgs {
     /// that `#[requires_scope]` on them adds no follow-up error.
     pub(crate) fn written_scopes(&self) -> Vec<String> {
         self.scopes
+            .as_ref()
+            .map(|k| k.value.0.iter().map(LitStr::value).collect())
+            .unwrap_or_default()
+    }
+
+    /// The role literals as written, valid or not (as [`written_scopes`](Self::written_scopes)).
+    pub(crate) fn written_roles(&self) -> Vec<String> {
+        self.roles
             .as_ref()
             .map(|k| k.value.0.iter().map(LitStr::value).collect())
             .unwrap_or_default()
@@ -467,6 +479,8 @@ pub(crate) fn args(cx: &Ctxt, tokens: TokenStream) -> ResourceArgs {
             "accept_jwt_typ" => set(cx, &mut out.accept_jwt_typ, &meta),
             "lenient_claims" => set(cx, &mut out.lenient_claims, &meta),
             "scope_claim" => set(cx, &mut out.scope_claim, &meta),
+            "roles" => set(cx, &mut out.roles, &meta),
+            "role_claim" => set(cx, &mut out.role_claim, &meta),
             "dpop" => set(cx, &mut out.dpop, &meta),
             "dpop_algs" => set(cx, &mut out.dpop_algs, &meta),
             _ => cx.syn_error(diag::unknown_key(key.span(), &name, KEYS)),

@@ -46,6 +46,10 @@ pub(crate) struct Model {
     pub(crate) accept_jwt_typ: bool,
     pub(crate) lenient_claims: bool,
     pub(crate) scope_claim: Option<String>,
+    /// The roles operations may require.
+    pub(crate) roles: Vec<String>,
+    /// Where tokens hold their roles, when not `roles`.
+    pub(crate) role_claim: Option<String>,
     /// `dpop`, when given.
     pub(crate) dpop: Option<DpopDecl>,
 }
@@ -150,6 +154,17 @@ pub(crate) fn validate(cx: &Ctxt, args: ResourceArgs, attr: &TokenStream) -> Opt
     let policy_uri = metadata_url(cx, args.policy_uri.as_ref(), "resource_policy_uri");
     let tos_uri = metadata_url(cx, args.tos_uri.as_ref(), "resource_tos_uri");
     let scope_claim = non_empty(cx, args.scope_claim.as_ref(), "scope_claim");
+    let roles = roles(cx, args.roles.as_ref());
+    let role_claim = args.role_claim.as_ref().and_then(|k| {
+        let value = k.value.value();
+        match mcp_auth_rules::claim_path(&value) {
+            Ok(()) => Some(value),
+            Err(problem) => {
+                cx.syn_error(diag::problem(&problem, &k.value));
+                None
+            }
+        }
+    });
     let dpop = dpop(cx, &args);
 
     Some(Model {
@@ -164,6 +179,8 @@ pub(crate) fn validate(cx: &Ctxt, args: ResourceArgs, attr: &TokenStream) -> Opt
         accept_jwt_typ: args.accept_jwt_typ.is_some_and(|k| k.value.0),
         lenient_claims: args.lenient_claims.is_some_and(|k| k.value.0),
         scope_claim,
+        roles,
+        role_claim,
         dpop: dpop?,
     })
 }
@@ -356,6 +373,20 @@ fn scopes(cx: &Ctxt, arg: Option<&Keyed<List<LitStr>>>) -> Vec<String> {
     };
     let values: Vec<String> = arg.value.0.iter().map(LitStr::value).collect();
     for (i, problem) in mcp_auth_rules::scope_list(values.iter().map(String::as_str)) {
+        if let Some(lit) = arg.value.0.get(i) {
+            cx.syn_error(diag::problem(&problem, lit));
+        }
+    }
+    values
+}
+
+/// `roles = [...]`: role names without whitespace, each once ([`mcp_auth_rules::role_list`]).
+fn roles(cx: &Ctxt, arg: Option<&Keyed<List<LitStr>>>) -> Vec<String> {
+    let Some(arg) = arg else {
+        return Vec::new();
+    };
+    let values: Vec<String> = arg.value.0.iter().map(LitStr::value).collect();
+    for (i, problem) in mcp_auth_rules::role_list(values.iter().map(String::as_str)) {
         if let Some(lit) = arg.value.0.get(i) {
             cx.syn_error(diag::problem(&problem, lit));
         }

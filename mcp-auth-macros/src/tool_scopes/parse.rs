@@ -9,7 +9,7 @@ use syn::spanned::Spanned;
 use syn::{Attribute, Ident, ImplItem, ItemImpl, LitStr, Meta, Token, Type};
 
 use crate::ctxt::Ctxt;
-use crate::scopes::{self, ScopeArgs};
+use crate::scopes::{self, Kind, ScopeArgs};
 use crate::{attr, diag};
 
 /// The keys `#[tool_scopes]` accepts, for did-you-mean suggestions.
@@ -125,8 +125,10 @@ pub(crate) struct RawOp {
     pub(crate) span: Span,
 }
 
-/// One `#[requires_scope(...)]` on a method.
+/// One `#[requires_scope(...)]` or `#[requires_role(...)]` on a method.
 pub(crate) struct RawRequirement {
+    /// Scopes or roles.
+    pub(crate) kind: Kind,
     /// The whole attribute, for errors about it.
     pub(crate) attr: Attribute,
     /// Its arguments.
@@ -139,8 +141,11 @@ pub(crate) struct RawMethod {
     pub(crate) ident: Ident,
     /// Every `#[tool]` / `#[prompt]` on it (one, normally).
     pub(crate) ops: Vec<RawOp>,
-    /// Every `#[requires_scope]` on it (at most one, normally).
+    /// Every requirement on it.
     pub(crate) requirements: Vec<RawRequirement>,
+    /// The names of its parameters after the receiver (`None` for a pattern that is not a
+    /// name), for the guards inserted into `read_resource`, `subscribe` and `unsubscribe`.
+    pub(crate) params: Vec<Option<Ident>>,
 }
 
 /// Reads every method of `item` and removes its `#[requires_scope]` attributes; every problem
@@ -155,21 +160,23 @@ pub(crate) fn take_methods(cx: &Ctxt, item: &mut ItemImpl) -> Vec<RawMethod> {
         let mut requirements = Vec::new();
         let mut kept = Vec::with_capacity(method.attrs.len());
         for attr in std::mem::take(&mut method.attrs) {
-            match last_segment(&attr).as_deref() {
-                Some("requires_scope") => {
+            let name = last_segment(&attr);
+            match name.as_deref() {
+                Some(requirement @ ("requires_scope" | "requires_role")) => {
+                    let kind = Kind::of(requirement).unwrap_or(Kind::Scope);
                     let tokens = match &attr.meta {
                         Meta::List(list) => list.tokens.clone(),
                         Meta::Path(_) => TokenStream::new(),
                         Meta::NameValue(_) => {
                             cx.error_spanned_by(
                                 &attr,
-                                "expected `#[requires_scope(\"read:notes\")]`",
+                                format!("expected `#[{}(\"...\")]`", kind.name()),
                             );
                             continue;
                         }
                     };
                     let args = scopes::args(cx, tokens);
-                    requirements.push(RawRequirement { attr, args });
+                    requirements.push(RawRequirement { kind, attr, args });
                 }
                 Some(kind @ ("tool" | "prompt")) => {
                     let kind = if kind == "tool" {
@@ -193,10 +200,23 @@ pub(crate) fn take_methods(cx: &Ctxt, item: &mut ItemImpl) -> Vec<RawMethod> {
             }
         }
         method.attrs = kept;
+        let params = method
+            .sig
+            .inputs
+            .iter()
+            .filter_map(|input| match input {
+                syn::FnArg::Typed(typed) => Some(match &*typed.pat {
+                    syn::Pat::Ident(pat) => Some(pat.ident.clone()),
+                    _ => None,
+                }),
+                syn::FnArg::Receiver(_) => None,
+            })
+            .collect();
         out.push(RawMethod {
             ident: method.sig.ident.clone(),
             ops,
             requirements,
+            params,
         });
     }
     out

@@ -4,20 +4,25 @@ use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident};
 use syn::{Ident, LitStr, Type};
 
-use super::parse::{OpKind, RawMethod, ToolScopesArgs};
+use super::parse::{OpKind, RawMethod, RawRequirement, ToolScopesArgs};
 use crate::ctxt::Ctxt;
-use crate::scopes;
+use crate::scopes::{self, Kind, ResourceTarget};
 
-/// A checked `#[tool_scopes]`: the resource, the generated function's name and the scopes of
-/// each operation that has a requirement.
+/// A checked `#[tool_scopes]`: the resource, the generated function's name, what each tool,
+/// prompt and MCP resource requires, and the methods that check resources before they run.
 #[derive(Debug, Clone)]
 pub(crate) struct ToolScopesModel {
-    /// The resource every scope belongs to.
+    /// The resource every scope and role belongs to.
     pub(crate) resource: Type,
     /// The generated function.
     pub(crate) fn_name: Ident,
-    /// The operations with a requirement, in source order.
+    /// The tools and prompts with a requirement, in source order.
     pub(crate) ops: Vec<OpScopes>,
+    /// The MCP resources with a requirement (from `read_resource`), in source order.
+    pub(crate) resources: Vec<ResourceScopes>,
+    /// The methods that serve resources (`read_resource`, `subscribe`, `unsubscribe`), each
+    /// checked against [`resources`](Self::resources) before its body runs.
+    pub(crate) resource_guards: Vec<ResourceGuard>,
 }
 
 /// The in-method guard of one method with a requirement.
@@ -25,23 +30,46 @@ pub(crate) struct ToolScopesModel {
 pub(crate) struct MethodGuard {
     /// The method.
     pub(crate) method: Ident,
-    /// The path its `#[requires_scope]` was written with (`requires_scope`,
-    /// `mcp_auth::requires_scope`), put back with a marker so that the import stays used.
-    pub(crate) attr_path: syn::Path,
+    /// The paths its requirement attributes were written with (`requires_scope`,
+    /// `mcp_auth::requires_role`), put back with a marker so that the imports stay used.
+    pub(crate) attr_paths: Vec<syn::Path>,
 }
 
-/// The scopes one tool or prompt requires.
+/// What one tool or prompt requires.
 #[derive(Debug, Clone)]
 pub(crate) struct OpScopes {
     /// Tool or prompt.
     pub(crate) kind: OpKind,
     /// The name MCP clients call it by.
     pub(crate) name: String,
-    /// The scopes, valid tokens, each once; their spans are kept for the declared-scope check.
+    /// The scopes, valid tokens, each once; their spans are kept for the declared check.
     pub(crate) scopes: Vec<LitStr>,
-    /// The method that serves it, which checks the scopes again when it is called.
+    /// The roles, valid names, each once.
+    pub(crate) roles: Vec<LitStr>,
+    /// The method that serves it, which checks the requirement again when it is called.
     pub(crate) guard: MethodGuard,
 }
+
+/// What one MCP resource (or every resource a template covers) requires.
+#[derive(Debug, Clone)]
+pub(crate) struct ResourceScopes {
+    pub(crate) target: ResourceTarget,
+    pub(crate) scopes: Vec<LitStr>,
+    pub(crate) roles: Vec<LitStr>,
+}
+
+/// A method that serves resources and the names of its request and context parameters.
+#[derive(Debug, Clone)]
+pub(crate) struct ResourceGuard {
+    pub(crate) method: Ident,
+    pub(crate) request: Ident,
+    pub(crate) ctx: Ident,
+    /// The paths of requirement attributes to put back (on `read_resource`).
+    pub(crate) attr_paths: Vec<syn::Path>,
+}
+
+/// The methods of rmcp's `ServerHandler` that serve a resource by its URI.
+const RESOURCE_METHODS: &[&str] = &["read_resource", "subscribe", "unsubscribe"];
 
 /// The name of the generated function when `fn_name` is not given.
 pub(crate) fn default_fn_name() -> Ident {
@@ -70,6 +98,8 @@ pub(crate) fn validate(
 
     let mut seen: Vec<(OpKind, &str, &Ident)> = Vec::new();
     let mut ops = Vec::new();
+    let mut resources: Vec<ResourceScopes> = Vec::new();
+    let mut resource_methods: Vec<&RawMethod> = Vec::new();
     for method in methods {
         for op in &method.ops {
             if let Some((_, _, first)) = seen
@@ -101,54 +131,226 @@ pub(crate) fn validate(
                 ),
             );
         }
-
-        let Some(requirement) = method.requirements.first() else {
-            continue;
-        };
-        for repeated in method.requirements.iter().skip(1) {
-            scopes::given_twice(cx, &repeated.attr);
+        for requirement in &method.requirements {
+            same_resource(cx, requirement, resource_text.as_deref());
+            scopes::check(
+                cx,
+                requirement.kind,
+                &requirement.args.scopes,
+                &requirement.attr,
+            );
         }
-        if let (Some(named), Some(expected)) = (&requirement.args.resource, &resource_text) {
-            let named_text = named.to_token_stream().to_string();
-            if &named_text != expected {
+        let name = method.ident.to_string();
+        if RESOURCE_METHODS.contains(&name.as_str()) && method.ops.is_empty() {
+            resource_methods.push(method);
+            if name == "read_resource" {
+                resources_of(cx, method, &mut resources);
+            } else if let Some(requirement) = method.requirements.first() {
                 cx.error_spanned_by(
-                    named,
+                    &requirement.attr,
                     format!(
-                        "the scopes of this impl belong to `{expected}` (from \
-                         `#[tool_scopes({expected})]`); a method cannot name another resource \
-                         (`{named_text}`): drop it, e.g. `#[requires_scope(\"read:notes\")]`"
+                        "`{name}` is checked with the requirements of `read_resource`: declare \
+                         them there, e.g. `#[requires_scope(\"read:notes\", uri = \"notes://stats\")]`"
                     ),
                 );
             }
+            continue;
         }
-        scopes::check(cx, &requirement.args.scopes, &requirement.attr);
+        if method.requirements.is_empty() {
+            continue;
+        }
         let Some(op) = method.ops.first() else {
             cx.error_spanned_by(
-                &requirement.attr,
+                &method.requirements[0].attr,
                 format!(
-                    "#[requires_scope] on `{}` has no effect: the method is neither a `#[tool]` \
-                     nor a `#[prompt]`, and the MCP layer enforces scopes per tool or prompt",
+                    "{} on `{}` has no effect: the method is neither a `#[tool]`, a `#[prompt]` \
+                     nor `read_resource`, and the MCP layer enforces requirements per tool, \
+                     prompt or resource",
+                    method.requirements[0].kind.attribute(),
                     method.ident
                 ),
             );
             continue;
         };
+        let mut scopes = Vec::new();
+        let mut roles = Vec::new();
+        for kind in [Kind::Scope, Kind::Role] {
+            let mut of_kind = method.requirements.iter().filter(|r| r.kind == kind);
+            let Some(first) = of_kind.next() else {
+                continue;
+            };
+            for repeated in of_kind {
+                scopes::given_twice(cx, kind, &repeated.attr);
+            }
+            if let Some(target) = &first.args.target {
+                cx.error_spanned_by(
+                    target.literal(),
+                    format!(
+                        "`uri` and `uri_template` name an MCP resource, and `{}` is a {}: put the \
+                         requirement of a resource on `read_resource` in the impl of \
+                         `ServerHandler` (with `#[tool_scopes]` on it)",
+                        method.ident,
+                        op.kind.attribute()
+                    ),
+                );
+            }
+            match kind {
+                Kind::Scope => scopes = first.args.scopes.clone(),
+                Kind::Role => roles = first.args.scopes.clone(),
+            }
+        }
         ops.push(OpScopes {
             kind: op.kind,
             name: op.name.clone(),
-            scopes: requirement.args.scopes.clone(),
+            scopes,
+            roles,
             guard: MethodGuard {
                 method: method.ident.clone(),
-                attr_path: requirement.attr.path().clone(),
+                attr_paths: method
+                    .requirements
+                    .iter()
+                    .map(|r| r.attr.path().clone())
+                    .collect(),
             },
         });
+    }
+
+    // The methods that serve resources check them before they run, when there is anything to
+    // check.
+    let mut resource_guards = Vec::new();
+    if !resources.is_empty() {
+        for method in resource_methods {
+            if let Some(guard) = resource_guard(cx, method) {
+                resource_guards.push(guard);
+            }
+        }
     }
 
     Some(ToolScopesModel {
         resource: resource?,
         fn_name: args.fn_name.unwrap_or_else(default_fn_name),
         ops,
+        resources,
+        resource_guards,
     })
+}
+
+/// A requirement naming another resource than the impl block's.
+fn same_resource(cx: &Ctxt, requirement: &RawRequirement, expected: Option<&str>) {
+    let (Some(named), Some(expected)) = (&requirement.args.resource, expected) else {
+        return;
+    };
+    let named_text = named.to_token_stream().to_string();
+    if named_text != expected {
+        cx.error_spanned_by(
+            named,
+            format!(
+                "the scopes of this impl belong to `{expected}` (from \
+                 `#[tool_scopes({expected})]`); a method cannot name another resource \
+                 (`{named_text}`): drop it, e.g. `#[requires_scope(\"read:notes\")]`"
+            ),
+        );
+    }
+}
+
+/// The requirements of `read_resource`: each names its resource (`uri` or `uri_template`), a
+/// template is well-formed, one resource gets one attribute of each kind.
+fn resources_of(cx: &Ctxt, method: &RawMethod, resources: &mut Vec<ResourceScopes>) {
+    for requirement in &method.requirements {
+        let Some(target) = &requirement.args.target else {
+            cx.error_spanned_by(
+                &requirement.attr,
+                format!(
+                    "on `read_resource`, say which resource the requirement is for: \
+                     `#[{}(\"...\", uri = \"notes://stats\")]`, or `uri_template = \
+                     \"notes://note/{{id}}\"` for every URI a template covers",
+                    requirement.kind.name()
+                ),
+            );
+            continue;
+        };
+        let value = target.literal().value();
+        match target {
+            ResourceTarget::Uri(lit) if value.contains('{') => {
+                cx.error_spanned_by(
+                    lit,
+                    format!(
+                        "`{value}` is a URI template: write `uri_template = \"{value}\"`, which \
+                         covers every URI it expands to (`uri` is one resource, compared byte for \
+                         byte)"
+                    ),
+                );
+                continue;
+            }
+            ResourceTarget::Uri(lit) if value.is_empty() => {
+                cx.error_spanned_by(lit, "the resource URI is empty");
+                continue;
+            }
+            ResourceTarget::Template(lit) => {
+                if let Err(error) = mcp_auth_rules::uri_template::UriTemplate::parse(&value) {
+                    cx.error_spanned_by(
+                        lit,
+                        format!("`{value}` is not a URI template (RFC 6570): {error}"),
+                    );
+                    continue;
+                }
+            }
+            ResourceTarget::Uri(_) => {}
+        }
+        let same = |t: &ResourceTarget| {
+            std::mem::discriminant(t) == std::mem::discriminant(target)
+                && t.literal().value() == value
+        };
+        let entry = match resources.iter_mut().position(|r| same(&r.target)) {
+            Some(at) => &mut resources[at],
+            None => {
+                resources.push(ResourceScopes {
+                    target: target.clone(),
+                    scopes: Vec::new(),
+                    roles: Vec::new(),
+                });
+                resources.last_mut().expect("just pushed")
+            }
+        };
+        let list = match requirement.kind {
+            Kind::Scope => &mut entry.scopes,
+            Kind::Role => &mut entry.roles,
+        };
+        if !list.is_empty() {
+            scopes::given_twice(cx, requirement.kind, &requirement.attr);
+            continue;
+        }
+        *list = requirement.args.scopes.clone();
+    }
+}
+
+/// The guard of a method that serves resources: the names of its request and context
+/// parameters, which the inserted check reads.
+fn resource_guard(cx: &Ctxt, method: &RawMethod) -> Option<ResourceGuard> {
+    match method.params.as_slice() {
+        [Some(request), Some(ctx)] => Some(ResourceGuard {
+            method: method.ident.clone(),
+            request: request.clone(),
+            ctx: ctx.clone(),
+            attr_paths: method
+                .requirements
+                .iter()
+                .map(|r| r.attr.path().clone())
+                .collect(),
+        }),
+        _ => {
+            cx.error_spanned_by(
+                &method.ident,
+                format!(
+                    "`{}` checks the requirement of the URI it serves before its body runs: give \
+                     its two parameters names, e.g. `(&self, request: ReadResourceRequestParams, \
+                     ctx: RequestContext<RoleServer>)`",
+                    method.ident
+                ),
+            );
+            None
+        }
+    }
 }
 
 /// The span of the argument list, or of the attribute when it is empty.
@@ -242,7 +444,7 @@ mod tests {
         )
         .unwrap_err();
         assert!(
-            e[0].contains("neither a `#[tool]` nor a `#[prompt]`"),
+            e[0].contains("neither a `#[tool]`, a `#[prompt]` nor `read_resource`"),
             "{e:?}"
         );
     }

@@ -24,6 +24,7 @@ impl ::mcp_auth::__private::Resource for Notes {
             },
         ],
         scopes: &["read:notes"],
+        roles: &["notes-admin"],
         metadata: ::mcp_auth::__private::MetadataSpec {
             resource_name: ::mcp_auth::__private::core::option::Option::None,
             resource_documentation: ::mcp_auth::__private::core::option::Option::None,
@@ -37,6 +38,9 @@ impl ::mcp_auth::__private::Resource for Notes {
             scope_claim_fallback: ::mcp_auth::__private::core::option::Option::Some(
                 "scp",
             ),
+            role_claim: ::mcp_auth::__private::core::option::Option::Some(
+                "realm_access.roles",
+            ),
         },
         metadata_json: ::mcp_auth::__private::core::option::Option::None,
     };
@@ -46,6 +50,9 @@ impl Notes {
     /// The scopes [`Notes`] declares (`scopes_supported`): `read:notes`. `#[requires_scope]` accepts only these.
     pub(crate) const SCOPES: &'static [&'static str] = <Self as ::mcp_auth::__private::Resource>::SPEC
         .scopes;
+    /// The roles [`Notes`] declares: `notes-admin`. `#[requires_role]` accepts only these.
+    pub(crate) const ROLES: &'static [&'static str] = <Self as ::mcp_auth::__private::Resource>::SPEC
+        .roles;
     /// Starts this resource at run time: discovers the issuers' metadata and keys, then
     /// `.build().await` returns the running resource (layer, extractor, metadata route).
     pub(crate) fn builder() -> ::mcp_auth::__private::ResourceBuilder<Self> {

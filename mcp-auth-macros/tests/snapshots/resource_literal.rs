@@ -13,6 +13,7 @@ impl ::mcp_auth::__private::Resource for Notes {
             },
         ],
         scopes: &["read:notes", "write:notes"],
+        roles: &[],
         metadata: ::mcp_auth::__private::MetadataSpec {
             resource_name: ::mcp_auth::__private::core::option::Option::Some("Notes"),
             resource_documentation: ::mcp_auth::__private::core::option::Option::Some(
@@ -26,6 +27,7 @@ impl ::mcp_auth::__private::Resource for Notes {
             typ: ::mcp_auth::__private::TypPolicy::Strict,
             claims: ::mcp_auth::__private::ClaimsProfile::Strict,
             scope_claim_fallback: ::mcp_auth::__private::core::option::Option::None,
+            role_claim: ::mcp_auth::__private::core::option::Option::None,
         },
         metadata_json: ::mcp_auth::__private::core::option::Option::Some(
             Self::METADATA_JSON,
@@ -37,6 +39,9 @@ impl Notes {
     /// The scopes [`Notes`] declares (`scopes_supported`): `read:notes`, `write:notes`. `#[requires_scope]` accepts only these.
     pub const SCOPES: &'static [&'static str] = <Self as ::mcp_auth::__private::Resource>::SPEC
         .scopes;
+    /// The roles [`Notes`] declares: none, so no operation can require a role.
+    pub const ROLES: &'static [&'static str] = <Self as ::mcp_auth::__private::Resource>::SPEC
+        .roles;
     /// The resource identifier: `https://mcp.example.com/mcp`.
     pub const ID: &'static str = "https://mcp.example.com/mcp";
     /// The path the metadata is served at (RFC 9728 §3.1): `/.well-known/oauth-protected-resource/mcp`.

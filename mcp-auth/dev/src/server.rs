@@ -39,6 +39,8 @@ pub(crate) struct Shared {
     pub(crate) consent: Consent,
     /// The `sub` of tokens issued through the authorization endpoint.
     pub(crate) user: String,
+    /// The `roles` claim of the tokens issued to [`user`](Self::user) (none when empty).
+    pub(crate) user_roles: Vec<String>,
     /// `scopes_supported`; when not empty, the authorization endpoint accepts only these.
     pub(crate) scopes: Vec<String>,
     /// Checks the token endpoint's DPoP proofs.
@@ -423,6 +425,7 @@ pub struct AuthorizationServerBuilder {
     clients: Vec<ClientRegistration>,
     consent: Consent,
     user: String,
+    user_roles: Vec<String>,
     scopes: Vec<String>,
     port: u16,
     dpop_nonce: bool,
@@ -442,6 +445,7 @@ impl Default for AuthorizationServerBuilder {
             clients: Vec::new(),
             consent: Consent::Auto,
             user: "user-1".into(),
+            user_roles: Vec::new(),
             scopes: Vec::new(),
             port: 0,
             dpop_nonce: false,
@@ -586,6 +590,14 @@ impl AuthorizationServerBuilder {
         self
     }
 
+    /// The roles of the user who signs in: the tokens issued to [`user`](Self::user) carry them
+    /// as a `roles` claim, an array of strings (default: none, and no `roles` claim). For a
+    /// resource that requires roles (`#[requires_role]`, `McpAccess::roles`).
+    pub fn user_roles(mut self, roles: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.user_roles = roles.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// The scopes listed as `scopes_supported` in the generated metadata (default: none, and
     /// the member is left out). When set, the authorization endpoint refuses other scopes with
     /// `invalid_scope`.
@@ -702,6 +714,7 @@ impl AuthorizationServerBuilder {
             grants: Grants::default(),
             consent: self.consent,
             user: self.user,
+            user_roles: self.user_roles,
             scopes: self.scopes,
             keys: RwLock::new(keys),
             foreign: Mutex::default(),

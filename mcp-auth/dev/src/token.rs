@@ -278,6 +278,9 @@ fn mint(
     if let Some(jkt) = jkt {
         builder = builder.dpop_jkt(jkt);
     }
+    if subject == shared.user && !shared.user_roles.is_empty() {
+        builder = builder.claim("roles", shared.user_roles.clone());
+    }
     builder = match audiences {
         [] => builder,
         [one] => builder.audience(one.clone()),

@@ -9,7 +9,9 @@
 //! * [`issuer`] checks an authorization-server issuer identifier (RFC 8414 §2), which is kept
 //!   byte-exact (RFC 8414 §3.3).
 //! * [`https_url`] checks the other URLs of a metadata document (`resource_documentation`, ...).
-//! * [`scope_token`] and [`scope_list`] check RFC 6749 §3.3 scope tokens.
+//! * [`scope_token`] and [`scope_list`] check RFC 6749 §3.3 scope tokens; [`role_name`],
+//!   [`role_list`] and [`claim_path`] the roles a resource declares and where a token holds them.
+//! * [`uri_template`] parses MCP resource templates (RFC 6570) and decides the URIs they cover.
 //! * [`metadata_path`] and [`metadata_url`] build the RFC 9728 §3.1 path-inserted well-known
 //!   location, and [`discovery_urls`] the RFC 8414 / OIDC discovery URLs in MCP's order.
 //! * [`same_uri`] is the one URI comparison (the case of scheme and host, a default port and an
@@ -22,6 +24,7 @@
 #![warn(missing_docs)]
 
 pub mod metadata_json;
+pub mod uri_template;
 
 use std::fmt;
 
@@ -62,6 +65,12 @@ pub enum ProblemKind {
     OfflineAccess,
     /// The list is empty where at least one entry is required.
     Empty,
+    /// The string is not a role name (empty, or with whitespace or a control character).
+    InvalidRole,
+    /// The same role is listed twice.
+    DuplicateRole,
+    /// The claim path is not dot-separated claim names.
+    InvalidClaimPath,
 }
 
 /// One finding about a value, with a message that names the fix.
@@ -375,6 +384,85 @@ pub fn scope_list<'a>(scopes: impl IntoIterator<Item = &'a str>) -> Vec<(usize, 
         }
     }
     problems
+}
+
+/// Checks a role name: not empty, no whitespace (a token may hold its roles as one
+/// space-separated string), no control character.
+///
+/// ```
+/// # use mcp_auth_rules::role_name;
+/// assert!(role_name("notes-admin").is_ok());
+/// assert!(role_name("notes admin").is_err());
+/// ```
+pub fn role_name(role: &str) -> Result<(), Problem> {
+    if role.is_empty() {
+        return Err(Problem::error(
+            ProblemKind::InvalidRole,
+            "a role must not be empty",
+        ));
+    }
+    if let Some(bad) = role.chars().find(|c| c.is_whitespace() || c.is_control()) {
+        return Err(Problem::error(
+            ProblemKind::InvalidRole,
+            format!(
+                "role `{}` contains U+{:04X}; a role name has no whitespace or control character (tokens may list roles in one space-separated string)",
+                role.escape_default(),
+                bad as u32
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the roles a resource declares: each a valid name ([`role_name`]), none twice. Returns
+/// every problem with the index of the entry it concerns.
+pub fn role_list<'a>(roles: impl IntoIterator<Item = &'a str>) -> Vec<(usize, Problem)> {
+    let mut problems = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for (i, role) in roles.into_iter().enumerate() {
+        if let Err(p) = role_name(role) {
+            problems.push((i, p));
+        }
+        if seen.contains(&role) {
+            problems.push((
+                i,
+                Problem::error(
+                    ProblemKind::DuplicateRole,
+                    format!(
+                        "role `{}` is listed twice; remove one",
+                        role.escape_default()
+                    ),
+                ),
+            ));
+        } else {
+            seen.push(role);
+        }
+    }
+    problems
+}
+
+/// Checks where a token holds its roles: claim names separated by dots, for a nested claim
+/// (`realm_access.roles`, Keycloak's realm roles), each name not empty and without whitespace.
+///
+/// ```
+/// # use mcp_auth_rules::claim_path;
+/// assert!(claim_path("realm_access.roles").is_ok());
+/// assert!(claim_path("realm_access..roles").is_err());
+/// ```
+pub fn claim_path(path: &str) -> Result<(), Problem> {
+    let bad = path
+        .split('.')
+        .any(|name| name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()));
+    if bad {
+        return Err(Problem::error(
+            ProblemKind::InvalidClaimPath,
+            format!(
+                "`{}` is not a claim path: claim names separated by dots, such as `roles` or `realm_access.roles`",
+                path.escape_default()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The RFC 9728 §3.1 well-known suffix.

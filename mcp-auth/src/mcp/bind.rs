@@ -16,7 +16,7 @@ use crate::protection::Protection;
 
 /// The largest JSON answer to a `tools/call` read to find a task it creates (8 MiB). A larger
 /// answer is passed on unread; a task it created is then unbound, and refused to everyone.
-const SCAN_LIMIT: usize = 8 * 1024 * 1024;
+pub(crate) const SCAN_LIMIT: usize = 8 * 1024 * 1024;
 
 /// The bindings of one authenticated request: its user and the resource's store.
 #[derive(Clone)]
@@ -433,7 +433,7 @@ struct EventScan {
 /// `data` fields joined by LF. An event larger than [`SCAN_LIMIT`] is passed on unread, as a
 /// JSON answer that large is.
 #[derive(Default)]
-struct EventSplitter {
+pub(crate) struct EventSplitter {
     /// The line being received (while the event is within [`SCAN_LIMIT`]).
     line: Vec<u8>,
     /// The bytes of the line being received.
@@ -449,14 +449,31 @@ struct EventSplitter {
 impl EventSplitter {
     /// Feeds `chunk`, returns the data of the events it completes.
     fn feed(&mut self, chunk: &[u8]) -> Vec<String> {
+        self.feed_with_ends(chunk)
+            .into_iter()
+            .filter_map(|(_, data)| data)
+            .collect()
+    }
+
+    /// Feeds `chunk`, returns each event it completes: where in `chunk` it ends (after the line
+    /// end of the empty line that ends it) and its data (`None` when it has no `data` field, or
+    /// is too large to read).
+    pub(crate) fn feed_with_ends(&mut self, chunk: &[u8]) -> Vec<(usize, Option<String>)> {
         let mut events = Vec::new();
-        for &byte in chunk {
+        for (at, &byte) in chunk.iter().enumerate() {
             let after_cr = std::mem::replace(&mut self.after_cr, byte == b'\r');
             match byte {
-                b'\n' if after_cr => {}
+                b'\n' if after_cr => {
+                    // The LF of a CRLF whose CR ended an event: the event ends after it.
+                    if let Some((end, _)) = events.last_mut()
+                        && *end == at
+                    {
+                        *end = at + 1;
+                    }
+                }
                 b'\r' | b'\n' => {
                     if let Some(data) = self.end_line() {
-                        events.push(data);
+                        events.push((at + 1, data));
                     }
                 }
                 _ => {
@@ -471,18 +488,18 @@ impl EventSplitter {
         events
     }
 
-    /// Ends the line received: an empty one ends the event (its data, if it had any and the
-    /// event was not too large to read); a `data` field adds to the event's data (`data: x`,
+    /// Ends the line received: an empty one ends the event (`Some`, with its data if it had any
+    /// and the event was not too large to read); a `data` field adds to the event's data (`data: x`,
     /// `data:x`, or a bare `data`, an empty value; `datum: x` is another field); any other
     /// line is another field or a comment.
-    fn end_line(&mut self) -> Option<String> {
+    fn end_line(&mut self) -> Option<Option<String>> {
         if std::mem::take(&mut self.line_size) == 0 {
             let data = self.data.take();
             if std::mem::take(&mut self.size) > SCAN_LIMIT {
-                tracing::debug!("event too large to scan for tasks");
-                return None;
+                tracing::debug!("event too large to scan");
+                return Some(None);
             }
-            return data;
+            return Some(data);
         }
         if self.size <= SCAN_LIMIT {
             let value = match self.line.strip_prefix(b"data") {

@@ -1,16 +1,33 @@
-//! MCP-aware authorization: per-operation scopes decided from the JSON-RPC body, standard
-//! headers that must agree with it, and sessions and tasks bound to the user who created them.
+//! MCP-aware authorization: per-operation scopes and roles decided from the JSON-RPC body, lists
+//! that show each caller what it may use, standard headers that must agree with the body, and
+//! sessions and tasks bound to the user who created them.
 //!
 //! An MCP server puts every tool behind one `POST /mcp`, but clients only step up their scopes on
 //! an HTTP `403` with an `insufficient_scope` challenge, never on a JSON-RPC error inside a `200`
 //! (RFC 6750 §3.1, MCP's scope challenge handling). So a [`BearerLayer`](crate::BearerLayer) in MCP
 //! mode ([`BearerLayer::mcp`](crate::BearerLayer::mcp)) reads the JSON-RPC message (or batch) of
 //! each `POST` up to a size limit, looks up what the `method` — and for `tools/call` /
-//! `prompts/get` the `params.name`, for `resources/read` the `params.uri` — requires, answers `403`
-//! before dispatch when the token lacks it, and passes the unchanged body on. An operation whose
-//! target cannot be read the one way the layer and the server both read it (`params` not an
-//! object, `name` or `uri` missing or not a string) is answered `400` with JSON-RPC `-32602`
-//! (invalid params), in every revision.
+//! `prompts/get` the `params.name`, for `resources/read`, `resources/subscribe` and
+//! `resources/unsubscribe` the `params.uri` (exact, or covered by a resource template), for
+//! `completion/complete` the prompt or resource of its `params.ref` — requires
+//! ([`McpAccess`]), answers `403` before dispatch when the token lacks it, and passes the
+//! unchanged body on. An operation whose target cannot be read the one way the layer and the
+//! server both read it (`params` not an object, `name` or `uri` missing or not a string) is
+//! answered `400` with JSON-RPC `-32602` (invalid params), in every revision.
+//!
+//! Scopes and roles are refused differently. A missing scope is the step-up of MCP's scope
+//! challenge handling: `403` with `WWW-Authenticate: Bearer error="insufficient_scope"` naming
+//! every scope the operation needs, which a client obtains by re-authorizing. A missing role is
+//! `403` with no challenge error: RFC 6750 §3.1's `insufficient_scope` asks the client to obtain
+//! a token with more scope, and no scope grants a role, so that answer would send the client into
+//! a re-authorization that cannot succeed. Roles are decided first: a token lacking both gets
+//! the answer that re-authorizing cannot fix.
+//!
+//! The answers to `tools/list`, `prompts/list`, `resources/list` and
+//! `resources/templates/list` (JSON or server-sent events, in every revision) show each caller
+//! only what it may use: an entry whose operation the caller would be refused is left out, and
+//! the page's `nextCursor` is passed on as the server wrote it. [`McpAccess::show_all_in_lists`]
+//! turns this off. Operations declared [public](McpAccess::public) pass without a token.
 //!
 //! Before deciding anything from the body, it checks the standard request headers of MCP
 //! 2026-07-28 (`Mcp-Method`, `Mcp-Name`, SEP-2243) against it: a gateway that routes on the
@@ -31,18 +48,21 @@
 //! `503` with `Retry-After`, never served unchecked.
 //!
 //! ```
-//! use mcp_auth::mcp::McpScopes;
+//! use mcp_auth::mcp::McpAccess;
 //!
-//! let scopes = McpScopes::new()
+//! let access = McpAccess::new()
 //!     .tool("create_note", ["write:notes"])
 //!     .prompt("summarise", ["read:notes"])
 //!     .method("resources/subscribe", ["read:notes"]);
-//! assert_eq!(scopes.required("tools/call", &serde_json::json!({"name": "create_note"})), ["write:notes"]);
-//! assert!(scopes.required("tools/list", &serde_json::json!({})).is_empty());
+//! let needs = access.needs("tools/call", &serde_json::json!({"name": "create_note"}));
+//! assert_eq!(needs.scopes(), ["write:notes"]);
+//! assert!(access.needs("tools/list", &serde_json::json!({})).is_empty());
 //! ```
 
+mod access;
 mod bind;
 mod headers;
+mod lists;
 mod strict;
 
 use axum::body::Body;
@@ -50,129 +70,18 @@ use axum::response::{IntoResponse, Response};
 use http::{Request, StatusCode};
 use serde_json::Value;
 
+#[doc(hidden)]
+pub use self::access::declared_template;
+pub use self::access::{McpAccess, Needs, Operation};
 pub(crate) use self::bind::{Binder, media_type, watch_events};
+pub(crate) use self::lists::Lists;
 use self::strict::{StrictError, peek_request};
 
-/// What one MCP operation is keyed by.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Operation {
-    /// `tools/call` with this `params.name`.
-    Tool(String),
-    /// `prompts/get` with this `params.name`.
-    Prompt(String),
-    /// `resources/read` with this `params.uri`.
-    Resource(String),
-    /// Any request with this `method`.
-    Method(String),
-}
-
-/// The scopes each MCP operation needs, beyond the layer's base scopes.
-///
-/// Operations without an entry need only the base scopes. Usually generated from
-/// `#[requires_scope]` on tool methods; can be written by hand.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct McpScopes {
-    entries: Vec<(Operation, Vec<String>)>,
-}
-
-impl McpScopes {
-    /// No per-operation requirement.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    fn add<I, S>(mut self, op: Operation, scopes: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        let scopes: Vec<String> = scopes.into_iter().map(Into::into).collect();
-        match self.entries.iter_mut().find(|(o, _)| *o == op) {
-            Some((_, existing)) => {
-                for s in scopes {
-                    if !existing.contains(&s) {
-                        existing.push(s);
-                    }
-                }
-            }
-            None => self.entries.push((op, scopes)),
-        }
-        self
-    }
-
-    /// `tools/call` of the tool `name` needs `scopes` (all of them).
-    pub fn tool<I, S>(self, name: impl Into<String>, scopes: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.add(Operation::Tool(name.into()), scopes)
-    }
-
-    /// `prompts/get` of the prompt `name` needs `scopes`.
-    pub fn prompt<I, S>(self, name: impl Into<String>, scopes: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.add(Operation::Prompt(name.into()), scopes)
-    }
-
-    /// `resources/read` of the resource `uri` needs `scopes`.
-    pub fn resource<I, S>(self, uri: impl Into<String>, scopes: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.add(Operation::Resource(uri.into()), scopes)
-    }
-
-    /// Every request with this JSON-RPC `method` needs `scopes`.
-    pub fn method<I, S>(self, method: impl Into<String>, scopes: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.add(Operation::Method(method.into()), scopes)
-    }
-
-    /// Merges another set (e.g. the scopes of two tool routers).
-    pub fn merge(mut self, other: McpScopes) -> Self {
-        for (op, scopes) in other.entries {
-            self = self.add(op, scopes);
-        }
-        self
-    }
-
-    /// The scopes a request with `method` and `params` needs (beyond the base scopes).
-    pub fn required(&self, method: &str, params: &Value) -> Vec<&str> {
-        let name = params.get("name").and_then(Value::as_str);
-        let uri = params.get("uri").and_then(Value::as_str);
-        let mut out: Vec<&str> = Vec::new();
-        for (op, scopes) in &self.entries {
-            let applies = match op {
-                Operation::Method(m) => m == method,
-                Operation::Tool(t) => method == "tools/call" && name == Some(t.as_str()),
-                Operation::Prompt(p) => method == "prompts/get" && name == Some(p.as_str()),
-                Operation::Resource(r) => method == "resources/read" && uri == Some(r.as_str()),
-            };
-            if applies {
-                for s in scopes {
-                    if !out.contains(&s.as_str()) {
-                        out.push(s);
-                    }
-                }
-            }
-        }
-        out
-    }
-}
-
-/// The MCP policy of a layer: per-operation scopes and the body limit. (The bindings of
-/// sessions, tasks and handles live with the resource: see [`crate::binding`].)
+/// The MCP policy of a layer: what each operation requires and the body limit. (The bindings
+/// of sessions, tasks and handles live with the resource: see [`crate::binding`].)
 #[derive(Debug)]
 pub(crate) struct McpPolicy {
-    pub(crate) scopes: McpScopes,
+    pub(crate) access: std::sync::Arc<McpAccess>,
     pub(crate) max_body_bytes: usize,
 }
 
@@ -181,7 +90,13 @@ pub(crate) struct McpPolicy {
 pub(crate) struct Inspected {
     pub(crate) request: Request<Body>,
     /// The scopes its operations need beyond the base scopes.
-    pub(crate) needed: Vec<String>,
+    pub(crate) scopes: Vec<String>,
+    /// The roles its operations need.
+    pub(crate) roles: Vec<String>,
+    /// Whether every operation it asks for is public (it may pass without a token).
+    pub(crate) public: bool,
+    /// The list requests among its messages, whose answers are filtered per caller.
+    pub(crate) lists: Lists,
     /// The task ids its `tasks/*` requests name (each must be bound to the caller).
     pub(crate) tasks: Vec<String>,
     /// Whether it calls a tool (the answer may create a task, to bind to the caller).
@@ -194,9 +109,9 @@ pub(crate) struct Inspected {
 pub(crate) const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
 impl McpPolicy {
-    pub(crate) fn new(scopes: McpScopes, max_body_bytes: usize) -> Self {
+    pub(crate) fn new(access: McpAccess, max_body_bytes: usize) -> Self {
         Self {
-            scopes,
+            access: std::sync::Arc::new(access),
             max_body_bytes,
         }
     }
@@ -211,7 +126,10 @@ impl McpPolicy {
         if request.method() != http::Method::POST {
             return Ok(Inspected {
                 request,
-                needed: Vec::new(),
+                scopes: Vec::new(),
+                roles: Vec::new(),
+                public: false,
+                lists: Lists::default(),
                 tasks: Vec::new(),
                 calls_tool: false,
                 id: Value::Null,
@@ -310,18 +228,23 @@ impl McpPolicy {
             Value::Array(batch) => batch.iter().collect(),
             single => vec![single],
         };
-        let mut needed: Vec<String> = Vec::new();
+        let mut needs = Needs::default();
         let mut tasks: Vec<String> = Vec::new();
         let mut calls_tool = false;
-        for m in messages {
+        let mut lists = Lists::default();
+        // A request is public when it asks for something and everything it asks for is.
+        let mut public = messages.iter().any(|m| m.get("method").is_some());
+        for m in &messages {
             let Some(method) = m.get("method").and_then(Value::as_str) else {
                 continue;
             };
             let params = m.get("params").unwrap_or(&Value::Null);
-            for s in self.scopes.required(method, params) {
-                if !needed.iter().any(|n| n == s) {
-                    needed.push(s.to_owned());
-                }
+            needs.merge(self.access.needs(method, params));
+            public &= self.access.is_public(method, params);
+            if let Some(kind) = access::ListKind::of(method)
+                && self.access.filters_lists()
+            {
+                lists.push(m.get("id").cloned().unwrap_or(Value::Null), kind);
             }
             calls_tool |= method == "tools/call";
             if method.starts_with("tasks/") {
@@ -333,9 +256,13 @@ impl McpPolicy {
                 }
             }
         }
+        let owned = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
         Ok(Inspected {
             request: Request::from_parts(parts, Body::from(bytes)),
-            needed,
+            scopes: owned(needs.scopes()),
+            roles: owned(needs.roles()),
+            public,
+            lists,
             tasks,
             calls_tool,
             id,
@@ -346,17 +273,10 @@ impl McpPolicy {
 /// JSON-RPC 2.0's code for invalid method parameters.
 const INVALID_PARAMS: i64 = -32602;
 
-/// The member that names the target of `method`, for the operations whose scopes depend on it.
-fn target_member(method: &str) -> Option<&'static str> {
-    match method {
-        "tools/call" | "prompts/get" => Some("name"),
-        "resources/read" => Some("uri"),
-        _ => None,
-    }
-}
-
 /// Why a message (or a message of a batch) that names a target does not name it as the MCP
-/// schema says (`params` an object with a string `name` or `uri`), or `None` when every one does.
+/// schema says (`params` an object with a string `name` or `uri`; for `completion/complete` a
+/// `ref` object of type `ref/prompt` with a string `name` or `ref/resource` with a string
+/// `uri`), or `None` when every one does.
 fn invalid_params(message: &Value) -> Option<String> {
     let messages: &[Value] = match message {
         Value::Array(batch) => batch,
@@ -364,15 +284,36 @@ fn invalid_params(message: &Value) -> Option<String> {
     };
     messages.iter().find_map(|m| {
         let method = m.get("method").and_then(Value::as_str)?;
-        let member = target_member(method)?;
-        match m.get("params") {
-            Some(Value::Object(params)) => match params.get(member) {
+        let member = access::target_member(method)?;
+        let Some(Value::Object(params)) = m.get("params") else {
+            return Some(match m.get("params") {
+                Some(_) => format!("{method} needs params to be an object"),
+                None => format!("{method} needs params with {member}"),
+            });
+        };
+        if member != "ref" {
+            return match params.get(member) {
                 Some(Value::String(_)) => None,
                 Some(_) => Some(format!("{method} needs params.{member} to be a string")),
                 None => Some(format!("{method} needs params.{member}")),
-            },
-            Some(_) => Some(format!("{method} needs params to be an object")),
-            None => Some(format!("{method} needs params with {member}")),
+            };
+        }
+        let reference = params.get("ref").and_then(Value::as_object);
+        let named = match reference
+            .and_then(|r| r.get("type"))
+            .and_then(Value::as_str)
+        {
+            Some("ref/prompt") => "name",
+            Some("ref/resource") => "uri",
+            _ => {
+                return Some(format!(
+                    "{method} needs params.ref to be an object with type ref/prompt or ref/resource"
+                ));
+            }
+        };
+        match reference.and_then(|r| r.get(named)) {
+            Some(Value::String(_)) => None,
+            _ => Some(format!("{method} needs params.ref.{named} to be a string")),
         }
     })
 }
@@ -408,42 +349,4 @@ fn jsonrpc_error_with_id(status: StatusCode, code: i64, message: &str, id: Value
         })),
     )
         .into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn rs46_operations_are_matched_by_method_name_and_uri() {
-        let s = McpScopes::new()
-            .tool("write_file", ["files:write"])
-            .tool("write_file", ["files:admin", "files:write"])
-            .prompt("p", ["prompts"])
-            .resource("file:///x", ["files:read"])
-            .method("logging/setLevel", ["admin"]);
-        assert_eq!(
-            s.required("tools/call", &json!({"name": "write_file"})),
-            ["files:write", "files:admin"]
-        );
-        assert!(
-            s.required("tools/call", &json!({"name": "read_file"}))
-                .is_empty()
-        );
-        assert!(
-            s.required("prompts/get", &json!({"name": "write_file"}))
-                .is_empty()
-        );
-        assert_eq!(
-            s.required("prompts/get", &json!({"name": "p"})),
-            ["prompts"]
-        );
-        assert_eq!(
-            s.required("resources/read", &json!({"uri": "file:///x"})),
-            ["files:read"]
-        );
-        assert_eq!(s.required("logging/setLevel", &Value::Null), ["admin"]);
-        assert!(s.required("tools/call", &json!("not an object")).is_empty());
-    }
 }

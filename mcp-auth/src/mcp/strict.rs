@@ -2,7 +2,8 @@
 //! members the layer decides from.
 //!
 //! A request body is checked strictly at every depth (a member name twice in one object makes a
-//! message ambiguous), but only `id`, `method` and `params.{name, uri, taskId, _meta[version]}`
+//! message ambiguous), but only `id`, `method` and
+//! `params.{name, uri, ref.{type, name, uri}, taskId, _meta[version]}`
 //! become a [`Value`]: the tool arguments, capabilities and everything else are walked without
 //! being built (object member names are borrowed from the body when they have no escapes). The
 //! kept members have the shape they have in the body, so code reading the peeked message reads
@@ -42,9 +43,11 @@ enum Keep {
 }
 
 const META: Shape = Shape(&[(META_VERSION, Keep::All)]);
+const REFERENCE: Shape = Shape(&[("type", Keep::All), ("name", Keep::All), ("uri", Keep::All)]);
 const PARAMS: Shape = Shape(&[
     ("name", Keep::All),
     ("uri", Keep::All),
+    ("ref", Keep::Members(&REFERENCE)),
     ("taskId", Keep::All),
     ("_meta", Keep::Members(&META)),
 ]);
@@ -64,7 +67,8 @@ const ANSWER: Shape = Shape(&[("id", Keep::All), ("result", Keep::Members(&RESUL
 
 /// Parses a JSON-RPC request body (one message or a batch) strictly — an object with a member
 /// name twice, at any depth, is refused (names compared after unescaping) — and keeps what the
-/// layer reads: `id`, `method` and `params.{name, uri, taskId, _meta[protocolVersion]}`.
+/// layer reads: `id`, `method` and
+/// `params.{name, uri, ref.{type, name, uri}, taskId, _meta[protocolVersion]}`.
 pub(crate) fn peek_request(bytes: &[u8]) -> Result<Value, StrictError> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let peeked = Peek::root(&REQUEST, true)

@@ -1,7 +1,7 @@
 //! `#[tool_scopes]` with real rmcp routers: tools and prompts, renamed and by fn name, a second
 //! impl block with `fn_name`, both attribute orders, and a generic server.
 
-use mcp_auth::mcp::McpScopes;
+use mcp_auth::mcp::McpAccess;
 use mcp_auth::{mcp_resource, requires_scope, tool_scopes};
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, PromptMessage, Role};
@@ -91,16 +91,16 @@ impl<T: Clone + Send + Sync + 'static> Generic<T> {
 }
 
 fn main() {
-    let scopes: McpScopes = NotesServer::tool_scopes()
+    let scopes: McpAccess = NotesServer::tool_scopes()
         .merge(NotesServer::admin_scopes())
         .merge(NotesServer::prompt_scopes());
-    let expected = McpScopes::new()
+    let expected = McpAccess::new()
         .tool("list_notes", ["read:notes"])
         .tool("create", ["write:notes", "read:notes"])
         .tool("purge", ["admin"])
         .prompt("summarise", ["read:notes"]);
     assert_eq!(scopes, expected);
-    assert!(scopes.required("tools/call", &serde_json::json!({"name": "whoami"})).is_empty());
-    assert_eq!(Generic::<u8>::tool_scopes(), McpScopes::new().tool("read", ["read:notes"]));
+    assert!(scopes.needs("tools/call", &serde_json::json!({"name": "whoami"})).is_empty());
+    assert_eq!(Generic::<u8>::tool_scopes(), McpAccess::new().tool("read", ["read:notes"]));
     let _ = (NotesServer::admin_router(), Generic::<u8>::tool_router());
 }

@@ -1,0 +1,360 @@
+//! List answers filtered per caller: `tools/list`, `prompts/list`, `resources/list` and
+//! `resources/templates/list` show only the entries whose operation the caller may use.
+//!
+//! The decision is [`McpAccess::shows`], made from the same table as the refusals, so an entry
+//! is hidden exactly when using it would be refused. An entry whose name cannot be read is left
+//! out. Only the list array changes: the rest of the result (its `nextCursor` among it) is passed
+//! on as the server wrote it, so pagination goes on as the server intends (a page may come back
+//! shorter, or empty, with a cursor to the next).
+//!
+//! JSON answers are read whole (up to [`SCAN_LIMIT`]); event streams event by event, the bytes
+//! of an event held back until it is complete, every other event passed on as it came. An answer
+//! too large to read is not passed on unfiltered: it becomes an error (fail closed).
+
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::response::Response;
+use futures_util::StreamExt as _;
+use http::StatusCode;
+use serde_json::Value;
+
+use super::access::{ListKind, McpAccess, Needs};
+use super::bind::{EventSplitter, SCAN_LIMIT, media_type};
+use super::jsonrpc_error_with_id;
+use crate::extract::Authenticated;
+
+/// The list requests of one request body (its JSON-RPC ids and kinds).
+#[derive(Debug, Default)]
+pub(crate) struct Lists {
+    requests: Vec<(Value, ListKind)>,
+}
+
+/// Who asks: a verified token, or no one (a public request without credentials).
+pub(crate) type Caller = Option<Authenticated>;
+
+impl Lists {
+    pub(crate) fn push(&mut self, id: Value, kind: ListKind) {
+        self.requests.push((id, kind));
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.requests.is_empty()
+    }
+
+    /// The server's answer with every list in it filtered for `caller`.
+    pub(crate) async fn filter(
+        self,
+        access: Arc<McpAccess>,
+        caller: Caller,
+        response: Response,
+    ) -> Response {
+        if self.is_empty() || !response.status().is_success() {
+            return response;
+        }
+        let filter = Filter {
+            lists: self,
+            access,
+            caller,
+        };
+        let media = media_type(&response);
+        if media.eq_ignore_ascii_case("application/json") {
+            filter.json(response).await
+        } else if media.eq_ignore_ascii_case("text/event-stream") {
+            filter.events(response)
+        } else {
+            response
+        }
+    }
+}
+
+struct Filter {
+    lists: Lists,
+    access: Arc<McpAccess>,
+    caller: Caller,
+}
+
+impl Filter {
+    /// Filters the lists of a JSON-RPC answer (one message or a batch) in place; whether
+    /// anything was left out.
+    fn message(&self, message: &mut Value) -> bool {
+        let permits = |needs: &Needs<'_>| {
+            self.caller
+                .as_ref()
+                .is_some_and(|caller| caller.permits(needs))
+        };
+        let has: Option<&dyn Fn(&Needs<'_>) -> bool> = match self.caller {
+            Some(_) => Some(&permits),
+            None => None,
+        };
+        let messages: Vec<&mut Value> = match message {
+            Value::Array(batch) => batch.iter_mut().collect(),
+            one => vec![one],
+        };
+        let mut changed = false;
+        for m in messages {
+            let id = m.get("id").cloned().unwrap_or(Value::Null);
+            let Some(&(_, kind)) = self.lists.requests.iter().find(|(i, _)| *i == id) else {
+                continue;
+            };
+            let (list, name) = kind.members();
+            let Some(entries) = m
+                .get_mut("result")
+                .and_then(|r| r.get_mut(list))
+                .and_then(Value::as_array_mut)
+            else {
+                continue;
+            };
+            let before = entries.len();
+            entries.retain(|entry| {
+                entry
+                    .get(name)
+                    .and_then(Value::as_str)
+                    .is_some_and(|n| self.access.shows(kind, n, has))
+            });
+            if entries.len() != before {
+                tracing::debug!(
+                    hidden = before - entries.len(),
+                    list,
+                    "list entries hidden from the caller"
+                );
+                changed = true;
+            }
+        }
+        changed
+    }
+
+    /// The error that stands for a list answer too large to filter.
+    fn too_large(&self) -> Value {
+        let id = match self.lists.requests.as_slice() {
+            [(id, _)] => id.clone(),
+            _ => Value::Null,
+        };
+        serde_json::json!({
+            "jsonrpc": "2.0",
+            "id": id,
+            "error": {"code": -32603, "message": TOO_LARGE},
+        })
+    }
+
+    async fn json(self, response: Response) -> Response {
+        let (mut parts, body) = response.into_parts();
+        let bytes = match axum::body::to_bytes(body, SCAN_LIMIT).await {
+            Ok(bytes) => bytes,
+            Err(_) => {
+                tracing::debug!("a list answer could not be read whole to be filtered");
+                let error = self.too_large();
+                return jsonrpc_error_with_id(
+                    StatusCode::BAD_GATEWAY,
+                    -32603,
+                    TOO_LARGE,
+                    error["id"].clone(),
+                );
+            }
+        };
+        let Ok(mut message) = serde_json::from_slice::<Value>(&bytes) else {
+            return Response::from_parts(parts, Body::from(bytes));
+        };
+        if !self.message(&mut message) {
+            return Response::from_parts(parts, Body::from(bytes));
+        }
+        parts.headers.remove(http::header::CONTENT_LENGTH);
+        Response::from_parts(parts, Body::from(message.to_string()))
+    }
+
+    fn events(self, response: Response) -> Response {
+        let (mut parts, body) = response.into_parts();
+        parts.headers.remove(http::header::CONTENT_LENGTH);
+        let state = EventFilter {
+            filter: self,
+            inner: body.into_data_stream(),
+            events: EventSplitter::default(),
+            pending: Vec::new(),
+            ended: false,
+        };
+        let stream = futures_util::stream::unfold(state, |mut state| async move {
+            if state.ended {
+                return None;
+            }
+            match state.inner.next().await {
+                Some(Ok(chunk)) => {
+                    let out = state.feed(&chunk);
+                    Some((Ok(out), state))
+                }
+                Some(Err(error)) => Some((Err(error), state)),
+                None => {
+                    // An event the server left unfinished goes out as it came.
+                    state.ended = true;
+                    let rest = std::mem::take(&mut state.pending);
+                    Some((Ok(Bytes::from(rest)), state))
+                }
+            }
+        });
+        Response::from_parts(parts, Body::from_stream(stream))
+    }
+}
+
+/// What a list answer too large to filter becomes.
+const TOO_LARGE: &str =
+    "The server's list answer is too large for the authorization layer to filter (8 MiB)";
+
+/// The state of an event stream being filtered.
+struct EventFilter {
+    filter: Filter,
+    inner: axum::body::BodyDataStream,
+    events: EventSplitter,
+    /// The bytes of the event being received.
+    pending: Vec<u8>,
+    ended: bool,
+}
+
+impl EventFilter {
+    /// Feeds a chunk; returns the bytes to pass on: every event it completes, a list answer
+    /// among them filtered.
+    fn feed(&mut self, chunk: &[u8]) -> Bytes {
+        let mut out = Vec::with_capacity(chunk.len());
+        let mut start = 0;
+        for (end, data) in self.events.feed_with_ends(chunk) {
+            self.pending.extend_from_slice(&chunk[start..end]);
+            start = end;
+            let raw = std::mem::take(&mut self.pending);
+            let mut message = data.and_then(|d| serde_json::from_str::<Value>(&d).ok());
+            let filtered = message
+                .as_mut()
+                .is_some_and(|message| self.filter.message(message));
+            match message {
+                Some(message) if filtered => out.extend_from_slice(&rewritten(&raw, &message)),
+                _ => out.extend_from_slice(&raw),
+            }
+        }
+        self.pending.extend_from_slice(&chunk[start..]);
+        if self.pending.len() > SCAN_LIMIT {
+            // An event this large is not passed on unread: the stream ends with an error.
+            tracing::debug!("an event too large to filter ended the stream");
+            self.ended = true;
+            self.pending.clear();
+            let error = self.filter.too_large();
+            out.extend_from_slice(format!("\n\ndata: {error}\n\n").as_bytes());
+        }
+        Bytes::from(out)
+    }
+}
+
+/// The event `raw` with its data replaced by `message`: every other field line (`id`, `event`,
+/// `retry`, comments) kept as it came, then one `data` line and the blank line that ends it.
+fn rewritten(raw: &[u8], message: &Value) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
+    for line in lines(raw) {
+        let is_data = line == b"data" || line.starts_with(b"data:");
+        if !line.is_empty() && !is_data {
+            out.extend_from_slice(line);
+            out.push(b'\n');
+        }
+    }
+    out.extend_from_slice(b"data: ");
+    out.extend_from_slice(message.to_string().as_bytes());
+    out.extend_from_slice(b"\n\n");
+    out
+}
+
+/// The lines of `bytes`, ended by CRLF, LF or CR.
+fn lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = bytes;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let end = rest
+            .iter()
+            .position(|&b| b == b'\n' || b == b'\r')
+            .unwrap_or(rest.len());
+        let line = &rest[..end];
+        let skip = match rest.get(end..end + 2) {
+            Some(b"\r\n") => 2,
+            _ if end < rest.len() => 1,
+            _ => 0,
+        };
+        rest = &rest[end + skip..];
+        Some(line)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mcp::Operation;
+    use serde_json::json;
+
+    fn filter(caller: Caller) -> Filter {
+        let mut lists = Lists::default();
+        lists.push(json!(1), ListKind::Tools);
+        lists.push(json!("p"), ListKind::Prompts);
+        Filter {
+            lists,
+            access: Arc::new(
+                McpAccess::new()
+                    .tool("create_note", ["write:notes"])
+                    .prompt("summarize", ["read:notes"])
+                    .public(Operation::tool("about")),
+            ),
+            caller,
+        }
+    }
+
+    #[test]
+    fn an_anonymous_caller_sees_the_public_entries_and_the_cursor_stays() {
+        let mut answer = json!({"jsonrpc": "2.0", "id": 1, "result": {
+            "tools": [{"name": "about"}, {"name": "create_note"}, {"name": "whoami"}, {"title": "no name"}],
+            "nextCursor": "c2"
+        }});
+        assert!(filter(None).message(&mut answer));
+        assert_eq!(answer["result"]["tools"], json!([{"name": "about"}]));
+        assert_eq!(answer["result"]["nextCursor"], "c2");
+    }
+
+    #[test]
+    fn answers_to_other_requests_are_left_alone() {
+        let mut answer =
+            json!({"jsonrpc": "2.0", "id": 2, "result": {"tools": [{"name": "create_note"}]}});
+        assert!(!filter(None).message(&mut answer));
+        let mut batch = json!([
+            {"jsonrpc": "2.0", "id": 2, "result": {"tools": [{"name": "create_note"}]}},
+            {"jsonrpc": "2.0", "id": "p", "result": {"prompts": [{"name": "summarize"}]}}
+        ]);
+        assert!(filter(None).message(&mut batch));
+        assert_eq!(batch[0]["result"]["tools"][0]["name"], "create_note");
+        assert_eq!(batch[1]["result"]["prompts"], json!([]));
+    }
+
+    #[test]
+    fn an_event_is_rewritten_with_its_other_fields_kept() {
+        let mut state = EventFilter {
+            filter: filter(None),
+            inner: Body::empty().into_data_stream(),
+            events: EventSplitter::default(),
+            pending: Vec::new(),
+            ended: false,
+        };
+        let first = state
+            .feed(b": ping\n\nid: 7\r\nevent: message\r\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,");
+        assert_eq!(
+            &first[..],
+            b": ping\n\n",
+            "the unfinished event is held back"
+        );
+        let second = state.feed(
+            b"\r\ndata: \"result\":{\"tools\":[{\"name\":\"create_note\"}]}}\r\n\r\ndata: {}\n\n",
+        );
+        let text = std::str::from_utf8(&second).unwrap();
+        assert_eq!(
+            text,
+            "id: 7\nevent: message\ndata: {\"id\":1,\"jsonrpc\":\"2.0\",\"result\":{\"tools\":[]}}\n\ndata: {}\n\n"
+        );
+    }
+
+    #[test]
+    fn lines_end_at_crlf_lf_and_cr() {
+        let all: Vec<&[u8]> = lines(b"a\r\nb\nc\rd").collect();
+        assert_eq!(all, [&b"a"[..], b"b", b"c", b"d"]);
+    }
+}
