@@ -65,6 +65,16 @@
 //! NOTES_DPOP=accepted NOTES_DPOP_REPLAY_CAPACITY=1000 cargo run --example notes
 //! ```
 //!
+//! Every MCP operation is authorized: the tools, the prompt `summarize_notes` and the resources
+//! `notes://stats` and `notes://note/{id}` need their scopes, `purge_notes` also the role
+//! `notes-admin`, and `about` is public (no token). Lists show each caller only what it may use.
+//! The printed `ADMIN_TOKEN` carries the role; to have the tokens of the sign-in flow (MCP
+//! Inspector, Claude Code) carry it too, give the development server's user roles:
+//!
+//! ```text
+//! NOTES_DEV_ROLES=notes-admin cargo run --example notes
+//! ```
+//!
 //! To run several instances behind one load balancer, give them one Redis for the bindings of
 //! sessions, tasks and draft handles (key and token caches stay per process):
 //!
@@ -79,7 +89,7 @@ use mcp_auth::binding::RedisStore;
 use mcp_auth::dpop::{DpopOptions, DpopPolicy};
 use mcp_auth::introspection::ClientAuth;
 use mcp_auth_dev::{AuthorizationServer, Consent};
-use mcp_auth_examples::notes_server::{DEV_ISSUER_PORT, DEV_USER, Notes, app};
+use mcp_auth_examples::notes_server::{ADMIN_ROLE, DEV_ISSUER_PORT, DEV_USER, Notes, app};
 
 #[tokio::main]
 async fn main() {
@@ -103,6 +113,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let consent = consent_from_env()?;
     let introspection = introspection_from_env()?;
     let dpop = dpop_from_env()?;
+    let dev_roles = dev_roles_from_env()?;
     // Without NOTES_ISSUER, the default issuer is the development server started here.
     let dev = match std::env::var_os("NOTES_ISSUER") {
         Some(_) => None,
@@ -110,6 +121,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             let mut builder = AuthorizationServer::builder()
                 .port(DEV_ISSUER_PORT)
                 .user(DEV_USER)
+                .user_roles(dev_roles.iter().cloned())
                 .consent(consent);
             if let Some((id, secret)) = &introspection {
                 builder = builder.client_credentials(id, secret);
@@ -191,6 +203,21 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         println!();
         println!("{kind} with read:notes (valid 24 hours), for the curl lines below:");
         println!("  export TOKEN={token}");
+        if introspection.is_none() {
+            let admin = dev
+                .token()
+                .audience(mcp)
+                .scopes(["read:notes", "write:notes"])
+                .subject(DEV_USER)
+                .client_id("curl")
+                .claim("roles", vec![ADMIN_ROLE])
+                .expires_in(lifetime)
+                .mint();
+            println!(
+                "An admin token: read:notes, write:notes and the role {ADMIN_ROLE} (purge_notes needs it):"
+            );
+            println!("  export ADMIN_TOKEN={admin}");
+        }
         println!();
         println!("List the tools:");
         println!("  curl -s {mcp} -H \"Authorization: Bearer $TOKEN\" \\");
@@ -207,6 +234,13 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         );
         println!(
             "    -d '{{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{{\"name\":\"create_note\",\"arguments\":{{\"text\":\"hi\"}}}}}}'"
+        );
+        println!("The public tool about needs no token:");
+        println!(
+            "  curl -s {mcp} -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \\"
+        );
+        println!(
+            "    -d '{{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{{\"name\":\"about\",\"arguments\":{{}}}}}}'"
         );
     }
     println!();
@@ -308,6 +342,26 @@ fn dpop_from_env() -> Result<Option<(&'static str, DpopOptions)>, String> {
             Ok(Some((label, options)))
         }
     }
+}
+
+/// `NOTES_DEV_ROLES`: the roles of the development server's user, comma-separated (for example
+/// `notes-admin`, which `purge_notes` needs); unset, none. Only with the development server.
+fn dev_roles_from_env() -> Result<Vec<String>, String> {
+    const ROLES: &str = "NOTES_DEV_ROLES";
+    let Some(text) = env_text(ROLES)? else {
+        return Ok(Vec::new());
+    };
+    if std::env::var_os("NOTES_ISSUER").is_some() {
+        return Err(format!(
+            "{ROLES} gives roles to the development server's user; with NOTES_ISSUER set, give the roles at your authorization server instead"
+        ));
+    }
+    let mut roles = Vec::new();
+    for role in text.split(',').map(str::trim).filter(|r| !r.is_empty()) {
+        mcp_auth_rules::role_name(role).map_err(|problem| format!("{ROLES}: {problem}"))?;
+        roles.push(role.to_owned());
+    }
+    Ok(roles)
 }
 
 /// An optional environment variable: `None` when unset, an error naming it when not UTF-8.

@@ -200,6 +200,77 @@ fn bench_service(c: &mut Criterion, rt: &tokio::runtime::Runtime, idp: &Authoriz
     group.finish();
 }
 
+/// Per-operation authorization: a `tools/list` answer of 100 tools (half of them needing a scope
+/// the token lacks) filtered for the caller, against the same answer passed whole; and the
+/// decision for one request against a table of 100 tools, 10 resource templates and roles.
+fn bench_access(c: &mut Criterion, rt: &tokio::runtime::Runtime, idp: &AuthorizationServer) {
+    let token = idp.token().audience(RESOURCE).scopes(["mcp:read"]).mint();
+    let tools: Vec<serde_json::Value> = (0..100)
+        .map(|i| {
+            serde_json::json!({
+                "name": format!("tool_{i}"),
+                "description": "A tool with a schema of typical size",
+                "inputSchema": {"type": "object", "properties": {"text": {"type": "string"}}},
+            })
+        })
+        .collect();
+    let list =
+        serde_json::json!({"jsonrpc": "2.0", "id": 1, "result": {"tools": tools}}).to_string();
+    let table = (0..100).fold(McpAccess::new(), |access, i| {
+        let scope = if i % 2 == 0 { "mcp:read" } else { "mcp:write" };
+        access.tool(format!("tool_{i}"), [scope])
+    });
+    let table = (0..10).fold(table, |access, i| {
+        access
+            .resource_template(&format!("notes://kind{i}/{{id}}"), ["mcp:read"])
+            .expect("template")
+    });
+    let table = table.roles(mcp_auth::mcp::Operation::tool("tool_99"), ["admin"]);
+    let auth = server(idp, TokenCacheOptions::default());
+    let mut group = c.benchmark_group("mcp-access");
+    for (name, access) in [
+        ("filtered", table.clone()),
+        ("shown-whole", table.clone().show_all_in_lists()),
+    ] {
+        let answer = list.clone();
+        let app = Router::new()
+            .route(
+                "/mcp",
+                post(move || {
+                    let answer = answer.clone();
+                    async move { ([("content-type", "application/json")], answer) }
+                }),
+            )
+            .layer(auth.bearer(RESOURCE).mcp(access));
+        let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
+        let shown = rt
+            .block_on(
+                app.clone()
+                    .oneshot(request("POST", &token, Body::from(body))),
+            )
+            .expect("infallible");
+        assert_eq!(shown.status(), 200);
+        group.bench_function(format!("tools-list-100/{name}"), |b| {
+            b.iter(|| {
+                rt.block_on(
+                    app.clone()
+                        .oneshot(request("POST", &token, Body::from(body))),
+                )
+                .expect("infallible")
+            });
+        });
+    }
+    let call = serde_json::json!({"name": "tool_57"});
+    group.bench_function("decision/tools-call", |b| {
+        b.iter(|| table.needs("tools/call", &call).scopes().len());
+    });
+    let read = serde_json::json!({"uri": "notes://kind7/42"});
+    group.bench_function("decision/resources-read-template", |b| {
+        b.iter(|| table.needs("resources/read", &read).scopes().len());
+    });
+    group.finish();
+}
+
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let idp = rt
@@ -211,6 +282,7 @@ fn bench(c: &mut Criterion) {
         .expect("dev server");
     bench_verify(c, &rt, &idp);
     bench_service(c, &rt, &idp);
+    bench_access(c, &rt, &idp);
     bench_dpop(c, &rt, &idp);
 }
 

@@ -9,6 +9,11 @@
 //! the redirect → token request → `tools/list`, `whoami`; then step-up: `create_note` with the
 //! read-only token → `403 insufficient_scope` → rmcp asks for a new authorization with the
 //! challenged scope → new token → `create_note` succeeds and `list_notes` shows the note.
+//!
+//! And in every revision rmcp's client speaks (2025-06-18 and 2025-11-25 with the `initialize`
+//! handshake, 2026-07-28 with `server/discover`): lists filtered to what a `write:notes` token
+//! may use, then a step-up on a prompt (`summarize_notes`) and on a templated resource
+//! (`notes://note/{id}`), both needing `read:notes`.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -22,15 +27,18 @@ use mcp_auth_dev::AuthorizationServer;
 use mcp_auth_examples::notes_server::{Notes, app};
 use mcp_auth_tests::challenge_parser::assert_valid_bearer;
 use mcp_auth_tests::{bind, spawn};
-use rmcp::ServiceExt as _;
-use rmcp::model::{CallToolRequestParams, CallToolResult};
-use rmcp::service::{RoleClient, RunningService, ServiceError};
+use rmcp::model::{
+    CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig,
+    GetPromptRequestParams, Implementation, ProtocolVersion, ReadResourceRequestParams,
+};
+use rmcp::service::{ClientInitializeError, Peer, RoleClient, RunningService, ServiceError};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::auth::{
     AuthClient, AuthorizationCallback, AuthorizationManager, AuthorizationMetadataSource,
     WWWAuthenticateParams,
 };
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::{ClientLifecycleMode, ClientServiceExt as _, ServiceExt as _};
 use serde_json::{Value, json};
 
 /// Where the authorization server sends the browser back. Nothing listens there: the test
@@ -42,9 +50,12 @@ const REDIRECT_URI: &str = "http://127.0.0.1:33418/callback";
 struct Seen {
     /// `"POST /mcp"`, `"GET /.well-known/..."`.
     request: String,
-    /// The JSON-RPC method, with the tool name for `tools/call` (`"tools/call create_note"`).
+    /// The JSON-RPC method, with the tool or prompt name for `tools/call` and `prompts/get`
+    /// (`"tools/call create_note"`), the URI for `resources/read`.
     rpc: Option<String>,
     bearer: bool,
+    /// The `MCP-Protocol-Version` header.
+    protocol_version: Option<String>,
     status: u16,
 }
 
@@ -58,13 +69,23 @@ async fn record(State(log): State<Log>, request: Request, next: Next) -> Respons
         .expect("a test request body under 1 MiB");
     let rpc = serde_json::from_slice::<Value>(&bytes).ok().and_then(|m| {
         let method = m.get("method")?.as_str()?.to_owned();
-        Some(match m.pointer("/params/name").and_then(Value::as_str) {
-            Some(name) if method == "tools/call" => format!("{method} {name}"),
-            _ => method,
+        let target = match method.as_str() {
+            "tools/call" | "prompts/get" => m.pointer("/params/name"),
+            "resources/read" => m.pointer("/params/uri"),
+            _ => None,
+        };
+        Some(match target.and_then(Value::as_str) {
+            Some(target) => format!("{method} {target}"),
+            None => method,
         })
     });
     let request = format!("{} {}", parts.method, parts.uri.path());
     let bearer = parts.headers.contains_key(http::header::AUTHORIZATION);
+    let protocol_version = parts
+        .headers
+        .get("mcp-protocol-version")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let response = next
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;
@@ -72,6 +93,7 @@ async fn record(State(log): State<Log>, request: Request, next: Next) -> Respons
         request,
         rpc,
         bearer,
+        protocol_version,
         status: response.status().as_u16(),
     });
     response
@@ -172,7 +194,7 @@ fn structured(result: &CallToolResult) -> &Value {
 }
 
 async fn call(
-    client: &RunningService<RoleClient, ()>,
+    client: &Peer<RoleClient>,
     tool: &'static str,
     arguments: Value,
 ) -> Result<CallToolResult, ServiceError> {
@@ -446,4 +468,317 @@ async fn flow() {
 
 fn origin(url: &str) -> String {
     url::Url::parse(url).unwrap().origin().ascii_serialization()
+}
+
+/// Connects rmcp's client speaking `revision`: the version is the `protocolVersion` of its
+/// `ClientConfig` (`InitializeRequestParams`), sent in `initialize` before 2026-07-28; from
+/// 2026-07-28 on there is no handshake, and `server/discover` negotiates the preferred version.
+async fn connect<T, E, A>(
+    transport: T,
+    revision: &ProtocolVersion,
+) -> Result<RunningService<RoleClient, ClientConfig>, ClientInitializeError>
+where
+    T: rmcp::transport::IntoTransport<RoleClient, E, A>,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    let config = ClientConfig::new(
+        ClientCapabilities::default(),
+        Implementation::new("rmcp e2e revisions", "1.0.0"),
+    )
+    .with_protocol_version(revision.clone());
+    if revision.has_initialize() {
+        config.serve(transport).await
+    } else {
+        config
+            .serve_with_lifecycle(
+                transport,
+                ClientLifecycleMode::Discover {
+                    preferred_versions: vec![revision.clone()],
+                },
+            )
+            .await
+    }
+}
+
+async fn names<T>(
+    list: impl Future<Output = Result<Vec<T>, ServiceError>>,
+    name: impl Fn(T) -> String,
+) -> Vec<String> {
+    let mut names: Vec<String> = list.await.unwrap().into_iter().map(name).collect();
+    names.sort();
+    names
+}
+
+/// The sorted scopes of the `insufficient_scope` challenge `error` carries.
+fn insufficient_scope(error: &ServiceError, mcp_url: &str) -> Vec<String> {
+    let challenge = error
+        .auth_challenge()
+        .unwrap_or_else(|| panic!("a 403 with WWW-Authenticate, got {error:?}"));
+    assert_valid_bearer(challenge);
+    let params = WWWAuthenticateParams::parse(challenge, &url::Url::parse(mcp_url).unwrap());
+    assert!(params.is_insufficient_scope(), "{challenge}");
+    let mut scopes: Vec<String> = params
+        .scope
+        .expect("the challenge names the scopes")
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    scopes.sort();
+    scopes
+}
+
+#[tokio::test]
+async fn rmcp_client_steps_up_on_a_prompt_and_a_templated_resource_in_every_revision() {
+    for revision in [
+        ProtocolVersion::V_2025_06_18,
+        ProtocolVersion::V_2025_11_25,
+        ProtocolVersion::V_2026_07_28,
+    ] {
+        tokio::time::timeout(
+            Duration::from_secs(50),
+            prompt_and_template_step_up(&revision),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("the {revision} flow finishes within 50 s"));
+    }
+}
+
+/// One revision, on its own servers (the dev server signs in the same user every time, and
+/// `notes://note/1` is that user's first note).
+async fn prompt_and_template_step_up(revision: &ProtocolVersion) {
+    let world = World::start().await;
+
+    // 1. Anonymous: the 401 challenge, in this revision's opening request.
+    let refused = connect(
+        StreamableHttpClientTransport::with_client(
+            reqwest::Client::new(),
+            world.transport_config(),
+        ),
+        revision,
+    )
+    .await
+    .expect_err("the server requires a token");
+    assert!(
+        refused.is_authorization_required(),
+        "{revision}: {refused:?}"
+    );
+    let challenge = refused
+        .auth_challenge()
+        .expect("the 401 carries WWW-Authenticate")
+        .to_owned();
+    assert_valid_bearer(&challenge);
+
+    // 2. Discovery, registration for both scopes, authorization for `write:notes` only.
+    let mut manager = AuthorizationManager::new(world.mcp_url.as_str())
+        .await
+        .unwrap();
+    let discovered = manager
+        .resolve_metadata_from_challenge(Some(&challenge))
+        .await
+        .unwrap();
+    manager.set_metadata(discovered.metadata);
+    let registered = manager
+        .register_client("rmcp e2e", REDIRECT_URI, &["read:notes", "write:notes"])
+        .await
+        .unwrap();
+    let client_id = registered.client_id.clone();
+    let authorization_url = manager
+        .get_authorization_url(&["write:notes"])
+        .await
+        .unwrap();
+    assert_eq!(
+        query(&authorization_url, "scope").as_deref(),
+        Some("write:notes")
+    );
+    let callback =
+        AuthorizationCallback::from_redirect_url(&world.sign_in(&authorization_url).await).unwrap();
+    manager
+        .exchange_code_for_token_with_issuer(
+            &callback.code,
+            &callback.csrf_token,
+            callback.issuer.as_deref(),
+        )
+        .await
+        .unwrap();
+    let auth = AuthClient::new(reqwest::Client::new(), manager);
+    let client = connect(
+        StreamableHttpClientTransport::with_client(auth.clone(), world.transport_config()),
+        revision,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{revision}: connected with the token: {e:?}"));
+    assert_eq!(
+        client.peer_info().map(|info| info.protocol_version.clone()),
+        Some(revision.clone()),
+        "the server speaks {revision}"
+    );
+
+    // 3. The lists show what a `write:notes` token may use: no prompt, no resource, no
+    //    template; the write tools, `about` (public) and `whoami` (any token).
+    let prompts = names(client.list_all_prompts(), |p| p.name).await;
+    assert_eq!(prompts, Vec::<String>::new(), "{revision}: prompts");
+    let templates = names(client.list_all_resource_templates(), |t| t.uri_template).await;
+    assert_eq!(templates, Vec::<String>::new(), "{revision}: templates");
+    let resources = names(client.list_all_resources(), |r| r.uri).await;
+    assert_eq!(resources, Vec::<String>::new(), "{revision}: resources");
+    let tools = names(client.list_all_tools(), |t| t.name.into_owned()).await;
+    assert_eq!(
+        tools,
+        [
+            "about",
+            "create_note",
+            "draft_note",
+            "publish_draft",
+            "whoami"
+        ],
+        "{revision}: tools"
+    );
+    let me = call(&client, "whoami", json!({})).await.unwrap();
+    assert_eq!(
+        structured(&me),
+        &json!({"subject": world.idp.user(), "client_id": client_id, "scopes": ["write:notes"]})
+    );
+    let created = call(&client, "create_note", json!({"text": "first note"}))
+        .await
+        .unwrap();
+    assert_ne!(created.is_error, Some(true), "{created:?}");
+
+    // 4. The prompt and the templated resource need `read:notes`: 403 insufficient_scope,
+    //    naming it (and the `write:notes` the client holds, so that the new token keeps it).
+    let forbidden = client
+        .get_prompt(GetPromptRequestParams::new("summarize_notes"))
+        .await
+        .expect_err("a write:notes token cannot get summarize_notes");
+    let needed = insufficient_scope(&forbidden, &world.mcp_url);
+    assert_eq!(needed, ["read:notes", "write:notes"], "{revision}: prompt");
+    let forbidden = client
+        .read_resource(ReadResourceRequestParams::new("notes://note/1"))
+        .await
+        .expect_err("a write:notes token cannot read notes://note/1");
+    assert_eq!(
+        insufficient_scope(&forbidden, &world.mcp_url),
+        needed,
+        "{revision}: templated resource"
+    );
+
+    // 5. Step-up, as rmcp does it: the union of the granted and the challenged scopes, with
+    //    the same registered client.
+    let upgrade_url = auth
+        .auth_manager
+        .lock()
+        .await
+        .request_scope_upgrade(&needed.join(" "))
+        .await
+        .unwrap();
+    assert_eq!(
+        query(&upgrade_url, "client_id").as_deref(),
+        Some(client_id.as_str())
+    );
+    let mut scopes: Vec<String> = query(&upgrade_url, "scope")
+        .unwrap_or_default()
+        .split(' ')
+        .map(str::to_owned)
+        .collect();
+    scopes.sort();
+    assert_eq!(scopes, ["read:notes", "write:notes"]);
+    let callback =
+        AuthorizationCallback::from_redirect_url(&world.sign_in(&upgrade_url).await).unwrap();
+    auth.auth_manager
+        .lock()
+        .await
+        .exchange_code_for_token_with_issuer(
+            &callback.code,
+            &callback.csrf_token,
+            callback.issuer.as_deref(),
+        )
+        .await
+        .unwrap();
+
+    // 6. The same running client, with the new token: the prompt and the note, and the lists.
+    let prompt = client
+        .get_prompt(GetPromptRequestParams::new("summarize_notes"))
+        .await
+        .unwrap_or_else(|e| panic!("{revision}: summarize_notes after the step-up: {e:?}"));
+    assert_eq!(
+        serde_json::to_value(&prompt.messages).unwrap()[0]["content"]["text"],
+        "Summarize these notes:\nfirst note",
+        "{revision}: {prompt:?}"
+    );
+    let note = client
+        .read_resource(ReadResourceRequestParams::new("notes://note/1"))
+        .await
+        .unwrap_or_else(|e| panic!("{revision}: notes://note/1 after the step-up: {e:?}"));
+    let contents = serde_json::to_value(&note.contents).unwrap();
+    assert_eq!(contents.as_array().map(Vec::len), Some(1), "{contents}");
+    assert_eq!(contents[0]["uri"], "notes://note/1");
+    assert_eq!(contents[0]["text"], "first note", "{revision}");
+    let prompts = names(client.list_all_prompts(), |p| p.name).await;
+    assert_eq!(prompts, ["summarize_notes"], "{revision}: prompts");
+    let templates = names(client.list_all_resource_templates(), |t| t.uri_template).await;
+    assert_eq!(templates, ["notes://note/{id}"], "{revision}: templates");
+    let resources = names(client.list_all_resources(), |r| r.uri).await;
+    assert_eq!(resources, ["notes://stats"], "{revision}: resources");
+    let tools = names(client.list_all_tools(), |t| t.name.into_owned()).await;
+    assert_eq!(
+        tools,
+        [
+            "about",
+            "create_note",
+            "draft_note",
+            "export_notes",
+            "list_notes",
+            "publish_draft",
+            "whoami"
+        ],
+        "{revision}: tools"
+    );
+    client.cancel().await.unwrap();
+
+    // What the servers saw: one registration, two authorizations; the MCP server refused
+    // the anonymous request, then exactly the prompt and the note, each once, in this revision.
+    assert_eq!(world.idp.requests(&world.idp.registration_endpoint()), 1);
+    assert_eq!(world.idp.requests(&world.idp.authorization_endpoint()), 2);
+    assert_eq!(world.idp.requests(&world.idp.token_endpoint()), 2);
+    let seen: Vec<Seen> = world
+        .seen()
+        .into_iter()
+        .filter(|s| s.request.ends_with(" /mcp"))
+        .collect();
+    let refusals: Vec<(bool, Option<&str>, u16)> = seen
+        .iter()
+        .filter(|s| s.status >= 400)
+        .map(|s| (s.bearer, s.rpc.as_deref(), s.status))
+        .collect();
+    let opening = if revision.has_initialize() {
+        "initialize"
+    } else {
+        "server/discover"
+    };
+    assert_eq!(
+        refusals,
+        [
+            (false, Some(opening), 401),
+            (true, Some("prompts/get summarize_notes"), 403),
+            (true, Some("resources/read notes://note/1"), 403)
+        ],
+        "{revision}: {seen:#?}"
+    );
+    for rpc in [
+        "prompts/get summarize_notes",
+        "resources/read notes://note/1",
+    ] {
+        let statuses: Vec<(u16, Option<&str>)> = seen
+            .iter()
+            .filter(|s| s.rpc.as_deref() == Some(rpc))
+            .map(|s| (s.status, s.protocol_version.as_deref()))
+            .collect();
+        assert_eq!(
+            statuses,
+            [
+                (403, Some(revision.as_str())),
+                (200, Some(revision.as_str()))
+            ],
+            "{revision}: {rpc}"
+        );
+    }
 }

@@ -9,6 +9,11 @@
 //! client's results and, on both servers, the requests the checklist (§5.1) says this SDK
 //! makes.
 //!
+//! Two more scenarios of the client start from a `write:notes` token and step up the same way
+//! on a prompt (`prompts/get summarize_notes`) and on a templated resource (`resources/read
+//! notes://note/1`), each of which the filtered lists (`prompts/list`, `resources/list`,
+//! `resources/templates/list`) left out before the step-up and show after it.
+//!
 //! Needs Node.js (≥ 20) and npm on `PATH`. `tests/ts-client/node_modules` is installed with
 //! `npm ci` from the committed lock file when it is missing or holds another SDK version.
 
@@ -206,21 +211,47 @@ async fn run_client(args: &[&str]) -> Run {
     }
 }
 
-/// The JSON line the client prints.
+/// The JSON line the client prints. The fields of one scenario are absent from the others'
+/// lines: defaults here.
 #[derive(Debug, Deserialize)]
 struct Outcome {
-    tools: Vec<String>,
-    whoami: WhoAmI,
-    scopes_after_step_up: Vec<String>,
     authorizations: Vec<Authorization>,
     granted_scopes: Vec<Option<String>>,
     step_ups: usize,
-    created_note: String,
-    notes: Vec<String>,
     requests: Vec<ClientRequest>,
+    // --scenario tools (the default).
+    #[serde(default)]
+    tools: Vec<String>,
+    #[serde(default)]
+    whoami: WhoAmI,
+    #[serde(default)]
+    scopes_after_step_up: Vec<String>,
+    #[serde(default)]
+    notes: Vec<String>,
+    // --scenario tools and template.
+    #[serde(default)]
+    created_note: String,
+    // --scenario prompt.
+    #[serde(default)]
+    prompts_before: Option<Vec<String>>,
+    #[serde(default)]
+    prompt_messages: Option<usize>,
+    #[serde(default)]
+    prompts_after: Option<Vec<String>>,
+    // --scenario template.
+    #[serde(default)]
+    templates_before: Option<Vec<String>>,
+    #[serde(default)]
+    resources_before: Option<Vec<String>>,
+    #[serde(default)]
+    note_read: Option<String>,
+    #[serde(default)]
+    templates_after: Option<Vec<String>>,
+    #[serde(default)]
+    resources_after: Option<Vec<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 struct WhoAmI {
     subject: Option<String>,
     client_id: Option<String>,
@@ -242,6 +273,8 @@ struct ClientRequest {
     status: Option<u16>,
     rpc: Option<String>,
     tool: Option<String>,
+    prompt: Option<String>,
+    uri: Option<String>,
 }
 
 /// A scope string as a set (the order of scope tokens carries no meaning, RFC 6749 §3.3).
@@ -267,7 +300,7 @@ impl Run {
 }
 
 impl Outcome {
-    /// The client's requests as `METHOD URL STATUS [rpc] [tool]`, without the `GET` of the SSE
+    /// The client's requests as `METHOD URL STATUS [rpc] [tool|prompt] [uri]`, without the `GET` of the SSE
     /// stream: the SDK opens it without waiting, so its place among the other requests varies.
     fn steps(&self, mcp_url: &str) -> Vec<String> {
         self.requests
@@ -276,7 +309,7 @@ impl Outcome {
             .map(|r| {
                 let status = r.status.map_or("-".to_owned(), |s| s.to_string());
                 let mut step = format!("{} {} {status}", r.method, r.url);
-                for part in [&r.rpc, &r.tool].into_iter().flatten() {
+                for part in [&r.rpc, &r.tool, &r.prompt, &r.uri].into_iter().flatten() {
                     step.push(' ');
                     step.push_str(part);
                 }
@@ -494,4 +527,171 @@ async fn ts_sdk_1_32_2_step_up_dead_ends_while_it_holds_a_refresh_token() {
     assert_eq!(idp.requests(&idp.token_endpoint()), 2);
     let forbidden = servers.seen().iter().filter(|s| s.status == 403).count();
     assert_eq!(forbidden, 2, "the same 403 before and after the refresh");
+}
+
+/// `Some` of the strings, for the optional lists of [`Outcome`].
+fn names(names: &[&str]) -> Option<Vec<String>> {
+    Some(names.iter().map(|&n| n.to_owned()).collect())
+}
+
+/// What the prompt and template scenarios share: the user approved `write:notes` only at the
+/// first authorization, the operation `operation` (`rpc target`) was refused 403
+/// `insufficient_scope`, and the SDK re-authorized once with the challenged scopes, `read:notes`
+/// added and `write:notes` kept. `before` and `after` are the MCP requests before and after the
+/// operation that was refused (its retry included in neither).
+fn assert_step_up_from_write_notes(
+    servers: &Servers,
+    outcome: &Outcome,
+    operation: &str,
+    before: &[&str],
+    after: &[&str],
+) {
+    let mcp = servers.mcp_url.as_str();
+    assert_eq!(outcome.step_ups, 1, "{outcome:?}");
+    let [first, step_up] = outcome.authorizations.as_slice() else {
+        panic!("two authorizations expected: {outcome:?}");
+    };
+    assert_eq!(first.reason, "unauthorized");
+    assert_eq!(
+        scope_set(first.requested.as_deref().unwrap_or_default()),
+        scope_set("read:notes write:notes")
+    );
+    assert_eq!(first.approved.as_deref(), Some("write:notes"));
+    assert_eq!(step_up.reason, "insufficient_scope");
+    let requested = scope_set(step_up.requested.as_deref().unwrap_or_default());
+    assert!(
+        requested.is_superset(&scope_set("read:notes write:notes")),
+        "the step-up asks for the scope of {operation} and keeps write:notes: {requested:?}"
+    );
+    assert_eq!(step_up.approved, step_up.requested);
+    let granted: Vec<BTreeSet<&str>> = outcome
+        .granted_scopes
+        .iter()
+        .map(|s| scope_set(s.as_deref().unwrap_or_default()))
+        .collect();
+    assert_eq!(granted, [scope_set("write:notes"), requested.clone()]);
+
+    // The one 403 the client saw is the operation's, before the step-up; the retry succeeded.
+    let rpc = operation.split(' ').next().unwrap_or_default();
+    let forbidden: Vec<&ClientRequest> = outcome
+        .requests
+        .iter()
+        .filter(|r| r.status == Some(403))
+        .collect();
+    let [forbidden] = forbidden.as_slice() else {
+        panic!("one 403 expected: {:#?}", outcome.requests);
+    };
+    assert_eq!(forbidden.rpc.as_deref(), Some(rpc), "{forbidden:?}");
+
+    let mut expected = vec![format!("POST {mcp} 401 initialize")];
+    expected.extend(authorization_steps(servers, true));
+    expected.extend([
+        format!("POST {mcp} 200 initialize"),
+        format!("POST {mcp} 202 notifications/initialized"),
+    ]);
+    expected.extend(before.iter().map(|step| format!("POST {mcp} 200 {step}")));
+    expected.push(format!("POST {mcp} 403 {operation}"));
+    expected.extend(authorization_steps(servers, false));
+    expected.push(format!("POST {mcp} 200 {operation}"));
+    expected.extend(after.iter().map(|step| format!("POST {mcp} 200 {step}")));
+    assert_eq!(outcome.steps(mcp), expected, "{:#?}", outcome.requests);
+
+    // The notes server answered one 401 and one 403; the authorization server saw two
+    // authorizations and two code exchanges (no refresh).
+    let seen = servers.seen();
+    assert_eq!(
+        seen.iter().filter(|s| s.status == 401).count(),
+        1,
+        "{seen:#?}"
+    );
+    assert_eq!(
+        seen.iter().filter(|s| s.status == 403).count(),
+        1,
+        "{seen:#?}"
+    );
+    let idp = &servers.idp;
+    assert_eq!(idp.requests(&idp.authorization_endpoint()), 2);
+    assert_eq!(idp.requests(&idp.token_endpoint()), 2);
+}
+
+/// With a `write:notes` token `prompts/list` leaves out `summarize_notes` (it needs
+/// `read:notes`); `prompts/get summarize_notes` gets 403 `insufficient_scope`, the SDK steps up
+/// as it does for a tool, the prompt is returned, and the list now shows it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ts_sdk_client_steps_up_on_a_prompt_it_was_not_shown() {
+    ensure_node_modules();
+    let servers = Servers::start().await;
+    let run = run_client(&[
+        &servers.mcp_url,
+        "--scenario",
+        "prompt",
+        "--first-consent",
+        "write:notes",
+    ])
+    .await;
+    let outcome = run.outcome();
+
+    assert_eq!(outcome.prompts_before, names(&[]), "{outcome:?}");
+    assert_eq!(outcome.prompt_messages, Some(1), "{outcome:?}");
+    assert_eq!(
+        outcome.prompts_after,
+        names(&["summarize_notes"]),
+        "{outcome:?}"
+    );
+    assert_step_up_from_write_notes(
+        &servers,
+        &outcome,
+        "prompts/get summarize_notes",
+        &["prompts/list"],
+        &["prompts/list"],
+    );
+}
+
+/// With a `write:notes` token `resources/templates/list` and `resources/list` leave out
+/// `notes://note/{id}` and `notes://stats` (they need `read:notes`); `resources/read
+/// notes://note/1` gets 403 `insufficient_scope`, the SDK steps up, the read returns the note
+/// `create_note` made, and the lists now show the template and the resource.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ts_sdk_client_steps_up_on_a_templated_resource_it_was_not_shown() {
+    ensure_node_modules();
+    let servers = Servers::start().await;
+    let run = run_client(&[
+        &servers.mcp_url,
+        "--scenario",
+        "template",
+        "--first-consent",
+        "write:notes",
+    ])
+    .await;
+    let outcome = run.outcome();
+
+    assert!(!outcome.created_note.is_empty(), "{outcome:?}");
+    assert_eq!(outcome.templates_before, names(&[]), "{outcome:?}");
+    assert_eq!(outcome.resources_before, names(&[]), "{outcome:?}");
+    assert_eq!(
+        outcome.note_read.as_deref(),
+        Some(outcome.created_note.as_str()),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        outcome.templates_after,
+        names(&["notes://note/{id}"]),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        outcome.resources_after,
+        names(&["notes://stats"]),
+        "{outcome:?}"
+    );
+    assert_step_up_from_write_notes(
+        &servers,
+        &outcome,
+        "resources/read notes://note/1",
+        &[
+            "tools/call create_note",
+            "resources/templates/list",
+            "resources/list",
+        ],
+        &["resources/templates/list", "resources/list"],
+    );
 }

@@ -4,11 +4,14 @@
 // authorization server; it also runs by hand against `cargo run --example notes`:
 //
 //     node client.mjs http://127.0.0.1:3000/mcp
+//     node client.mjs http://127.0.0.1:3000/mcp --scenario prompt --first-consent write:notes
 //
-// Usage: node client.mjs <mcp-url> [--redirect-url <url>] [--first-consent <scope>|--no-first-consent]
+// Usage: node client.mjs <mcp-url> [--scenario tools|prompt|template] [--redirect-url <url>]
+//                                   [--first-consent <scope>|--no-first-consent]
 //                                   [--no-refresh-workaround]
 //
-// The scenario, each step done by the SDK itself (StreamableHTTPClientTransport + auth()):
+// The scenario `tools` (the default), each step done by the SDK itself
+// (StreamableHTTPClientTransport + auth()):
 //   1. connect: POST initialize -> 401 -> protected resource metadata -> authorization server
 //      metadata -> dynamic client registration -> authorization request (PKCE S256, resource)
 //      -> code -> token -> initialize again with the bearer token;
@@ -17,6 +20,17 @@
 //      insufficient_scope -> the SDK re-authorizes with the challenged scope (its step-up) ->
 //      create_note succeeds;
 //   4. tools/call list_notes shows the note.
+//
+// The scenario `prompt` (run with --first-consent write:notes): connect as above; prompts/list
+// (the server leaves out summarize_notes, which needs read:notes); prompts/get summarize_notes
+// -> HTTP 403 insufficient_scope -> step-up -> prompts/get succeeds; prompts/list again (now
+// with summarize_notes).
+//
+// The scenario `template` (run with --first-consent write:notes): connect as above; tools/call
+// create_note (write:notes suffices); resources/templates/list and resources/list (the server
+// leaves out notes://note/{id} and notes://stats, which need read:notes); resources/read
+// notes://note/1 -> HTTP 403 insufficient_scope -> step-up -> resources/read returns the note;
+// both lists again (now with the template and the resource).
 //
 // The "user agent" is redirectToAuthorization(): it sends the authorization request without
 // following the redirect and reads the code from the Location header (the authorization
@@ -36,10 +50,13 @@
 // therefore hides the refresh token from the SDK, which then sends the user to the
 // authorization endpoint as the MCP step-up flow intends. --no-refresh-workaround shows the bug.
 //
-// Output: one JSON line on stdout (tools, whoami, authorizations, step-ups, notes, and the
-// HTTP requests the SDK made: method, path, status, whether a bearer token was sent, and the
-// JSON-RPC method of MCP requests). Any failure: a message on stderr and exit code 1. Tokens,
-// codes and verifiers are never printed.
+// Output: one JSON line on stdout: what the scenario saw (`tools`: tools, whoami,
+// scopes_after_step_up, created_note, notes; `prompt`: prompts_before, prompt_messages, prompts_after; `template`: created_note,
+// templates_before, resources_before, note_read, templates_after, resources_after), and in
+// every scenario the authorizations, step-ups, granted scopes and the HTTP requests the SDK
+// made: method, path, status, whether a bearer token was sent, the JSON-RPC method of MCP
+// requests, and the tool, prompt or resource URI they name. Any failure: a message on stderr
+// and exit code 1. Tokens, codes and verifiers are never printed.
 
 import { randomBytes } from 'node:crypto';
 
@@ -48,7 +65,8 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 
 const USAGE =
-    'usage: node client.mjs <mcp-url> [--redirect-url <url>] [--first-consent <scope>|--no-first-consent] [--no-refresh-workaround]';
+    'usage: node client.mjs <mcp-url> [--scenario tools|prompt|template] [--redirect-url <url>] [--first-consent <scope>|--no-first-consent] [--no-refresh-workaround]';
+const SCENARIOS = ['tools', 'prompt', 'template'];
 const OVERALL_TIMEOUT_MS = 50_000;
 
 function fail(message) {
@@ -59,6 +77,7 @@ function fail(message) {
 function parseArgs(argv) {
     const options = {
         mcpUrl: undefined,
+        scenario: 'tools',
         redirectUrl: 'http://127.0.0.1:33418/callback',
         firstConsent: 'read:notes',
         refreshWorkaround: true
@@ -70,7 +89,8 @@ function parseArgs(argv) {
             if (next === undefined) fail(`${arg} needs a value\n${USAGE}`);
             return next;
         };
-        if (arg === '--redirect-url') options.redirectUrl = value();
+        if (arg === '--scenario') options.scenario = value();
+        else if (arg === '--redirect-url') options.redirectUrl = value();
         else if (arg === '--first-consent') options.firstConsent = value();
         else if (arg === '--no-first-consent') options.firstConsent = undefined;
         else if (arg === '--no-refresh-workaround') options.refreshWorkaround = false;
@@ -79,6 +99,7 @@ function parseArgs(argv) {
         else fail(`unexpected argument ${arg}\n${USAGE}`);
     }
     if (options.mcpUrl === undefined) fail(`the MCP URL is missing\n${USAGE}`);
+    if (!SCENARIOS.includes(options.scenario)) fail(`unknown scenario ${JSON.stringify(options.scenario)}\n${USAGE}`);
     for (const [name, url] of [
         ['MCP URL', options.mcpUrl],
         ['redirect URL', options.redirectUrl]
@@ -109,8 +130,11 @@ class Traffic {
         if (url.href === this.mcpUrl && typeof init.body === 'string') {
             try {
                 const message = JSON.parse(init.body);
+                const params = message?.params;
                 if (typeof message?.method === 'string') entry.rpc = message.method;
-                if (typeof message?.params?.name === 'string') entry.tool = message.params.name;
+                if (message?.method === 'tools/call' && typeof params?.name === 'string') entry.tool = params.name;
+                if (message?.method === 'prompts/get' && typeof params?.name === 'string') entry.prompt = params.name;
+                if (typeof params?.uri === 'string') entry.uri = params.uri;
             } catch {
                 // Not JSON: recorded without a JSON-RPC method.
             }
@@ -281,6 +305,68 @@ function structured(what, result) {
     return result.structuredContent;
 }
 
+/** The scenario `tools`: whoami, a step-up on create_note, list_notes. */
+async function toolsScenario({ client, provider, transport }) {
+    const tools = (await client.listTools()).tools.map(tool => tool.name).sort();
+    const whoami = structured('whoami', await client.callTool({ name: 'whoami', arguments: {} }));
+
+    const text = `written by the TypeScript SDK at ${new Date().toISOString()}`;
+    // A 403 insufficient_scope here makes the SDK re-authorize; the call is then sent again.
+    const created = await withAuthorization('create_note', provider, transport, () =>
+        client.callTool({ name: 'create_note', arguments: { text } })
+    );
+    if (created.isError) throw new Error(`create_note returned a tool error: ${JSON.stringify(created.content)}`);
+    const after = structured('whoami', await client.callTool({ name: 'whoami', arguments: {} }));
+    const listed = structured('list_notes', await client.callTool({ name: 'list_notes', arguments: {} }));
+    return {
+        tools,
+        whoami: { subject: whoami.subject, client_id: whoami.client_id, scopes: whoami.scopes },
+        scopes_after_step_up: after.scopes,
+        created_note: text,
+        notes: listed.notes
+    };
+}
+
+/** The scenario `prompt`: a step-up on prompts/get of a prompt the list did not show. */
+async function promptScenario({ client, provider, transport }) {
+    const prompts = async () => (await client.listPrompts()).prompts.map(prompt => prompt.name).sort();
+    const before = await prompts();
+    // The SDK surfaces a 403 insufficient_scope on any request as it does on tools/call: the
+    // transport re-authorizes, and the UnauthorizedError ends the request.
+    const prompt = await withAuthorization('prompts/get summarize_notes', provider, transport, () =>
+        client.getPrompt({ name: 'summarize_notes' })
+    );
+    return { prompts_before: before, prompt_messages: prompt.messages.length, prompts_after: await prompts() };
+}
+
+/** The scenario `template`: a step-up on resources/read of a templated resource the lists did not show. */
+async function templateScenario({ client, provider, transport }) {
+    const text = `written by the TypeScript SDK at ${new Date().toISOString()}`;
+    const created = await client.callTool({ name: 'create_note', arguments: { text } });
+    if (created.isError) throw new Error(`create_note returned a tool error: ${JSON.stringify(created.content)}`);
+    const templates = async () =>
+        (await client.listResourceTemplates()).resourceTemplates.map(template => template.uriTemplate).sort();
+    const resources = async () => (await client.listResources()).resources.map(resource => resource.uri).sort();
+    const templatesBefore = await templates();
+    const resourcesBefore = await resources();
+    const uri = 'notes://note/1';
+    const read = await withAuthorization(`resources/read ${uri}`, provider, transport, () => client.readResource({ uri }));
+    const [contents, ...more] = read.contents;
+    if (contents === undefined || more.length > 0) throw new Error(`resources/read ${uri} returned ${read.contents.length} contents, not 1`);
+    if (contents.uri !== uri) throw new Error(`resources/read ${uri} returned the contents of ${contents.uri}`);
+    if (typeof contents.text !== 'string') throw new Error(`resources/read ${uri} returned no text`);
+    return {
+        created_note: text,
+        templates_before: templatesBefore,
+        resources_before: resourcesBefore,
+        note_read: contents.text,
+        templates_after: await templates(),
+        resources_after: await resources()
+    };
+}
+
+const SCENARIO_RUNS = { tools: toolsScenario, prompt: promptScenario, template: templateScenario };
+
 async function main() {
     const options = parseArgs(process.argv.slice(2));
     const traffic = new Traffic(options.mcpUrl);
@@ -303,29 +389,21 @@ async function main() {
         }
     );
 
-    const tools = (await client.listTools()).tools.map(tool => tool.name).sort();
-    const whoami = structured('whoami', await client.callTool({ name: 'whoami', arguments: {} }));
-
-    const text = `written by the TypeScript SDK at ${new Date().toISOString()}`;
-    // A 403 insufficient_scope here makes the SDK re-authorize; the call is then sent again.
-    const created = await withAuthorization('create_note', provider, transport, () =>
-        client.callTool({ name: 'create_note', arguments: { text } })
-    );
-    if (created.isError) throw new Error(`create_note returned a tool error: ${JSON.stringify(created.content)}`);
-    const after = structured('whoami', await client.callTool({ name: 'whoami', arguments: {} }));
-    const listed = structured('list_notes', await client.callTool({ name: 'list_notes', arguments: {} }));
+    const seen = await SCENARIO_RUNS[options.scenario]({ client, provider, transport });
     await client.close();
 
+    // The scenario's first fields, then the authorizations, then the rest (JSON.stringify leaves
+    // out the undefined ones: the fields of the other scenarios).
+    const { tools, whoami, scopes_after_step_up, ...rest } = seen;
     const result = {
         sdk: '@modelcontextprotocol/sdk',
         tools,
-        whoami: { subject: whoami.subject, client_id: whoami.client_id, scopes: whoami.scopes },
-        scopes_after_step_up: after.scopes,
+        whoami,
+        scopes_after_step_up,
         authorizations: provider.authorizations,
         granted_scopes: provider.grantedScopes,
         step_ups: provider.authorizations.filter(a => a.reason === 'insufficient_scope').length,
-        created_note: text,
-        notes: listed.notes,
+        ...rest,
         requests: traffic.requests
     };
     process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -161,6 +161,17 @@ impl UriTemplate {
 
     /// Whether `uri` is one the template could expand to (see the [module](self) docs).
     pub fn matches(&self, uri: &str) -> bool {
+        // Most URIs are told apart by the literal a template starts or ends with.
+        if let Some(Part::Literal(first)) = self.parts.first()
+            && !uri.starts_with(first.as_str())
+        {
+            return false;
+        }
+        if let Some(Part::Literal(last)) = self.parts.last()
+            && !uri.ends_with(last.as_str())
+        {
+            return false;
+        }
         let uri = uri.as_bytes();
         // `at[p]`: the URI's first `p` bytes can be matched by the parts so far.
         let mut at = vec![false; uri.len() + 1];

@@ -7,6 +7,8 @@
 //! which entries of a list answer a caller may see ([`McpAccess::shows`]). So a tool hidden from
 //! a caller's `tools/list` is exactly one the caller would be refused.
 
+use std::collections::HashMap;
+
 use mcp_auth_rules::uri_template::{TemplateError, UriTemplate};
 use serde_json::Value;
 
@@ -105,7 +107,14 @@ struct Need {
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct McpAccess {
-    entries: Vec<(Target, Need)>,
+    /// Requirements looked up by name (or exact URI): a decision costs a hash per target, not
+    /// a scan of the table, and a list of n entries is filtered in O(n).
+    tools: HashMap<String, Need>,
+    prompts: HashMap<String, Need>,
+    resources: HashMap<String, Need>,
+    methods: HashMap<String, Need>,
+    /// Templates are matched in the order they were declared.
+    templates: Vec<(UriTemplate, Need)>,
     public: Vec<Target>,
     show_all: bool,
 }
@@ -229,15 +238,42 @@ impl ListKind {
         }
     }
 
-    /// The request that uses an entry named `name`: its method and params.
-    fn use_of(self, name: &str) -> (&'static str, Value) {
+    /// The request that uses an entry named `name`: its method and what it names.
+    fn use_of(self, name: &str) -> (&'static str, Targets<'_>) {
+        let none = Targets {
+            tool: None,
+            prompt: None,
+            uri: None,
+        };
         match self {
-            Self::Tools => ("tools/call", serde_json::json!({ "name": name })),
-            Self::Prompts => ("prompts/get", serde_json::json!({ "name": name })),
-            Self::Resources => ("resources/read", serde_json::json!({ "uri": name })),
+            Self::Tools => (
+                "tools/call",
+                Targets {
+                    tool: Some(name),
+                    ..none
+                },
+            ),
+            Self::Prompts => (
+                "prompts/get",
+                Targets {
+                    prompt: Some(name),
+                    ..none
+                },
+            ),
+            Self::Resources => (
+                "resources/read",
+                Targets {
+                    uri: Some(name),
+                    ..none
+                },
+            ),
+            // A template is used by completing its variables.
             Self::Templates => (
                 "completion/complete",
-                serde_json::json!({ "ref": { "type": "ref/resource", "uri": name } }),
+                Targets {
+                    uri: Some(name),
+                    ..none
+                },
             ),
         }
     }
@@ -250,14 +286,39 @@ impl McpAccess {
     }
 
     fn need(&mut self, target: Target) -> &mut Need {
-        let at = match self.entries.iter().position(|(t, _)| *t == target) {
-            Some(at) => at,
-            None => {
-                self.entries.push((target, Need::default()));
-                self.entries.len() - 1
+        match target {
+            Target::Tool(name) => self.tools.entry(name).or_default(),
+            Target::Prompt(name) => self.prompts.entry(name).or_default(),
+            Target::Resource(uri) => self.resources.entry(uri).or_default(),
+            Target::Method(method) => self.methods.entry(method).or_default(),
+            Target::Template(template) => {
+                let at = match self.templates.iter().position(|(t, _)| *t == template) {
+                    Some(at) => at,
+                    None => {
+                        self.templates.push((template, Need::default()));
+                        self.templates.len() - 1
+                    }
+                };
+                &mut self.templates[at].1
             }
+        }
+    }
+
+    /// Every requirement, with what it is for.
+    fn entries(self) -> impl Iterator<Item = (Target, Need)> {
+        let named = |map: HashMap<String, Need>, target: fn(String) -> Target| {
+            map.into_iter()
+                .map(move |(name, need)| (target(name), need))
         };
-        &mut self.entries[at].1
+        named(self.tools, Target::Tool)
+            .chain(named(self.prompts, Target::Prompt))
+            .chain(named(self.resources, Target::Resource))
+            .chain(named(self.methods, Target::Method))
+            .chain(
+                self.templates
+                    .into_iter()
+                    .map(|(template, need)| (Target::Template(template), need)),
+            )
     }
 
     /// `operation` needs `scopes` (all of them), besides what it needed already.
@@ -368,37 +429,63 @@ impl McpAccess {
 
     /// Merges another table (e.g. those of a tool router and a prompt router).
     pub fn merge(mut self, other: McpAccess) -> Self {
-        for (target, need) in other.entries {
+        let show_all = other.show_all;
+        let public = other.public.clone();
+        for (target, need) in other.entries() {
             let op = Operation(target);
             self = self.scopes(op.clone(), need.scopes).roles(op, need.roles);
         }
-        for target in other.public {
+        for target in public {
             self = self.public(Operation(target));
         }
-        self.show_all |= other.show_all;
+        self.show_all |= show_all;
         self
     }
 
     /// What one request with `method` and `params` needs beyond the base scopes.
     pub fn needs(&self, method: &str, params: &Value) -> Needs<'_> {
+        self.needs_of(&Targets::of(method, params), method)
+    }
+
+    /// What a request for `targets` with `method` needs: its tool's, prompt's or resource's
+    /// requirement, every template that covers its URI, its method's.
+    fn needs_of(&self, targets: &Targets<'_>, method: &str) -> Needs<'_> {
         let mut needs = Needs::default();
-        let targets = Targets::of(method, params);
-        for (target, need) in &self.entries {
-            if targets.hit(target, method) {
+        let named = [
+            (targets.tool, &self.tools),
+            (targets.prompt, &self.prompts),
+            (targets.uri, &self.resources),
+        ];
+        for (name, map) in named {
+            if let Some(need) = name.and_then(|name| map.get(name)) {
                 needs.add(need);
             }
+        }
+        if let Some(uri) = targets.uri {
+            for (template, need) in &self.templates {
+                // A completion names the template itself; a read names a URI it covers.
+                if uri == template.as_str() || template.matches(uri) {
+                    needs.add(need);
+                }
+            }
+        }
+        if let Some(need) = self.methods.get(method) {
+            needs.add(need);
         }
         needs
     }
 
     /// Whether a request with `method` and `params` may be passed on without a token.
     pub fn is_public(&self, method: &str, params: &Value) -> bool {
-        let targets = Targets::of(method, params);
+        self.is_public_of(&Targets::of(method, params), method)
+    }
+
+    fn is_public_of(&self, targets: &Targets<'_>, method: &str) -> bool {
         // A request that names a target is public only when its target is (a public `method`
         // makes all of them public); one that names none, only by its method.
         self.public.iter().any(|target| match target {
             Target::Method(m) => m == method,
-            other => targets.names_one() && targets.hit(other, method),
+            other => targets.names_one() && targets.hit(other),
         })
     }
 
@@ -414,10 +501,10 @@ impl McpAccess {
         if self.show_all {
             return true;
         }
-        let (method, params) = kind.use_of(name);
+        let (method, targets) = kind.use_of(name);
         match has {
-            Some(has) => has(&self.needs(method, &params)),
-            None => kind != ListKind::Templates && self.is_public(method, &params),
+            Some(has) => has(&self.needs_of(&targets, method)),
+            None => kind != ListKind::Templates && self.is_public_of(&targets, method),
         }
     }
 
@@ -433,6 +520,7 @@ impl McpAccess {
 }
 
 /// What a request names, read the one way the layer reads it.
+#[derive(Clone, Copy)]
 struct Targets<'v> {
     tool: Option<&'v str>,
     prompt: Option<&'v str>,
@@ -471,9 +559,10 @@ impl<'v> Targets<'v> {
         self.tool.is_some() || self.prompt.is_some() || self.uri.is_some()
     }
 
-    fn hit(&self, target: &Target, method: &str) -> bool {
+    /// Whether the request names `target` (a method is not a target: see `is_public_of`).
+    fn hit(&self, target: &Target) -> bool {
         match target {
-            Target::Method(m) => m == method,
+            Target::Method(_) => false,
             Target::Tool(t) => self.tool == Some(t.as_str()),
             Target::Prompt(p) => self.prompt == Some(p.as_str()),
             Target::Resource(r) => self.uri == Some(r.as_str()),

@@ -11,13 +11,17 @@
 //! of an event held back until it is complete, every other event passed on as it came. An answer
 //! too large to read is not passed on unfiltered: it becomes an error (fail closed).
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::response::Response;
 use futures_util::StreamExt as _;
 use http::StatusCode;
+use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::access::{ListKind, McpAccess, Needs};
 use super::bind::{EventSplitter, SCAN_LIMIT, media_type};
@@ -75,9 +79,41 @@ struct Filter {
 }
 
 impl Filter {
-    /// Filters the lists of a JSON-RPC answer (one message or a batch) in place; whether
-    /// anything was left out.
-    fn message(&self, message: &mut Value) -> bool {
+    /// The JSON-RPC answer `text` (one message or a batch) with its lists filtered, or `None`
+    /// when nothing is left out (or it is not an answer to a list request of ours).
+    ///
+    /// Read raw: only the list's entries are looked into (for the member that names each), the
+    /// rest of the answer is copied as the server wrote it. An entry whose name cannot be read
+    /// the one way (missing, not a string, given twice) is left out.
+    fn text(&self, text: &str) -> Option<String> {
+        if text.trim_start().starts_with('[') {
+            let batch: Vec<&RawValue> = serde_json::from_str(text).ok()?;
+            let mut changed = false;
+            let mut out: Vec<Box<RawValue>> = Vec::with_capacity(batch.len());
+            for message in batch {
+                match self.one(message.get()) {
+                    Some(filtered) => {
+                        changed = true;
+                        out.push(RawValue::from_string(filtered).ok()?);
+                    }
+                    None => out.push(message.to_owned()),
+                }
+            }
+            return changed.then(|| serde_json::to_string(&out).ok()).flatten();
+        }
+        self.one(text)
+    }
+
+    /// [`text`](Self::text) for one message.
+    fn one(&self, text: &str) -> Option<String> {
+        let message: BTreeMap<String, &RawValue> = serde_json::from_str(text).ok()?;
+        let id: Value = serde_json::from_str(message.get("id")?.get()).ok()?;
+        let &(_, kind) = self.lists.requests.iter().find(|(i, _)| *i == id)?;
+        let (list, _) = kind.members();
+        let result: BTreeMap<String, &RawValue> =
+            serde_json::from_str(message.get("result")?.get()).ok()?;
+        let entries: Vec<&RawValue> = serde_json::from_str(result.get(list)?.get()).ok()?;
+        let before = entries.len();
         let permits = |needs: &Needs<'_>| {
             self.caller
                 .as_ref()
@@ -87,41 +123,31 @@ impl Filter {
             Some(_) => Some(&permits),
             None => None,
         };
-        let messages: Vec<&mut Value> = match message {
-            Value::Array(batch) => batch.iter_mut().collect(),
-            one => vec![one],
-        };
-        let mut changed = false;
-        for m in messages {
-            let id = m.get("id").cloned().unwrap_or(Value::Null);
-            let Some(&(_, kind)) = self.lists.requests.iter().find(|(i, _)| *i == id) else {
-                continue;
-            };
-            let (list, name) = kind.members();
-            let Some(entries) = m
-                .get_mut("result")
-                .and_then(|r| r.get_mut(list))
-                .and_then(Value::as_array_mut)
-            else {
-                continue;
-            };
-            let before = entries.len();
-            entries.retain(|entry| {
-                entry
-                    .get(name)
-                    .and_then(Value::as_str)
-                    .is_some_and(|n| self.access.shows(kind, n, has))
-            });
-            if entries.len() != before {
-                tracing::debug!(
-                    hidden = before - entries.len(),
-                    list,
-                    "list entries hidden from the caller"
-                );
-                changed = true;
+        let mut shown = String::with_capacity(result.get(list)?.get().len());
+        shown.push('[');
+        let mut kept = 0;
+        for entry in entries {
+            let visible = EntryName::of(entry.get(), kind)
+                .is_some_and(|name| self.access.shows(kind, &name, has));
+            if visible {
+                if kept > 0 {
+                    shown.push(',');
+                }
+                shown.push_str(entry.get());
+                kept += 1;
             }
         }
-        changed
+        shown.push(']');
+        if kept == before {
+            return None;
+        }
+        tracing::debug!(
+            hidden = before - kept,
+            list,
+            "list entries hidden from the caller"
+        );
+        let result = object(&result, list, &shown);
+        Some(object(&message, "result", &result))
     }
 
     /// The error that stands for a list answer too large to filter.
@@ -152,14 +178,14 @@ impl Filter {
                 );
             }
         };
-        let Ok(mut message) = serde_json::from_slice::<Value>(&bytes) else {
+        let filtered = std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|text| self.text(text));
+        let Some(filtered) = filtered else {
             return Response::from_parts(parts, Body::from(bytes));
         };
-        if !self.message(&mut message) {
-            return Response::from_parts(parts, Body::from(bytes));
-        }
         parts.headers.remove(http::header::CONTENT_LENGTH);
-        Response::from_parts(parts, Body::from(message.to_string()))
+        Response::from_parts(parts, Body::from(filtered))
     }
 
     fn events(self, response: Response) -> Response {
@@ -194,6 +220,53 @@ impl Filter {
     }
 }
 
+/// The JSON object of `members` (each already JSON) with the member `name` replaced by
+/// `value` (JSON). No value is parsed again: every piece was read from the server's answer, or
+/// written here from such pieces.
+fn object(members: &BTreeMap<String, &RawValue>, name: &str, value: &str) -> String {
+    let size: usize = members
+        .iter()
+        .map(|(k, v)| k.len() + v.get().len() + 4)
+        .sum();
+    let mut out = String::with_capacity(size + value.len() + 2);
+    out.push('{');
+    for (i, (key, raw)) in members.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        // A key is a string: written as JSON, it cannot fail.
+        out.push_str(&serde_json::to_string(key).unwrap_or_default());
+        out.push(':');
+        out.push_str(if key == name { value } else { raw.get() });
+    }
+    out.push('}');
+    out
+}
+
+/// The members that name a list entry, read without building the rest of it. A member given
+/// twice makes the entry unreadable (serde refuses the duplicate field).
+#[derive(Deserialize)]
+struct EntryName<'a> {
+    #[serde(borrow)]
+    name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    uri: Option<Cow<'a, str>>,
+    #[serde(borrow, rename = "uriTemplate")]
+    uri_template: Option<Cow<'a, str>>,
+}
+
+impl EntryName<'_> {
+    /// The name of the entry `text` of a `kind` list.
+    fn of(text: &str, kind: ListKind) -> Option<Cow<'_, str>> {
+        let names: EntryName<'_> = serde_json::from_str(text).ok()?;
+        match kind {
+            ListKind::Tools | ListKind::Prompts => names.name,
+            ListKind::Resources => names.uri,
+            ListKind::Templates => names.uri_template,
+        }
+    }
+}
+
 /// What a list answer too large to filter becomes.
 const TOO_LARGE: &str =
     "The server's list answer is too large for the authorization layer to filter (8 MiB)";
@@ -218,13 +291,9 @@ impl EventFilter {
             self.pending.extend_from_slice(&chunk[start..end]);
             start = end;
             let raw = std::mem::take(&mut self.pending);
-            let mut message = data.and_then(|d| serde_json::from_str::<Value>(&d).ok());
-            let filtered = message
-                .as_mut()
-                .is_some_and(|message| self.filter.message(message));
-            match message {
-                Some(message) if filtered => out.extend_from_slice(&rewritten(&raw, &message)),
-                _ => out.extend_from_slice(&raw),
+            match data.and_then(|data| self.filter.text(&data)) {
+                Some(filtered) => out.extend_from_slice(&rewritten(&raw, &filtered)),
+                None => out.extend_from_slice(&raw),
             }
         }
         self.pending.extend_from_slice(&chunk[start..]);
@@ -242,7 +311,7 @@ impl EventFilter {
 
 /// The event `raw` with its data replaced by `message`: every other field line (`id`, `event`,
 /// `retry`, comments) kept as it came, then one `data` line and the blank line that ends it.
-fn rewritten(raw: &[u8], message: &Value) -> Vec<u8> {
+fn rewritten(raw: &[u8], message: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(raw.len());
     for line in lines(raw) {
         let is_data = line == b"data" || line.starts_with(b"data:");
@@ -252,7 +321,7 @@ fn rewritten(raw: &[u8], message: &Value) -> Vec<u8> {
         }
     }
     out.extend_from_slice(b"data: ");
-    out.extend_from_slice(message.to_string().as_bytes());
+    out.extend_from_slice(message.as_bytes());
     out.extend_from_slice(b"\n\n");
     out
 }
@@ -301,27 +370,42 @@ mod tests {
         }
     }
 
+    fn filtered(filter: &Filter, answer: Value) -> Option<Value> {
+        filter
+            .text(&answer.to_string())
+            .map(|text| serde_json::from_str(&text).unwrap())
+    }
+
     #[test]
     fn an_anonymous_caller_sees_the_public_entries_and_the_cursor_stays() {
-        let mut answer = json!({"jsonrpc": "2.0", "id": 1, "result": {
-            "tools": [{"name": "about"}, {"name": "create_note"}, {"name": "whoami"}, {"title": "no name"}],
+        let answer = json!({"jsonrpc": "2.0", "id": 1, "result": {
+            "tools": [{"name": "about"}, {"name": "create_note"}, {"name": "whoami"},
+                      {"title": "no name"}, {"name": 7}],
             "nextCursor": "c2"
         }});
-        assert!(filter(None).message(&mut answer));
+        let answer = filtered(&filter(None), answer).unwrap();
         assert_eq!(answer["result"]["tools"], json!([{"name": "about"}]));
         assert_eq!(answer["result"]["nextCursor"], "c2");
+        assert_eq!(answer["jsonrpc"], "2.0");
+    }
+
+    #[test]
+    fn an_entry_whose_name_is_given_twice_is_left_out() {
+        let text = r#"{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"about"},{"name":"about","name":"create_note"}]}}"#;
+        let answer: Value = serde_json::from_str(&filter(None).text(text).unwrap()).unwrap();
+        assert_eq!(answer["result"]["tools"], json!([{"name": "about"}]));
     }
 
     #[test]
     fn answers_to_other_requests_are_left_alone() {
-        let mut answer =
+        let answer =
             json!({"jsonrpc": "2.0", "id": 2, "result": {"tools": [{"name": "create_note"}]}});
-        assert!(!filter(None).message(&mut answer));
-        let mut batch = json!([
+        assert!(filtered(&filter(None), answer).is_none());
+        let batch = json!([
             {"jsonrpc": "2.0", "id": 2, "result": {"tools": [{"name": "create_note"}]}},
             {"jsonrpc": "2.0", "id": "p", "result": {"prompts": [{"name": "summarize"}]}}
         ]);
-        assert!(filter(None).message(&mut batch));
+        let batch = filtered(&filter(None), batch).unwrap();
         assert_eq!(batch[0]["result"]["tools"][0]["name"], "create_note");
         assert_eq!(batch[1]["result"]["prompts"], json!([]));
     }
