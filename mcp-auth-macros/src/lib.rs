@@ -1,5 +1,5 @@
 //! Procedural macros for [`mcp-auth`](https://docs.rs/mcp-auth): [`macro@mcp_resource`],
-//! [`macro@requires_scope`] and [`macro@tool_scopes`].
+//! [`macro@requires_scope`], [`macro@requires_role`] and [`macro@tool_scopes`].
 //!
 //! Use them through `mcp_auth` (`use mcp_auth::{mcp_resource, requires_scope};`): the code they
 //! generate names the runtime only through `::mcp_auth::__private` (written in one place, the
@@ -62,6 +62,8 @@ mod snapshot;
 /// | `accept_jwt_typ` | `true` | also accept `typ: JWT` and no `typ` (providers without RFC 9068 tokens) |
 /// | `lenient_claims` | `true` | require only `iss`, `exp`, `aud` |
 /// | `scope_claim` | `"scp"` | the claim scopes are read from when `scope` is absent |
+/// | `roles` | `["notes-admin", ...]` | the roles `#[requires_role]` may name (none by default) |
+/// | `role_claim` | `"realm_access.roles"` | where tokens hold their roles: a claim or a dotted path to a nested one (default `roles`); an array of strings or a space-separated string |
 /// | `dpop` | `"bearer_only"` (default), `"accepted"` or `"required"` | DPoP (RFC 9449): Bearer tokens only, DPoP-bound tokens too, or DPoP-bound tokens only |
 /// | `dpop_algs` | `["ES256", ...]` | the DPoP proof algorithms (asymmetric; default ES256, RS256, PS256, EdDSA); only with `dpop = "accepted"` or `"required"` |
 ///
@@ -75,7 +77,7 @@ mod snapshot;
 /// # Generated items
 ///
 /// * `impl mcp_auth::spec::Resource for Notes` with the whole declaration as a constant;
-/// * `Notes::SCOPES`, and `Notes::builder()` to start the resource;
+/// * `Notes::SCOPES`, `Notes::ROLES`, and `Notes::builder()` to start the resource;
 /// * when `id` is a literal: `Notes::ID` and `Notes::WELL_KNOWN_PATH` (where the metadata is
 ///   served);
 /// * when `id` and every issuer are literals: `Notes::METADATA_JSON`, the exact bytes of the
@@ -151,8 +153,9 @@ pub fn requires_role(args: TokenStream, item: TokenStream) -> TokenStream {
     requires_scope::requires(scopes::Kind::Role, args.into(), item.into()).into()
 }
 
-/// Collects the `#[requires_scope]` of an rmcp server's tools and prompts into
-/// `Server::tool_scopes()`, the per-operation scopes of the MCP layer.
+/// Collects the `#[requires_scope]` and `#[requires_role]` of an rmcp server's tools, prompts and
+/// resources into `Server::tool_scopes()`, the per-operation requirements of the MCP layer
+/// (an `mcp_auth::mcp::McpAccess`).
 ///
 /// ```ignore
 /// use mcp_auth::tool_scopes;
@@ -191,17 +194,26 @@ pub fn requires_role(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// # What it reads
 ///
-/// For every method with `#[requires_scope("...")]` it takes the operation the method serves:
-/// `#[tool]` (a `tools/call` of its name) or `#[prompt]` (a `prompts/get`); the name is the
-/// attribute's `name = "..."` or else the method's name, as rmcp computes it. The method-level
-/// attribute is removed (this macro enforces it), so it needs no import and no resource; naming
-/// the same resource (`#[requires_scope(Notes, "...")]`) is accepted, another one is an error.
-/// Tools and prompts without `#[requires_scope]` need only the layer's base scopes.
+/// For every method with `#[requires_scope("...")]` or `#[requires_role("...")]` it takes the
+/// operation the method serves: `#[tool]` (a `tools/call` of its name) or `#[prompt]` (a
+/// `prompts/get`); the name is the attribute's `name = "..."` or else the method's name, as rmcp
+/// computes it. The method-level attributes are removed (this macro enforces them), so they need
+/// no resource; naming the same resource (`#[requires_scope(Notes, "...")]`) is accepted,
+/// another one is an error. Tools and prompts without a requirement need only the layer's base
+/// scopes.
+///
+/// On `read_resource` (in the `impl ServerHandler` block, with this macro on it), each
+/// requirement names its MCP resource: `#[requires_scope("read:notes", uri = "notes://stats")]`
+/// for one URI, `uri_template = "notes://note/{id}"` (RFC 6570, checked at compile time) for
+/// every URI the template covers. `read_resource`, `subscribe` and `unsubscribe` of that block
+/// then check the requirement of the URI they are asked for before their body runs.
 ///
 /// # Errors
 ///
-/// `#[requires_scope]` on a method that is neither a tool nor a prompt; two tools (or two
-/// prompts) with the same name; invalid, repeated or undeclared scopes; a missing resource.
+/// A requirement on a method that is neither a tool, a prompt nor `read_resource`; a resource
+/// (`uri`, `uri_template`) on a tool or prompt, none on `read_resource`, a template given as a
+/// `uri`, a malformed template; two tools (or two prompts) with the same name; invalid, repeated
+/// or undeclared scopes and roles; a missing resource.
 ///
 /// # Generated items
 ///

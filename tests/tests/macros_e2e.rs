@@ -1,7 +1,9 @@
 //! An axum app written only with the macros, against the development authorization server over
 //! loopback: 401 without a token, 403 `insufficient_scope` on the scoped handler, 200 with the
 //! right scope, metadata at the generated path; and the generated metadata constant is, byte
-//! for byte, what the runtime route serves.
+//! for byte, what the runtime route serves. A handler that requires a role (read from a nested
+//! claim, as Keycloak puts realm roles) answers `403` without a scope challenge to a token
+//! without it.
 
 use axum::Router;
 use axum::body::Body;
@@ -9,7 +11,7 @@ use axum::routing::get;
 use http::Request;
 use mcp_auth::discovery::{AuthServerConfig, AuthServerMetadata};
 use mcp_auth::discovery::{DiscoveryKind, fetch_server_config};
-use mcp_auth::{Auth, mcp_resource, requires_scope};
+use mcp_auth::{Auth, mcp_resource, requires_role, requires_scope};
 use mcp_auth_dev::AuthorizationServer;
 use mcp_auth_tests::challenge_parser::assert_valid_bearer;
 use mcp_auth_tests::{bind, spawn};
@@ -22,6 +24,8 @@ use tower::ServiceExt as _;
     scopes = ["read:notes", "write:notes"],
     name = "Notes",
     documentation = "https://notes.example.com/docs",
+    roles = ["notes-admin"],
+    role_claim = "realm_access.roles",
 )]
 pub struct Notes;
 
@@ -35,9 +39,18 @@ async fn create_note(auth: Auth<Notes>, body: String) -> String {
     format!("{} wrote {body}", auth.subject().unwrap_or("?"))
 }
 
+#[requires_scope("write:notes")]
+#[requires_role("notes-admin")]
+async fn purge_notes(auth: Auth<Notes>) -> String {
+    format!("{} purged", auth.subject().unwrap_or("?"))
+}
+
 fn app(notes: &mcp_auth::ResourceAuth<Notes>) -> Router {
     Router::new()
-        .route("/notes", get(list_notes).post(create_note))
+        .route(
+            "/notes",
+            get(list_notes).post(create_note).delete(purge_notes),
+        )
         .layer(notes.layer())
         .merge(notes.metadata_router())
 }
@@ -153,6 +166,44 @@ async fn macro_app_end_to_end_against_the_dev_server() {
         .unwrap();
     assert_eq!(created.status(), StatusCode::OK);
     assert_eq!(created.text().await.unwrap(), "alice wrote hi");
+
+    // The role, from `realm_access.roles`: refused without it (no scope challenge), served with.
+    let refused = http.delete(&url).bearer_auth(&writer).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(refused.headers().get("www-authenticate").is_none());
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "forbidden", "{body}");
+    let top_level_roles = idp
+        .token()
+        .audience(&id)
+        .scopes(["read:notes", "write:notes"])
+        .subject("alice")
+        .claim("roles", serde_json::json!(["notes-admin"]))
+        .mint();
+    let refused = http
+        .delete(&url)
+        .bearer_auth(&top_level_roles)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        refused.status(),
+        StatusCode::FORBIDDEN,
+        "the resource reads realm_access.roles, not roles"
+    );
+    let admin = idp
+        .token()
+        .audience(&id)
+        .scopes(["read:notes", "write:notes"])
+        .subject("alice")
+        .claim(
+            "realm_access",
+            serde_json::json!({"roles": ["offline_access", "notes-admin"]}),
+        )
+        .mint();
+    let purged = http.delete(&url).bearer_auth(&admin).send().await.unwrap();
+    assert_eq!(purged.status(), StatusCode::OK);
+    assert_eq!(purged.text().await.unwrap(), "alice purged");
 
     let metadata: serde_json::Value = http
         .get(format!("{origin}{}", Notes::WELL_KNOWN_PATH))

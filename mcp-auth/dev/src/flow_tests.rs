@@ -209,6 +209,60 @@ async fn register_authorize_token_and_the_token_verifies() {
 }
 
 #[tokio::test]
+async fn the_users_roles_are_in_the_tokens_of_the_sign_in_flow_and_its_refreshes() {
+    let idp = AuthorizationServer::builder()
+        .user("alice")
+        .user_roles(["notes-admin", "auditor"])
+        .start()
+        .await
+        .unwrap();
+    let client_id = public_client(&idp).await;
+    let (verifier, challenge) = pkce();
+    let code = code_for(&idp, &standard(&client_id, &challenge, "mcp:read")).await;
+    let (status, body) = exchange(&idp, &client_id, &code, &verifier).await;
+    assert_eq!(status, 200, "{body}");
+    let info = verifier_for(&idp, AUD)
+        .verify(body["access_token"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        info.claims()["roles"],
+        serde_json::json!(["notes-admin", "auditor"])
+    );
+
+    let (status, refreshed) = token(
+        &idp,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", body["refresh_token"].as_str().unwrap()),
+            ("client_id", &client_id),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{refreshed}");
+    let info = verifier_for(&idp, AUD)
+        .verify(refreshed["access_token"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        info.claims()["roles"],
+        serde_json::json!(["notes-admin", "auditor"])
+    );
+
+    // Without roles configured, no `roles` claim at all.
+    let plain = AuthorizationServer::builder().start().await.unwrap();
+    let client_id = public_client(&plain).await;
+    let (verifier, challenge) = pkce();
+    let code = code_for(&plain, &standard(&client_id, &challenge, "mcp:read")).await;
+    let (_, body) = exchange(&plain, &client_id, &code, &verifier).await;
+    let info = verifier_for(&plain, AUD)
+        .verify(body["access_token"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert!(!info.claims().contains_key("roles"));
+}
+
+#[tokio::test]
 async fn preregistered_clients_skip_registration() {
     let idp = AuthorizationServer::builder()
         .client(ClientRegistration::public("app", [CALLBACK]))
