@@ -7,12 +7,12 @@
 //! | 2. framing | `Origin`, `Host`, the request target, `Transfer-Encoding` | `403` / `400` |
 //! | 3. origin | `Origin` against the allowed origins | `403`, no CORS headers |
 //! | 4. preflight | `OPTIONS` | (answered `204` with CORS headers) |
-//! | 5. credentials | `Authorization`, read once into [`Credentials`] | `401` (none), `400` (malformed) |
+//! | 5. credentials | `Authorization`, read once into [`Credentials`]; none, at a resource with public MCP operations: the body decides (step 10) | `401` (none), `400` (malformed) |
 //! | 6. scheme | `Bearer` at a resource that requires DPoP | `401 invalid_token` |
 //! | 7. token | the verifier; what it knows at once ([`TokenVerifier::verify_cached`]) without waiting | `401 invalid_token`, `503` |
 //! | 8. proof | `DPoP`: the key binding and the proof, every step of RFC 9449 §4.3 ([`dpop`]) | `401 invalid_dpop_proof`, `use_dpop_nonce`, `503` |
 //! | 9. scopes | the layer's required scopes | `403 insufficient_scope` |
-//! | 10. MCP mode | the JSON-RPC body: headers, per-operation scopes, bindings ([`crate::mcp`]) | `400`, `403`, `404`, `413`, `415`, `503` |
+//! | 10. MCP mode | the JSON-RPC body: headers, per-operation roles and scopes, bindings; list answers filtered ([`crate::mcp`]) | `400`, `403`, `404`, `413`, `415`, `503` |
 //!
 //! A request decided without waiting (a refusal, or a `Bearer` token the verifier answers at
 //! once) is answered, or passed on with the inner service's own future, inside `call`: no box,

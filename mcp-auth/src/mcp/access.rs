@@ -228,13 +228,13 @@ impl ListKind {
         }
     }
 
-    /// The member of the result that holds the list, and the member of an entry that names it.
-    pub(crate) fn members(self) -> (&'static str, &'static str) {
+    /// The member of the result that holds the list.
+    pub(crate) fn member(self) -> &'static str {
         match self {
-            Self::Tools => ("tools", "name"),
-            Self::Prompts => ("prompts", "name"),
-            Self::Resources => ("resources", "uri"),
-            Self::Templates => ("resourceTemplates", "uriTemplate"),
+            Self::Tools => "tools",
+            Self::Prompts => "prompts",
+            Self::Resources => "resources",
+            Self::Templates => "resourceTemplates",
         }
     }
 

@@ -109,7 +109,7 @@ impl Filter {
         let message: BTreeMap<String, &RawValue> = serde_json::from_str(text).ok()?;
         let id: Value = serde_json::from_str(message.get("id")?.get()).ok()?;
         let &(_, kind) = self.lists.requests.iter().find(|(i, _)| *i == id)?;
-        let (list, _) = kind.members();
+        let list = kind.member();
         let result: BTreeMap<String, &RawValue> =
             serde_json::from_str(message.get("result")?.get()).ok()?;
         let entries: Vec<&RawValue> = serde_json::from_str(result.get(list)?.get()).ok()?;
