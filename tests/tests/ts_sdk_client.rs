@@ -12,7 +12,10 @@
 //! Two more scenarios of the client start from a `write:notes` token and step up the same way
 //! on a prompt (`prompts/get summarize_notes`) and on a templated resource (`resources/read
 //! notes://note/1`), each of which the filtered lists (`prompts/list`, `resources/list`,
-//! `resources/templates/list`) left out before the step-up and show after it.
+//! `resources/templates/list`) left out before the step-up and show after it. Both run at each
+//! protocol revision the SDK speaks with this server ([`REVISIONS`]): its own 2025-11-25, and
+//! 2025-06-18, which the client asks for in `initialize` with `--protocol-version` (the SDK
+//! cannot speak 2026-07-28).
 //!
 //! Needs Node.js (≥ 20) and npm on `PATH`. `tests/ts-client/node_modules` is installed with
 //! `npm ci` from the committed lock file when it is missing or holds another SDK version.
@@ -45,6 +48,14 @@ const PRM_PATH: &str = "/.well-known/oauth-protected-resource/mcp";
 
 /// Where the development server's RFC 8414 metadata is served (its issuer has no path).
 const AS_METADATA_PATH: &str = "/.well-known/oauth-authorization-server";
+
+/// The protocol revisions the step-up scenarios run at, each with the client arguments that
+/// make the SDK negotiate it: 2025-06-18 through `--protocol-version` (the SDK accepts it from
+/// the server but asks for its latest), 2025-11-25 (its `LATEST_PROTOCOL_VERSION`) by default.
+const REVISIONS: [(&str, &[&str]); 2] = [
+    ("2025-06-18", &["--protocol-version", "2025-06-18"]),
+    ("2025-11-25", &[]),
+];
 
 /// One request the notes server received.
 #[derive(Debug, Clone)]
@@ -215,6 +226,10 @@ async fn run_client(args: &[&str]) -> Run {
 /// lines: defaults here.
 #[derive(Debug, Deserialize)]
 struct Outcome {
+    /// The `--protocol-version` given, if any.
+    requested_protocol_version: Option<String>,
+    /// The revision the SDK negotiated (its transport's after `initialize`).
+    protocol_version: Option<String>,
     authorizations: Vec<Authorization>,
     granted_scopes: Vec<Option<String>>,
     step_ups: usize,
@@ -270,6 +285,8 @@ struct ClientRequest {
     method: String,
     url: String,
     bearer: bool,
+    /// The `MCP-Protocol-Version` header sent, if any.
+    protocol_version: Option<String>,
     status: Option<u16>,
     rpc: Option<String>,
     tool: Option<String>,
@@ -614,21 +631,83 @@ fn assert_step_up_from_write_notes(
     assert_eq!(idp.requests(&idp.token_endpoint()), 2);
 }
 
+/// Checks that the SDK negotiated `revision` and, as both its log and the notes server's show,
+/// sent it as `MCP-Protocol-Version` on every MCP request after `initialize` (the
+/// `notifications/initialized`, the GET of the SSE stream, the refused request and its retry
+/// included), and on neither `initialize` (the one refused 401 and the one that succeeded).
+fn assert_protocol_version(servers: &Servers, outcome: &Outcome, revision: &str, given: bool) {
+    let mcp = servers.mcp_url.as_str();
+    assert_eq!(
+        outcome.requested_protocol_version.as_deref(),
+        given.then_some(revision),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        outcome.protocol_version.as_deref(),
+        Some(revision),
+        "the SDK negotiated another revision: {outcome:?}"
+    );
+    let to_mcp: Vec<&ClientRequest> = outcome.requests.iter().filter(|r| r.url == mcp).collect();
+    let initialized = to_mcp
+        .iter()
+        .position(|r| r.rpc.as_deref() == Some("initialize") && r.status == Some(200))
+        .unwrap_or_else(|| panic!("no successful initialize: {:#?}", outcome.requests));
+    let (initialize, after) = to_mcp.split_at(initialized + 1);
+    assert!(
+        initialize.iter().all(|r| r.protocol_version.is_none()),
+        "a header before the revision was negotiated: {initialize:#?}"
+    );
+    assert!(after.len() > 3, "{:#?}", outcome.requests);
+    let wrong: Vec<&&ClientRequest> = after
+        .iter()
+        .filter(|r| r.protocol_version.as_deref() != Some(revision))
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "MCP requests after initialize without MCP-Protocol-Version {revision}: {wrong:#?}"
+    );
+
+    // The notes server saw the same: the two `initialize` without the header, the rest with it.
+    let seen = servers.seen();
+    let on_mcp: Vec<&Seen> = seen.iter().filter(|s| s.path == "/mcp").collect();
+    assert_eq!(on_mcp.len(), to_mcp.len(), "{seen:#?}");
+    assert_eq!(
+        on_mcp.iter().filter(|s| s.protocol.is_none()).count(),
+        2,
+        "{seen:#?}"
+    );
+    assert!(
+        on_mcp
+            .iter()
+            .all(|s| s.protocol.is_none() || s.protocol.as_deref() == Some(revision)),
+        "{seen:#?}"
+    );
+}
+
 /// With a `write:notes` token `prompts/list` leaves out `summarize_notes` (it needs
 /// `read:notes`); `prompts/get summarize_notes` gets 403 `insufficient_scope`, the SDK steps up
-/// as it does for a tool, the prompt is returned, and the list now shows it.
+/// as it does for a tool, the prompt is returned, and the list now shows it. At each revision
+/// of [`REVISIONS`], every MCP request after `initialize` carrying it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ts_sdk_client_steps_up_on_a_prompt_it_was_not_shown() {
     ensure_node_modules();
+    for (revision, revision_args) in REVISIONS {
+        eprintln!("protocol revision {revision}");
+        prompt_step_up(revision, revision_args).await;
+    }
+}
+
+async fn prompt_step_up(revision: &str, revision_args: &[&str]) {
     let servers = Servers::start().await;
-    let run = run_client(&[
-        &servers.mcp_url,
+    let mut args = vec![
+        servers.mcp_url.as_str(),
         "--scenario",
         "prompt",
         "--first-consent",
         "write:notes",
-    ])
-    .await;
+    ];
+    args.extend_from_slice(revision_args);
+    let run = run_client(&args).await;
     let outcome = run.outcome();
 
     assert_eq!(outcome.prompts_before, names(&[]), "{outcome:?}");
@@ -645,24 +724,34 @@ async fn ts_sdk_client_steps_up_on_a_prompt_it_was_not_shown() {
         &["prompts/list"],
         &["prompts/list"],
     );
+    assert_protocol_version(&servers, &outcome, revision, !revision_args.is_empty());
 }
 
 /// With a `write:notes` token `resources/templates/list` and `resources/list` leave out
 /// `notes://note/{id}` and `notes://stats` (they need `read:notes`); `resources/read
 /// notes://note/1` gets 403 `insufficient_scope`, the SDK steps up, the read returns the note
-/// `create_note` made, and the lists now show the template and the resource.
+/// `create_note` made, and the lists now show the template and the resource. At each revision
+/// of [`REVISIONS`], every MCP request after `initialize` carrying it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ts_sdk_client_steps_up_on_a_templated_resource_it_was_not_shown() {
     ensure_node_modules();
+    for (revision, revision_args) in REVISIONS {
+        eprintln!("protocol revision {revision}");
+        template_step_up(revision, revision_args).await;
+    }
+}
+
+async fn template_step_up(revision: &str, revision_args: &[&str]) {
     let servers = Servers::start().await;
-    let run = run_client(&[
-        &servers.mcp_url,
+    let mut args = vec![
+        servers.mcp_url.as_str(),
         "--scenario",
         "template",
         "--first-consent",
         "write:notes",
-    ])
-    .await;
+    ];
+    args.extend_from_slice(revision_args);
+    let run = run_client(&args).await;
     let outcome = run.outcome();
 
     assert!(!outcome.created_note.is_empty(), "{outcome:?}");
@@ -694,4 +783,5 @@ async fn ts_sdk_client_steps_up_on_a_templated_resource_it_was_not_shown() {
         ],
         &["resources/templates/list", "resources/list"],
     );
+    assert_protocol_version(&servers, &outcome, revision, !revision_args.is_empty());
 }

@@ -5,10 +5,11 @@
 //
 //     node client.mjs http://127.0.0.1:3000/mcp
 //     node client.mjs http://127.0.0.1:3000/mcp --scenario prompt --first-consent write:notes
+//     node client.mjs http://127.0.0.1:3000/mcp --protocol-version 2025-06-18
 //
 // Usage: node client.mjs <mcp-url> [--scenario tools|prompt|template] [--redirect-url <url>]
 //                                   [--first-consent <scope>|--no-first-consent]
-//                                   [--no-refresh-workaround]
+//                                   [--no-refresh-workaround] [--protocol-version <v>]
 //
 // The scenario `tools` (the default), each step done by the SDK itself
 // (StreamableHTTPClientTransport + auth()):
@@ -50,13 +51,26 @@
 // therefore hides the refresh token from the SDK, which then sends the user to the
 // authorization endpoint as the MCP step-up flow intends. --no-refresh-workaround shows the bug.
 //
+// Protocol revision (--protocol-version): SDK 1.32.2 always asks for its LATEST_PROTOCOL_VERSION,
+// 2025-11-25, in `initialize`, and accepts any answer in its SUPPORTED_PROTOCOL_VERSIONS
+// (2025-11-25, 2025-06-18, 2025-03-26, 2024-11-05, 2024-10-07); after that it sends the
+// negotiated revision as `MCP-Protocol-Version` on every request. With --protocol-version <v>
+// the recording `fetch` rewrites `params.protocolVersion` of every `initialize` request it
+// sends to <v>, so the server negotiates that revision and the SDK then uses it. Only the
+// revisions the SDK supports work: 2026-07-28 is not one of them (this SDK version cannot
+// speak it and rejects a server answering it: "Server's protocol version is not supported").
+// The default (no option) leaves the SDK's 2025-11-25.
+//
 // Output: one JSON line on stdout: what the scenario saw (`tools`: tools, whoami,
 // scopes_after_step_up, created_note, notes; `prompt`: prompts_before, prompt_messages, prompts_after; `template`: created_note,
 // templates_before, resources_before, note_read, templates_after, resources_after), and in
 // every scenario the authorizations, step-ups, granted scopes and the HTTP requests the SDK
-// made: method, path, status, whether a bearer token was sent, the JSON-RPC method of MCP
-// requests, and the tool, prompt or resource URI they name. Any failure: a message on stderr
-// and exit code 1. Tokens, codes and verifiers are never printed.
+// made: method, path, status, whether a bearer token was sent, the `MCP-Protocol-Version`
+// header sent (`protocol_version`, absent when none), the JSON-RPC method of MCP requests, and
+// the tool, prompt or resource URI they name; `protocol_version` at the top level is the
+// revision the SDK ended up with (its transport's, set from the `initialize` result) and
+// `requested_protocol_version` the --protocol-version given (null without it). Any failure: a
+// message on stderr and exit code 1. Tokens, codes and verifiers are never printed.
 
 import { randomBytes } from 'node:crypto';
 
@@ -65,7 +79,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 
 const USAGE =
-    'usage: node client.mjs <mcp-url> [--scenario tools|prompt|template] [--redirect-url <url>] [--first-consent <scope>|--no-first-consent] [--no-refresh-workaround]';
+    'usage: node client.mjs <mcp-url> [--scenario tools|prompt|template] [--redirect-url <url>] [--first-consent <scope>|--no-first-consent] [--no-refresh-workaround] [--protocol-version <v>]';
 const SCENARIOS = ['tools', 'prompt', 'template'];
 const OVERALL_TIMEOUT_MS = 50_000;
 
@@ -80,7 +94,8 @@ function parseArgs(argv) {
         scenario: 'tools',
         redirectUrl: 'http://127.0.0.1:33418/callback',
         firstConsent: 'read:notes',
-        refreshWorkaround: true
+        refreshWorkaround: true,
+        protocolVersion: undefined
     };
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i];
@@ -94,6 +109,7 @@ function parseArgs(argv) {
         else if (arg === '--first-consent') options.firstConsent = value();
         else if (arg === '--no-first-consent') options.firstConsent = undefined;
         else if (arg === '--no-refresh-workaround') options.refreshWorkaround = false;
+        else if (arg === '--protocol-version') options.protocolVersion = value();
         else if (arg.startsWith('--')) fail(`unknown option ${arg}\n${USAGE}`);
         else if (options.mcpUrl === undefined) options.mcpUrl = arg;
         else fail(`unexpected argument ${arg}\n${USAGE}`);
@@ -109,15 +125,23 @@ function parseArgs(argv) {
     return options;
 }
 
-/** The request log, and whether a step-up is under way (a 403 insufficient_scope was seen). */
+/**
+ * The request log, whether a step-up is under way (a 403 insufficient_scope was seen), and the
+ * protocol revision to ask for in `initialize` instead of the SDK's (undefined: the SDK's).
+ */
 class Traffic {
-    constructor(mcpUrl) {
+    constructor(mcpUrl, protocolVersion) {
         this.mcpUrl = new URL(mcpUrl).href;
+        this.protocolVersion = protocolVersion;
         this.requests = [];
         this.stepUpPending = false;
     }
 
-    /** A `fetch` that records each request (never headers' values, query strings or bodies). */
+    /**
+     * A `fetch` that records each request (of headers' values only `MCP-Protocol-Version`;
+     * never query strings or bodies), rewriting the revision asked for in `initialize` when
+     * --protocol-version was given.
+     */
     fetch = async (input, init = {}) => {
         const isRequest = input instanceof Request;
         const url = new URL(isRequest ? input.url : input);
@@ -127,11 +151,17 @@ class Traffic {
             url: `${url.origin}${url.pathname}`,
             bearer: /^bearer /i.test(headers.get('authorization') ?? '')
         };
+        const protocolVersion = headers.get('mcp-protocol-version');
+        if (protocolVersion !== null) entry.protocol_version = protocolVersion;
         if (url.href === this.mcpUrl && typeof init.body === 'string') {
             try {
                 const message = JSON.parse(init.body);
                 const params = message?.params;
                 if (typeof message?.method === 'string') entry.rpc = message.method;
+                if (message?.method === 'initialize' && this.protocolVersion !== undefined && params) {
+                    params.protocolVersion = this.protocolVersion;
+                    init = { ...init, body: JSON.stringify(message) };
+                }
                 if (message?.method === 'tools/call' && typeof params?.name === 'string') entry.tool = params.name;
                 if (message?.method === 'prompts/get' && typeof params?.name === 'string') entry.prompt = params.name;
                 if (typeof params?.uri === 'string') entry.uri = params.uri;
@@ -369,7 +399,7 @@ const SCENARIO_RUNS = { tools: toolsScenario, prompt: promptScenario, template: 
 
 async function main() {
     const options = parseArgs(process.argv.slice(2));
-    const traffic = new Traffic(options.mcpUrl);
+    const traffic = new Traffic(options.mcpUrl, options.protocolVersion);
     const provider = new InMemoryOAuthProvider({ ...options, traffic });
     const client = new Client({ name: 'mcp-auth-ts-client', version: '1.0.0' });
     const newTransport = () =>
@@ -389,6 +419,9 @@ async function main() {
         }
     );
 
+    // The revision the SDK negotiated: what it sends as MCP-Protocol-Version from now on.
+    // (Not checked against --protocol-version: the caller compares the two fields.)
+    const protocolVersion = transport.protocolVersion;
     const seen = await SCENARIO_RUNS[options.scenario]({ client, provider, transport });
     await client.close();
 
@@ -397,6 +430,8 @@ async function main() {
     const { tools, whoami, scopes_after_step_up, ...rest } = seen;
     const result = {
         sdk: '@modelcontextprotocol/sdk',
+        requested_protocol_version: options.protocolVersion ?? null,
+        protocol_version: protocolVersion ?? null,
         tools,
         whoami,
         scopes_after_step_up,
