@@ -75,6 +75,16 @@
 //! NOTES_DEV_ROLES=notes-admin cargo run --example notes
 //! ```
 //!
+//! To accept static API keys beside OAuth tokens (for scripts and CI jobs), give a file of their
+//! SHA-256 digests, one key a line: the digest in hex, the subject, the scopes separated by commas
+//! (`#` starts a comment). Clients send `Authorization: Bearer <key>`; keys are never advertised
+//! nor logged:
+//!
+//! ```text
+//! printf '%s ci-bot read:notes\n' "$(printf %s "$KEY" | sha256sum | cut -d' ' -f1)" > keys.txt
+//! NOTES_API_KEYS_FILE=keys.txt cargo run --example notes
+//! ```
+//!
 //! To run several instances behind one load balancer, give them one Redis for the bindings of
 //! sessions, tasks and draft handles (key and token caches stay per process):
 //!
@@ -88,6 +98,7 @@ use std::time::Duration;
 use mcp_auth::binding::RedisStore;
 use mcp_auth::dpop::{DpopOptions, DpopPolicy};
 use mcp_auth::introspection::ClientAuth;
+use mcp_auth::verify::ApiKeys;
 use mcp_auth_dev::{AuthorizationServer, Consent};
 use mcp_auth_examples::notes_server::{ADMIN_ROLE, DEV_ISSUER_PORT, DEV_USER, Notes, app};
 
@@ -114,6 +125,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let introspection = introspection_from_env()?;
     let dpop = dpop_from_env()?;
     let dev_roles = dev_roles_from_env()?;
+    let api_keys = api_keys_from_env()?;
     // Without NOTES_ISSUER, the default issuer is the development server started here.
     let dev = match std::env::var_os("NOTES_ISSUER") {
         Some(_) => None,
@@ -139,6 +151,11 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let dpop_policy = dpop.as_ref().map(|(label, _)| *label);
     if let Some((_, options)) = dpop {
         builder = builder.resource(move |r| r.dpop(|_| options));
+    }
+    // NOTES_API_KEYS_FILE: static API keys beside OAuth tokens.
+    let api_key_count = api_keys.as_ref().map(ApiKeys::len);
+    if let Some(keys) = api_keys {
+        builder = builder.resource(move |r| r.api_keys(keys));
     }
     // NOTES_REDIS_URL: the bindings of sessions, tasks and draft handles in Redis, shared by
     // every instance of the server behind one load balancer.
@@ -166,6 +183,11 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
     if let Some((id, _)) = &introspection {
         println!("  Introspection:         opaque tokens, as client `{id}` (client_secret_basic)");
+    }
+    if let Some(count) = api_key_count {
+        println!(
+            "  API keys:              {count} (from NOTES_API_KEYS_FILE), as Authorization: Bearer <key>"
+        );
     }
     if let Some(dev) = &dev {
         let lifetime = Duration::from_secs(24 * 3600);
@@ -342,6 +364,19 @@ fn dpop_from_env() -> Result<Option<(&'static str, DpopOptions)>, String> {
             Ok(Some((label, options)))
         }
     }
+}
+
+/// `NOTES_API_KEYS_FILE`: the file of API keys the resource accepts beside OAuth tokens (one key
+/// a line: its SHA-256 in hex, the subject, the scopes separated by commas; see
+/// `mcp_auth::verify::ApiKeys`). Unset: no keys.
+fn api_keys_from_env() -> Result<Option<ApiKeys>, String> {
+    const FILE: &str = "NOTES_API_KEYS_FILE";
+    let Some(path) = env_text(FILE)? else {
+        return Ok(None);
+    };
+    ApiKeys::from_file(&path)
+        .map(Some)
+        .map_err(|e| format!("{FILE}: {e}"))
 }
 
 /// `NOTES_DEV_ROLES`: the roles of the development server's user, comma-separated (for example

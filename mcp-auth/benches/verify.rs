@@ -82,6 +82,9 @@ fn bench_verify(c: &mut Criterion, rt: &tokio::runtime::Runtime, idp: &Authoriza
     group.finish();
 }
 
+/// A static API key of 40 characters (a typical generated key).
+const API_KEY: &str = "mk_live_4fT9qZ2xW7nR1pL8vB3cY6hJ0sD5gK2a";
+
 fn server(idp: &AuthorizationServer, cache: TokenCacheOptions) -> ResourceServer {
     ResourceServer::builder()
         .resource(
@@ -152,6 +155,42 @@ fn bench_service(c: &mut Criterion, rt: &tokio::runtime::Runtime, idp: &Authoriz
             });
         });
     }
+    // A static API key: one SHA-256 and one probe, as a cached token.
+    let keyed = Router::new().route("/mcp", get(|| async { "ok" })).layer(
+        ResourceServer::builder()
+            .resource(
+                ProtectedResource::new(RESOURCE)
+                    .issuer_with_jwks(idp.issuer(), idp.jwks_uri())
+                    .api_keys(
+                        mcp_auth::verify::ApiKeys::new()
+                            .try_key(
+                                mcp_auth::verify::ApiKey::from_secret(API_KEY, "ci-bot")
+                                    .scopes(["mcp:read"]),
+                            )
+                            .expect("key"),
+                    ),
+            )
+            .build()
+            .expect("resource server")
+            .bearer(RESOURCE)
+            .required_scopes(["mcp:read"]),
+    );
+    let ok = rt.block_on(
+        keyed
+            .clone()
+            .oneshot(request("GET", API_KEY, Body::empty())),
+    );
+    assert_eq!(ok.expect("infallible").status(), 200);
+    group.bench_function("layer/api-key", |b| {
+        b.iter(|| {
+            rt.block_on(
+                keyed
+                    .clone()
+                    .oneshot(request("GET", API_KEY, Body::empty())),
+            )
+            .expect("infallible")
+        });
+    });
     group.bench_function("no-layer", |b| {
         b.iter(|| {
             rt.block_on(bare.clone().oneshot(request("GET", &token, Body::empty())))

@@ -13,6 +13,9 @@ pub enum TokenKind {
     Jwt,
     /// An opaque token checked by the issuer's introspection endpoint (RFC 7662).
     Opaque,
+    /// A static API key of the resource ([`ApiKeys`](crate::verify::ApiKeys)); its issuer is
+    /// [`API_KEY_ISSUER`](crate::verify::API_KEY_ISSUER).
+    ApiKey,
 }
 
 /// The verified facts about an access token, as handlers see them.

@@ -123,6 +123,13 @@ pub enum VerifyError {
     /// A required claim is absent.
     #[error("The access token has no `{0}` claim")]
     MissingClaim(&'static str),
+    /// The token names its client in `azp` (an OpenID Connect ID-token claim) and has no
+    /// `client_id` (RFC 9068 §2.2). Keycloak and Entra ID do this; `lenient_claims` accepts
+    /// `azp` as the client id, and the server log says so the first time.
+    #[error(
+        "The access token has no `client_id` claim (RFC 9068 §2.2); it names its client in `azp`"
+    )]
+    ClientIdInAzp,
     /// A claim has the wrong JSON type or an impossible value.
     #[error("The access token `{claim}` claim must be {expected}")]
     InvalidClaim {
@@ -177,6 +184,7 @@ impl VerifyError {
             Self::IssuedInFuture => "issued_in_future",
             Self::InvalidAudience => "invalid_audience",
             Self::MissingClaim(_) => "missing_claim",
+            Self::ClientIdInAzp => "client_id_in_azp",
             Self::InvalidClaim { .. } => "invalid_claim",
             Self::NotABearerToken => "not_a_bearer_token",
             Self::Inactive => "inactive",

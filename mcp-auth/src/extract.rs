@@ -54,6 +54,10 @@ impl Authenticated {
             .hierarchy
             .require(self.info.scopes(), needed.clone())
             .err()?;
+        if crate::notice::Mismatch::scopes_in_scp(&self.info) {
+            let mismatch = crate::notice::Mismatch::ScopesInScp;
+            protection.notices.mismatch(&protection.id, mismatch);
+        }
         Some(AuthRejection::insufficient_scope(
             &protection.challenge,
             &self.info,

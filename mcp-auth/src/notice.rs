@@ -75,7 +75,8 @@ pub(crate) struct Notices {
     no_layer: Once,
     #[cfg(feature = "rmcp")]
     unchecked_tool_scopes: Once,
-    typ_refused: Once,
+    /// One per [`Mismatch`].
+    mismatches: [Once; Mismatch::COUNT],
     body_limit_without_mcp: Once,
     /// Bearer layers made for the resource, for the "served unprotected" notice.
     layers: AtomicUsize,
@@ -207,18 +208,85 @@ impl Notices {
         }
     }
 
-    /// A token was refused for its `typ` header: names the setting, once. Clients only see
-    /// "must be at+jwt"; the operator's log says how to accept the provider's tokens.
-    pub(crate) fn typ_refused(&self, id: &str) {
-        if self.typ_refused.first() {
-            tracing::warn!(
-                resource = %id,
-                "an access token was refused because its `typ` header is not `at+jwt` (RFC 9068 §4). \
+    /// A token was refused for a difference between what the provider issues and what the
+    /// resource expects: the first time per cause, a `warn` naming the setting or the
+    /// provider-side fix. Clients only see the RFC 6750 refusal.
+    pub(crate) fn mismatch(&self, id: &str, mismatch: Mismatch) {
+        if self.mismatches[mismatch as usize].first() {
+            tracing::warn!(resource = %id, "{}", mismatch.advice(id));
+        }
+    }
+}
+
+/// A provider's token shape the resource refuses by default, and what to do about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mismatch {
+    /// `typ` is `JWT` or absent, not `at+jwt`.
+    Typ,
+    /// No `aud` claim.
+    NoAudience,
+    /// An `aud` that does not name the resource (an API identifier).
+    ForeignAudience,
+    /// `azp` and no `client_id`.
+    ClientIdInAzp,
+    /// Scopes in `scp`, which the resource does not read: refused for its scopes.
+    ScopesInScp,
+}
+
+impl Mismatch {
+    const COUNT: usize = 5;
+
+    fn advice(self, id: &str) -> String {
+        match self {
+            Self::Typ => "an access token was refused because its `typ` header is not `at+jwt` (RFC 9068 §4). \
                  If your authorization server mints `typ: JWT` access tokens (Keycloak, Auth0's default \
                  token profile, Entra ID, ...), accept them with `accept_jwt_typ = true` in \
-                 #[mcp_resource], or `.verify(|v| v.typ(TypPolicy::AllowJwt))` on the resource"
-            );
+                 #[mcp_resource], or `.verify(|v| v.typ(TypPolicy::AllowJwt))` on the resource".to_owned(),
+            Self::NoAudience => format!(
+                "an access token was refused because it has no `aud` claim: this resource accepts \
+                 only tokens issued for it (RFC 8707, MCP's audience validation). Keycloak 26 and \
+                 Cognito issue access tokens without `aud` by default: have the provider put `{id}` \
+                 in `aud` (Keycloak: an Audience mapper, or clients sending `resource={id}`; \
+                 Cognito: a resource server with that identifier), or, giving up the audience \
+                 binding for one issuer, `.verify(|v| v.accept_missing_audience_from(ISSUER))`"
+            ),
+            Self::ForeignAudience => format!(
+                "an access token was refused because its `aud` does not name this resource \
+                 (`{id}`): the provider issued it for another audience, usually an API identifier \
+                 (Auth0's API audience, Entra's `api://...`, Okta's authorization-server audience). \
+                 Make that identifier `{id}` at the provider, have clients send `resource={id}` \
+                 (RFC 8707), or accept the identifier too with `.verify(|v| v.extra_audience(\"...\"))`"
+            ),
+            Self::ClientIdInAzp => "an access token was refused because it names its client in `azp` \
+                 and has no `client_id` (RFC 9068 §2.2); Keycloak and Entra ID do this. Accept `azp` \
+                 as the client id with `lenient_claims = true` in #[mcp_resource] (or \
+                 `.verify(|v| v.claims(ClaimsProfile::Lenient))`), or add a `client_id` claim at the \
+                 provider".to_owned(),
+            Self::ScopesInScp => "a token without a `scope` claim but with `scp` was refused for its \
+                 scopes: this resource reads scopes from `scope` (RFC 9068 §2.2.3). If your provider \
+                 puts them in `scp` (Okta, Entra ID), read it with `scope_claim = \"scp\"` in \
+                 #[mcp_resource], or `.verify(|v| v.scope_claims([ScopeClaim::Scope, ScopeClaim::Scp]))`"
+                .to_owned(),
         }
+    }
+
+    /// The mismatch a verification error shows, if it is one.
+    pub(crate) fn of(error: &crate::VerifyError) -> Option<Self> {
+        match error {
+            crate::VerifyError::InvalidType => Some(Self::Typ),
+            crate::VerifyError::MissingClaim("aud") => Some(Self::NoAudience),
+            crate::VerifyError::InvalidAudience => Some(Self::ForeignAudience),
+            crate::VerifyError::ClientIdInAzp => Some(Self::ClientIdInAzp),
+            _ => None,
+        }
+    }
+
+    /// Whether the token `info`, refused for its scopes, holds them in an `scp` the resource
+    /// does not read.
+    pub(crate) fn scopes_in_scp(info: &crate::AuthInfo) -> bool {
+        info.scopes().is_empty()
+            && !info.claims().contains_key("scope")
+            && info.claims().contains_key("scp")
     }
 }
 
@@ -235,6 +303,39 @@ mod tests {
         }
         throttle.next_ms.store(0, Ordering::Relaxed);
         assert_eq!(throttle.admit(), Some(9_999));
+    }
+
+    #[test]
+    fn each_mismatch_is_told_once_naming_its_fix() {
+        let notices = Notices::default();
+        for mismatch in [
+            Mismatch::Typ,
+            Mismatch::NoAudience,
+            Mismatch::ForeignAudience,
+            Mismatch::ClientIdInAzp,
+            Mismatch::ScopesInScp,
+        ] {
+            assert!(notices.mismatches[mismatch as usize].first());
+            assert!(!notices.mismatches[mismatch as usize].first());
+        }
+        let id = "https://mcp.example.com/mcp";
+        assert!(
+            Mismatch::NoAudience
+                .advice(id)
+                .contains("accept_missing_audience_from")
+        );
+        assert!(
+            Mismatch::ForeignAudience
+                .advice(id)
+                .contains("extra_audience")
+        );
+        assert!(
+            Mismatch::ClientIdInAzp
+                .advice(id)
+                .contains("lenient_claims")
+        );
+        assert!(Mismatch::ScopesInScp.advice(id).contains("scope_claim"));
+        assert!(Mismatch::Typ.advice(id).contains("accept_jwt_typ"));
     }
 
     #[test]

@@ -445,7 +445,10 @@ where
                 Next::Refuse(Rejected::Known(RejectionKey::DpopRequired))
             }
             Credentials::Token(Scheme::Bearer, token) => {
-                match protection.verifier.verify_cached(token) {
+                let known = protection
+                    .api_key(token)
+                    .or_else(|| protection.verifier.verify_cached(token));
+                match known {
                     Some(outcome) => match bearer_outcome(config, outcome) {
                         Ok(authenticated) => Next::Proceed(authenticated),
                         Err(rejected) => Next::Refuse(rejected),
@@ -633,6 +636,10 @@ fn scoped(config: &LayerConfig, info: AuthInfo) -> Result<Authenticated, Rejecte
         .hierarchy
         .require(info.scopes(), config.required.iter())
     {
+        if crate::notice::Mismatch::scopes_in_scp(&info) {
+            let mismatch = crate::notice::Mismatch::ScopesInScp;
+            protection.notices.mismatch(&protection.id, mismatch);
+        }
         return Err(Rejected::Other(Box::new(
             AuthRejection::insufficient_scope(
                 &protection.challenge,
@@ -660,11 +667,12 @@ pub(crate) fn log_refused_token(protection: &Protection, error: &VerifyError) {
             tracing::debug!(%reason, "authorization server unavailable");
             protection.notices.unavailable(&protection.id, reason);
         }
-        VerifyError::InvalidType => {
-            tracing::debug!(reason = error.kind(), "token rejected");
-            protection.notices.typ_refused(&protection.id);
+        other => {
+            tracing::debug!(reason = other.kind(), "token rejected");
+            if let Some(mismatch) = crate::notice::Mismatch::of(other) {
+                protection.notices.mismatch(&protection.id, mismatch);
+            }
         }
-        other => tracing::debug!(reason = other.kind(), "token rejected"),
     }
 }
 

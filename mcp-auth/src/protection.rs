@@ -17,6 +17,21 @@ use crate::scope::ScopeHierarchy;
 use crate::verify::SharedVerifier;
 use crate::well_known::Document;
 
+impl Protection {
+    /// The answer for a Bearer `token` that is one of the resource's API keys; `None` for any
+    /// other token (and at once for a JWT-shaped one: no key looks like a JWT).
+    pub(crate) fn api_key(
+        &self,
+        token: &str,
+    ) -> Option<Result<crate::AuthInfo, crate::VerifyError>> {
+        let (keys, clock) = self.api_keys.as_ref()?;
+        if crate::jws::is_jwt_shaped(token) {
+            return None;
+        }
+        keys.check(token, clock.unix_seconds(), &self.roles)
+    }
+}
+
 /// A resource as its request path sees it.
 #[derive(Debug)]
 pub(crate) struct Protection {
@@ -37,6 +52,8 @@ pub(crate) struct Protection {
     pub(crate) hierarchy: ScopeHierarchy,
     /// Where its tokens hold their roles.
     pub(crate) roles: crate::role::RoleClaim,
+    /// The static API keys it accepts beside tokens, and the clock their expiry is read on.
+    pub(crate) api_keys: Option<(crate::verify::ApiKeys, crate::clock::SharedClock)>,
     /// What every refusal's challenges say.
     pub(crate) challenge: ChallengeContext,
     /// Where sessions, tasks and handles are bound to their users.

@@ -85,6 +85,7 @@ pub struct ProtectedResource {
     verifier: Option<SharedVerifier>,
     hierarchy: ScopeHierarchy,
     role_claim: Option<String>,
+    api_keys: Option<crate::verify::ApiKeys>,
     bindings: crate::binding::BindingOptions,
     dpop: crate::dpop::DpopOptions,
 }
@@ -105,6 +106,7 @@ impl ProtectedResource {
             verifier: None,
             hierarchy: ScopeHierarchy::default(),
             role_claim: None,
+            api_keys: None,
             bindings: Default::default(),
             dpop: Default::default(),
         }
@@ -230,6 +232,16 @@ impl ProtectedResource {
     /// [`ResourceServerBuilder::build`].
     pub fn role_claim(mut self, path: impl Into<String>) -> Self {
         self.role_claim = Some(path.into());
+        self
+    }
+
+    /// Accepts the static API `keys` as `Authorization: Bearer <key>` beside the tokens of the
+    /// authorization servers (see [`ApiKeys`](crate::verify::ApiKeys)): each authenticates its
+    /// subject with its scopes and roles, through the same decisions as a token. Keys are not
+    /// advertised: the metadata and the challenges stay those of OAuth. Replaces keys given
+    /// before.
+    pub fn api_keys(mut self, keys: crate::verify::ApiKeys) -> Self {
+        self.api_keys = Some(keys);
         self
     }
 
@@ -619,13 +631,33 @@ fn build_resource(
     } else {
         vec![bare.to_owned()]
     };
+    for issuer in &resource.options.audience_optional {
+        tracing::warn!(
+            resource = %id,
+            %issuer,
+            "tokens of this issuer without an `aud` claim are accepted \
+             (.verify(|v| v.accept_missing_audience_from(..))): the audience binding is given up \
+             for them, so any token it issues without `aud`, for any other API, is accepted here \
+             too. Prefer having the provider put this resource in `aud`"
+        );
+    }
     let roles = match resource.role_claim.as_deref() {
         None => crate::role::RoleClaim::default(),
         Some(path) => crate::role::RoleClaim::parse(path)
             .map_err(|problem| ConfigError::invalid("role_claim", problem.message))?,
     };
+    let api_keys = resource
+        .api_keys
+        .filter(|keys| !keys.is_empty())
+        .map(|keys| {
+            (
+                keys,
+                context.clock.map_or_else(crate::clock::system, Arc::clone),
+            )
+        });
     let protection = Protection {
         roles,
+        api_keys,
         authority: url[url::Position::BeforeHost..url::Position::AfterPort].to_owned(),
         origin: url.origin().ascii_serialization(),
         path: match url.path() {

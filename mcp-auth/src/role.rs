@@ -52,6 +52,35 @@ impl RoleClaim {
         }
     }
 
+    /// Puts `roles` into `claims` where this claim reads them (an array at the path), for
+    /// credentials that carry roles without a token (API keys).
+    pub(crate) fn insert_into(
+        &self,
+        claims: &mut serde_json::Map<String, Value>,
+        roles: &[String],
+    ) {
+        let Some((last, parents)) = self.path.split_last() else {
+            return;
+        };
+        let mut object = claims;
+        for name in parents {
+            let entry = object
+                .entry(name.clone())
+                .or_insert_with(|| Value::Object(serde_json::Map::new()));
+            if !entry.is_object() {
+                *entry = Value::Object(serde_json::Map::new());
+            }
+            let Value::Object(next) = entry else {
+                return;
+            };
+            object = next;
+        }
+        object.insert(
+            last.clone(),
+            Value::Array(roles.iter().cloned().map(Value::String).collect()),
+        );
+    }
+
     /// The roles of `needed` the token `info` does not hold, in their order.
     pub(crate) fn missing<'a>(&self, info: &AuthInfo, needed: &[&'a str]) -> Vec<&'a str> {
         needed

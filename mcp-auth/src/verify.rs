@@ -14,8 +14,10 @@ use crate::clock::SharedClock;
 use crate::error::{ConfigError, VerifyError};
 pub use crate::jwks::{JwksCache, JwksOptions};
 use crate::jws::{Jws, JwsError, Segment, decode_object};
+pub use api_keys::{API_KEY_ISSUER, ApiKey, ApiKeys, ApiKeysError};
 pub use token_cache::TokenCacheOptions;
 
+mod api_keys;
 mod token_cache;
 
 /// Checks an access token and says what it grants.
@@ -231,6 +233,8 @@ pub struct VerifyOptions {
     pub(crate) claims: ClaimsProfile,
     pub(crate) scope_claims: Vec<ScopeClaim>,
     pub(crate) extra_audiences: Vec<String>,
+    /// Issuers whose tokens may come without `aud` (an explicit opt-out, never the default).
+    pub(crate) audience_optional: Vec<String>,
     pub(crate) max_token_bytes: usize,
     pub(crate) max_lifetime: Option<Duration>,
     pub(crate) token_cache: TokenCacheOptions,
@@ -244,6 +248,7 @@ impl Default for VerifyOptions {
             claims: ClaimsProfile::Strict,
             scope_claims: vec![ScopeClaim::Scope],
             extra_audiences: Vec::new(),
+            audience_optional: Vec::new(),
             max_token_bytes: 16 * 1024,
             max_lifetime: None,
             token_cache: TokenCacheOptions::default(),
@@ -295,6 +300,22 @@ impl VerifyOptions {
     /// the end of year 9999 regardless.
     pub fn max_lifetime(mut self, max: Duration) -> Self {
         self.max_lifetime = Some(max);
+        self
+    }
+
+    /// Accepts tokens of `issuer` (its identifier, byte for byte) that have no `aud` claim at
+    /// all; a token of that issuer that has `aud` must still name this resource. Never the
+    /// default, and logged at `warn` when the resource is built, because it gives up the
+    /// audience binding (RFC 8707, MCP's audience validation): every token `issuer` mints
+    /// without `aud`, for any other API of the same authorization server, is then accepted here
+    /// too. Prefer the provider-side fix: Keycloak (26.x issues no `aud` by default) with an
+    /// audience mapper or the `resource` parameter; Cognito with a resource server whose
+    /// identifier is this resource.
+    pub fn accept_missing_audience_from(mut self, issuer: impl Into<String>) -> Self {
+        let issuer = issuer.into();
+        if !self.audience_optional.contains(&issuer) {
+            self.audience_optional.push(issuer);
+        }
         self
     }
 
@@ -478,14 +499,24 @@ impl JwtVerifier {
             return Err(VerifyError::IssuedInFuture);
         }
         options.check_lifetime(exp, iat, now)?;
-        let audiences = claim_audiences(&claims)?.ok_or(VerifyError::MissingClaim("aud"))?;
-        if !options.accepts_audience(&audiences, &inner.resource) {
-            return Err(VerifyError::InvalidAudience);
-        }
+        let audiences = match claim_audiences(&claims)? {
+            Some(audiences) => {
+                if !options.accepts_audience(&audiences, &inner.resource) {
+                    return Err(VerifyError::InvalidAudience);
+                }
+                audiences
+            }
+            // The explicit, per-issuer opt-out: no `aud` at all, from that issuer only.
+            None if options.audience_optional.iter().any(|i| i == iss) => Vec::new(),
+            None => return Err(VerifyError::MissingClaim("aud")),
+        };
         let subject = claim_str(&claims, "sub")?.map(str::to_owned);
         let client_id = claim_str(&claims, "client_id")?.map(str::to_owned);
         let token_id = claim_str(&claims, "jti")?.map(str::to_owned);
         if options.claims == ClaimsProfile::Strict {
+            if client_id.is_none() && claims.contains_key("azp") {
+                return Err(VerifyError::ClientIdInAzp);
+            }
             for (name, present) in [
                 ("sub", subject.is_some()),
                 ("client_id", client_id.is_some()),

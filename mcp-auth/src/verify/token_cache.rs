@@ -182,6 +182,7 @@ fn is_permanent(error: &VerifyError) -> bool {
         | Expired
         | InvalidAudience
         | MissingClaim(_)
+        | ClientIdInAzp
         | InvalidClaim { .. }
         | NotABearerToken => true,
         // The key set can change (rotation), the authorization server can come back, time
