@@ -101,6 +101,7 @@ pub mod mcp;
 pub mod metadata;
 mod notice;
 mod pipeline;
+pub mod presets;
 mod protection;
 mod rejection;
 mod resource;

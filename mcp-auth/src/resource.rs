@@ -235,6 +235,14 @@ impl ProtectedResource {
         self
     }
 
+    /// Applies the token settings of an identity provider's [`Preset`](crate::presets::Preset):
+    /// the `typ` its access tokens send, the claims they leave out, where they put scopes and
+    /// roles, the audience they are issued for. Its authorization server is given as any other
+    /// (discover [`Preset::issuer`](crate::presets::Preset::issuer)).
+    pub fn preset(self, preset: &crate::presets::Preset) -> Self {
+        preset.apply(self)
+    }
+
     /// Accepts the static API `keys` as `Authorization: Bearer <key>` beside the tokens of the
     /// authorization servers (see [`ApiKeys`](crate::verify::ApiKeys)): each authenticates its
     /// subject with its scopes and roles, through the same decisions as a token. Keys are not
