@@ -48,8 +48,17 @@
 //!     cargo run --example notes
 //! ```
 //!
-//! Set both or neither: one without the other stops the server with a message naming the
-//! missing variable. Without `NOTES_ISSUER`, the two become the development server's
+//! With an authorization server that authenticates introspection callers by `private_key_jwt`
+//! (ZITADEL, Okta), give the resource server's private key (a JWK with `kid` and `alg`) instead
+//! of the secret:
+//!
+//! ```text
+//! NOTES_INTROSPECTION_CLIENT_ID=notes-rs NOTES_INTROSPECTION_PRIVATE_KEY_FILE=key.json \
+//!     cargo run --example notes
+//! ```
+//!
+//! The client id and one of the two, or none: anything else stops the server with a message
+//! naming the variables. Without `NOTES_ISSUER`, the two become the development server's
 //! introspection client and the printed token is an opaque one, so the introspection path can
 //! be tried locally. `NOTES_CONSENT` only concerns the development server.
 //!
@@ -97,7 +106,7 @@ use std::time::Duration;
 
 use mcp_auth::binding::RedisStore;
 use mcp_auth::dpop::{DpopOptions, DpopPolicy};
-use mcp_auth::introspection::ClientAuth;
+use mcp_auth::introspection::{ClientAuth, ClientKey};
 use mcp_auth::verify::ApiKeys;
 use mcp_auth_dev::{AuthorizationServer, Consent};
 use mcp_auth_examples::notes_server::{ADMIN_ROLE, DEV_ISSUER_PORT, DEV_USER, Notes, app};
@@ -135,8 +144,20 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
                 .user(DEV_USER)
                 .user_roles(dev_roles.iter().cloned())
                 .consent(consent);
-            if let Some((id, secret)) = &introspection {
-                builder = builder.client_credentials(id, secret);
+            match &introspection {
+                Some(Introspection {
+                    id,
+                    credential: Credential::Secret(secret),
+                }) => {
+                    builder = builder.client_credentials(id, secret);
+                }
+                Some(Introspection {
+                    id,
+                    credential: Credential::Key { public_jwk, .. },
+                }) => {
+                    builder = builder.introspection_client_key(id, public_jwk.clone());
+                }
+                None => {}
             }
             Some(builder.start().await.map_err(|e| {
                 format!("{e} (is another `cargo run --example notes` running? stop it, or set NOTES_ISSUER)")
@@ -144,8 +165,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     let mut builder = Notes::builder();
-    if let Some((id, secret)) = introspection.clone() {
-        builder = builder.resource(|r| r.introspection(ClientAuth::basic(id, secret)));
+    if let Some(introspection) = introspection.clone() {
+        let auth = introspection.client_auth();
+        builder = builder.resource(move |r| r.introspection(auth));
     }
     // NOTES_DPOP, NOTES_DPOP_REPLAY_CAPACITY: DPoP accepted or required, its replay store's size.
     let dpop_policy = dpop.as_ref().map(|(label, _)| *label);
@@ -181,8 +203,12 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(policy) = dpop_policy {
         println!("  DPoP (RFC 9449):       {policy}");
     }
-    if let Some((id, _)) = &introspection {
-        println!("  Introspection:         opaque tokens, as client `{id}` (client_secret_basic)");
+    if let Some(introspection) = &introspection {
+        println!(
+            "  Introspection:         opaque tokens, as client `{}` ({})",
+            introspection.id,
+            introspection.client_auth().method()
+        );
     }
     if let Some(count) = api_key_count {
         println!(
@@ -298,24 +324,76 @@ fn consent_from_env() -> Result<Consent, String> {
     }
 }
 
-/// `NOTES_INTROSPECTION_CLIENT_ID` and `NOTES_INTROSPECTION_CLIENT_SECRET`: both or neither.
-fn introspection_from_env() -> Result<Option<(String, String)>, String> {
+/// The introspection client of the resource server, from the environment.
+#[derive(Clone)]
+struct Introspection {
+    id: String,
+    credential: Credential,
+}
+
+/// How the introspection client authenticates.
+#[derive(Clone)]
+enum Credential {
+    /// `client_secret_basic`.
+    Secret(String),
+    /// `private_key_jwt`, with the public half for the development server.
+    Key {
+        key: ClientKey,
+        public_jwk: serde_json::Value,
+    },
+}
+
+impl Introspection {
+    fn client_auth(&self) -> ClientAuth {
+        match &self.credential {
+            Credential::Secret(secret) => ClientAuth::basic(&self.id, secret),
+            Credential::Key { key, .. } => ClientAuth::private_key_jwt(&self.id, key.clone()),
+        }
+    }
+}
+
+/// `NOTES_INTROSPECTION_CLIENT_ID` with `NOTES_INTROSPECTION_CLIENT_SECRET`
+/// (`client_secret_basic`) or `NOTES_INTROSPECTION_PRIVATE_KEY_FILE` (`private_key_jwt`, a
+/// private JWK with `kid` and `alg`): the id and one of them, or none.
+fn introspection_from_env() -> Result<Option<Introspection>, String> {
     const ID: &str = "NOTES_INTROSPECTION_CLIENT_ID";
     const SECRET: &str = "NOTES_INTROSPECTION_CLIENT_SECRET";
+    const KEY: &str = "NOTES_INTROSPECTION_PRIVATE_KEY_FILE";
     let var = |name: &str| match std::env::var(name) {
         Err(VarError::NotPresent) => Ok(None),
         Ok(value) if value.is_empty() => Err(format!("{name} is set but empty")),
         Ok(value) => Ok(Some(value)),
         Err(VarError::NotUnicode(_)) => Err(format!("{name} is not valid UTF-8")),
     };
-    match (var(ID)?, var(SECRET)?) {
-        (Some(id), Some(secret)) => Ok(Some((id, secret))),
+    let credential = match (var(SECRET)?, var(KEY)?) {
+        (Some(_), Some(_)) => {
+            return Err(format!(
+                "{SECRET} and {KEY} are both set: give the secret (client_secret_basic) or the key (private_key_jwt)"
+            ));
+        }
+        (Some(secret), None) => Some(Credential::Secret(secret)),
+        (None, Some(path)) => {
+            let key = ClientKey::from_jwk_file(&path).map_err(|e| format!("{KEY}: {e}"))?;
+            let text = std::fs::read_to_string(&path).map_err(|e| format!("{KEY}: {e}"))?;
+            let mut public_jwk: serde_json::Value =
+                serde_json::from_str(&text).map_err(|e| format!("{KEY}: {e}"))?;
+            if let Some(members) = public_jwk.as_object_mut() {
+                for private in ["d", "p", "q", "dp", "dq", "qi", "oth"] {
+                    members.remove(private);
+                }
+            }
+            Some(Credential::Key { key, public_jwk })
+        }
+        (None, None) => None,
+    };
+    match (var(ID)?, credential) {
+        (Some(id), Some(credential)) => Ok(Some(Introspection { id, credential })),
         (None, None) => Ok(None),
         (Some(_), None) => Err(format!(
-            "{ID} is set but {SECRET} is missing: set both to verify opaque tokens by introspection, or neither"
+            "{ID} is set but neither {SECRET} nor {KEY}: give one to verify opaque tokens by introspection, or unset {ID}"
         )),
         (None, Some(_)) => Err(format!(
-            "{SECRET} is set but {ID} is missing: set both to verify opaque tokens by introspection, or neither"
+            "{SECRET} or {KEY} is set but {ID} is missing: set the client id too, or neither"
         )),
     }
 }

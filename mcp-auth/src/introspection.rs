@@ -54,9 +54,11 @@ use crate::verify::{
 };
 
 mod cache;
+mod client_key;
 mod router;
 
 use cache::TokenCache;
+pub use client_key::ClientKey;
 pub use router::JwtOrIntrospection;
 
 /// The largest introspection response accepted.
@@ -98,6 +100,14 @@ pub enum ClientAuth {
     /// `Authorization: Bearer <token>` with the resource server's own access token (not the
     /// token being introspected).
     Bearer(String),
+    /// `private_key_jwt` (RFC 7523 §2.2): a fresh assertion signed by the resource server's
+    /// private key on each request, `aud` the authorization server's issuer identifier.
+    PrivateKeyJwt {
+        /// The resource server's client id at the authorization server.
+        client_id: String,
+        /// Its private key.
+        key: ClientKey,
+    },
 }
 
 impl ClientAuth {
@@ -123,13 +133,22 @@ impl ClientAuth {
         Self::Bearer(token.into())
     }
 
+    /// [`ClientAuth::PrivateKeyJwt`]: `private_key_jwt` with `key` (ZITADEL, Okta).
+    pub fn private_key_jwt(client_id: impl Into<String>, key: ClientKey) -> Self {
+        Self::PrivateKeyJwt {
+            client_id: client_id.into(),
+            key,
+        }
+    }
+
     /// The method's name as in RFC 8414 `introspection_endpoint_auth_methods_supported`
     /// (`"bearer"` for [`ClientAuth::Bearer`], which has no registered name).
-    pub(crate) fn method(&self) -> &'static str {
+    pub fn method(&self) -> &'static str {
         match self {
             Self::Basic { .. } => "client_secret_basic",
             Self::Post { .. } => "client_secret_post",
             Self::Bearer(_) => "bearer",
+            Self::PrivateKeyJwt { .. } => "private_key_jwt",
         }
     }
 
@@ -154,6 +173,14 @@ impl ClientAuth {
                     errors.push(ConfigError::invalid(
                         "client_auth",
                         "the client secret is empty; set the resource server's client secret",
+                    ));
+                }
+            }
+            Self::PrivateKeyJwt { client_id, .. } => {
+                if client_id.is_empty() {
+                    errors.push(ConfigError::invalid(
+                        "client_auth",
+                        "the client id is empty; use the resource server's client id at the authorization server",
                     ));
                 }
             }
@@ -189,6 +216,11 @@ impl fmt::Debug for ClientAuth {
                 .field("client_secret", &"<redacted>")
                 .finish(),
             Self::Bearer(_) => f.debug_tuple("Bearer").field(&"<redacted>").finish(),
+            Self::PrivateKeyJwt { client_id, key } => f
+                .debug_struct("PrivateKeyJwt")
+                .field("client_id", client_id)
+                .field("key", key)
+                .finish(),
         }
     }
 }
@@ -411,6 +443,7 @@ impl Inner {
 
     /// One introspection request; the response's JSON object, or `Unavailable`.
     async fn call(&self, token: &str) -> Result<Map<String, Value>, VerifyError> {
+        let assertion: String;
         let mut form: Vec<(&str, &str)> =
             vec![("token", token), ("token_type_hint", "access_token")];
         let mut request = self
@@ -434,6 +467,14 @@ impl Inner {
                 form.push(("client_secret", client_secret));
             }
             ClientAuth::Bearer(own_token) => request = request.bearer_auth(own_token),
+            ClientAuth::PrivateKeyJwt { client_id, key } => {
+                assertion = key
+                    .assertion(client_id, &self.issuer)
+                    .map_err(|reason| self.unavailable(reason, RETRY_TRANSIENT))?;
+                form.push(("client_id", client_id));
+                form.push(("client_assertion_type", client_key::JWT_BEARER_ASSERTION));
+                form.push(("client_assertion", &assertion));
+            }
         }
         let response = request
             .form(&form)

@@ -125,10 +125,13 @@ impl Preset {
     /// identifier (the audience). Roles are read from `permissions` (RBAC "Add Permissions in
     /// the Access Token").
     pub fn auth0(domain: &str) -> Self {
-        Self::new("Auth0", format!("https://{}/", domain.trim_end_matches('/')))
-            .jwt_typ()
-            .lenient()
-            .roles_at("permissions")
+        Self::new(
+            "Auth0",
+            format!("https://{}/", domain.trim_end_matches('/')),
+        )
+        .jwt_typ()
+        .lenient()
+        .roles_at("permissions")
     }
 
     /// Okta, custom authorization server `server` (`default`, or its id) of the org at `domain`
@@ -226,12 +229,9 @@ impl Preset {
     /// `{base_url}/` (with its trailing slash). Access tokens have `typ: JWT` and scopes in
     /// `scp` (an array); clients must request the resource identifier as `audience`.
     pub fn ory_hydra(base_url: &str) -> Self {
-        Self::new(
-            "Ory Hydra",
-            format!("{}/", base_url.trim_end_matches('/')),
-        )
-        .jwt_typ()
-        .scp()
+        Self::new("Ory Hydra", format!("{}/", base_url.trim_end_matches('/')))
+            .jwt_typ()
+            .scp()
     }
 
     /// ZITADEL instance at `domain` (`example.zitadel.cloud` or a custom domain): issuer

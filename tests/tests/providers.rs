@@ -11,6 +11,11 @@
 //!
 //! Token shapes come from each provider's documentation or source; every detail that could not
 //! be confirmed there says so where the token is minted.
+//!
+//! Every provider with a [`Preset`] also proves it (`Provider::preset_accepts`): built from the
+//! fixture's own parts it names the fixture's issuer, its discovery kind finds the served
+//! document, it makes every setting the line proves necessary, and the provider-shaped token gets
+//! 200 with the preset alone (plus introspection, which no preset makes).
 
 use std::future::Future;
 
@@ -18,6 +23,7 @@ use axum::Router;
 use axum::routing::post;
 use mcp_auth::discovery::{AuthServerConfig, DiscoveryKind, fetch_server_config};
 use mcp_auth::introspection::{ClientAuth, IntrospectionVerifier};
+use mcp_auth::presets::{Preset, PresetSetting};
 use mcp_auth::verify::{ClaimsProfile, ScopeClaim, TypPolicy, VerifyOptions};
 use mcp_auth::{ConfigError, ProtectedResource, ResourceServer};
 use mcp_auth_dev::{AuthorizationServer, Discovery, Fault, SigningAlg};
@@ -157,6 +163,63 @@ impl Provider {
             );
         }
     }
+
+    /// `preset` is enough for `token(id)` on this server: its discovery kind finds the served
+    /// document (the same issuer), `preset.settings()` makes every one of `settings` (the ones
+    /// [`proves`](Self::proves) showed necessary), and with the preset, plus introspection
+    /// when `settings` has it (no preset makes it), the token gets 200 at a route requiring
+    /// `scopes`.
+    async fn preset_accepts(
+        &self,
+        preset: &Preset,
+        scopes: &[&str],
+        settings: &[Setting],
+        token: impl Fn(&str) -> String,
+    ) {
+        let name = preset.provider();
+        let config = fetch_server_config(self.issuer(), preset.discovery())
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {:?} discovery: {e}", preset.discovery()));
+        assert_eq!(config.issuer(), self.issuer(), "{name}");
+        let made = preset.settings();
+        let mut introspection = None;
+        for setting in settings {
+            let needed = match setting {
+                Setting::AcceptJwtTyp => PresetSetting::AcceptJwtTyp,
+                Setting::LenientClaims => PresetSetting::LenientClaims,
+                Setting::ScpClaim => PresetSetting::ScpClaim,
+                Setting::ExtraAudience(aud) => PresetSetting::Audience(aud.clone()),
+                Setting::Introspection(client) => {
+                    introspection = Some(client.clone());
+                    continue;
+                }
+            };
+            assert!(
+                made.contains(&needed),
+                "{name} preset lacks {setting:?}: {made:?}"
+            );
+        }
+        let app = App::start_with(&config, scopes, |r| {
+            let r = r.preset(preset);
+            match introspection {
+                Some(client) => r.introspection(client),
+                None => r,
+            }
+        })
+        .await
+        .unwrap();
+        let (status, challenge) = app.call(&token(&app.id)).await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "{name} preset {made:?}: {challenge}"
+        );
+    }
+}
+
+/// The `issuer` member of `file` as published (before the move to the development server).
+fn published_issuer(file: &str) -> String {
+    fixture(file)["issuer"].as_str().unwrap().to_owned()
 }
 
 // --- the settings of the README's table ------------------------------------------------------
@@ -299,6 +362,21 @@ fn auth0_default_profile(p: &Provider, id: &str) -> String {
         .mint()
 }
 
+/// `Preset::auth0` for the tenant `file` is published by (fixture README) names its issuer, and
+/// takes the default profile's token on the served document.
+async fn auth0_preset(p: &Provider, file: &str, domain: &str) -> Preset {
+    let preset = Preset::auth0(domain);
+    assert_eq!(preset.issuer(), published_issuer(file));
+    p.preset_accepts(
+        &preset,
+        &["mcp:read"],
+        &[Setting::AcceptJwtTyp, Setting::LenientClaims],
+        |id| auth0_default_profile(p, id),
+    )
+    .await;
+    preset
+}
+
 #[tokio::test]
 async fn provider_auth0() {
     let p = Provider::serve("auth0-oidc.json").await;
@@ -314,7 +392,7 @@ async fn provider_auth0() {
     .await;
     // The "RFC 9068" token profile (chosen per API) needs nothing: `typ: at+jwt`, `client_id`
     // and `jti` (same page).
-    p.proves(&["mcp:read"], &[], |id| {
+    let rfc9068 = |id: &str| {
         p.idp
             .token()
             .subject("auth0|6553da60a54af58e29493993")
@@ -322,8 +400,11 @@ async fn provider_auth0() {
             .client_id("K1AUPhZq8mRi0Q0pjhkfu1D7y6KjDQja")
             .scopes(["openid", "profile", "mcp:read"])
             .mint()
-    })
-    .await;
+    };
+    p.proves(&["mcp:read"], &[], rfc9068).await;
+    // The preset takes both profiles.
+    let preset = auth0_preset(&p, "auth0-oidc.json", "sanand.us.auth0.com").await;
+    p.preset_accepts(&preset, &["mcp:read"], &[], rfc9068).await;
 }
 
 #[tokio::test]
@@ -336,6 +417,12 @@ async fn provider_auth0_2023() {
         &["mcp:read"],
         &[Setting::AcceptJwtTyp, Setting::LenientClaims],
         |id| auth0_default_profile(&p, id),
+    )
+    .await;
+    auth0_preset(
+        &p,
+        "auth0-2023-oidc.json",
+        "dev-ltxchcls4igzho78.us.auth0.com",
     )
     .await;
 }
@@ -369,16 +456,17 @@ async fn provider_authentik() {
             .claim("uid", "Yx1CvIVPZTbNIbtz1RVkKmkVQO2rT6vE")
             .mint()
     };
-    p.proves(
-        &[],
-        &[
-            Setting::AcceptJwtTyp,
-            Setting::LenientClaims,
-            Setting::audience(CLIENT_ID),
-        ],
-        token,
-    )
-    .await;
+    let settings = [
+        Setting::AcceptJwtTyp,
+        Setting::LenientClaims,
+        Setting::audience(CLIENT_ID),
+    ];
+    p.proves(&[], &settings, token).await;
+    // The preset: base URL and application slug from the served issuer, the client id.
+    let base = p.issuer().strip_suffix("/application/o/hireling/").unwrap();
+    let preset = Preset::authentik(base, "hireling", CLIENT_ID);
+    assert_eq!(preset.issuer(), p.issuer());
+    p.preset_accepts(&preset, &[], &settings, token).await;
     // Without a `scope` claim, a route that requires a scope refuses every such token.
     let app = App::start(
         &p.config,
@@ -438,6 +526,12 @@ async fn provider_aws_cognito() {
     // resource. That it is a single string, not an array, is not confirmed (the verifier takes
     // either).
     p.proves(&["mcp/read"], &[Setting::AcceptJwtTyp], |id| {
+        cognito(Some(id))
+    })
+    .await;
+    let preset = Preset::cognito("eu-west-1", "eu-west-1_ZLiEFD4b6");
+    assert_eq!(preset.issuer(), published_issuer("aws-cognito-oidc.json"));
+    p.preset_accepts(&preset, &["mcp/read"], &[Setting::AcceptJwtTyp], |id| {
         cognito(Some(id))
     })
     .await;
@@ -518,17 +612,18 @@ async fn provider_entra_common() {
             .claim("ver", "2.0")
             .mint()
     };
-    p.proves(
-        &["mcp.read"],
-        &[
-            Setting::AcceptJwtTyp,
-            Setting::LenientClaims,
-            Setting::ScpClaim,
-            Setting::audience(API_CLIENT_ID),
-        ],
-        token,
-    )
-    .await;
+    let settings = [
+        Setting::AcceptJwtTyp,
+        Setting::LenientClaims,
+        Setting::ScpClaim,
+        Setting::audience(API_CLIENT_ID),
+    ];
+    p.proves(&["mcp.read"], &settings, token).await;
+    // The preset for the tenant `{tenantid}` names the published template issuer.
+    let preset = Preset::entra("{tenantid}", API_CLIENT_ID);
+    assert_eq!(preset.issuer(), published_issuer("entra-common-oidc.json"));
+    p.preset_accepts(&preset, &["mcp.read"], &settings, token)
+        .await;
 }
 
 #[tokio::test]
@@ -567,27 +662,30 @@ async fn provider_keycloak() {
     // MCP URL is in `aud` through an audience mapper ("Included Custom Audience"); whether a
     // given Keycloak release honours RFC 8707 `resource` instead is not confirmed, nor whether
     // newer releases offer `typ: at+jwt` as an option.
-    p.proves(
-        &["mcp:read"],
-        &[Setting::AcceptJwtTyp, Setting::LenientClaims],
-        |id| {
-            p.idp
-                .token()
-                .typ(Some("JWT"))
-                .subject("8befeac4-8963-49da-a9ac-f310e8d922d8")
-                .audience(id)
-                .remove_claim("client_id")
-                .claim("auth_time", 1_700_000_000)
-                .claim("typ", "Bearer")
-                .claim("azp", "mcp-client")
-                .claim("sid", "54db1502-a5dc-4a27-af62-eeef0694a628")
-                .claim("realm_access", json!({"roles": ["uma_authorization"]}))
-                .claim("preferred_username", "teacher@example.org")
-                .scopes(["openid", "email", "profile", "mcp:read"])
-                .mint()
-        },
-    )
-    .await;
+    let token = |id: &str| {
+        p.idp
+            .token()
+            .typ(Some("JWT"))
+            .subject("8befeac4-8963-49da-a9ac-f310e8d922d8")
+            .audience(id)
+            .remove_claim("client_id")
+            .claim("auth_time", 1_700_000_000)
+            .claim("typ", "Bearer")
+            .claim("azp", "mcp-client")
+            .claim("sid", "54db1502-a5dc-4a27-af62-eeef0694a628")
+            .claim("realm_access", json!({"roles": ["uma_authorization"]}))
+            .claim("preferred_username", "teacher@example.org")
+            .scopes(["openid", "email", "profile", "mcp:read"])
+            .mint()
+    };
+    let settings = [Setting::AcceptJwtTyp, Setting::LenientClaims];
+    p.proves(&["mcp:read"], &settings, token).await;
+    // The preset: base URL and realm from the served issuer.
+    let base = p.issuer().strip_suffix("/realms/demorealm").unwrap();
+    let preset = Preset::keycloak(base, "demorealm");
+    assert_eq!(preset.issuer(), p.issuer());
+    p.preset_accepts(&preset, &["mcp:read"], &settings, token)
+        .await;
 }
 
 /// An Okta org authorization server access token: `typ: application/okta-internal-at+jwt`
@@ -730,31 +828,35 @@ async fn provider_okta_custom_default() {
     // from the header because the Access Token is generated by a Custom Authorization Server"),
     // `aud` the server's configured audience (`api://default` for `default`), `cid` and `uid`,
     // no `client_id`, `scp` an array, `jti` `AT.…`, `ver: 1`.
-    p.proves(
-        &["mcp:read"],
-        &[
-            Setting::AcceptJwtTyp,
-            Setting::LenientClaims,
-            Setting::ScpClaim,
-            Setting::audience("api://default"),
-        ],
-        |_id| {
-            p.idp
-                .token()
-                .typ(None)
-                .audience("api://default")
-                .subject("user@example.com")
-                .remove_claim("client_id")
-                .claim("ver", 1)
-                .claim("jti", "AT.7P4KlczBYVcWLkxduEuKeZfeiNYkZIC9uGJI1kMxBbg")
-                .claim("cid", "0oa1example2client3")
-                .claim("uid", "00u1example2user3")
-                .claim("scp", json!(["openid", "mcp:read"]))
-                .claim("auth_time", 1_700_000_000)
-                .mint()
-        },
-    )
-    .await;
+    let token = |_id: &str| {
+        p.idp
+            .token()
+            .typ(None)
+            .audience("api://default")
+            .subject("user@example.com")
+            .remove_claim("client_id")
+            .claim("ver", 1)
+            .claim("jti", "AT.7P4KlczBYVcWLkxduEuKeZfeiNYkZIC9uGJI1kMxBbg")
+            .claim("cid", "0oa1example2client3")
+            .claim("uid", "00u1example2user3")
+            .claim("scp", json!(["openid", "mcp:read"]))
+            .claim("auth_time", 1_700_000_000)
+            .mint()
+    };
+    let settings = [
+        Setting::AcceptJwtTyp,
+        Setting::LenientClaims,
+        Setting::ScpClaim,
+        Setting::audience("api://default"),
+    ];
+    p.proves(&["mcp:read"], &settings, token).await;
+    let preset = Preset::okta("dev-265911.oktapreview.com", "default");
+    assert_eq!(
+        preset.issuer(),
+        published_issuer("okta-custom-default-oidc.json")
+    );
+    p.preset_accepts(&preset, &["mcp:read"], &settings, token)
+        .await;
 }
 
 #[tokio::test]
@@ -788,6 +890,16 @@ async fn provider_ory_hydra() {
             .mint()
     };
     p.proves(
+        &["mcp:read"],
+        &[Setting::AcceptJwtTyp, Setting::ScpClaim],
+        |id| hydra(vec![id.to_owned()]),
+    )
+    .await;
+    // The preset: the base URL is the served issuer without its trailing slash.
+    let preset = Preset::ory_hydra(p.issuer().strip_suffix('/').unwrap());
+    assert_eq!(preset.issuer(), p.issuer());
+    p.preset_accepts(
+        &preset,
         &["mcp:read"],
         &[Setting::AcceptJwtTyp, Setting::ScpClaim],
         |id| hydra(vec![id.to_owned()]),
@@ -844,6 +956,14 @@ async fn provider_supabase() {
         supabase(p.idp.token().alg(SigningAlg::Es256))
     })
     .await;
+    // The preset discovers by RFC 8414 only, as the project serves.
+    let preset = Preset::supabase("jsaqyxhgmkgcyaocjnzz");
+    assert_eq!(preset.issuer(), published_issuer("supabase-oauth.json"));
+    assert_eq!(preset.discovery(), DiscoveryKind::OAuth);
+    p.preset_accepts(&preset, &[], &settings, |_id| {
+        supabase(p.idp.token().alg(SigningAlg::Es256))
+    })
+    .await;
     // Projects still on the legacy JWT secret sign with HS256, which is never accepted.
     let app = App::start(&p.config, &[], &settings).await.unwrap();
     let legacy = supabase(p.idp.token().sign_with_hs256(b"super-secret-jwt-token"));
@@ -868,6 +988,19 @@ fn workos(p: &Provider, typ: &str, id: &str) -> String {
         .mint()
 }
 
+/// `Preset::workos` for the AuthKit domain (fixture README) names the published issuer and
+/// takes both headers.
+async fn workos_preset(p: &Provider, file: &str) {
+    let preset = Preset::workos("fearless-network-26.authkit.app");
+    assert_eq!(preset.issuer(), published_issuer(file));
+    p.preset_accepts(&preset, &["mcp:read"], &[], |id| workos(p, "at+jwt", id))
+        .await;
+    p.preset_accepts(&preset, &["mcp:read"], &[Setting::AcceptJwtTyp], |id| {
+        workos(p, "JWT", id)
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn provider_workos_authkit_oauth() {
     let p = Provider::serve("workos-authkit-oauth.json").await;
@@ -882,6 +1015,7 @@ async fn provider_workos_authkit_oauth() {
         workos(&p, "JWT", id)
     })
     .await;
+    workos_preset(&p, "workos-authkit-oauth.json").await;
 }
 
 #[tokio::test]
@@ -898,6 +1032,7 @@ async fn provider_workos_authkit_oidc() {
         workos(&p, "JWT", id)
     })
     .await;
+    workos_preset(&p, "workos-authkit-oidc.json").await;
 }
 
 #[tokio::test]
@@ -912,7 +1047,7 @@ async fn provider_wso2_is() {
     // `scope`, and `aud` the client id. Header `typ: at+jwt` as WSO2 documents for Asgardeo
     // ("Asgardeo issues access tokens of `at+jwt` type"); that IS 6.1 does the same is not
     // confirmed. `x5t` as in WSO2's samples.
-    p.proves(&["mcp:read"], &[Setting::audience(CLIENT_ID)], |_id| {
+    let jwt = |_id: &str| {
         p.idp
             .token()
             .header("x5t", "qGGNthbXMx8yNmdFNlXwHTrGhPA")
@@ -924,8 +1059,15 @@ async fn provider_wso2_is() {
             .claim("azp", CLIENT_ID)
             .scopes(["openid", "mcp:read"])
             .mint()
-    })
-    .await;
+    };
+    p.proves(&["mcp:read"], &[Setting::audience(CLIENT_ID)], jwt)
+        .await;
+    // The preset: base URL from the served issuer, the client id.
+    let base = p.issuer().strip_suffix("/oauth2/token").unwrap();
+    let preset = Preset::wso2(base, CLIENT_ID);
+    assert_eq!(preset.issuer(), p.issuer());
+    p.preset_accepts(&preset, &["mcp:read"], &[Setting::audience(CLIENT_ID)], jwt)
+        .await;
     // An opaque token (type "Default"): WSO2's introspection answer has no `aud` (nor `iss`),
     // so `.introspection(..)` refuses it. Not supported through the resource's settings ...
     let opaque = p
@@ -986,24 +1128,33 @@ async fn provider_zitadel() {
     // resource authenticates with `client_secret_basic` (an API application with "Basic");
     // `private_key_jwt` (the "JWT" method) is not offered by this library.
     const PROJECT_ID: &str = "69234237810729019";
-    p.proves(
-        &["mcp:read"],
-        &[
-            Setting::Introspection(p.client_auth()),
-            Setting::audience(PROJECT_ID),
-        ],
-        |_id| {
-            p.idp
-                .opaque_token()
-                .audiences([PROJECT_ID, "69234237810729234@mcp"])
-                .subject("77776025198584418")
-                .client_id("69234237810729234@mcp")
-                .claim("nbf", 1_700_000_000)
-                .claim("jti", "69234237813329048")
-                .claim("username", "road.runner@acme.ch")
-                .scopes(["openid", "mcp:read"])
-                .mint()
-        },
-    )
-    .await;
+    let token = |_id: &str| {
+        p.idp
+            .opaque_token()
+            .audiences([PROJECT_ID, "69234237810729234@mcp"])
+            .subject("77776025198584418")
+            .client_id("69234237810729234@mcp")
+            .claim("nbf", 1_700_000_000)
+            .claim("jti", "69234237813329048")
+            .claim("username", "road.runner@acme.ch")
+            .scopes(["openid", "mcp:read"])
+            .mint()
+    };
+    let settings = [
+        Setting::Introspection(p.client_auth()),
+        Setting::audience(PROJECT_ID),
+    ];
+    p.proves(&["mcp:read"], &settings, token).await;
+    // The preset makes the audience; introspection is given beside it, as its documentation
+    // says (without it the opaque token reaches the JWT verifier, see `Setting::refusal`).
+    let preset = Preset::zitadel("aescape-8ocoec.zitadel.cloud", PROJECT_ID);
+    assert_eq!(preset.issuer(), published_issuer("zitadel-oidc.json"));
+    p.preset_accepts(&preset, &["mcp:read"], &settings, token)
+        .await;
+    let app = App::start_with(&p.config, &["mcp:read"], |r| r.preset(&preset))
+        .await
+        .unwrap();
+    let (status, challenge) = app.call(&token(&app.id)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(challenge.contains("malformed"), "{challenge}");
 }

@@ -394,6 +394,73 @@ fn der_tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     Some((tag, value, rest))
 }
 
+/// A client's key pair for `private_key_jwt` (RFC 7523 §2.2): an ES256 (P-256) key with a `kid`,
+/// as a private JWK for the client (`mcp_auth::introspection::ClientKey::from_jwk`) and a public
+/// JWK for the server (`AuthorizationServerBuilder::introspection_client_key`).
+///
+/// ```
+/// let pair = mcp_auth_dev::ClientKeyPair::generate("rs-key-1").unwrap();
+/// assert!(pair.private_jwk().contains("\"d\""));
+/// assert!(pair.public_jwk().get("d").is_none());
+/// ```
+pub struct ClientKeyPair {
+    private: Value,
+}
+
+impl fmt::Debug for ClientKeyPair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientKeyPair")
+            .field("kid", &self.private["kid"])
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientKeyPair {
+    /// A fresh ES256 key named `kid`.
+    ///
+    /// # Errors
+    ///
+    /// [`DevServerError::KeyGeneration`] if aws-lc-rs cannot generate or export it.
+    pub fn generate(kid: &str) -> Result<Self, DevServerError> {
+        use aws_lc_rs::encoding::AsBigEndian as _;
+        let fail = |reason: &str| DevServerError::KeyGeneration {
+            alg: SigningAlg::Es256,
+            reason: reason.to_owned(),
+        };
+        let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
+            .map_err(|_| fail("EC generation"))?;
+        let d = pair
+            .private_key()
+            .as_be_bytes()
+            .map_err(|_| fail("EC private key export"))?;
+        let point = pair.public_key().as_ref();
+        let (x, y) = match point.split_first() {
+            Some((4, xy)) if xy.len() == 64 => xy.split_at(32),
+            _ => return Err(fail("EC public key is not an uncompressed point")),
+        };
+        Ok(Self {
+            private: json!({
+                "kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": kid,
+                "x": b64(x), "y": b64(y), "d": b64(d.as_ref()),
+            }),
+        })
+    }
+
+    /// The private JWK, as JSON text (what a key file holds).
+    pub fn private_jwk(&self) -> String {
+        self.private.to_string()
+    }
+
+    /// The public JWK: the private one without `d`.
+    pub fn public_jwk(&self) -> Value {
+        let mut public = self.private.clone();
+        if let Value::Object(members) = &mut public {
+            members.remove("d");
+        }
+        public
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

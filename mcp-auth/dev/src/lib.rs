@@ -189,6 +189,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod assertion;
 mod authorize;
 mod clients;
 mod dpop;
@@ -215,7 +216,7 @@ pub use clients::ClientRegistration;
 pub use dpop::{DpopKey, ProofBuilder};
 pub use error::DevServerError;
 pub use fault::Fault;
-pub use keys::SigningAlg;
+pub use keys::{ClientKeyPair, SigningAlg};
 pub use metadata::Discovery;
 pub use mint::{OpaqueTokenBuilder, TokenBuilder};
 pub use server::{AuthorizationServer, AuthorizationServerBuilder};

@@ -135,11 +135,24 @@ fn introspection_endpoint(
     headers: &HeaderMap,
     form: &Form,
 ) -> Result<Response, OAuthError> {
-    let client = authenticate(&shared.clients, headers, form)?;
-    if client.is_public() {
-        return Err(OAuthError::invalid_client(
-            "public clients may not introspect; authenticate with a client secret",
-        ));
+    if wire::single(form, "client_assertion_type")?.is_some() {
+        super::assertion::authenticate(shared, headers, form)?;
+    } else {
+        let client = authenticate(&shared.clients, headers, form)?;
+        if client.is_public() {
+            return Err(OAuthError::invalid_client(
+                "public clients may not introspect; authenticate with a client secret",
+            ));
+        }
+        if shared
+            .introspection_keys
+            .iter()
+            .any(|(id, _)| id == &client.client_id)
+        {
+            return Err(OAuthError::invalid_client(
+                "this client introspects with private_key_jwt",
+            ));
+        }
     }
     let token = wire::single(form, "token")?
         .ok_or_else(|| OAuthError::invalid_request("the token parameter is missing"))?;

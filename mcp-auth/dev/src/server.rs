@@ -43,6 +43,10 @@ pub(crate) struct Shared {
     pub(crate) user_roles: Vec<String>,
     /// `scopes_supported`; when not empty, the authorization endpoint accepts only these.
     pub(crate) scopes: Vec<String>,
+    /// The clients that introspect by `private_key_jwt`, with their public JWKs.
+    pub(crate) introspection_keys: Vec<(String, serde_json::Value)>,
+    /// The `jti`s of the client assertions seen (each is used once).
+    pub(crate) assertion_jtis: Mutex<HashSet<String>>,
     /// Checks the token endpoint's DPoP proofs.
     pub(crate) dpop: mcp_auth::dpop::DpopVerifier,
     keys: RwLock<KeyStore>,
@@ -109,7 +113,15 @@ impl Shared {
     /// The discovery document for an RFC 8414 (`oidc = false`) or OIDC URL.
     pub(crate) fn metadata(&self, oidc: bool) -> Value {
         let algs = self.keys().algs();
-        self.layout.metadata(oidc, &algs, &self.scopes)
+        let mut document = self.layout.metadata(oidc, &algs, &self.scopes);
+        // With a key registered for introspection, the endpoint takes private_key_jwt too.
+        if !self.introspection_keys.is_empty()
+            && let Some(Value::Array(methods)) =
+                document.get_mut("introspection_endpoint_auth_methods_supported")
+        {
+            methods.push("private_key_jwt".into());
+        }
+        document
     }
 }
 
@@ -421,6 +433,7 @@ pub struct AuthorizationServerBuilder {
     jwks_cache_control: String,
     metadata_document: Option<Value>,
     client: Option<(String, String)>,
+    introspection_keys: Vec<(String, serde_json::Value)>,
     publish_key_alg: bool,
     clients: Vec<ClientRegistration>,
     consent: Consent,
@@ -441,6 +454,7 @@ impl Default for AuthorizationServerBuilder {
             jwks_cache_control: "max-age=300".into(),
             metadata_document: None,
             client: None,
+            introspection_keys: Vec::new(),
             publish_key_alg: true,
             clients: Vec::new(),
             consent: Consent::Auto,
@@ -544,6 +558,20 @@ impl AuthorizationServerBuilder {
         client_secret: impl Into<String>,
     ) -> Self {
         self.client = Some((client_id.into(), client_secret.into()));
+        self
+    }
+
+    /// Lets `client_id` introspect by `private_key_jwt` (RFC 7523 §2.2) with the key whose
+    /// public JWK is `public_jwk` (with its `kid` and `alg`): the introspection endpoint then
+    /// requires a `client_assertion` signed by it, `iss` and `sub` the client id, `aud` the
+    /// issuer (or the introspection endpoint), not expired, its `jti` used once. Like ZITADEL,
+    /// which authenticates introspection callers this way.
+    pub fn introspection_client_key(
+        mut self,
+        client_id: impl Into<String>,
+        public_jwk: serde_json::Value,
+    ) -> Self {
+        self.introspection_keys.push((client_id.into(), public_jwk));
         self
     }
 
@@ -715,6 +743,8 @@ impl AuthorizationServerBuilder {
             consent: self.consent,
             user: self.user,
             user_roles: self.user_roles,
+            introspection_keys: self.introspection_keys,
+            assertion_jtis: Mutex::default(),
             scopes: self.scopes,
             keys: RwLock::new(keys),
             foreign: Mutex::default(),
