@@ -63,6 +63,7 @@ impl std::fmt::Debug for ClientKey {
 
 /// The members of a private JWK this module reads (RFC 7518 §6).
 #[derive(Deserialize)]
+#[cfg_attr(not(feature = "aws-lc-rs"), allow(dead_code))]
 struct PrivateJwk {
     kty: String,
     kid: Option<String>,
