@@ -141,6 +141,16 @@ impl ClientAuth {
         }
     }
 
+    /// The client id it authenticates as (`None` for [`ClientAuth::Bearer`]).
+    pub(crate) fn client_id(&self) -> Option<&str> {
+        match self {
+            Self::Basic { client_id, .. }
+            | Self::Post { client_id, .. }
+            | Self::PrivateKeyJwt { client_id, .. } => Some(client_id),
+            Self::Bearer(_) => None,
+        }
+    }
+
     /// The method's name as in RFC 8414 `introspection_endpoint_auth_methods_supported`
     /// (`"bearer"` for [`ClientAuth::Bearer`], which has no registered name).
     pub fn method(&self) -> &'static str {
@@ -266,6 +276,8 @@ struct Inner {
     http: reqwest::Client,
     timeout: Duration,
     cache: Option<TokenCache>,
+    /// The issuer's keys, when answers must be RFC 9701 signed JWTs.
+    signed: Option<crate::jwks::JwksCache>,
     /// Bounds the introspection requests in flight: any opaque string reaches the endpoint, so
     /// a flood of garbage tokens must not become a flood of authenticated requests.
     in_flight: tokio::sync::Semaphore,
@@ -274,6 +286,9 @@ struct Inner {
     saturated: Throttle,
     unavailable_log: Throttle,
 }
+
+/// The media type of RFC 9701 answers.
+const SIGNED_RESPONSE: &str = "application/token-introspection+jwt";
 
 /// The default bound on introspection requests in flight.
 const DEFAULT_MAX_IN_FLIGHT: usize = 32;
@@ -296,6 +311,8 @@ pub struct IntrospectionVerifierBuilder {
     max_in_flight: usize,
     cache_entries: usize,
     cache_ttl: Duration,
+    /// The `jwks_uri` that signs RFC 9701 answers, when they are required.
+    signed_by: Option<String>,
 }
 
 impl Default for IntrospectionVerifierBuilder {
@@ -314,6 +331,7 @@ impl Default for IntrospectionVerifierBuilder {
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             cache_entries: 10_000,
             cache_ttl: Duration::from_secs(60),
+            signed_by: None,
         }
     }
 }
@@ -446,10 +464,14 @@ impl Inner {
         let assertion: String;
         let mut form: Vec<(&str, &str)> =
             vec![("token", token), ("token_type_hint", "access_token")];
+        let accept = match self.signed {
+            Some(_) => SIGNED_RESPONSE,
+            None => "application/json",
+        };
         let mut request = self
             .http
             .post(&self.endpoint)
-            .header(http::header::ACCEPT, "application/json")
+            .header(http::header::ACCEPT, accept)
             .timeout(self.timeout);
         match &self.client_auth {
             ClientAuth::Basic {
@@ -488,7 +510,7 @@ impl Inner {
                 endpoint = %self.endpoint,
                 status = status.as_u16(),
                 method = self.client_auth.method(),
-                "the introspection endpoint refused the resource server's credentials; check the client id and secret (or token) configured for introspection"
+                "the introspection endpoint refused the resource server's credentials; check the client id and its secret, token or private key configured for introspection"
             );
             return Err(self.unavailable(
                 format_args!(
@@ -504,12 +526,86 @@ impl Inner {
                 RETRY_TRANSIENT,
             ));
         }
+        let signed_answer = response
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.split(';')
+                    .next()
+                    .is_some_and(|t| t.trim().eq_ignore_ascii_case(SIGNED_RESPONSE))
+            });
         let body = crate::http_client::read_limited(response, MAX_RESPONSE_BYTES)
             .await
             .map_err(|e| self.unavailable(e.describe(MAX_RESPONSE_BYTES), RETRY_TRANSIENT))?;
+        if let Some(jwks) = &self.signed {
+            if !signed_answer {
+                return Err(self.unavailable(
+                    "the answer is not signed (RFC 9701 was asked for: Content-Type application/token-introspection+jwt)",
+                    RETRY_TRANSIENT,
+                ));
+            }
+            return self.signed_answer(jwks, &body).await;
+        }
         match serde_json::from_slice::<Value>(&body) {
             Ok(Value::Object(map)) => Ok(map),
             _ => Err(self.unavailable("the response is not a JSON object", RETRY_TRANSIENT)),
+        }
+    }
+
+    /// The `token_introspection` member of an RFC 9701 answer, once the JWT is verified against
+    /// the issuer's keys (§5: `typ`, `iss`, `aud`, `iat`). Any flaw is the server's: `Unavailable`.
+    async fn signed_answer(
+        &self,
+        jwks: &crate::jwks::JwksCache,
+        body: &[u8],
+    ) -> Result<Map<String, Value>, VerifyError> {
+        let flawed = |what: &str| {
+            self.unavailable(format_args!("the signed answer {what}"), RETRY_TRANSIENT)
+        };
+        let text = std::str::from_utf8(body).map_err(|_| flawed("is not text"))?;
+        let parts = crate::jws::Jws::split(text.trim()).map_err(|_| flawed("is not a JWS"))?;
+        let header = crate::jws::decode_object(parts.header, crate::jws::Segment::Header)
+            .map_err(|_| flawed("has no readable header"))?;
+        let typ = header
+            .get("typ")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let typ = typ.strip_prefix("application/").unwrap_or(typ);
+        if !typ.eq_ignore_ascii_case("token-introspection+jwt") {
+            return Err(flawed("does not have typ token-introspection+jwt"));
+        }
+        let alg = crate::verify::header_algorithm(&header)
+            .map_err(|_| flawed("is signed with an algorithm that is not accepted"))?;
+        let kid = header.get("kid").and_then(Value::as_str);
+        let key = jwks.key_for(kid, alg).await?;
+        let verified = jsonwebtoken::crypto::verify(
+            parts.signature,
+            parts.signing_input.as_bytes(),
+            key.decoding_key(),
+            alg,
+        )
+        .unwrap_or(false);
+        if !verified {
+            return Err(flawed("has an invalid signature"));
+        }
+        let claims = crate::jws::decode_object(parts.payload, crate::jws::Segment::Payload)
+            .map_err(|_| flawed("has no readable claims"))?;
+        if claim_str(&claims, "iss").ok().flatten() != Some(self.issuer.as_str()) {
+            return Err(flawed("is not from the issuer"));
+        }
+        if let Some(client_id) = self.client_auth.client_id() {
+            let audiences = claim_audiences(&claims).ok().flatten().unwrap_or_default();
+            if !audiences.iter().any(|a| a == client_id) {
+                return Err(flawed("is not addressed to this resource server (aud)"));
+            }
+        }
+        if claim_numeric_date(&claims, "iat").ok().flatten().is_none() {
+            return Err(flawed("has no iat"));
+        }
+        match claims.get("token_introspection") {
+            Some(Value::Object(answer)) => Ok(answer.clone()),
+            _ => Err(flawed("has no token_introspection object")),
         }
     }
 
@@ -628,6 +724,18 @@ impl IntrospectionVerifierBuilder {
         self.issuer = Some(config.issuer().to_owned());
         self.issuer_checked = true;
         self.endpoint = config.introspection_endpoint().map(str::to_owned);
+        self
+    }
+
+    /// Asks for RFC 9701 answers (`Accept: application/token-introspection+jwt`) and accepts
+    /// only those: a JWT signed by a key of `jwks_uri` (the authorization server's), with `typ`
+    /// `token-introspection+jwt`, `iss` the issuer, `aud` the resource server's client id (for a
+    /// client authentication that names one) and `iat`, whose `token_introspection` member is
+    /// the answer. An unsigned or unverifiable answer is the authorization server's fault: the
+    /// request gets `503`, never a pass. Protects the answer from an intermediary that could
+    /// rewrite plain JSON.
+    pub fn signed_responses(mut self, jwks_uri: impl Into<String>) -> Self {
+        self.signed_by = Some(jwks_uri.into());
         self
     }
 
@@ -803,15 +911,26 @@ impl IntrospectionVerifierBuilder {
         let (Some(http), Some(client_auth)) = (http, self.client_auth) else {
             return Err(ConfigError::invalid("client_auth", "is required"));
         };
+        let clock = self.clock.unwrap_or_else(crate::clock::system);
+        let signed = self.signed_by.map(|jwks_uri| {
+            crate::jwks::JwksCache::new(
+                issuer.clone(),
+                jwks_uri,
+                http.clone(),
+                Arc::clone(&clock),
+                crate::jwks::JwksOptions::default(),
+            )
+        });
         Ok(IntrospectionVerifier {
             inner: Arc::new(Inner {
+                signed,
                 issuer,
                 endpoint,
                 resource,
                 client_auth,
                 options: self.options,
                 allow_missing_audience: self.allow_missing_audience,
-                clock: self.clock.unwrap_or_else(crate::clock::system),
+                clock,
                 http,
                 timeout: self.timeout,
                 cache: TokenCache::new(self.cache_entries, self.cache_ttl),

@@ -82,6 +82,7 @@ pub struct ProtectedResource {
     options: VerifyOptions,
     jwks: JwksOptions,
     introspection: Option<ClientAuth>,
+    signed_introspection: bool,
     verifier: Option<SharedVerifier>,
     hierarchy: ScopeHierarchy,
     role_claim: Option<String>,
@@ -103,6 +104,7 @@ impl ProtectedResource {
             options: VerifyOptions::default(),
             jwks: JwksOptions::default(),
             introspection: None,
+            signed_introspection: false,
             verifier: None,
             hierarchy: ScopeHierarchy::default(),
             role_claim: None,
@@ -170,6 +172,14 @@ impl ProtectedResource {
     /// has an `introspection_endpoint`.
     pub fn introspection(mut self, client: ClientAuth) -> Self {
         self.introspection = Some(client);
+        self
+    }
+
+    /// Asks the introspection endpoint for RFC 9701 signed answers and accepts only those,
+    /// verified against the authorization server's keys (its `jwks_uri`); see
+    /// [`IntrospectionVerifierBuilder::signed_responses`](crate::introspection::IntrospectionVerifierBuilder::signed_responses).
+    pub fn signed_introspection(mut self) -> Self {
+        self.signed_introspection = true;
         self
     }
 
@@ -773,6 +783,18 @@ fn build_verifier(
         .resource(id)
         .client_auth(client)
         .options(resource.options.clone());
+    if resource.signed_introspection {
+        let Some(jwks_uri) = config.jwks_uri() else {
+            return Err(ConfigError::invalid(
+                "signed_introspection",
+                format!(
+                    "authorization server {} publishes no `jwks_uri`, so its signed introspection answers (RFC 9701) cannot be verified; drop .signed_introspection()",
+                    config.issuer()
+                ),
+            ));
+        };
+        introspection = introspection.signed_responses(jwks_uri);
+    }
     if let Some(clock) = context.clock {
         introspection = introspection.clock(Arc::clone(clock));
     }

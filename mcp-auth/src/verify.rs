@@ -737,7 +737,7 @@ impl From<JwsError> for VerifyError {
 }
 
 /// The header's `alg`, if it is one we accept. `none`, `HS*` and anything unknown are refused.
-fn header_algorithm(header: &Map<String, Value>) -> Result<Algorithm, VerifyError> {
+pub(crate) fn header_algorithm(header: &Map<String, Value>) -> Result<Algorithm, VerifyError> {
     let Some(Value::String(alg)) = header.get("alg") else {
         return Err(VerifyError::Malformed("the header has no alg"));
     };

@@ -4,6 +4,8 @@
 //! it, against the development authorization server requiring that key, over loopback HTTP:
 //! the opaque token is verified and the tool runs; with another key the authorization server
 //! refuses the resource server, which answers `503` (never a pass, never blaming the token).
+//! With RFC 9701 signed answers asked for, a signed answer is verified against the server's keys
+//! and an unsigned one is refused (`503`).
 
 use mcp_auth::discovery::{DiscoveryKind, fetch_server_config};
 use mcp_auth::introspection::{ClientAuth, ClientKey};
@@ -14,6 +16,10 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 async fn notes_with_key(idp: &AuthorizationServer, key_file: &std::path::Path) -> String {
+    notes_with(idp, key_file, false).await
+}
+
+async fn notes_with(idp: &AuthorizationServer, key_file: &std::path::Path, signed: bool) -> String {
     let (listener, origin) = bind().await;
     let url = format!("{origin}/mcp");
     let key = ClientKey::from_jwk_file(key_file).unwrap();
@@ -22,7 +28,10 @@ async fn notes_with_key(idp: &AuthorizationServer, key_file: &std::path::Path) -
         .replace_authorization_servers([fetch_server_config(idp.issuer(), DiscoveryKind::Auto)
             .await
             .unwrap()])
-        .resource(move |r| r.introspection(ClientAuth::private_key_jwt("notes-rs", key)))
+        .resource(move |r| {
+            let r = r.introspection(ClientAuth::private_key_jwt("notes-rs", key));
+            if signed { r.signed_introspection() } else { r }
+        })
         .build()
         .await
         .unwrap();
@@ -85,4 +94,39 @@ async fn opaque_tokens_are_introspected_with_a_private_key_jwt_client_assertion(
     assert!(refused.headers().contains_key("retry-after"));
     let _ = std::fs::remove_file(key_file);
     let _ = std::fs::remove_file(other_file);
+}
+
+#[tokio::test]
+async fn signed_introspection_answers_are_verified_and_unsigned_ones_refused() {
+    let pair = ClientKeyPair::generate("notes-rs-signed").unwrap();
+    let key_file =
+        std::env::temp_dir().join(format!("mcp-auth-pkjwt-signed-{}.json", std::process::id()));
+    std::fs::write(&key_file, pair.private_jwk()).unwrap();
+    for (signs, expected) in [
+        (true, StatusCode::OK),
+        (false, StatusCode::SERVICE_UNAVAILABLE),
+    ] {
+        let idp = AuthorizationServer::builder()
+            .introspection_client_key("notes-rs", pair.public_jwk())
+            .sign_introspection_responses(signs)
+            .start()
+            .await
+            .unwrap();
+        let url = notes_with(&idp, &key_file, true).await;
+        let token = idp
+            .opaque_token()
+            .audience(url.as_str())
+            .scopes(["read:notes"])
+            .subject("alice")
+            .mint();
+        let answer = whoami(&url, &token).await;
+        assert_eq!(answer.status(), expected, "server signs answers: {signs}");
+        if signs {
+            let me = rpc_result(answer).await;
+            assert_eq!(me["result"]["structuredContent"]["subject"], "alice");
+        } else {
+            assert!(answer.headers().contains_key("retry-after"));
+        }
+    }
+    let _ = std::fs::remove_file(key_file);
 }

@@ -11,12 +11,13 @@ use super::wire::{Form, OAuthError, single};
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
-/// Accepts the request's client assertion, or says why not (`invalid_client`).
+/// The client id of the request's client assertion once accepted, or why not
+/// (`invalid_client`).
 pub(crate) fn authenticate(
     shared: &Shared,
     headers: &HeaderMap,
     form: &Form,
-) -> Result<(), OAuthError> {
+) -> Result<String, OAuthError> {
     if headers.contains_key(axum::http::header::AUTHORIZATION)
         || single(form, "client_secret")?.is_some()
     {
@@ -92,5 +93,5 @@ pub(crate) fn authenticate(
             "the client assertion was used before",
         ));
     }
-    Ok(())
+    Ok(client_id.to_owned())
 }

@@ -6,6 +6,39 @@ use serde_json::{Map, Value, json};
 
 use super::server::Shared;
 
+/// The media type of RFC 9701 answers.
+pub(crate) const SIGNED_RESPONSE: &str = "application/token-introspection+jwt";
+
+/// `answer` as an RFC 9701 JWT (§5): `typ` `token-introspection+jwt`, `iss` this server, `aud`
+/// the caller, `iat`, and the answer as `token_introspection`, signed with the current key.
+pub(crate) fn signed(
+    shared: &Shared,
+    client_id: &str,
+    answer: Value,
+) -> Result<String, crate::DevServerError> {
+    let key = {
+        let keys = shared.keys();
+        let alg = keys.default_alg().unwrap_or(crate::SigningAlg::Rs256);
+        keys.current(alg)
+            .cloned()
+            .ok_or(crate::DevServerError::NoKey(alg))?
+    };
+    let header = json!({"alg": key.alg.name(), "kid": key.kid, "typ": "token-introspection+jwt"});
+    let claims = json!({
+        "iss": shared.layout.issuer,
+        "aud": client_id,
+        "iat": shared.clock.unix_seconds(),
+        "token_introspection": answer,
+    });
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let signature = key.sign(input.as_bytes())?;
+    Ok(format!("{input}.{signature}"))
+}
+
 fn inactive() -> Value {
     json!({"active": false})
 }

@@ -135,8 +135,8 @@ fn introspection_endpoint(
     headers: &HeaderMap,
     form: &Form,
 ) -> Result<Response, OAuthError> {
-    if wire::single(form, "client_assertion_type")?.is_some() {
-        super::assertion::authenticate(shared, headers, form)?;
+    let client_id = if wire::single(form, "client_assertion_type")?.is_some() {
+        super::assertion::authenticate(shared, headers, form)?
     } else {
         let client = authenticate(&shared.clients, headers, form)?;
         if client.is_public() {
@@ -153,10 +153,30 @@ fn introspection_endpoint(
                 "this client introspects with private_key_jwt",
             ));
         }
-    }
+        client.client_id.clone()
+    };
     let token = wire::single(form, "token")?
         .ok_or_else(|| OAuthError::invalid_request("the token parameter is missing"))?;
     // token_type_hint is optional and may be ignored (RFC 7662 §2.1).
     wire::single(form, "token_type_hint")?;
-    Ok(Json(introspect::introspect(shared, token)).into_response())
+    let answer = introspect::introspect(shared, token);
+    // RFC 9701: a signed answer when the caller asks for one (and the server signs them).
+    let wants_jwt = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains(introspect::SIGNED_RESPONSE));
+    if wants_jwt && shared.signs_introspection {
+        let jwt = introspect::signed(shared, &client_id, answer).map_err(|_| {
+            OAuthError::server_error("the introspection answer could not be signed")
+        })?;
+        return Ok((
+            [(
+                axum::http::header::CONTENT_TYPE,
+                introspect::SIGNED_RESPONSE,
+            )],
+            jwt,
+        )
+            .into_response());
+    }
+    Ok(Json(answer).into_response())
 }

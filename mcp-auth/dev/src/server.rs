@@ -47,6 +47,8 @@ pub(crate) struct Shared {
     pub(crate) introspection_keys: Vec<(String, serde_json::Value)>,
     /// The `jti`s of the client assertions seen (each is used once).
     pub(crate) assertion_jtis: Mutex<HashSet<String>>,
+    /// Whether the introspection endpoint answers RFC 9701 JWTs to callers that ask.
+    pub(crate) signs_introspection: bool,
     /// Checks the token endpoint's DPoP proofs.
     pub(crate) dpop: mcp_auth::dpop::DpopVerifier,
     keys: RwLock<KeyStore>,
@@ -434,6 +436,7 @@ pub struct AuthorizationServerBuilder {
     metadata_document: Option<Value>,
     client: Option<(String, String)>,
     introspection_keys: Vec<(String, serde_json::Value)>,
+    signs_introspection: bool,
     publish_key_alg: bool,
     clients: Vec<ClientRegistration>,
     consent: Consent,
@@ -455,6 +458,7 @@ impl Default for AuthorizationServerBuilder {
             metadata_document: None,
             client: None,
             introspection_keys: Vec::new(),
+            signs_introspection: true,
             publish_key_alg: true,
             clients: Vec::new(),
             consent: Consent::Auto,
@@ -572,6 +576,14 @@ impl AuthorizationServerBuilder {
         public_jwk: serde_json::Value,
     ) -> Self {
         self.introspection_keys.push((client_id.into(), public_jwk));
+        self
+    }
+
+    /// Whether the introspection endpoint answers with an RFC 9701 signed JWT when the caller
+    /// asks for one (`Accept: application/token-introspection+jwt`); default `true`. `false`
+    /// answers plain JSON whatever is asked, like a server without RFC 9701.
+    pub fn sign_introspection_responses(mut self, sign: bool) -> Self {
+        self.signs_introspection = sign;
         self
     }
 
@@ -745,6 +757,7 @@ impl AuthorizationServerBuilder {
             user_roles: self.user_roles,
             introspection_keys: self.introspection_keys,
             assertion_jtis: Mutex::default(),
+            signs_introspection: self.signs_introspection,
             scopes: self.scopes,
             keys: RwLock::new(keys),
             foreign: Mutex::default(),
