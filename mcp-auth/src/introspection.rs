@@ -59,7 +59,7 @@ mod router;
 
 use cache::TokenCache;
 pub use client_key::ClientKey;
-pub use router::JwtOrIntrospection;
+pub use router::{JwtOrIntrospection, JwtRoute};
 
 /// The largest introspection response accepted.
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;

@@ -83,6 +83,7 @@ pub struct ProtectedResource {
     jwks: JwksOptions,
     introspection: Option<ClientAuth>,
     signed_introspection: bool,
+    jwt_route: crate::introspection::JwtRoute,
     verifier: Option<SharedVerifier>,
     hierarchy: ScopeHierarchy,
     role_claim: Option<String>,
@@ -105,6 +106,7 @@ impl ProtectedResource {
             jwks: JwksOptions::default(),
             introspection: None,
             signed_introspection: false,
+            jwt_route: crate::introspection::JwtRoute::Local,
             verifier: None,
             hierarchy: ScopeHierarchy::default(),
             role_claim: None,
@@ -172,6 +174,14 @@ impl ProtectedResource {
     /// has an `introspection_endpoint`.
     pub fn introspection(mut self, client: ClientAuth) -> Self {
         self.introspection = Some(client);
+        self
+    }
+
+    /// Who decides JWT-shaped tokens when the resource also introspects (see
+    /// [`JwtRoute`](crate::introspection::JwtRoute)): verified locally (the default),
+    /// introspected (revocation seen at once), or both.
+    pub fn introspect_jwts(mut self, route: crate::introspection::JwtRoute) -> Self {
+        self.jwt_route = route;
         self
     }
 
@@ -803,10 +813,9 @@ fn build_verifier(
     }
     let introspection = introspection.build()?;
     if with_keys > 0 {
-        Ok(SharedVerifier::new(JwtOrIntrospection::new(
-            jwt.build()?,
-            introspection,
-        )))
+        Ok(SharedVerifier::new(
+            JwtOrIntrospection::new(jwt.build()?, introspection).jwts(resource.jwt_route),
+        ))
     } else {
         Ok(SharedVerifier::new(introspection))
     }

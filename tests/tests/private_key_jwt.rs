@@ -130,3 +130,52 @@ async fn signed_introspection_answers_are_verified_and_unsigned_ones_refused() {
     }
     let _ = std::fs::remove_file(key_file);
 }
+
+/// When the authorization server offers both its keys and introspection, a JWT can be made to
+/// pass both: a token revoked at the server is refused although its signature is valid.
+#[tokio::test]
+async fn a_revoked_jwt_is_refused_when_jwts_are_introspected_too() {
+    use mcp_auth::introspection::JwtRoute;
+    let idp = AuthorizationServer::builder()
+        .client_credentials("notes-rs", "s3cret")
+        .start()
+        .await
+        .unwrap();
+    for (route, revoked_status) in [
+        (JwtRoute::Local, StatusCode::OK),
+        (JwtRoute::Both, StatusCode::UNAUTHORIZED),
+        (JwtRoute::Introspected, StatusCode::UNAUTHORIZED),
+    ] {
+        let (listener, origin) = bind().await;
+        let url = format!("{origin}/mcp");
+        let notes = Notes::builder()
+            .id(&url)
+            .replace_authorization_servers([fetch_server_config(idp.issuer(), DiscoveryKind::Auto)
+                .await
+                .unwrap()])
+            .resource(move |r| {
+                r.introspection(ClientAuth::basic("notes-rs", "s3cret"))
+                    .introspect_jwts(route)
+            })
+            .build()
+            .await
+            .unwrap();
+        spawn(listener, app(&notes));
+        let token = |subject: &str| {
+            idp.token()
+                .audience(url.as_str())
+                .scopes(["read:notes"])
+                .subject(subject)
+                .mint()
+        };
+        let live = whoami(&url, &token("alice")).await;
+        assert_eq!(live.status(), StatusCode::OK, "{route:?}");
+        let revoked = token("mallory");
+        idp.revoke(&revoked);
+        assert_eq!(
+            whoami(&url, &revoked).await.status(),
+            revoked_status,
+            "{route:?}: a revoked JWT"
+        );
+    }
+}

@@ -35,39 +35,90 @@ use crate::verify::TokenVerifier;
 pub struct JwtOrIntrospection<J, I> {
     jwt: J,
     introspection: I,
+    jwts: JwtRoute,
+}
+
+/// Who decides a JWT-shaped token when the authorization server offers both local verification
+/// (its keys) and introspection. Opaque tokens are always introspected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum JwtRoute {
+    /// Verified locally against the issuer's keys, no request (the default).
+    #[default]
+    Local,
+    /// Introspected like opaque tokens: a token revoked at the authorization server is refused
+    /// once its cached answer ends, at the cost of one request per token per cache period.
+    Introspected,
+    /// Verified locally, then introspected: both must accept it (the local facts are kept).
+    Both,
 }
 
 impl<J, I> JwtOrIntrospection<J, I> {
     /// Combines a JWT verifier and an introspection verifier.
     pub fn new(jwt: J, introspection: I) -> Self {
-        Self { jwt, introspection }
+        Self {
+            jwt,
+            introspection,
+            jwts: JwtRoute::Local,
+        }
+    }
+
+    /// Who decides JWT-shaped tokens (default [`JwtRoute::Local`]).
+    pub fn jwts(mut self, route: JwtRoute) -> Self {
+        self.jwts = route;
+        self
     }
 }
 
 impl<J: TokenVerifier, I: TokenVerifier> TokenVerifier for JwtOrIntrospection<J, I> {
     async fn verify(&self, token: &str) -> Result<AuthInfo, VerifyError> {
-        if crate::jws::is_jwt_shaped(token) {
-            tracing::trace!("routing a JWT-shaped token to the JWT verifier");
-            self.jwt.verify(token).await
-        } else {
+        if !crate::jws::is_jwt_shaped(token) {
             tracing::trace!("routing an opaque token to introspection");
-            self.introspection.verify(token).await
+            return self.introspection.verify(token).await;
+        }
+        match self.jwts {
+            JwtRoute::Local => self.jwt.verify(token).await,
+            JwtRoute::Introspected => self.introspection.verify(token).await,
+            JwtRoute::Both => {
+                let info = self.jwt.verify(token).await?;
+                self.introspection.verify(token).await?;
+                Ok(info)
+            }
         }
     }
 
     async fn verify_dpop(&self, token: &str) -> Result<AuthInfo, VerifyError> {
-        if crate::jws::is_jwt_shaped(token) {
-            self.jwt.verify_dpop(token).await
-        } else {
-            self.introspection.verify_dpop(token).await
+        if !crate::jws::is_jwt_shaped(token) {
+            return self.introspection.verify_dpop(token).await;
+        }
+        match self.jwts {
+            JwtRoute::Local => self.jwt.verify_dpop(token).await,
+            JwtRoute::Introspected => self.introspection.verify_dpop(token).await,
+            JwtRoute::Both => {
+                let info = self.jwt.verify_dpop(token).await?;
+                self.introspection.verify_dpop(token).await?;
+                Ok(info)
+            }
         }
     }
 
     fn verify_cached(&self, token: &str) -> Option<Result<AuthInfo, VerifyError>> {
-        if crate::jws::is_jwt_shaped(token) {
-            self.jwt.verify_cached(token)
-        } else {
-            self.introspection.verify_cached(token)
+        if !crate::jws::is_jwt_shaped(token) {
+            return self.introspection.verify_cached(token);
+        }
+        match self.jwts {
+            JwtRoute::Local => self.jwt.verify_cached(token),
+            JwtRoute::Introspected => self.introspection.verify_cached(token),
+            // Known only when both know it: a refusal from either, or both accepting.
+            JwtRoute::Both => match (
+                self.jwt.verify_cached(token)?,
+                self.introspection.verify_cached(token),
+            ) {
+                (Err(refused), _) => Some(Err(refused)),
+                (Ok(info), Some(Ok(_))) => Some(Ok(info)),
+                (Ok(_), Some(Err(refused))) => Some(Err(refused)),
+                (Ok(_), None) => None,
+            },
         }
     }
 }
@@ -110,6 +161,42 @@ mod tests {
         assert_eq!(
             route("eyJhbGciOiJSUzI1NiIsInR5cCI6ImF0K2p3dCJ9.e30.c2ln").await,
             "jwt"
+        );
+    }
+
+    /// Refuses everything: a verifier whose answer must not be the only one.
+    struct Refuses;
+
+    impl TokenVerifier for Refuses {
+        async fn verify(&self, _token: &str) -> Result<AuthInfo, VerifyError> {
+            Err(VerifyError::Inactive)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_jwt_can_be_introspected_or_need_both_answers() {
+        let jwt = "eyJhbGciOiJSUzI1NiIsInR5cCI6ImF0K2p3dCJ9.e30.c2ln";
+        let introspected =
+            Router::new(Named("jwt"), Named("introspection")).jwts(JwtRoute::Introspected);
+        assert_eq!(
+            introspected.verify(jwt).await.unwrap().issuer(),
+            "introspection"
+        );
+        let both = Router::new(Named("jwt"), Named("introspection")).jwts(JwtRoute::Both);
+        assert_eq!(
+            both.verify(jwt).await.unwrap().issuer(),
+            "jwt",
+            "the local facts"
+        );
+        let revoked = JwtOrIntrospection::new(Named("jwt"), Refuses).jwts(JwtRoute::Both);
+        assert_eq!(
+            revoked.verify(jwt).await.unwrap_err(),
+            VerifyError::Inactive
+        );
+        assert_eq!(
+            revoked.verify("opaque").await.unwrap_err(),
+            VerifyError::Inactive,
+            "opaque tokens are introspected whatever the route"
         );
     }
 
