@@ -1239,3 +1239,74 @@ async fn generated_metadata_advertises_the_flows_and_passes_validate_server_conf
         .unwrap();
     assert!(doc.get("scopes_supported").is_none());
 }
+
+// ---------------------------------------------------------------- private_key_jwt
+
+#[tokio::test]
+async fn introspection_by_private_key_jwt_checks_the_assertion_and_uses_it_once() {
+    let pair = crate::ClientKeyPair::generate("rs-1").unwrap();
+    let idp = AuthorizationServer::builder()
+        .introspection_client_key("rs", pair.public_jwk())
+        .start()
+        .await
+        .unwrap();
+    let token = idp.opaque_token().audience(AUD).mint();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = |aud: &str, exp: u64, jti: &str| serde_json::json!({"iss": "rs", "sub": "rs", "aud": aud, "exp": exp, "jti": jti});
+    let post = |assertion: String| {
+        let token = token.clone();
+        let endpoint = idp.introspection_endpoint();
+        async move {
+            let response = http()
+                .post(endpoint)
+                .form(&[
+                    ("token", token.as_str()),
+                    (
+                        "client_assertion_type",
+                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                    ),
+                    ("client_assertion", assertion.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+    let good = pair
+        .assertion(&claims(idp.issuer(), now + 60, "j1"))
+        .unwrap();
+    let (status, body) = post(good.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["active"], true);
+    let (status, body) = post(good).await;
+    assert_eq!(
+        (status, error_of(&body)),
+        (401, "invalid_client"),
+        "replayed: {body}"
+    );
+    for (claims, why) in [
+        (
+            claims("https://elsewhere.example.com", now + 60, "j2"),
+            "another audience",
+        ),
+        (claims(idp.issuer(), now - 1, "j3"), "expired"),
+    ] {
+        let (status, body) = post(pair.assertion(&claims).unwrap()).await;
+        assert_eq!(
+            (status, error_of(&body)),
+            (401, "invalid_client"),
+            "{why}: {body}"
+        );
+    }
+    let stranger = crate::ClientKeyPair::generate("rs-1").unwrap();
+    let forged = stranger
+        .assertion(&claims(idp.issuer(), now + 60, "j4"))
+        .unwrap();
+    let (status, _) = post(forged).await;
+    assert_eq!(status, 401, "signed by another key");
+}

@@ -405,6 +405,7 @@ fn der_tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
 /// ```
 pub struct ClientKeyPair {
     private: Value,
+    signing: EncodingKey,
 }
 
 impl fmt::Debug for ClientKeyPair {
@@ -429,6 +430,7 @@ impl ClientKeyPair {
         };
         let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
             .map_err(|_| fail("EC generation"))?;
+        let pkcs8 = pair.to_pkcs8v1().map_err(|_| fail("EC PKCS#8 export"))?;
         let d = pair
             .private_key()
             .as_be_bytes()
@@ -443,7 +445,23 @@ impl ClientKeyPair {
                 "kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": kid,
                 "x": b64(x), "y": b64(y), "d": b64(d.as_ref()),
             }),
+            signing: EncodingKey::from_ec_der(pkcs8.as_ref()),
         })
+    }
+
+    /// A client assertion signed by this key, with the claims `claims` (`iss`, `sub`, `aud`,
+    /// `jti`, `exp`, as the test needs them, valid or not), for tests of an authorization
+    /// server's `private_key_jwt` checks.
+    ///
+    /// # Errors
+    ///
+    /// [`DevServerError::Signing`] if the assertion cannot be signed.
+    pub fn assertion(&self, claims: &Value) -> Result<String, DevServerError> {
+        mcp_auth::crypto::ensure_provider();
+        let mut header = jsonwebtoken::Header::new(Algorithm::ES256);
+        header.kid = self.private["kid"].as_str().map(str::to_owned);
+        jsonwebtoken::encode(&header, claims, &self.signing)
+            .map_err(|e| DevServerError::Signing(e.to_string()))
     }
 
     /// The private JWK, as JSON text (what a key file holds).
