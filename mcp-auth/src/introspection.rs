@@ -578,16 +578,12 @@ impl Inner {
         let alg = crate::verify::header_algorithm(&header)
             .map_err(|_| flawed("is signed with an algorithm that is not accepted"))?;
         let kid = header.get("kid").and_then(Value::as_str);
-        let key = jwks.key_for(kid, alg).await?;
-        let verified = jsonwebtoken::crypto::verify(
-            parts.signature,
-            parts.signing_input.as_bytes(),
-            key.decoding_key(),
-            alg,
-        )
-        .unwrap_or(false);
-        if !verified {
-            return Err(flawed("has an invalid signature"));
+        match jwks.verify_signature(&parts, kid, alg).await {
+            Ok(()) => {}
+            Err(VerifyError::Unavailable { reason, retry_after }) => {
+                return Err(VerifyError::Unavailable { reason, retry_after });
+            }
+            Err(_) => return Err(flawed("is not signed by a key of the issuer")),
         }
         let claims = crate::jws::decode_object(parts.payload, crate::jws::Segment::Payload)
             .map_err(|_| flawed("has no readable claims"))?;

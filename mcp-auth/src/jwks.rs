@@ -343,6 +343,33 @@ impl JwksCache {
             .collect()
     }
 
+    /// Checks the signature of the compact JWS `parts` with the key `kid` of this set for
+    /// `alg` (see [`key_for`](Self::key_for)): the one signature check of tokens and signed
+    /// answers. An empty or wrong signature is [`VerifyError::InvalidSignature`].
+    pub(crate) async fn verify_signature(
+        &self,
+        parts: &crate::jws::Jws<'_>,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Result<(), VerifyError> {
+        if parts.signature.is_empty() {
+            return Err(VerifyError::InvalidSignature);
+        }
+        let key = self.key_for(kid, alg).await?;
+        let verified = jsonwebtoken::crypto::verify(
+            parts.signature,
+            parts.signing_input.as_bytes(),
+            key.decoding_key(),
+            alg,
+        )
+        .unwrap_or(false);
+        if verified {
+            Ok(())
+        } else {
+            Err(VerifyError::InvalidSignature)
+        }
+    }
+
     /// The key that verifies a token with this `kid` and `alg`.
     ///
     /// * No set yet, or the set is past [`JwksOptions::max_stale`]: waits for a fetch; if it

@@ -468,20 +468,7 @@ impl JwtVerifier {
             .iter()
             .find(|c| c.issuer() == iss)
             .ok_or(VerifyError::UntrustedIssuer)?;
-        if parts.signature.is_empty() {
-            return Err(VerifyError::InvalidSignature);
-        }
-        let key = jwks.key_for(kid, alg).await?;
-        let verified = jsonwebtoken::crypto::verify(
-            parts.signature,
-            parts.signing_input.as_bytes(),
-            key.decoding_key(),
-            alg,
-        )
-        .unwrap_or(false);
-        if !verified {
-            return Err(VerifyError::InvalidSignature);
-        }
+        jwks.verify_signature(&parts, kid, alg).await?;
 
         let now = inner.clock.unix_seconds();
         let leeway = options.leeway.as_secs();
