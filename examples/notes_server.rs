@@ -409,7 +409,13 @@ impl ServerHandler for NotesServer {
         let text = if request.uri == STATS_URI {
             json!({ "notes": notes.len() }).to_string()
         } else if let Some(id) = request.uri.strip_prefix("notes://note/") {
-            let index = id.parse::<usize>().ok().and_then(|n| n.checked_sub(1));
+            // Only the URIs `notes://note/{id}` covers: digits. (`+1` parses as a number, but it
+            // is another URI, one the template's requirement does not cover.)
+            let digits = !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit());
+            let index = digits
+                .then(|| id.parse::<usize>().ok())
+                .flatten()
+                .and_then(|n| n.checked_sub(1));
             match index.and_then(|i| notes.get(i)) {
                 Some(note) => note.clone(),
                 None => {

@@ -290,6 +290,9 @@ struct Inner {
 /// The media type of RFC 9701 answers.
 const SIGNED_RESPONSE: &str = "application/token-introspection+jwt";
 
+/// How old a signed answer may be (its `iat`), beyond the leeway.
+const SIGNED_ANSWER_MAX_AGE_SECS: u64 = 60;
+
 /// The default bound on introspection requests in flight.
 const DEFAULT_MAX_IN_FLIGHT: usize = 32;
 
@@ -580,8 +583,14 @@ impl Inner {
         let kid = header.get("kid").and_then(Value::as_str);
         match jwks.verify_signature(&parts, kid, alg).await {
             Ok(()) => {}
-            Err(VerifyError::Unavailable { reason, retry_after }) => {
-                return Err(VerifyError::Unavailable { reason, retry_after });
+            Err(VerifyError::Unavailable {
+                reason,
+                retry_after,
+            }) => {
+                return Err(VerifyError::Unavailable {
+                    reason,
+                    retry_after,
+                });
             }
             Err(_) => return Err(flawed("is not signed by a key of the issuer")),
         }
@@ -596,8 +605,24 @@ impl Inner {
                 return Err(flawed("is not addressed to this resource server (aud)"));
             }
         }
-        if claim_numeric_date(&claims, "iat").ok().flatten().is_none() {
+        // Fresh: an answer kept and replayed by an intermediary for other tokens is refused
+        // once it is older than a minute (beyond the leeway), or past its own `exp`.
+        let now = self.clock.unix_seconds();
+        let leeway = self.options.leeway.as_secs();
+        let Some(iat) = claim_numeric_date(&claims, "iat").ok().flatten() else {
             return Err(flawed("has no iat"));
+        };
+        if iat > now.saturating_add(leeway)
+            || iat.saturating_add(SIGNED_ANSWER_MAX_AGE_SECS + leeway) < now
+        {
+            return Err(flawed("is not fresh (iat)"));
+        }
+        if claim_numeric_date(&claims, "exp")
+            .ok()
+            .flatten()
+            .is_some_and(|exp| exp.saturating_add(leeway) <= now)
+        {
+            return Err(flawed("expired"));
         }
         match claims.get("token_introspection") {
             Some(Value::Object(answer)) => Ok(answer.clone()),
@@ -727,9 +752,10 @@ impl IntrospectionVerifierBuilder {
     /// only those: a JWT signed by a key of `jwks_uri` (the authorization server's), with `typ`
     /// `token-introspection+jwt`, `iss` the issuer, `aud` the resource server's client id (for a
     /// client authentication that names one) and `iat`, whose `token_introspection` member is
-    /// the answer. An unsigned or unverifiable answer is the authorization server's fault: the
-    /// request gets `503`, never a pass. Protects the answer from an intermediary that could
-    /// rewrite plain JSON.
+    /// the answer, issued within the last minute (beyond the leeway) and not past its `exp`. An
+    /// unsigned, unverifiable or stale answer is the authorization server's fault: the request
+    /// gets `503`, never a pass. Protects the answer from an intermediary that could rewrite
+    /// plain JSON, or replay an old signed answer for other tokens.
     pub fn signed_responses(mut self, jwks_uri: impl Into<String>) -> Self {
         self.signed_by = Some(jwks_uri.into());
         self
@@ -870,6 +896,17 @@ impl IntrospectionVerifierBuilder {
             for problem in mcp_auth_rules::https_url("resource", &resource).errors() {
                 errors.push(ConfigError::invalid("resource", problem.message.clone()));
             }
+        }
+        if self.signed_by.is_some()
+            && self
+                .client_auth
+                .as_ref()
+                .is_some_and(|auth| auth.client_id().is_none())
+        {
+            errors.push(ConfigError::invalid(
+                "signed_responses",
+                "a signed answer is addressed to the resource server's client id (`aud`), which a bearer-token client authentication does not name; authenticate with a client id (basic, post or private_key_jwt)",
+            ));
         }
         match &self.client_auth {
             Some(auth) => errors.extend(auth.problems()),

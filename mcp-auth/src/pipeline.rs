@@ -420,10 +420,12 @@ where
         // 5.-7. The credentials, read once; a Bearer token the verifier knows is decided now.
         let dpop = protection.dpop.is_some();
         let next = match read_credentials(request.headers(), request.uri(), dpop) {
-            // Without credentials, only a request whose every operation is public may pass: the
-            // body decides, once it is read.
+            // Without credentials, only a request to the MCP endpoint itself whose every
+            // operation is public may pass: the body decides, once it is read. Other routes
+            // behind the layer have no public operations.
             Credentials::None { .. }
-                if config.mcp.as_ref().is_some_and(|p| p.access.has_public()) =>
+                if config.mcp.as_ref().is_some_and(|p| p.access.has_public())
+                    && request.uri().path() == protection.path =>
             {
                 Next::Wait(Waiting::Anonymous)
             }

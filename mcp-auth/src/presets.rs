@@ -44,6 +44,9 @@ pub struct Preset {
     scp: bool,
     role_claim: Option<&'static str>,
     audiences: Vec<String>,
+    /// An audience every API of the authorization server shares (Okta's `api://default`,
+    /// Supabase's `authenticated`): warned about when applied.
+    shared_audience: Option<&'static str>,
 }
 
 /// One setting a preset makes, for [`Preset::settings`].
@@ -74,6 +77,7 @@ impl Preset {
             scp: false,
             role_claim: None,
             audiences: Vec::new(),
+            shared_audience: None,
         }
     }
 
@@ -141,7 +145,7 @@ impl Preset {
     /// not read as `client_id`. Roles from `groups`.
     pub fn okta(domain: &str, server: &str) -> Self {
         let audience = format!("api://{server}");
-        Self::new(
+        let mut preset = Self::new(
             "Okta",
             format!("https://{}/oauth2/{server}", domain.trim_end_matches('/')),
         )
@@ -149,7 +153,11 @@ impl Preset {
         .lenient()
         .scp()
         .roles_at("groups")
-        .audience(audience)
+        .audience(audience);
+        if server == "default" {
+            preset.shared_audience = Some("api://default");
+        }
+        preset
     }
 
     /// Microsoft Entra ID (v2.0 tokens) of tenant `tenant_id` (a GUID): issuer
@@ -210,6 +218,7 @@ impl Preset {
         .roles_at("role")
         .audience("authenticated");
         preset.discovery = DiscoveryKind::OAuth;
+        preset.shared_audience = Some("authenticated");
         preset
     }
 
@@ -296,6 +305,16 @@ impl Preset {
     /// `resource` with the preset's token settings (not its authorization server: discover
     /// [`issuer`](Self::issuer) and give it with `authorization_server`).
     pub(crate) fn apply(&self, resource: ProtectedResource) -> ProtectedResource {
+        if let Some(audience) = self.shared_audience {
+            tracing::warn!(
+                provider = self.provider,
+                audience,
+                "the preset accepts tokens whose `aud` is `{audience}`, an audience every API of \
+                 this authorization server shares: a token meant for another API is accepted here \
+                 too. Give the resource an audience of its own at the provider (its identifier) \
+                 and drop the preset's audience"
+            );
+        }
         let typ = self.typ;
         let claims = self.claims;
         let scp = self.scp;

@@ -1252,7 +1252,16 @@ fn mcp_world() -> &'static McpWorld {
                 .unwrap();
             let inner = tower::service_fn(move |_req: Request<Body>| {
                 counter.fetch_add(1, Ordering::SeqCst);
-                async { Ok::<_, Infallible>(axum::response::Response::new(Body::from("ran"))) }
+                // A JSON answer, as an MCP server gives: list answers pass through the
+                // layer's filter, which refuses (502) what it cannot read.
+                async {
+                    Ok::<_, Infallible>(
+                        axum::response::Response::builder()
+                            .header("content-type", "application/json")
+                            .body(Body::from(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#))
+                            .unwrap(),
+                    )
+                }
             });
             notes.mcp_router(inner, NotesServer::tool_scopes())
         });

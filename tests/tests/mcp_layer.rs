@@ -47,7 +47,12 @@ impl Mcp {
             let seen = seen.clone();
             async move {
                 seen.hit();
-                let mut response = body.clone().into_response();
+                // The echo is the request's JSON: answered as JSON, as an MCP server does.
+                let mut response = (
+                    [(http::header::CONTENT_TYPE, "application/json")],
+                    body.clone(),
+                )
+                    .into_response();
                 if !headers.contains_key("mcp-session-id")
                     && body.windows(10).any(|w| w == b"initialize")
                 {
@@ -164,7 +169,9 @@ async fn rs49_broader_scope_satisfies_the_tool() {
 async fn batches_are_judged_as_a_whole_and_the_body_passes_unchanged() {
     let mcp = Mcp::start().await;
     let reader = mcp.token("u1", &["mcp:read"]);
-    let batch = json!([tool_call("read_file"), tool_call("write_file")]);
+    let mut second = tool_call("write_file");
+    second["id"] = json!(2);
+    let batch = json!([tool_call("read_file"), second]);
     assert_eq!(
         mcp.call(&reader, batch).await.status(),
         StatusCode::FORBIDDEN

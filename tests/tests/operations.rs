@@ -607,3 +607,132 @@ async fn a_reference_that_cannot_be_read_one_way_is_refused_as_invalid_params() 
         .await;
     assert_eq!(subscribe.status(), StatusCode::BAD_REQUEST);
 }
+
+/// Findings of a review, each a way past a requirement before it was closed: an anonymous
+/// request with an unreadable `method`, or to another route behind the layer; a list asked for
+/// with the id `1.0` (the server answers `1`); a batch whose ids repeat; a templated URI spelled
+/// so that the template does not cover it but a lenient handler reads it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_a_review_found_stays_closed() {
+    let idp = AuthorizationServer::start().await.unwrap();
+    let (listener, origin) = bind().await;
+    let url = format!("{origin}/mcp");
+    let notes = resource(&idp, &url).await;
+    let reset = mcp_auth_tests::Spy::default();
+    let spy = reset.clone();
+    let app = Router::new()
+        .route_service("/mcp", service(&notes, true))
+        .route(
+            "/admin/reset",
+            post(move || {
+                spy.hit();
+                async { "RESET DONE" }
+            }),
+        )
+        .layer(notes.mcp_layer(NotesServer::access()))
+        .merge(notes.metadata_router());
+    spawn(listener, app);
+    let app = App {
+        idp,
+        url,
+        http: reqwest::Client::new(),
+    };
+    let http = reqwest::Client::new();
+    for (path, body) in [
+        ("/mcp", json!({"jsonrpc": "2.0", "id": 1, "method": 1})),
+        ("/mcp", json!({"jsonrpc": "2.0", "id": 1, "method": null})),
+        (
+            "/mcp",
+            json!([{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "about"}}, {"jsonrpc": "2.0", "id": 2, "result": {}}]),
+        ),
+        (
+            "/admin/reset",
+            json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "about", "arguments": {}}}),
+        ),
+        (
+            "/admin/reset",
+            json!({"jsonrpc": "2.0", "id": 1, "method": 1}),
+        ),
+    ] {
+        let response = http
+            .post(format!("{origin}{path}"))
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{path} {body}");
+    }
+    assert_eq!(
+        reset.count(),
+        0,
+        "the other route never ran without a token"
+    );
+
+    let reader = app.token(&["read:notes"], &[]);
+    for id in [json!(1.0), json!(1e0), json!("1")] {
+        let answer = rpc_result(
+            app.post(
+                Some(&reader),
+                "2025-11-25",
+                json!({"jsonrpc": "2.0", "id": id, "method": "tools/list"}),
+            )
+            .await,
+        )
+        .await;
+        let mut tools: Vec<&str> = answer["result"]["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap())
+            .collect();
+        tools.sort_unstable();
+        assert_eq!(
+            tools,
+            ["about", "export_notes", "list_notes", "whoami"],
+            "id {id}"
+        );
+    }
+
+    let repeated = app
+        .post(
+            Some(&reader),
+            "2025-06-18",
+            json!([
+                {"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+                {"jsonrpc": "2.0", "id": 1.0, "method": "prompts/list"}
+            ]),
+        )
+        .await;
+    assert_eq!(
+        repeated.status(),
+        StatusCode::BAD_REQUEST,
+        "ids that repeat"
+    );
+
+    let writer = app.token(&["write:notes"], &[]);
+    let created = app
+        .post(
+            Some(&writer),
+            "2025-11-25",
+            json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                   "params": {"name": "create_note", "arguments": {"text": "secret"}}}),
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::OK);
+    let sideways = rpc_result(
+        app.post(
+            Some(&writer),
+            "2025-11-25",
+            json!({"jsonrpc": "2.0", "id": 2, "method": "resources/read",
+                   "params": {"uri": "notes://note/+1"}}),
+        )
+        .await,
+    )
+    .await;
+    assert!(
+        sideways.get("result").is_none(),
+        "the note is not served under a spelling the template does not cover: {sideways}"
+    );
+}

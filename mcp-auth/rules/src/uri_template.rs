@@ -7,8 +7,8 @@
 //! (which matches request URIs):
 //!
 //! - the literal parts match themselves, byte for byte;
-//! - each expression matches any string its operator could expand to, for any values: `{var}`
-//!   the unreserved characters, percent-encodings and `,`; `{+var}` every URI character; `{#var}`
+//! - each expression matches any string its operator could expand to, for any values (lists and
+//!   exploded maps included): `{var}` the unreserved characters, percent-encodings, `,` and `=`; `{+var}` every URI character; `{#var}`
 //!   nothing or `#` then URI characters; `{.var}`, `{/var}`, `{;var}`, `{?var}`, `{&var}` nothing
 //!   or their leading character then what their expansion may hold.
 //!
@@ -234,12 +234,17 @@ impl Operator {
     /// The byte an expansion starts with (when not empty), and the bytes it may hold after it.
     fn expansion(self) -> (Option<u8>, fn(u8) -> bool) {
         match self {
-            Self::Simple => (None, |b| is_unreserved(b) || b == b'%' || b == b','),
+            // `=` too: an exploded map (`{var*}`) expands to `k=v` pairs.
+            Self::Simple => (None, |b| {
+                is_unreserved(b) || matches!(b, b'%' | b',' | b'=')
+            }),
             Self::Reserved => (None, is_uri_char),
             Self::Fragment => (Some(b'#'), is_uri_char),
-            Self::Label => (Some(b'.'), |b| is_unreserved(b) || b == b'%' || b == b','),
+            Self::Label => (Some(b'.'), |b| {
+                is_unreserved(b) || matches!(b, b'%' | b',' | b'=')
+            }),
             Self::Path => (Some(b'/'), |b| {
-                is_unreserved(b) || matches!(b, b'%' | b',' | b'/')
+                is_unreserved(b) || matches!(b, b'%' | b',' | b'/' | b'=')
             }),
             Self::PathParameter => (Some(b';'), |b| {
                 is_unreserved(b) || matches!(b, b'%' | b',' | b';' | b'=')
@@ -417,6 +422,10 @@ mod tests {
     fn modifiers_cover_at_least_what_the_plain_expression_covers() {
         assert!(t("u://{name:3}/x").matches("u://abcdef/x"));
         assert!(t("u://{list*}").matches("u://a,b,c"));
+        // Exploded maps (RFC 6570 §3.2.2–3.2.6) expand to `k=v` pairs.
+        assert!(t("notes://note/{id*}").matches("notes://note/a=1,b=2"));
+        assert!(t("m://x{.keys*}").matches("m://x.a=1.b=2"));
+        assert!(t("repo://r{/keys*}").matches("repo://r/a=1/b=2"));
     }
 
     #[test]

@@ -61,6 +61,10 @@ impl Operation {
     /// (see [`mcp_auth_rules::uri_template`]: `notes://note/{id}` covers `notes://note/1`, not
     /// `notes://note/1/2`), and `completion/complete` for the template.
     ///
+    /// The server must serve, for the template, only the URIs it covers: a handler that reads
+    /// `{id}` leniently (`"+1".parse::<usize>()` is `Ok(1)`) would serve `notes://note/+1`,
+    /// which the template does not cover and so does not protect. Parse variables strictly.
+    ///
     /// # Errors
     ///
     /// The template is malformed, or has no `{variable}` (then it is a resource).
@@ -358,8 +362,9 @@ impl McpAccess {
 
     /// `operation` needs no token: a request without credentials whose every operation is
     /// public is passed on anonymously (handlers then find no verified token). A request with
-    /// credentials is verified as any other, and a public operation's requirements, if it has
-    /// any, still apply to it. Default: nothing is public.
+    /// credentials is verified as any other. An operation that has a requirement (a scope or a
+    /// role of its own, of its method, or of a template that covers its URI) is not public,
+    /// whatever is declared here: a requirement always wins. Default: nothing is public.
     ///
     /// A public [`resource_template`](Operation::resource_template) is not accepted: it would
     /// make public every URI it covers, including ones a more specific entry protects; declare
@@ -482,11 +487,14 @@ impl McpAccess {
 
     fn is_public_of(&self, targets: &Targets<'_>, method: &str) -> bool {
         // A request that names a target is public only when its target is (a public `method`
-        // makes all of them public); one that names none, only by its method.
-        self.public.iter().any(|target| match target {
+        // makes all of them public); one that names none, only by its method. A requirement
+        // wins: an operation that needs a scope or a role (a URI a protected template covers,
+        // under a public method) is never public, so dropping the token never helps.
+        let declared = self.public.iter().any(|target| match target {
             Target::Method(m) => m == method,
             other => targets.names_one() && targets.hit(other),
-        })
+        });
+        declared && self.needs_of(targets, method).is_empty()
     }
 
     /// Whether the list entry `name` (a tool's or prompt's name, a resource's URI, a template)
@@ -678,6 +686,16 @@ mod tests {
         assert!(!s.is_public("tools/call", &json!({})));
         let templated = McpAccess::new().public(Operation::resource_template("a://{x}").unwrap());
         assert!(!templated.is_public("resources/read", &json!({"uri": "a://1"})));
+        // A requirement wins over a public declaration.
+        let mixed = McpAccess::new()
+            .public(Operation::method("resources/read"))
+            .resource_template("notes://note/{id}", ["read:notes"])
+            .unwrap()
+            .public(Operation::tool("purge"))
+            .roles(Operation::tool("purge"), ["admin"]);
+        assert!(mixed.is_public("resources/read", &json!({"uri": "notes://stats"})));
+        assert!(!mixed.is_public("resources/read", &json!({"uri": "notes://note/1"})));
+        assert!(!mixed.is_public("tools/call", &json!({"name": "purge"})));
     }
 
     #[test]

@@ -451,14 +451,16 @@ impl EventSplitter {
     fn feed(&mut self, chunk: &[u8]) -> Vec<String> {
         self.feed_with_ends(chunk)
             .into_iter()
-            .filter_map(|(_, data)| data)
+            .filter_map(|(_, event)| match event {
+                Completed::Data(data) => Some(data),
+                Completed::NoData | Completed::TooLarge => None,
+            })
             .collect()
     }
 
     /// Feeds `chunk`, returns each event it completes: where in `chunk` it ends (after the line
-    /// end of the empty line that ends it) and its data (`None` when it has no `data` field, or
-    /// is too large to read).
-    pub(crate) fn feed_with_ends(&mut self, chunk: &[u8]) -> Vec<(usize, Option<String>)> {
+    /// end of the empty line that ends it) and what it holds.
+    pub(crate) fn feed_with_ends(&mut self, chunk: &[u8]) -> Vec<(usize, Completed)> {
         let mut events = Vec::new();
         for (at, &byte) in chunk.iter().enumerate() {
             let after_cr = std::mem::replace(&mut self.after_cr, byte == b'\r');
@@ -488,18 +490,18 @@ impl EventSplitter {
         events
     }
 
-    /// Ends the line received: an empty one ends the event (`Some`, with its data if it had any
-    /// and the event was not too large to read); a `data` field adds to the event's data (`data: x`,
+    /// Ends the line received: an empty one ends the event (`Some`: its data, none, or too
+    /// large to read); a `data` field adds to the event's data (`data: x`,
     /// `data:x`, or a bare `data`, an empty value; `datum: x` is another field); any other
     /// line is another field or a comment.
-    fn end_line(&mut self) -> Option<Option<String>> {
+    fn end_line(&mut self) -> Option<Completed> {
         if std::mem::take(&mut self.line_size) == 0 {
             let data = self.data.take();
             if std::mem::take(&mut self.size) > SCAN_LIMIT {
                 tracing::debug!("event too large to scan");
-                return Some(None);
+                return Some(Completed::TooLarge);
             }
-            return Some(data);
+            return Some(data.map_or(Completed::NoData, Completed::Data));
         }
         if self.size <= SCAN_LIMIT {
             let value = match self.line.strip_prefix(b"data") {
@@ -521,6 +523,16 @@ impl EventSplitter {
         self.line.clear();
         None
     }
+}
+
+/// An event the splitter completed.
+pub(crate) enum Completed {
+    /// Its `data` fields, joined by LF.
+    Data(String),
+    /// No `data` field (a comment, a keep-alive, an `id` or `retry` alone).
+    NoData,
+    /// Larger than [`SCAN_LIMIT`]: not read.
+    TooLarge,
 }
 
 /// The tasks a JSON-RPC answer (one message or a batch) creates, with their `ttlMs`: results with

@@ -24,7 +24,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::access::{ListKind, McpAccess, Needs};
-use super::bind::{EventSplitter, SCAN_LIMIT, media_type};
+use super::bind::{Completed, EventSplitter, SCAN_LIMIT, media_type};
 use super::jsonrpc_error_with_id;
 use crate::extract::Authenticated;
 
@@ -32,6 +32,18 @@ use crate::extract::Authenticated;
 #[derive(Debug, Default)]
 pub(crate) struct Lists {
     requests: Vec<(Value, ListKind)>,
+}
+
+/// Whether two JSON-RPC ids name one request for a server: equal strings, or numbers of equal
+/// value (`1`, `1.0` and `1e0` are one id to a server that reads ids as numbers).
+pub(crate) fn same_id(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(a), Value::Number(b)) => match (a.as_f64(), b.as_f64()) {
+            (Some(x), Some(y)) => x == y,
+            _ => a == b,
+        },
+        _ => a == b,
+    }
 }
 
 /// Who asks: a verified token, or no one (a public request without credentials).
@@ -67,7 +79,15 @@ impl Lists {
         } else if media.eq_ignore_ascii_case("text/event-stream") {
             filter.events(response)
         } else {
-            response
+            // A list answer the layer cannot read is not passed on unread.
+            tracing::debug!("a list answer of another media type than JSON or an event stream");
+            let error = filter.too_large();
+            jsonrpc_error_with_id(
+                StatusCode::BAD_GATEWAY,
+                -32603,
+                UNREADABLE,
+                error["id"].clone(),
+            )
         }
     }
 }
@@ -108,7 +128,7 @@ impl Filter {
     fn one(&self, text: &str) -> Option<String> {
         let message: BTreeMap<String, &RawValue> = serde_json::from_str(text).ok()?;
         let id: Value = serde_json::from_str(message.get("id")?.get()).ok()?;
-        let &(_, kind) = self.lists.requests.iter().find(|(i, _)| *i == id)?;
+        let &(_, kind) = self.lists.requests.iter().find(|(i, _)| same_id(i, &id))?;
         let list = kind.member();
         let result: BTreeMap<String, &RawValue> =
             serde_json::from_str(message.get("result")?.get()).ok()?;
@@ -209,10 +229,15 @@ impl Filter {
                 }
                 Some(Err(error)) => Some((Err(error), state)),
                 None => {
-                    // An event the server left unfinished goes out as it came.
+                    // An event the server left unfinished is dropped: it could be the list,
+                    // unread (clients discard an unfinished event at the end of a stream anyway).
                     state.ended = true;
-                    let rest = std::mem::take(&mut state.pending);
-                    Some((Ok(Bytes::from(rest)), state))
+                    if !state.pending.is_empty() {
+                        tracing::debug!(
+                            "an unfinished event at the end of a filtered stream was dropped"
+                        );
+                    }
+                    None
                 }
             }
         });
@@ -267,6 +292,9 @@ impl EntryName<'_> {
     }
 }
 
+/// What a list answer of another media type becomes.
+const UNREADABLE: &str = "The server's list answer is neither JSON nor an event stream: the authorization layer cannot filter it";
+
 /// What a list answer too large to filter becomes.
 const TOO_LARGE: &str =
     "The server's list answer is too large for the authorization layer to filter (8 MiB)";
@@ -287,13 +315,24 @@ impl EventFilter {
     fn feed(&mut self, chunk: &[u8]) -> Bytes {
         let mut out = Vec::with_capacity(chunk.len());
         let mut start = 0;
-        for (end, data) in self.events.feed_with_ends(chunk) {
+        for (end, event) in self.events.feed_with_ends(chunk) {
             self.pending.extend_from_slice(&chunk[start..end]);
             start = end;
             let raw = std::mem::take(&mut self.pending);
-            match data.and_then(|data| self.filter.text(&data)) {
-                Some(filtered) => out.extend_from_slice(&rewritten(&raw, &filtered)),
-                None => out.extend_from_slice(&raw),
+            match event {
+                Completed::Data(data) => match self.filter.text(&data) {
+                    Some(filtered) => out.extend_from_slice(&rewritten(&raw, &filtered)),
+                    None => out.extend_from_slice(&raw),
+                },
+                Completed::NoData => out.extend_from_slice(&raw),
+                // An event too large to read may be the list: it is not passed on unread.
+                Completed::TooLarge => {
+                    tracing::debug!("an event too large to filter ended the stream");
+                    self.ended = true;
+                    let error = self.filter.too_large();
+                    out.extend_from_slice(format!("\n\ndata: {error}\n\n").as_bytes());
+                    return Bytes::from(out);
+                }
             }
         }
         self.pending.extend_from_slice(&chunk[start..]);
@@ -310,7 +349,8 @@ impl EventFilter {
 }
 
 /// The event `raw` with its data replaced by `message`: every other field line (`id`, `event`,
-/// `retry`, comments) kept as it came, then one `data` line and the blank line that ends it.
+/// `retry`, comments) kept as it came, then one `data` line per line of `message` (an entry the
+/// server wrote over several lines keeps them) and the blank line that ends it.
 fn rewritten(raw: &[u8], message: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(raw.len());
     for line in lines(raw) {
@@ -320,9 +360,12 @@ fn rewritten(raw: &[u8], message: &str) -> Vec<u8> {
             out.push(b'\n');
         }
     }
-    out.extend_from_slice(b"data: ");
-    out.extend_from_slice(message.as_bytes());
-    out.extend_from_slice(b"\n\n");
+    for line in lines(message.as_bytes()) {
+        out.extend_from_slice(b"data: ");
+        out.extend_from_slice(line);
+        out.push(b'\n');
+    }
+    out.push(b'\n');
     out
 }
 
@@ -433,6 +476,74 @@ mod tests {
         assert_eq!(
             text,
             "id: 7\nevent: message\ndata: {\"id\":1,\"jsonrpc\":\"2.0\",\"result\":{\"tools\":[]}}\n\ndata: {}\n\n"
+        );
+    }
+
+    fn stream_state() -> EventFilter {
+        EventFilter {
+            filter: filter(None),
+            inner: Body::empty().into_data_stream(),
+            events: EventSplitter::default(),
+            pending: Vec::new(),
+            ended: false,
+        }
+    }
+
+    /// An event too large to read may be the list: the stream ends with an error in its place,
+    /// whether it came in one chunk or in many.
+    #[test]
+    fn an_event_too_large_to_filter_is_not_passed_on() {
+        let entry = format!(
+            "{{\"name\":\"create_note\",\"description\":\"{}\"}}",
+            "x".repeat(1024)
+        );
+        let tools = vec![entry; SCAN_LIMIT / 1024 + 8].join(",");
+        let event = format!(
+            "data: {{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{{\"tools\":[{tools}]}}}}\n\n"
+        );
+        let mut one = stream_state();
+        let out = one.feed(event.as_bytes());
+        let text = String::from_utf8_lossy(&out);
+        assert!(!text.contains("create_note"), "nothing of the list passes");
+        assert!(
+            text.contains("too large"),
+            "{}",
+            &text[..text.len().min(200)]
+        );
+        assert!(one.ended);
+        let mut many = stream_state();
+        let mut passed = Vec::new();
+        for chunk in event.as_bytes().chunks(64 * 1024) {
+            if many.ended {
+                break;
+            }
+            passed.extend_from_slice(&many.feed(chunk));
+        }
+        assert!(!String::from_utf8_lossy(&passed).contains("create_note"));
+        assert!(many.ended);
+    }
+
+    /// An answer the server spread over several `data` lines keeps its line breaks as `data`
+    /// lines when rewritten: no raw line end inside a field.
+    #[test]
+    fn a_multi_line_answer_is_rewritten_line_by_line() {
+        let mut state = stream_state();
+        let out = state.feed(b"data: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"tools\":[{\"name\":\"about\",\ndata: \"description\":\"d\"},{\"name\":\"create_note\"}]}}\n\n");
+        let text = std::str::from_utf8(&out).unwrap();
+        let data: String = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("data: "))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let answer: Value = serde_json::from_str(&data).unwrap();
+        assert_eq!(
+            answer["result"]["tools"],
+            json!([{"name": "about", "description": "d"}])
+        );
+        assert!(
+            text.lines()
+                .all(|l| l.is_empty() || l.starts_with("data: ")),
+            "{text}"
         );
     }
 

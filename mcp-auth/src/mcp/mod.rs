@@ -233,7 +233,30 @@ impl McpPolicy {
         let mut calls_tool = false;
         let mut lists = Lists::default();
         // A request is public when it asks for something and everything it asks for is.
-        let mut public = messages.iter().any(|m| m.get("method").is_some());
+        // A request is public only when it has messages, every one of them a request with a
+        // string `method`, and each of those is public: an answer, a malformed message or an
+        // unreadable `method` makes it not public (it is then the 401 of any request without
+        // credentials).
+        let mut public = !messages.is_empty()
+            && messages
+                .iter()
+                .all(|m| m.get("method").is_some_and(Value::is_string));
+        // Answers are matched to list requests by id: ids that repeat (`1` and `1.0` are one
+        // id to a server) make the batch ambiguous.
+        let mut seen_ids: Vec<&Value> = Vec::new();
+        for m in &messages {
+            if let Some(request_id) = m.get("id").filter(|_| m.get("method").is_some()) {
+                if seen_ids.iter().any(|seen| lists::same_id(seen, request_id)) {
+                    return Err(jsonrpc_error_with_id(
+                        StatusCode::BAD_REQUEST,
+                        -32600,
+                        "Invalid Request: two requests of the batch have the same id",
+                        Value::Null,
+                    ));
+                }
+                seen_ids.push(request_id);
+            }
+        }
         for m in &messages {
             let Some(method) = m.get("method").and_then(Value::as_str) else {
                 continue;
