@@ -94,6 +94,19 @@
 //! NOTES_API_KEYS_FILE=keys.txt cargo run --example notes
 //! ```
 //!
+//! To serve several tenants of one authorization server from one process (as with Entra ID: one
+//! issuer per tenant), list them; each gets its own identifier, metadata document and issuer, and
+//! a token of one tenant is refused at another. Without `NOTES_TENANT_ISSUER` the development
+//! server serves the tenants' issuers (`http://127.0.0.1:3002/{tenant}`) and a token is printed
+//! per tenant; `NOTES_TENANT_RESOURCE_ID` defaults to `http://127.0.0.1:3000/{tenant}/mcp`:
+//!
+//! ```text
+//! NOTES_TENANTS=contoso,fabrikam cargo run --example notes
+//! NOTES_TENANTS=0d6b4f55-c4ac-4b0e-a0a7-0a6a4c4e8d1f \
+//!     NOTES_TENANT_ISSUER='https://login.microsoftonline.com/{tenant}/v2.0' \
+//!     NOTES_TENANT_RESOURCE_ID='https://mcp.example.com/{tenant}/mcp' cargo run --example notes
+//! ```
+//!
 //! To run several instances behind one load balancer, give them one Redis for the bindings of
 //! sessions, tasks and draft handles (key and token caches stay per process):
 //!
@@ -104,9 +117,11 @@
 use std::env::VarError;
 use std::time::Duration;
 
+use mcp_auth::ProtectedResource;
 use mcp_auth::binding::RedisStore;
 use mcp_auth::dpop::{DpopOptions, DpopPolicy};
 use mcp_auth::introspection::{ClientAuth, ClientKey};
+use mcp_auth::tenant::Tenants;
 use mcp_auth::verify::ApiKeys;
 use mcp_auth_dev::{AuthorizationServer, Consent};
 use mcp_auth_examples::notes_server::{ADMIN_ROLE, DEV_ISSUER_PORT, DEV_USER, Notes, app};
@@ -135,15 +150,24 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let dpop = dpop_from_env()?;
     let dev_roles = dev_roles_from_env()?;
     let api_keys = api_keys_from_env()?;
-    // Without NOTES_ISSUER, the default issuer is the development server started here.
-    let dev = match std::env::var_os("NOTES_ISSUER") {
-        Some(_) => None,
-        None => {
+    let tenants = tenants_from_env()?;
+    // Without NOTES_ISSUER (NOTES_TENANT_ISSUER with tenants), the default issuer is the
+    // development server started here.
+    let own_issuer = match &tenants {
+        Some(tenants) => tenants.issuer.is_some(),
+        None => std::env::var_os("NOTES_ISSUER").is_some(),
+    };
+    let dev = match own_issuer {
+        true => None,
+        false => {
             let mut builder = AuthorizationServer::builder()
                 .port(DEV_ISSUER_PORT)
                 .user(DEV_USER)
                 .user_roles(dev_roles.iter().cloned())
                 .consent(consent);
+            if let Some(tenants) = &tenants {
+                builder = builder.tenants(tenants.names.iter().cloned());
+            }
             match &introspection {
                 Some(Introspection {
                     id,
@@ -164,30 +188,46 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             })?)
         }
     };
-    let mut builder = Notes::builder();
-    if let Some(introspection) = introspection.clone() {
-        let auth = introspection.client_auth();
-        builder = builder.resource(move |r| r.introspection(auth));
-    }
     // NOTES_DPOP, NOTES_DPOP_REPLAY_CAPACITY: DPoP accepted or required, its replay store's size.
     let dpop_policy = dpop.as_ref().map(|(label, _)| *label);
-    if let Some((_, options)) = dpop {
-        builder = builder.resource(move |r| r.dpop(|_| options));
-    }
+    let dpop = dpop.map(|(_, options)| options);
     // NOTES_API_KEYS_FILE: static API keys beside OAuth tokens.
     let api_key_count = api_keys.as_ref().map(ApiKeys::len);
-    if let Some(keys) = api_keys {
-        builder = builder.resource(move |r| r.api_keys(keys));
-    }
     // NOTES_REDIS_URL: the bindings of sessions, tasks and draft handles in Redis, shared by
     // every instance of the server behind one load balancer.
-    if let Some(url) = env_text("NOTES_REDIS_URL")? {
-        let store = RedisStore::builder(&url)
-            .build()
-            .await
-            .map_err(|e| format!("NOTES_REDIS_URL: {e}"))?;
-        builder = builder.resource(move |r| r.bindings(|b| b.store(store)));
+    let store = match env_text("NOTES_REDIS_URL")? {
+        Some(url) => Some(
+            RedisStore::builder(&url)
+                .build()
+                .await
+                .map_err(|e| format!("NOTES_REDIS_URL: {e}"))?,
+        ),
+        None => None,
+    };
+    // The settings above, for the resource (or each tenant's).
+    let configure = {
+        let introspection = introspection.clone();
+        move |mut r: ProtectedResource| {
+            if let Some(introspection) = &introspection {
+                r = r.introspection(introspection.client_auth());
+            }
+            if let Some(options) = dpop.clone() {
+                r = r.dpop(|_| options);
+            }
+            if let Some(keys) = api_keys.clone() {
+                r = r.api_keys(keys);
+            }
+            if let Some(store) = store.clone() {
+                r = r.bindings(|b| b.store(store));
+            }
+            r
+        }
+    };
+    // NOTES_TENANTS: one server for several tenants, each with its issuer and identifier.
+    if let Some(tenants) = tenants {
+        return serve_tenants(tenants, dev.as_ref(), configure).await;
     }
+    let builder = Notes::builder().resource(configure);
     let notes = builder.build().await?;
     // NOTES_BIND when the server listens elsewhere than its public URL says (behind a proxy).
     let bind = std::env::var("NOTES_BIND").unwrap_or_else(|_| notes.listen_address().to_owned());
@@ -302,6 +342,110 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     println!();
 
     axum::serve(listener, app(&notes))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
+
+/// `NOTES_TENANTS`, `NOTES_TENANT_ISSUER`, `NOTES_TENANT_RESOURCE_ID`: the tenants served.
+struct TenantsEnv {
+    names: Vec<String>,
+    /// The issuer pattern; `None`: the development server's tenants.
+    issuer: Option<String>,
+    resource_id: String,
+}
+
+/// `NOTES_TENANTS` (tenant names, comma-separated), `NOTES_TENANT_ISSUER` (the issuer pattern,
+/// with `{tenant}`; the development server's tenants without it) and `NOTES_TENANT_RESOURCE_ID`
+/// (the identifier pattern, `http://127.0.0.1:3000/{tenant}/mcp` by default).
+fn tenants_from_env() -> Result<Option<TenantsEnv>, String> {
+    let Some(names) = env_text("NOTES_TENANTS")? else {
+        for other in ["NOTES_TENANT_ISSUER", "NOTES_TENANT_RESOURCE_ID"] {
+            if std::env::var_os(other).is_some() {
+                return Err(format!(
+                    "{other} is set without NOTES_TENANTS; list the tenants"
+                ));
+            }
+        }
+        return Ok(None);
+    };
+    Ok(Some(TenantsEnv {
+        names: names
+            .split(',')
+            .map(|name| name.trim().to_owned())
+            .collect(),
+        issuer: env_text("NOTES_TENANT_ISSUER")?,
+        resource_id: env_text("NOTES_TENANT_RESOURCE_ID")?
+            .unwrap_or_else(|| "http://127.0.0.1:3000/{tenant}/mcp".to_owned()),
+    }))
+}
+
+/// Serves every tenant of `env` from one router, each tenant's resource configured by
+/// `configure`.
+async fn serve_tenants(
+    env: TenantsEnv,
+    dev: Option<&AuthorizationServer>,
+    configure: impl Fn(ProtectedResource) -> ProtectedResource + Clone + Send + Sync + 'static,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let issuer = match (&env.issuer, dev) {
+        (Some(pattern), _) => pattern.clone(),
+        (None, Some(dev)) => format!("{}/{{tenant}}", dev.origin()),
+        (None, None) => return Err("NOTES_TENANT_ISSUER is required with NOTES_ISSUER".into()),
+    };
+    let tenants = Tenants::<Notes>::builder()
+        .issuer(&issuer)
+        .resource_id(&env.resource_id)
+        .allow(env.names.iter().cloned())
+        .resource(move |b| b.resource(configure.clone()))
+        .build()
+        .map_err(|e| format!("NOTES_TENANTS: {e}"))?;
+    let bind = match std::env::var("NOTES_BIND") {
+        Ok(bind) => bind,
+        Err(_) => {
+            let first = tenants.names().next().unwrap_or_default();
+            let url = url::Url::parse(tenants.resource_id(first).unwrap_or_default())?;
+            let port = url.port_or_known_default().unwrap_or(80);
+            format!("{}:{port}", url.host_str().unwrap_or("127.0.0.1"))
+        }
+    };
+    let listener = tokio::net::TcpListener::bind(&bind)
+        .await
+        .map_err(|e| format!("cannot listen on {bind}: {e} (set NOTES_BIND to another address)"))?;
+    println!();
+    println!(
+        "Notes MCP server for tenants (issuer {issuer}); a token of one tenant is refused at another:"
+    );
+    for name in tenants.names() {
+        let id = tenants.resource_id(name).unwrap_or_default();
+        println!("  {name}: MCP endpoint {id}");
+        println!(
+            "  {:width$}  issuer       {}",
+            "",
+            tenants.issuer(name).unwrap_or_default(),
+            width = name.len()
+        );
+        if let Some(dev) = dev {
+            let token = dev
+                .token()
+                .tenant(name)
+                .audience(id)
+                .scopes(["read:notes"])
+                .subject(DEV_USER)
+                .client_id("curl")
+                .expires_in(Duration::from_secs(24 * 3600))
+                .mint();
+            println!(
+                "  {:width$}  export TOKEN_{}={token}",
+                "",
+                name.to_uppercase().replace('-', "_"),
+                width = name.len()
+            );
+        }
+    }
+    println!();
+    axum::serve(listener, tenants.router(app))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -56,6 +56,7 @@
 //! | [`discovery`] | authorization-server metadata: fetching it, checking it |
 //! | [`metadata`] | the RFC 9728 document this resource publishes |
 //! | [`scope`] | the one scope decision, with scope implications |
+//! | [`tenant`] | one server for several tenants: an issuer and a resource identifier per tenant, by path or host, from an allow-list |
 //! | [`mcp`] | MCP mode: the standard headers checked against the JSON-RPC body, per-tool scopes from it, sessions and tasks bound to their user |
 //! | [`binding`] | where sessions, tasks, state handles and DPoP proof ids are bound: the store trait, the in-memory and Redis stores, state handles for tools |
 //! | [`dpop`] | DPoP (RFC 9449): proofs, key-bound tokens, the per-resource policy |
@@ -111,6 +112,7 @@ pub mod rmcp;
 mod role;
 pub mod scope;
 mod spec;
+pub mod tenant;
 mod typed;
 pub mod verify;
 mod well_known;

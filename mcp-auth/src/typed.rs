@@ -75,6 +75,8 @@ pub struct ResourceBuilder<R> {
     id: Option<String>,
     given: Vec<AuthServerConfig>,
     replacement: Option<Vec<AuthServerConfig>>,
+    /// A tenant's issuer, discovered in place of the declared ones.
+    tenant_issuer: Option<(String, crate::discovery::DiscoveryKind)>,
     discovery: Vec<Edit<ServerConfigFetcher>>,
     resource: Vec<Edit<ProtectedResource>>,
     server: ResourceServerBuilder,
@@ -102,6 +104,7 @@ impl<R: Resource> ResourceBuilder<R> {
             id: None,
             given: Vec::new(),
             replacement: None,
+            tenant_issuer: None,
             discovery: Vec::new(),
             resource: Vec::new(),
             server: ResourceServer::builder(),
@@ -132,6 +135,17 @@ impl<R: Resource> ResourceBuilder<R> {
         servers: impl IntoIterator<Item = AuthServerConfig>,
     ) -> Self {
         self.replacement = Some(servers.into_iter().collect());
+        self
+    }
+
+    /// Discovers `issuer` (already checked) in place of the declared issuers: a tenant's
+    /// resource ([`crate::tenant`]).
+    pub(crate) fn discover_instead(
+        mut self,
+        issuer: String,
+        kind: crate::discovery::DiscoveryKind,
+    ) -> Self {
+        self.tenant_issuer = Some((issuer, kind));
         self
     }
 
@@ -213,14 +227,21 @@ impl<R: Resource> ResourceBuilder<R> {
             fetcher = edit(fetcher);
         }
         let mut given = self.given;
-        let declared = match self.replacement {
-            Some(replacements) => {
+        let declared = match (self.replacement, self.tenant_issuer) {
+            (_, Some((issuer, kind))) => {
+                if errors.is_empty() {
+                    let config = fetcher.fetch_checked(&issuer, kind).await?;
+                    resource = resource.authorization_server(config);
+                }
+                &[][..]
+            }
+            (Some(replacements), None) => {
                 for config in replacements {
                     resource = resource.authorization_server(config);
                 }
                 &[][..]
             }
-            None => spec.issuers,
+            (None, None) => spec.issuers,
         };
         for issuer_spec in declared {
             let issuer = resolve(issuer_spec.issuer)?;

@@ -40,6 +40,20 @@ pub enum DevServerError {
         "issuer_path and metadata_document both set the issuer; keep one (a metadata document's issuer is its own `issuer` with the origin rewritten)"
     )]
     ConflictingIssuer,
+    /// A tenant given to [`tenants`](super::AuthorizationServerBuilder::tenants) cannot be
+    /// served: its name is not 1 to 64 ASCII letters, digits and `-`, or its paths are taken.
+    #[error("tenants: `{tenant}` {problem}")]
+    InvalidTenant {
+        /// The tenant name as given.
+        tenant: String,
+        /// What is wrong and how to fix it.
+        problem: String,
+    },
+    /// Both tenants and a metadata document were given; tenants share the generated metadata.
+    #[error(
+        "tenants and metadata_document cannot be combined; a tenant's metadata is the generated document with the tenant's issuer, so drop the metadata document (or the tenants)"
+    )]
+    TenantsWithMetadataDocument,
     /// The [`jwks_cache_control`](super::AuthorizationServerBuilder::jwks_cache_control) value
     /// is not a valid HTTP header value.
     #[error(

@@ -42,6 +42,7 @@
 //! | `POST {issuer}/authorize` | the consent form of [`Consent::Page`] |
 //! | `POST {issuer}/token` | `authorization_code`, `refresh_token` (rotated) and `client_credentials` grants; `resource` → `aud`; with a `DPoP` proof a DPoP-bound token (`cnf.jkt`, `token_type: DPoP`, RFC 9449), nonces with [`dpop_nonce`](AuthorizationServerBuilder::dpop_nonce) |
 //! | `POST {issuer}/introspect` | token introspection (RFC 7662) |
+//! | `/.well-known/oauth-authorization-server/{tenant}`, `/.well-known/openid-configuration/{tenant}`, `/{tenant}/.well-known/openid-configuration` | with [`tenants`](AuthorizationServerBuilder::tenants), like Microsoft Entra ID: each tenant's metadata, issuer `{origin}/{tenant}`, the server's own keys and endpoints |
 //!
 //! The metadata, JWKS, registration and token endpoints answer CORS requests
 //! (`Access-Control-Allow-Origin: *`, preflights included), because browser-based clients such

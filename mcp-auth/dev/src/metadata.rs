@@ -59,6 +59,14 @@ pub enum Discovery {
 pub(crate) enum Route {
     OAuthMetadata,
     OidcMetadata,
+    /// A tenant's discovery document: the server's own (OIDC when `oidc`, else RFC 8414) with
+    /// the issuer of [`Layout::tenants`]`[tenant]`.
+    TenantMetadata {
+        /// Whether the OIDC document is served (else the RFC 8414 one).
+        oidc: bool,
+        /// The index of the tenant in [`Layout::tenants`].
+        tenant: usize,
+    },
     Jwks,
     Token,
     Introspect,
@@ -80,7 +88,21 @@ pub(crate) struct Layout {
     pub(crate) routes: HashMap<String, Route>,
     /// The rewritten document given to `metadata_document`, served as is.
     pub(crate) document: Option<Value>,
+    /// The tenants (see `AuthorizationServerBuilder::tenants`), in the order given.
+    pub(crate) tenants: Vec<Tenant>,
 }
+
+/// A tenant: an issuer of its own that shares the server's keys and endpoints.
+#[derive(Debug)]
+pub(crate) struct Tenant {
+    /// The name given to `AuthorizationServerBuilder::tenants`, e.g. `contoso`.
+    pub(crate) name: String,
+    /// `{origin}/{name}`.
+    pub(crate) issuer: String,
+}
+
+/// The longest tenant name accepted, in bytes.
+const MAX_TENANT_LEN: usize = 64;
 
 impl Layout {
     /// The layout of a generated server whose issuer is `origin` + `issuer_path`.
@@ -155,25 +177,21 @@ impl Layout {
         endpoints: Endpoints,
         document: Option<Value>,
     ) -> Result<Self, DevServerError> {
-        let invalid = || DevServerError::InvalidIssuerPath {
-            path: url_path(&issuer).unwrap_or_default(),
-            problem: "does not form a valid issuer URL".into(),
-        };
-        let oauth = discovery_urls(&issuer, DiscoveryKind::OAuth).ok_or_else(invalid)?;
-        let oidc = discovery_urls(&issuer, DiscoveryKind::Oidc).ok_or_else(invalid)?;
-        let mut well_known: Vec<(String, Route)> = Vec::new();
-        if matches!(discovery, Discovery::Both | Discovery::OAuthOnly) {
-            well_known.extend(oauth.into_iter().map(|u| (u, Route::OAuthMetadata)));
-        }
-        match discovery {
-            Discovery::Both | Discovery::OidcOnly => {
-                well_known.extend(oidc.into_iter().map(|u| (u, Route::OidcMetadata)));
-            }
-            Discovery::OidcAppendOnly => {
-                well_known.extend(oidc.into_iter().last().map(|u| (u, Route::OidcMetadata)));
-            }
-            Discovery::OAuthOnly => {}
-        }
+        let well_known: Vec<(String, Route)> = well_known_urls(&issuer, discovery)
+            .ok_or_else(|| DevServerError::InvalidIssuerPath {
+                path: url_path(&issuer).unwrap_or_default(),
+                problem: "does not form a valid issuer URL".into(),
+            })?
+            .into_iter()
+            .map(|(url, oidc)| {
+                let route = if oidc {
+                    Route::OidcMetadata
+                } else {
+                    Route::OAuthMetadata
+                };
+                (url, route)
+            })
+            .collect();
 
         let mut routes = HashMap::new();
         let mut add = |url: &str, route: Route, what: &str| -> Result<(), DevServerError> {
@@ -223,7 +241,63 @@ impl Layout {
             well_known: well_known.into_iter().map(|(url, _)| url).collect(),
             routes,
             document,
+            tenants: Vec::new(),
         })
+    }
+
+    /// Adds the tenants `names`, each with the issuer `{origin}/{name}` and the discovery URLs
+    /// of that issuer that `discovery` answers. A name that is not 1 to 64 ASCII letters,
+    /// digits and `-`, or whose `/{name}` path (or a path under it, or one of its discovery
+    /// URLs) is already routed, is an error.
+    pub(crate) fn add_tenants(
+        &mut self,
+        origin: &str,
+        names: Vec<String>,
+        discovery: Discovery,
+    ) -> Result<(), DevServerError> {
+        for name in names {
+            check_tenant(&name)?;
+            let issuer = format!("{origin}/{name}");
+            let prefix = format!("/{name}");
+            let under = format!("{prefix}/");
+            let taken = |path: &str| path == prefix || path.starts_with(&under);
+            let invalid = |problem: String| DevServerError::InvalidTenant {
+                tenant: name.clone(),
+                problem,
+            };
+            if let Some(path) = self.routes.keys().find(|p| taken(p)) {
+                return Err(invalid(format!(
+                    "clashes with the path `{path}`, which this server already serves; give the tenant another name (or the issuer another path)"
+                )));
+            }
+            let urls = well_known_urls(&issuer, discovery)
+                .ok_or_else(|| invalid("does not form a valid issuer URL".into()))?;
+            let index = self.tenants.len();
+            for (url, oidc) in urls {
+                let path = url_path(&url)
+                    .ok_or_else(|| invalid("does not form a valid issuer URL".into()))?;
+                if self.routes.contains_key(&path) {
+                    return Err(invalid(format!(
+                        "would be discovered at `{path}`, which this server already serves; give the tenant another name"
+                    )));
+                }
+                let route = Route::TenantMetadata {
+                    oidc,
+                    tenant: index,
+                };
+                self.routes.insert(path, route);
+            }
+            self.tenants.push(Tenant { name, issuer });
+        }
+        Ok(())
+    }
+
+    /// The issuer of the tenant `name`, if the server has that tenant.
+    pub(crate) fn tenant_issuer(&self, name: &str) -> Option<&str> {
+        self.tenants
+            .iter()
+            .find(|t| t.name == name)
+            .map(|t| t.issuer.as_str())
     }
 
     /// The discovery document served at a metadata route; `scopes` become `scopes_supported`
@@ -287,6 +361,28 @@ impl Layout {
     }
 }
 
+/// The discovery URLs of `issuer` that `discovery` answers, in the order MCP clients try
+/// them, each with whether it serves the OIDC document (else the RFC 8414 one). `None` when
+/// `issuer` is not a valid issuer URL.
+fn well_known_urls(issuer: &str, discovery: Discovery) -> Option<Vec<(String, bool)>> {
+    let oauth = discovery_urls(issuer, DiscoveryKind::OAuth)?;
+    let oidc = discovery_urls(issuer, DiscoveryKind::Oidc)?;
+    let mut urls = Vec::new();
+    if matches!(discovery, Discovery::Both | Discovery::OAuthOnly) {
+        urls.extend(oauth.into_iter().map(|u| (u, false)));
+    }
+    match discovery {
+        Discovery::Both | Discovery::OidcOnly => {
+            urls.extend(oidc.into_iter().map(|u| (u, true)));
+        }
+        Discovery::OidcAppendOnly => {
+            urls.extend(oidc.into_iter().last().map(|u| (u, true)));
+        }
+        Discovery::OAuthOnly => {}
+    }
+    Some(urls)
+}
+
 /// The URLs of the endpoints, before routing.
 struct Endpoints {
     jwks_uri: String,
@@ -346,6 +442,23 @@ fn check_issuer_path(path: &str) -> Result<(), DevServerError> {
         )),
         None => problem("is not a valid URL path".into()),
     }
+}
+
+/// A tenant name is 1 to 64 bytes of ASCII letters, digits and `-`.
+fn check_tenant(name: &str) -> Result<(), DevServerError> {
+    let problem = if name.is_empty() {
+        "is empty; give the tenant a name, e.g. `contoso`"
+    } else if name.len() > MAX_TENANT_LEN {
+        "is longer than 64 bytes"
+    } else if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        "may hold only ASCII letters, digits and `-`"
+    } else {
+        return Ok(());
+    };
+    Err(DevServerError::InvalidTenant {
+        tenant: name.to_owned(),
+        problem: problem.into(),
+    })
 }
 
 /// Replaces the origin (scheme, host, port) of every absolute `http(s)` URL string in `value`,
@@ -418,6 +531,20 @@ mod tests {
         assert!(check_issuer_path("/t?x=1").is_err());
         let err = check_issuer_path("/a b").unwrap_err().to_string();
         assert!(err.contains("`/a%20b`"), "{err}");
+    }
+
+    #[test]
+    fn tenant_names_are_short_ascii_letters_digits_and_dashes() {
+        assert!(check_tenant("contoso").is_ok());
+        assert!(check_tenant("Tenant-2").is_ok());
+        assert!(check_tenant(&"a".repeat(64)).is_ok());
+        for bad in ["", "a b", "a/b", "a.b", "a_b", "é", &"a".repeat(65)] {
+            let err = check_tenant(bad).unwrap_err();
+            assert!(
+                matches!(&err, DevServerError::InvalidTenant { tenant, .. } if tenant == bad),
+                "{bad}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -212,6 +212,34 @@ impl<'a> TokenBuilder<'a> {
 
     claim_setters!();
 
+    /// Sets `iss` to the issuer of `tenant` (`{origin}/{tenant}`, see
+    /// [`AuthorizationServerBuilder::tenants`](super::AuthorizationServerBuilder::tenants)),
+    /// as a token of that tenant: signed by the same keys, listed at the same `jwks_uri`.
+    ///
+    /// # Panics
+    ///
+    /// When the server has no tenant `tenant`; the message names the tenants it has.
+    pub fn tenant(self, tenant: &str) -> Self {
+        let layout = &self.shared.layout;
+        let Some(issuer) = layout.tenant_issuer(tenant).map(str::to_owned) else {
+            let names: Vec<String> = layout
+                .tenants
+                .iter()
+                .map(|t| format!("`{}`", t.name))
+                .collect();
+            if names.is_empty() {
+                panic!(
+                    "TokenBuilder::tenant: this development server has no tenants, so no tenant `{tenant}`; list it in `AuthorizationServerBuilder::tenants`"
+                );
+            }
+            panic!(
+                "TokenBuilder::tenant: this development server has no tenant `{tenant}`; its tenants are {}",
+                names.join(", ")
+            );
+        };
+        self.issuer(issuer)
+    }
+
     /// Sets or replaces any claim with any JSON value, e.g. `.claim("exp", "tomorrow")`.
     pub fn claim(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
         self.claims.insert(name.into(), value.into());

@@ -35,7 +35,9 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
     };
     // Browsers (MCP Inspector) call these directly, so they answer CORS requests.
     let cors_methods = match route {
-        Route::OAuthMetadata | Route::OidcMetadata | Route::Jwks => Some("GET, HEAD"),
+        Route::OAuthMetadata | Route::OidcMetadata | Route::TenantMetadata { .. } | Route::Jwks => {
+            Some("GET, HEAD")
+        }
         Route::Token | Route::Register => Some("POST"),
         Route::Introspect | Route::Authorize => None,
     };
@@ -43,7 +45,7 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
         return wire::preflight(methods);
     }
     let mut response = match route {
-        Route::OAuthMetadata | Route::OidcMetadata | Route::Jwks => {
+        Route::OAuthMetadata | Route::OidcMetadata | Route::TenantMetadata { .. } | Route::Jwks => {
             if parts.method != Method::GET && parts.method != Method::HEAD {
                 wire::method_not_allowed("GET, HEAD")
             } else if route == Route::Jwks {
@@ -52,6 +54,8 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
                     .headers_mut()
                     .insert(CACHE_CONTROL, shared.jwks_cache_control.clone());
                 response
+            } else if let Route::TenantMetadata { oidc, tenant } = route {
+                Json(shared.tenant_metadata(oidc, tenant)).into_response()
             } else {
                 Json(shared.metadata(route == Route::OidcMetadata)).into_response()
             }

@@ -125,6 +125,18 @@ impl Shared {
         }
         document
     }
+
+    /// The discovery document of the tenant `tenant` (an index in the layout's tenants): the
+    /// server's own [`metadata`](Self::metadata) with the tenant's issuer.
+    pub(crate) fn tenant_metadata(&self, oidc: bool, tenant: usize) -> Value {
+        let mut document = self.metadata(oidc);
+        if let (Some(tenant), Some(members)) =
+            (self.layout.tenants.get(tenant), document.as_object_mut())
+        {
+            members.insert("issuer".into(), tenant.issuer.clone().into());
+        }
+        document
+    }
 }
 
 struct Inner {
@@ -215,6 +227,15 @@ impl AuthorizationServer {
         &self.shared().layout.issuer
     }
 
+    /// The issuer of `tenant` (see [`AuthorizationServerBuilder::tenants`]):
+    /// `Some("http://127.0.0.1:PORT/{tenant}")` when the server has that tenant, else `None`.
+    pub fn tenant_issuer(&self, tenant: &str) -> Option<String> {
+        self.shared()
+            .layout
+            .tenant_issuer(tenant)
+            .map(str::to_owned)
+    }
+
     /// `http://127.0.0.1:PORT`, without a trailing slash.
     pub fn origin(&self) -> &str {
         &self.shared().origin
@@ -252,8 +273,9 @@ impl AuthorizationServer {
         &self.shared().user
     }
 
-    /// The discovery URLs this server answers, in the order MCP clients try them (MCP
-    /// authorization, Authorization Server Metadata Discovery; see [`Discovery`]).
+    /// The discovery URLs this server answers for its own issuer, in the order MCP clients
+    /// try them (MCP authorization, Authorization Server Metadata Discovery; see
+    /// [`Discovery`]). The [tenants](AuthorizationServerBuilder::tenants)' URLs are not listed.
     pub fn well_known_urls(&self) -> Vec<String> {
         self.shared().layout.well_known.clone()
     }
@@ -445,6 +467,7 @@ pub struct AuthorizationServerBuilder {
     scopes: Vec<String>,
     port: u16,
     dpop_nonce: bool,
+    tenants: Vec<String>,
 }
 
 impl Default for AuthorizationServerBuilder {
@@ -467,6 +490,7 @@ impl Default for AuthorizationServerBuilder {
             scopes: Vec::new(),
             port: 0,
             dpop_nonce: false,
+            tenants: Vec::new(),
         }
     }
 }
@@ -661,6 +685,65 @@ impl AuthorizationServerBuilder {
         self
     }
 
+    /// Serves one more issuer per tenant, besides the server's own, like Microsoft Entra ID
+    /// (one issuer per tenant, signing keys shared by all tenants). Replaces the tenants given
+    /// earlier; duplicates are ignored.
+    ///
+    /// The tenant `contoso` has the issuer `http://127.0.0.1:PORT/contoso` (see
+    /// [`AuthorizationServer::tenant_issuer`]) and the discovery URLs of that issuer that
+    /// [`discovery`](Self::discovery) selects: by default
+    /// `/.well-known/oauth-authorization-server/contoso` (RFC 8414),
+    /// `/.well-known/openid-configuration/contoso` and `/contoso/.well-known/openid-configuration`
+    /// (OpenID Connect). Each serves the server's own generated document with `issuer`
+    /// replaced by the tenant's issuer: `jwks_uri`, the token, introspection, authorization
+    /// and registration endpoints stay the server's own, so tenants share keys and endpoints.
+    /// Tokens for a tenant are minted with [`TokenBuilder::tenant`]; the server's endpoints
+    /// keep issuing tokens of its own issuer.
+    ///
+    /// [`start`](Self::start) fails with [`DevServerError::InvalidTenant`] when a name is not
+    /// 1 to 64 ASCII letters, digits and `-`, or when its `/{tenant}` path or one of its
+    /// discovery URLs is already served (e.g. a tenant named like the first segment of the
+    /// [`issuer_path`](Self::issuer_path), or `token` with the default paths), and with
+    /// [`DevServerError::TenantsWithMetadataDocument`] together with
+    /// [`metadata_document`](Self::metadata_document).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use mcp_auth_dev::AuthorizationServer;
+    ///
+    /// let idp = AuthorizationServer::builder()
+    ///     .tenants(["contoso", "fabrikam"])
+    ///     .start()
+    ///     .await?;
+    /// let contoso = idp.tenant_issuer("contoso").unwrap();
+    /// assert_eq!(contoso, format!("{}/contoso", idp.origin()));
+    ///
+    /// let metadata: serde_json::Value = reqwest::get(format!(
+    ///     "{}/.well-known/oauth-authorization-server/contoso",
+    ///     idp.origin()
+    /// ))
+    /// .await?
+    /// .json()
+    /// .await?;
+    /// assert_eq!(metadata["issuer"], contoso);
+    /// assert_eq!(metadata["jwks_uri"], idp.jwks_uri()); // keys shared by all tenants
+    ///
+    /// let token = idp.token().tenant("fabrikam").audience("api://mcp").mint();
+    /// # let _ = token;
+    /// # Ok(()) }
+    /// ```
+    pub fn tenants(mut self, tenants: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.tenants.clear();
+        for tenant in tenants {
+            let tenant = tenant.into();
+            if !self.tenants.contains(&tenant) {
+                self.tenants.push(tenant);
+            }
+        }
+        self
+    }
+
     /// Binds `127.0.0.1` at [`port`](Self::port) (random by default), generates the keys and
     /// starts serving on the current Tokio runtime.
     pub async fn start(self) -> Result<AuthorizationServer, DevServerError> {
@@ -671,6 +754,9 @@ impl AuthorizationServerBuilder {
         if self.issuer_path.is_some() && self.metadata_document.is_some() {
             return Err(DevServerError::ConflictingIssuer);
         }
+        if !self.tenants.is_empty() && self.metadata_document.is_some() {
+            return Err(DevServerError::TenantsWithMetadataDocument);
+        }
         let jwks_cache_control = HeaderValue::from_str(&self.jwks_cache_control)
             .map_err(|_| DevServerError::InvalidCacheControl(self.jwks_cache_control.clone()))?;
 
@@ -679,7 +765,7 @@ impl AuthorizationServerBuilder {
             .map_err(DevServerError::Bind)?;
         let port = listener.local_addr().map_err(DevServerError::Bind)?.port();
         let origin = format!("http://127.0.0.1:{port}");
-        let layout = match self.metadata_document {
+        let mut layout = match self.metadata_document {
             Some(document) => Layout::from_document(&origin, document, self.discovery)?,
             None => Layout::generated(
                 &origin,
@@ -687,6 +773,7 @@ impl AuthorizationServerBuilder {
                 self.discovery,
             )?,
         };
+        layout.add_tenants(&origin, self.tenants, self.discovery)?;
 
         let algorithms = self.algorithms.clone();
         let first = algorithms.first().copied().unwrap_or(SigningAlg::Rs256);

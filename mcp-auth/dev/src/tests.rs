@@ -187,6 +187,248 @@ async fn rs43_trailing_slash_issuer_strips_the_slash_for_discovery() {
     );
 }
 
+// ---------------------------------------------------------------- tenants (Entra-like)
+
+/// The three discovery URLs of the tenant `tenant`: RFC 8414, OIDC inserted, OIDC appended.
+fn tenant_urls(idp: &AuthorizationServer, tenant: &str) -> [String; 3] {
+    let o = idp.origin();
+    [
+        format!("{o}/.well-known/oauth-authorization-server/{tenant}"),
+        format!("{o}/.well-known/openid-configuration/{tenant}"),
+        format!("{o}/{tenant}/.well-known/openid-configuration"),
+    ]
+}
+
+#[tokio::test]
+async fn tenants_serve_the_server_metadata_with_their_own_issuer() {
+    let idp = AuthorizationServer::builder()
+        .tenants(["contoso", "fabrikam", "contoso"])
+        .scopes(["mcp:read"])
+        .start()
+        .await
+        .unwrap();
+    let o = idp.origin().to_owned();
+    assert_eq!(idp.issuer(), o);
+    assert_eq!(idp.tenant_issuer("contoso"), Some(format!("{o}/contoso")));
+    assert_eq!(idp.tenant_issuer("fabrikam"), Some(format!("{o}/fabrikam")));
+    assert_eq!(idp.tenant_issuer("nobody"), None);
+    assert_eq!(idp.tenant_issuer("Contoso"), None);
+    assert_eq!(idp.well_known_urls().len(), 2, "only the server's own URLs");
+
+    let (_, own_oauth) = get(&format!("{o}/.well-known/oauth-authorization-server")).await;
+    let (_, own_oidc) = get(&format!("{o}/.well-known/openid-configuration")).await;
+    for tenant in ["contoso", "fabrikam"] {
+        let issuer = idp.tenant_issuer(tenant).unwrap();
+        let [oauth_url, oidc_inserted, oidc_appended] = tenant_urls(&idp, tenant);
+        for (url, own) in [
+            (oauth_url, &own_oauth),
+            (oidc_inserted, &own_oidc),
+            (oidc_appended, &own_oidc),
+        ] {
+            let response = client().get(&url).send().await.unwrap();
+            assert_eq!(response.status(), 200, "{url}");
+            assert_eq!(response.headers()["access-control-allow-origin"], "*");
+            let document: Value = response.json().await.unwrap();
+            assert_eq!(document["issuer"], issuer, "{url}");
+            assert_eq!(document["jwks_uri"], idp.jwks_uri());
+            let mut expected = own.clone();
+            expected["issuer"] = issuer.clone().into();
+            assert_eq!(document, expected, "{url}: the server's own document");
+
+            let head = client().head(&url).send().await.unwrap();
+            assert_eq!(head.status(), 200);
+            let post = client().post(&url).send().await.unwrap();
+            assert_eq!(post.status(), 405);
+            let preflight = client()
+                .request(reqwest::Method::OPTIONS, &url)
+                .header("origin", "http://localhost:6274")
+                .header("access-control-request-method", "GET")
+                .send()
+                .await
+                .unwrap();
+            assert!(preflight.status().is_success(), "{url}");
+            assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
+        }
+    }
+    assert!(own_oidc["subject_types_supported"].is_array());
+    assert_eq!(own_oauth["scopes_supported"], json!(["mcp:read"]));
+}
+
+#[tokio::test]
+async fn unknown_tenants_are_404_and_tenant_paths_take_faults_and_counts() {
+    let idp = AuthorizationServer::builder()
+        .tenants(["contoso"])
+        .start()
+        .await
+        .unwrap();
+    for url in tenant_urls(&idp, "nobody")
+        .into_iter()
+        .chain([format!("{}/contoso", idp.origin())])
+    {
+        let (status, body) = get(&url).await;
+        assert_eq!(
+            (status, &body["error"]),
+            (404, &json!("not_found")),
+            "{url}"
+        );
+    }
+    let [oauth, oidc, _] = tenant_urls(&idp, "contoso");
+    idp.set_fault(
+        "/.well-known/oauth-authorization-server/contoso",
+        Fault::Status(503),
+    );
+    assert_eq!(get(&oauth).await.0, 503);
+    assert_eq!(get(&oidc).await.0, 200, "other tenant URLs are unaffected");
+    idp.clear_faults();
+    assert_eq!(get(&oauth).await.0, 200);
+    assert_eq!(idp.requests(&oauth), 2);
+    assert_eq!(idp.requests("/.well-known/openid-configuration/contoso"), 1);
+}
+
+#[tokio::test]
+async fn tenants_follow_the_discovery_mode() {
+    let idp = AuthorizationServer::builder()
+        .issuer_path("/common")
+        .discovery(Discovery::OidcOnly)
+        .tenants(["contoso"])
+        .start()
+        .await
+        .unwrap();
+    let [oauth, oidc_inserted, oidc_appended] = tenant_urls(&idp, "contoso");
+    assert_eq!(get(&oauth).await.0, 404);
+    for url in [oidc_inserted, oidc_appended] {
+        let (status, document) = get(&url).await;
+        assert_eq!(status, 200, "{url}");
+        assert_eq!(document["issuer"], format!("{}/contoso", idp.origin()));
+        assert_eq!(document["token_endpoint"], idp.token_endpoint());
+    }
+}
+
+#[tokio::test]
+async fn invalid_tenants_are_refused_at_start() {
+    let long = "a".repeat(65);
+    for bad in ["", "a b", "a/b", "a.b", "a_b", "café", long.as_str()] {
+        let err = AuthorizationServer::builder()
+            .tenants(["contoso", bad])
+            .start()
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, DevServerError::InvalidTenant { tenant, .. } if tenant == bad),
+            "{bad:?}: {err}"
+        );
+        assert!(err.to_string().starts_with("tenants: "), "{err}");
+    }
+    assert!(
+        AuthorizationServer::builder()
+            .tenants(["a".repeat(64)])
+            .start()
+            .await
+            .is_ok()
+    );
+    // Paths the server already serves.
+    let err = AuthorizationServer::builder()
+        .issuer_path("/contoso")
+        .tenants(["contoso"])
+        .start()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, DevServerError::InvalidTenant { tenant, .. } if tenant == "contoso"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("/contoso/"), "{err}");
+    let err = AuthorizationServer::builder()
+        .issuer_path("/contoso/v2.0")
+        .tenants(["contoso"])
+        .start()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DevServerError::InvalidTenant { .. }), "{err}");
+    let err = AuthorizationServer::builder()
+        .tenants(["token"])
+        .start()
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("`/token`"), "{err}");
+    let err = AuthorizationServer::builder()
+        .tenants(["contoso"])
+        .metadata_document(json!({"issuer": "https://x.example.com"}))
+        .start()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, DevServerError::TenantsWithMetadataDocument),
+        "{err}"
+    );
+    // An issuer path other than the tenant's is fine.
+    let idp = AuthorizationServer::builder()
+        .issuer_path("/common/v2.0")
+        .tenants(["contoso"])
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(
+        idp.tenant_issuer("contoso"),
+        Some(format!("{}/contoso", idp.origin()))
+    );
+}
+
+#[tokio::test]
+async fn tenant_tokens_carry_the_tenant_issuer_and_verify_with_the_shared_jwks() {
+    let idp = AuthorizationServer::builder()
+        .tenants(["contoso", "fabrikam"])
+        .start()
+        .await
+        .unwrap();
+    let contoso = idp.tenant_issuer("contoso").unwrap();
+    let token = idp.token().tenant("contoso").audience(AUD).mint();
+    assert_eq!(segment(&token, 1)["iss"], contoso);
+    let by_issuer = idp.token().issuer(contoso.clone()).mint();
+    assert_eq!(segment(&by_issuer, 1)["iss"], contoso);
+    let own = idp.token().mint();
+    assert_eq!(segment(&own, 1)["iss"], idp.issuer());
+
+    // Verified as a resource server trusting the tenant would: the tenant's jwks_uri.
+    mcp_auth::crypto::ensure_provider();
+    let (_, metadata) = get(&tenant_urls(&idp, "contoso")[2]).await;
+    let set: JwkSet = client()
+        .get(metadata["jwks_uri"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kid = segment(&token, 0)["kid"].as_str().unwrap().to_owned();
+    let key = DecodingKey::from_jwk(set.find(&kid).unwrap()).unwrap();
+    let mut validation = Validation::new(SigningAlg::Rs256.algorithm());
+    validation.set_audience(&[AUD]);
+    validation.set_issuer(&[contoso.as_str()]);
+    let claims = jsonwebtoken::decode::<Map<String, Value>>(&token, &key, &validation)
+        .unwrap()
+        .claims;
+    assert_eq!(claims["iss"], metadata["issuer"]);
+}
+
+#[tokio::test]
+#[should_panic(expected = "no tenant `nobody`; its tenants are `contoso`, `fabrikam`")]
+async fn an_unknown_tenant_token_panics_naming_the_tenants() {
+    let idp = AuthorizationServer::builder()
+        .tenants(["contoso", "fabrikam"])
+        .start()
+        .await
+        .unwrap();
+    let _ = idp.token().tenant("nobody");
+}
+
+#[tokio::test]
+#[should_panic(expected = "has no tenants, so no tenant `contoso`")]
+async fn a_tenant_token_without_tenants_panics() {
+    let idp = AuthorizationServer::start().await.unwrap();
+    let _ = idp.token().tenant("contoso");
+}
+
 #[tokio::test]
 async fn generated_metadata_advertises_only_what_works() {
     let idp = AuthorizationServer::start().await.unwrap();
