@@ -154,7 +154,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     // Without NOTES_ISSUER (NOTES_TENANT_ISSUER with tenants), the default issuer is the
     // development server started here.
     let own_issuer = match &tenants {
-        Some(tenants) => tenants.issuer.is_some(),
+        Some(tenants) => tenants.issuer.is_some() || std::env::var_os("NOTES_ISSUER").is_some(),
         None => std::env::var_os("NOTES_ISSUER").is_some(),
     };
     let dev = match own_issuer {

@@ -12,7 +12,10 @@
 //!   `https://mcp.example.com/{tenant}/mcp`, or by host, `https://{tenant}.mcp.example.com/mcp`),
 //!   its RFC 9728 document naming only its issuer, its challenge, its verifier. A token of tenant A
 //!   is refused at tenant B: its `iss` is not B's issuer and its `aud` is not B's identifier,
-//!   even when both tenants share keys.
+//!   even when both tenants share keys. What the tenants' handlers share is up to the
+//!   application: [`Tenants::router`] makes one app per tenant (its own data and sessions),
+//!   [`Tenants::mcp_router`] gives every tenant the one `service` (key its data by issuer and
+//!   subject: two tenants may have users with the same `sub`).
 //! * **Lazy, once, fail closed.** A tenant's issuer is discovered on the tenant's first request,
 //!   once however many requests arrive together, and kept. While discovery fails, the tenant's
 //!   requests are answered `503` with `Retry-After` (and the operator is told at `warn`, once per
@@ -34,10 +37,11 @@
 //! let tenants = Tenants::<Notes>::builder()
 //!     .issuer("https://login.microsoftonline.com/{tenant}/v2.0")
 //!     .resource_id("https://mcp.example.com/{tenant}/mcp")
-//!     .allow(["0d6b4f55-c4ac-4b0e-a0a7-0a6a4c4e8d1f", "contoso"])
+//!     // Entra's tenant ids (a tenant's domain name is not its issuer's).
+//!     .allow(["0d6b4f55-c4ac-4b0e-a0a7-0a6a4c4e8d1f", "72f988bf-86f1-41af-91ab-2d7cd011db47"])
 //!     .build()?;
-//! // `/contoso/mcp` is tenant contoso's endpoint, its metadata at
-//! // `/.well-known/oauth-protected-resource/contoso/mcp`.
+//! // `/0d6b4f55-…/mcp` is that tenant's endpoint, its metadata at
+//! // `/.well-known/oauth-protected-resource/0d6b4f55-…/mcp`.
 //! let app = tenants.mcp_router(service, McpAccess::new().tool("list_notes", ["read:notes"]));
 //! let listener = tokio::net::TcpListener::bind("0.0.0.0:3000").await?;
 //! axum::serve(listener, app).await?;
@@ -140,6 +144,7 @@ struct Slot<R> {
 /// Builds [`Tenants`]; made by [`Tenants::builder`].
 pub struct TenantsBuilder<R> {
     issuer: Option<String>,
+    own_issuers: Vec<(String, String)>,
     resource_id: Option<String>,
     allow: Vec<String>,
     kind: DiscoveryKind,
@@ -164,6 +169,7 @@ impl<R: Resource> Tenants<R> {
     pub fn builder() -> TenantsBuilder<R> {
         TenantsBuilder {
             issuer: None,
+            own_issuers: Vec::new(),
             resource_id: None,
             allow: Vec::new(),
             kind: DiscoveryKind::Auto,
@@ -231,21 +237,21 @@ impl<R: Resource> Tenants<R> {
                 return Err(NotStarted::Wait(backoff - waited));
             }
         }
-        match self.shared.start(slot).await {
-            Ok(auth) => {
-                *failed = None;
-                Ok(slot.started.get_or_init(|| auth).clone())
-            }
-            Err(e) => {
-                *failed = Some(tokio::time::Instant::now());
-                Err(NotStarted::Failed(e))
-            }
-        }
+        // Counted as failed until it succeeds: a start whose request is cancelled half-way
+        // (a client gone, a timeout layer) keeps the backoff too.
+        *failed = Some(tokio::time::Instant::now());
+        let auth = self.shared.start(slot).await.map_err(NotStarted::Failed)?;
+        *failed = None;
+        Ok(slot.started.get_or_init(|| auth).clone())
     }
 
     /// The whole multi-tenant MCP endpoint in one router: for each tenant,
     /// [`ResourceAuth::mcp_router`] with `service` and `access`, made when the tenant is first
     /// asked for. Requests for no tenant of the allow-list are `404`.
+    ///
+    /// Every tenant is served by the one `service`, so its state (data, sessions) is shared:
+    /// key data by the caller's issuer and subject, or make one service per tenant with
+    /// [`router`](Self::router).
     pub fn mcp_router<S>(&self, service: S, access: McpAccess) -> Router
     where
         S: Service<Request<Body>, Error = Infallible> + Clone + Send + Sync + 'static,
@@ -288,11 +294,17 @@ impl<R: Resource> Tenants<R> {
                 .copied(),
             Place::Host { suffix } => {
                 let mut hosts = request.headers().get_all(header::HOST).iter();
-                let host = match (hosts.next(), hosts.next()) {
-                    (Some(host), None) => host.to_str().ok()?,
-                    (None, _) => request.uri().authority()?.as_str(),
+                let authority = request.uri().authority().map(|a| a.as_str());
+                let host = match (hosts.next(), hosts.next(), authority) {
+                    (Some(host), None, None) => host.to_str().ok()?,
+                    // An absolute-form target (or HTTP/2's `:authority`) and `Host` must agree.
+                    (Some(host), None, Some(authority)) => host
+                        .to_str()
+                        .ok()
+                        .filter(|host| host.eq_ignore_ascii_case(authority))?,
+                    (None, _, authority) => authority?,
                     // Two `Host` lines name no one tenant.
-                    (Some(_), Some(_)) => return None,
+                    (Some(_), Some(_), _) => return None,
                 };
                 let host = host.to_ascii_lowercase();
                 index.get(host.strip_suffix(suffix.as_str())?).copied()
@@ -352,6 +364,14 @@ impl<R: Resource> TenantsBuilder<R> {
         self
     }
 
+    /// Gives `tenant` an issuer of its own instead of the pattern's: for tenants whose issuers
+    /// follow no one pattern (a Keycloak realm on another host, a second provider). The tenant
+    /// is allowed too. With every tenant given this way, no issuer pattern is needed.
+    pub fn tenant_issuer(mut self, tenant: impl Into<String>, issuer: impl Into<String>) -> Self {
+        self.own_issuers.push((tenant.into(), issuer.into()));
+        self
+    }
+
     /// The resource identifier pattern, with `{tenant}` once: as a whole path segment
     /// (`https://mcp.example.com/{tenant}/mcp`, tenants by path) or as the first label of the
     /// host (`https://{tenant}.mcp.example.com/mcp`, tenants by host).
@@ -376,7 +396,7 @@ impl<R: Resource> TenantsBuilder<R> {
     }
 
     /// How long a tenant whose start failed answers `503` before the next attempt (10 s by
-    /// default); also its `Retry-After`.
+    /// default, at least 1 s); also its `Retry-After`.
     pub fn retry_after(mut self, delay: Duration) -> Self {
         self.retry_after = delay;
         self
@@ -404,7 +424,24 @@ impl<R: Resource> TenantsBuilder<R> {
     /// valid.
     pub fn build(self) -> Result<Tenants<R>, ConfigError> {
         let mut errors = Vec::new();
-        let issuer = required(self.issuer, "issuer", &mut errors);
+        let mut allow = self.allow;
+        let mut own_issuers: HashMap<String, String> = HashMap::new();
+        for (tenant, issuer) in self.own_issuers {
+            if own_issuers.contains_key(&tenant) {
+                errors.push(ConfigError::invalid(
+                    "tenant_issuer",
+                    format!("tenant `{tenant}` is given two issuers; keep one"),
+                ));
+            } else if !allow.contains(&tenant) {
+                allow.push(tenant.clone());
+            }
+            own_issuers.entry(tenant).or_insert(issuer);
+        }
+        let every_own = !allow.is_empty() && allow.iter().all(|t| own_issuers.contains_key(t));
+        let issuer = match self.issuer {
+            None if every_own => Some(String::new()),
+            issuer => required(issuer, "issuer", &mut errors),
+        };
         let resource_id = required(self.resource_id, "resource_id", &mut errors);
         let place = resource_id.as_deref().and_then(|id| match place_of(id) {
             Ok(place) => Some(place),
@@ -413,15 +450,18 @@ impl<R: Resource> TenantsBuilder<R> {
                 None
             }
         });
-        if let Some(pattern) = &issuer
-            && pattern.matches(PLACEHOLDER).count() != 1
+        if let Some(pattern) = issuer.as_ref().filter(|p| !p.is_empty())
+            && let Err(message) = place_of(pattern)
         {
+            errors.push(ConfigError::invalid("issuer", message));
+        }
+        if self.retry_after < Duration::from_secs(1) {
             errors.push(ConfigError::invalid(
-                "issuer",
-                format!("the issuer pattern `{pattern}` must hold `{PLACEHOLDER}` once"),
+                "retry_after",
+                "a tenant whose start failed waits at least 1 s before the next attempt; give .retry_after(Duration::from_secs(1)) or more",
             ));
         }
-        if self.allow.is_empty() {
+        if allow.is_empty() {
             errors.push(ConfigError::invalid(
                 "allow",
                 "no tenant is allowed; list them with .allow([..])",
@@ -430,7 +470,7 @@ impl<R: Resource> TenantsBuilder<R> {
         let by_host = matches!(place, Some(Place::Host { .. }));
         let mut index = HashMap::new();
         let mut tenants = Vec::new();
-        for name in self.allow {
+        for name in allow {
             if let Err(message) = check_name(&name, by_host) {
                 errors.push(ConfigError::invalid("allow", message));
                 continue;
@@ -445,7 +485,10 @@ impl<R: Resource> TenantsBuilder<R> {
             let (Some(issuer), Some(id)) = (&issuer, &resource_id) else {
                 continue;
             };
-            let issuer = issuer.replace(PLACEHOLDER, &name);
+            let issuer = match own_issuers.get(&name) {
+                Some(own) => own.clone(),
+                None => issuer.replace(PLACEHOLDER, &name),
+            };
             if let Err(message) = crate::discovery::check_issuer(&issuer) {
                 errors.push(ConfigError::invalid(
                     "issuer",
@@ -510,50 +553,55 @@ fn required(
     value
 }
 
-/// Where `{tenant}` stands in an identifier pattern.
+/// Where `{tenant}` stands in a pattern (an identifier's or an issuer's): a whole path segment
+/// or the host's whole first label, once, in a URL without query or fragment.
 fn place_of(pattern: &str) -> Result<Place, String> {
     if pattern.matches(PLACEHOLDER).count() != 1 {
         return Err(format!(
-            "the identifier pattern `{pattern}` must hold `{PLACEHOLDER}` once"
+            "the pattern `{pattern}` must hold `{PLACEHOLDER}` once"
         ));
     }
-    let url = url::Url::parse(&pattern.replace(PLACEHOLDER, "tenant"))
-        .map_err(|e| format!("the identifier pattern `{pattern}` is not a URL: {e}"))?;
-    let rest = pattern
-        .split_once("://")
-        .map(|(_, rest)| rest)
-        .unwrap_or_default();
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    if let Some(suffix) = authority.strip_prefix(PLACEHOLDER) {
-        if !suffix.starts_with('.') {
+    // A marker the URL parser keeps as it is, in a host and in a path.
+    const MARK: &str = "tenant0placeholder";
+    let url = url::Url::parse(&pattern.replace(PLACEHOLDER, MARK))
+        .map_err(|e| format!("the pattern `{pattern}` is not a URL: {e}"))?;
+    if url.query().is_some() || url.fragment().is_some() || pattern.contains(['?', '#']) {
+        return Err(format!(
+            "the pattern `{pattern}` may not have a query or a fragment"
+        ));
+    }
+    let host = url.host_str().unwrap_or_default();
+    if let Some(rest) = host.strip_prefix(MARK) {
+        if !rest.starts_with('.') || rest.contains(MARK) {
             return Err(format!(
                 "in `{pattern}`, `{PLACEHOLDER}` must be the host's whole first label (`https://{PLACEHOLDER}.example.com/mcp`)"
             ));
         }
         let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
-        let host = url.host_str().unwrap_or_default();
-        let suffix = host.strip_prefix("tenant").unwrap_or(host).to_owned() + &port;
-        return Ok(Place::Host { suffix });
+        return Ok(Place::Host {
+            suffix: format!("{rest}{port}"),
+        });
     }
-    if authority.contains(PLACEHOLDER) {
-        return Err(format!(
-            "in `{pattern}`, `{PLACEHOLDER}` must be the host's whole first label or a whole path segment"
-        ));
+    let segments: Vec<&str> = url
+        .path()
+        .strip_prefix('/')
+        .unwrap_or_default()
+        .split('/')
+        .collect();
+    let at = segments.iter().position(|s| *s == MARK);
+    match at {
+        Some(at) if !url.path().contains("//") && segments.first() != Some(&WELL_KNOWN[0]) => {
+            Ok(Place::Path {
+                prefix: segments[..at].iter().map(|s| (*s).to_owned()).collect(),
+            })
+        }
+        Some(_) => Err(format!(
+            "in `{pattern}`, the path may not hold an empty segment nor start with `/.well-known`"
+        )),
+        None => Err(format!(
+            "in `{pattern}`, `{PLACEHOLDER}` must be a whole path segment (`https://mcp.example.com/{PLACEHOLDER}/mcp`) or the host's whole first label"
+        )),
     }
-    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let Some(at) = segments.iter().position(|s| *s == PLACEHOLDER) else {
-        return Err(format!(
-            "in `{pattern}`, `{PLACEHOLDER}` must be a whole path segment (`https://mcp.example.com/{PLACEHOLDER}/mcp`)"
-        ));
-    };
-    if segments[..at].first().is_some_and(|s| *s == WELL_KNOWN[0]) {
-        return Err(format!(
-            "in `{pattern}`, the path may not start with `/.well-known`"
-        ));
-    }
-    Ok(Place::Path {
-        prefix: segments[..at].iter().map(|s| (*s).to_owned()).collect(),
-    })
 }
 
 fn check_name(name: &str, by_host: bool) -> Result<(), String> {
@@ -629,6 +677,13 @@ impl<R: Resource> Service<Request<Body>> for Dispatch<R> {
                         .unwrap_or_else(|e| match e {}))
                 }
                 Err(NotStarted::Wait(left)) => Ok(unavailable(left)),
+                Err(NotStarted::Failed(e @ StartupError::Config(_))) => {
+                    tracing::error!(
+                        tenant = %slot.name,
+                        "tenant cannot start, its configuration is refused (fix it; its requests are answered 503 until then): {e}"
+                    );
+                    Ok(unavailable(retry))
+                }
                 Err(NotStarted::Failed(e)) => {
                     tracing::warn!(
                         tenant = %slot.name,
@@ -703,6 +758,11 @@ mod tests {
             "https://a{tenant}.example.com/mcp",
             "https://{tenant}.example.com/{tenant}",
             "https://mcp.example.com/.well-known/{tenant}",
+            "https://mcp.example.com/mcp?/{tenant}",
+            "https://mcp.example.com/mcp#/{tenant}",
+            "https://mcp.example.com//{tenant}/mcp",
+            "https://auth.example.com:{tenant}/",
+            "https://user{tenant}@auth.example.com/",
         ] {
             assert!(place_of(bad).is_err(), "{bad}");
         }

@@ -228,7 +228,14 @@ impl<R: Resource> ResourceBuilder<R> {
         }
         let mut given = self.given;
         let declared = match (self.replacement, self.tenant_issuer) {
-            (_, Some((issuer, kind))) => {
+            (replacement, Some((issuer, kind))) => {
+                if replacement.is_some() || !given.is_empty() {
+                    errors.push(ConfigError::invalid(
+                        "authorization_servers",
+                        "a tenant's authorization server is its issuer (Tenants' pattern or .tenant_issuer(..)); remove .authorization_server(..) and .replace_authorization_servers(..) from the tenant's builder",
+                    ));
+                    given.clear();
+                }
                 if errors.is_empty() {
                     let config = fetcher.fetch_checked(&issuer, kind).await?;
                     resource = resource.authorization_server(config);

@@ -4,6 +4,7 @@
 //!
 //! - each tenant has its own identifier, metadata document and challenge, by path or by host;
 //! - a token of tenant A is refused at tenant B, whether it names A's identifier or B's;
+//! - a tenant may have an issuer outside the pattern, trusted by that tenant only;
 //! - a tenant outside the allow-list is `404`, and its issuer is never contacted;
 //! - a tenant's issuer is discovered on first use, once for many concurrent requests;
 //! - while discovery fails the tenant answers `503` with `Retry-After` without asking again,
@@ -198,7 +199,12 @@ async fn a_tenant_outside_the_allow_list_is_404_and_its_issuer_never_contacted()
         s.whoami(&upper, None, Some(&token)).await.status(),
         StatusCode::NOT_FOUND
     );
-    assert_eq!(s.discoveries("acme"), 0);
+    // The tenant's name percent-encoded is not the tenant.
+    let encoded = format!("{}/%63ontoso/mcp", s.origin);
+    assert_eq!(
+        s.whoami(&encoded, None, Some(&token)).await.status(),
+        StatusCode::NOT_FOUND
+    );
     assert_eq!(s.idp.total_requests(), 0, "no tenant was started");
 }
 
@@ -212,6 +218,11 @@ async fn a_tenant_is_discovered_on_first_use_once_for_concurrent_requests() {
     );
     let id = s.tenants.resource_id("fabrikam").unwrap().to_owned();
     let token = s.token("fabrikam", &id);
+    // Discovery answers slowly, so that every request arrives while it is in flight.
+    s.idp.set_fault(
+        "/.well-known/oauth-authorization-server/fabrikam",
+        Fault::Delay(Duration::from_millis(300)),
+    );
     let mut calls = tokio::task::JoinSet::new();
     for _ in 0..16 {
         let (http, id, token) = (s.http.clone(), id.clone(), token.clone());
@@ -296,6 +307,16 @@ async fn tenants_told_by_host_each_have_their_identifier_and_document() {
     assert!(invalid_token(&refused), "{}", refused.status());
     let unknown = s.whoami(&url, Some("acme.notes.test"), Some(&token)).await;
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    // Host names are compared in lower case; a port the identifier does not have is another
+    // host.
+    let upper = s
+        .whoami(&url, Some("CONTOSO.notes.test"), Some(&token))
+        .await;
+    assert_ne!(upper.status(), StatusCode::NOT_FOUND);
+    let port = s
+        .whoami(&url, Some("contoso.notes.test:8443"), Some(&token))
+        .await;
+    assert_eq!(port.status(), StatusCode::NOT_FOUND);
 
     let document: Value = s
         .http
@@ -317,20 +338,67 @@ async fn tenants_told_by_host_each_have_their_identifier_and_document() {
     );
 }
 
+#[tokio::test]
+async fn a_tenant_can_have_an_issuer_outside_the_pattern() {
+    let idp = AuthorizationServer::builder()
+        .tenants(TENANTS)
+        .start()
+        .await
+        .unwrap();
+    let partner = AuthorizationServer::start().await.unwrap();
+    let (listener, origin) = bind().await;
+    let tenants = Tenants::<Notes>::builder()
+        .issuer(format!("{}/{{tenant}}", idp.origin()))
+        .resource_id(format!("{origin}/{{tenant}}/mcp"))
+        .allow(TENANTS)
+        .tenant_issuer("partner", partner.issuer())
+        .build()
+        .unwrap();
+    assert_eq!(tenants.issuer("partner"), Some(partner.issuer()));
+    spawn(listener, tenants.router(app));
+    let s = Server {
+        origin,
+        idp,
+        tenants,
+        http: reqwest::Client::new(),
+    };
+    let id = s.tenants.resource_id("partner").unwrap().to_owned();
+    let own = partner.token().audience(&id).scopes(["read:notes"]).mint();
+    assert_eq!(
+        s.whoami(&id, None, Some(&own)).await.status(),
+        StatusCode::OK
+    );
+    // The pattern's issuers are not the partner's, and the partner's is no one else's.
+    let pattern = s.token("contoso", &id);
+    assert!(invalid_token(&s.whoami(&id, None, Some(&pattern)).await));
+    let contoso = s.tenants.resource_id("contoso").unwrap().to_owned();
+    let foreign = partner
+        .token()
+        .audience(&contoso)
+        .scopes(["read:notes"])
+        .mint();
+    assert!(invalid_token(
+        &s.whoami(&contoso, None, Some(&foreign)).await
+    ));
+}
+
 #[test]
 fn a_misconfiguration_is_named_at_build() {
     let error = Tenants::<Notes>::builder()
         .issuer("https://login.example.com/common/v2.0")
         .resource_id("https://mcp.example.com/x{tenant}/mcp")
         .allow(["contoso", "a.b", "contoso"])
+        .tenant_issuer("partner", "https://a.example.com")
+        .tenant_issuer("partner", "https://b.example.com")
         .build()
         .unwrap_err()
         .to_string();
     for needle in [
-        "issuer pattern",
+        "`https://login.example.com/common/v2.0` must hold `{tenant}` once",
         "whole path segment",
         "`a.b` is not a tenant name",
         "`contoso` is allowed twice",
+        "`partner` is given two issuers",
     ] {
         assert!(error.contains(needle), "{needle} not in: {error}");
     }
