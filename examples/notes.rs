@@ -118,10 +118,10 @@ use std::env::VarError;
 use std::time::Duration;
 
 use mcp_auth::ProtectedResource;
+use mcp_auth::Tenants;
 use mcp_auth::binding::RedisStore;
 use mcp_auth::dpop::{DpopOptions, DpopPolicy};
 use mcp_auth::introspection::{ClientAuth, ClientKey};
-use mcp_auth::tenant::Tenants;
 use mcp_auth::verify::ApiKeys;
 use mcp_auth_dev::{AuthorizationServer, Consent};
 use mcp_auth_examples::notes_server::{ADMIN_ROLE, DEV_ISSUER_PORT, DEV_USER, Notes, app};

@@ -45,7 +45,8 @@
 //!
 //! The most used items are at the root: [`Auth`], [`AuthInfo`], [`BearerLayer`],
 //! [`AuthRejection`], the resource types ([`ProtectedResource`], [`ResourceServer`],
-//! [`ResourceAuth`], [`Resource`], [`ResourceBuilder`]) and the errors. The rest lives with the
+//! [`ResourceAuth`], [`Resource`], [`ResourceBuilder`], and [`Tenants`] for one server of several
+//! tenants) and the errors. The rest lives with the
 //! concept it belongs to:
 //!
 //! | module | what it holds |
@@ -56,7 +57,6 @@
 //! | [`discovery`] | authorization-server metadata: fetching it, checking it |
 //! | [`metadata`] | the RFC 9728 document this resource publishes |
 //! | [`scope`] | the one scope decision, with scope implications |
-//! | [`tenant`] | one server for several tenants: an issuer and a resource identifier per tenant, by path or host, from an allow-list |
 //! | [`mcp`] | MCP mode: the standard headers checked against the JSON-RPC body, per-tool scopes from it, sessions and tasks bound to their user |
 //! | [`binding`] | where sessions, tasks, state handles and DPoP proof ids are bound: the store trait, the in-memory and Redis stores, state handles for tools |
 //! | [`dpop`] | DPoP (RFC 9449): proofs, key-bound tokens, the per-resource policy |
@@ -112,7 +112,7 @@ pub mod rmcp;
 mod role;
 pub mod scope;
 mod spec;
-pub mod tenant;
+mod tenant;
 mod typed;
 pub mod verify;
 mod well_known;
@@ -124,6 +124,7 @@ pub use pipeline::BearerLayer;
 pub use rejection::AuthRejection;
 pub use resource::{ProtectedResource, ResourceAuth, ResourceServer, ResourceServerBuilder};
 pub use spec::{AnyResource, Resource};
+pub use tenant::{Tenants, TenantsBuilder};
 pub use typed::{ResourceBuilder, StartupError};
 
 pub use mcp_auth_macros::{mcp_resource, requires_role, requires_scope, tool_scopes};

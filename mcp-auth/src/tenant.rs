@@ -1,57 +1,4 @@
-//! One MCP server for several tenants, each with its own issuer, resource identifier and
-//! metadata document, from one router.
-//!
-//! A multi-tenant authorization server (Microsoft Entra ID, a Keycloak realm per customer, an
-//! Auth0 tenant per region) gives each tenant its own issuer, and often the same signing keys.
-//! [`Tenants`] serves one protected resource per tenant from an issuer pattern, a resource
-//! identifier pattern and an allow-list:
-//!
-//! * **Bounded.** Only the tenants of the allow-list exist; a request for any other is `404`,
-//!   and no request makes the server contact an issuer it was not configured with.
-//! * **Separate.** Each tenant is a resource of its own: its identifier (by path,
-//!   `https://mcp.example.com/{tenant}/mcp`, or by host, `https://{tenant}.mcp.example.com/mcp`),
-//!   its RFC 9728 document naming only its issuer, its challenge, its verifier. A token of tenant A
-//!   is refused at tenant B: its `iss` is not B's issuer and its `aud` is not B's identifier,
-//!   even when both tenants share keys. What the tenants' handlers share is up to the
-//!   application: [`Tenants::router`] makes one app per tenant (its own data and sessions),
-//!   [`Tenants::mcp_router`] gives every tenant the one `service` (key its data by issuer and
-//!   subject: two tenants may have users with the same `sub`).
-//! * **Lazy, once, fail closed.** A tenant's issuer is discovered on the tenant's first request,
-//!   once however many requests arrive together, and kept. While discovery fails, the tenant's
-//!   requests are answered `503` with `Retry-After` (and the operator is told at `warn`, once per
-//!   attempt); the next attempt is made after that delay.
-//!
-//! ```no_run
-//! # use mcp_auth::mcp_resource;
-//! # use mcp_auth::mcp::McpAccess;
-//! use mcp_auth::tenant::Tenants;
-//!
-//! #[mcp_resource(
-//!     id = "https://mcp.example.com/mcp",
-//!     issuer = "https://login.microsoftonline.com/common/v2.0",
-//!     scopes = ["read:notes"]
-//! )]
-//! struct Notes;
-//!
-//! # async fn run(service: axum::routing::Router) -> Result<(), Box<dyn std::error::Error>> {
-//! let tenants = Tenants::<Notes>::builder()
-//!     .issuer("https://login.microsoftonline.com/{tenant}/v2.0")
-//!     .resource_id("https://mcp.example.com/{tenant}/mcp")
-//!     // Entra's tenant ids (a tenant's domain name is not its issuer's).
-//!     .allow(["0d6b4f55-c4ac-4b0e-a0a7-0a6a4c4e8d1f", "72f988bf-86f1-41af-91ab-2d7cd011db47"])
-//!     .build()?;
-//! // `/0d6b4f55-…/mcp` is that tenant's endpoint, its metadata at
-//! // `/.well-known/oauth-protected-resource/0d6b4f55-…/mcp`.
-//! let app = tenants.mcp_router(service, McpAccess::new().tool("list_notes", ["read:notes"]));
-//! let listener = tokio::net::TcpListener::bind("0.0.0.0:3000").await?;
-//! axum::serve(listener, app).await?;
-//! # Ok(()) }
-//! ```
-//!
-//! Each tenant's resource is started as the declaration's resource would be
-//! (`Notes::builder()`), with the tenant's identifier and its discovered issuer in place of the
-//! declared ones; [`TenantsBuilder::resource`] edits each tenant's builder as
-//! [`ResourceBuilder`] is edited for one resource.
+//! One MCP server for several tenants: [`Tenants`].
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -85,7 +32,60 @@ const MAX_TENANT_LEN: usize = 63;
 type Edit<R> = Arc<dyn Fn(ResourceBuilder<R>) -> ResourceBuilder<R> + Send + Sync>;
 type MakeRouter<R> = Arc<dyn Fn(&ResourceAuth<R>) -> Router + Send + Sync>;
 
-/// The protected resources of an allow-list of tenants: see the [module docs](self).
+/// One MCP server for several tenants, each with its own issuer, resource identifier and
+/// metadata document, from one router.
+///
+/// A multi-tenant authorization server (Microsoft Entra ID, a Keycloak realm per customer, an
+/// Auth0 tenant per region) gives each tenant its own issuer, and often the same signing keys.
+/// [`Tenants`] serves one protected resource per tenant from an issuer pattern, a resource
+/// identifier pattern and an allow-list:
+///
+/// * **Bounded.** Only the tenants of the allow-list exist; a request for any other is `404`,
+///   and no request makes the server contact an issuer it was not configured with.
+/// * **Separate.** Each tenant is a resource of its own: its identifier (by path,
+///   `https://mcp.example.com/{tenant}/mcp`, or by host, `https://{tenant}.mcp.example.com/mcp`),
+///   its RFC 9728 document naming only its issuer, its challenge, its verifier. A token of tenant A
+///   is refused at tenant B: its `iss` is not B's issuer and its `aud` is not B's identifier,
+///   even when both tenants share keys. What the tenants' handlers share is up to the
+///   application: [`Tenants::router`] makes one app per tenant (its own data and sessions),
+///   [`Tenants::mcp_router`] gives every tenant the one `service` (key its data by issuer and
+///   subject: two tenants may have users with the same `sub`).
+/// * **Lazy, once, fail closed.** A tenant's issuer is discovered on the tenant's first request,
+///   once however many requests arrive together, and kept. While discovery fails, the tenant's
+///   requests are answered `503` with `Retry-After` (and the operator is told at `warn`, once per
+///   attempt); the next attempt is made after that delay.
+///
+/// ```no_run
+/// # use mcp_auth::mcp_resource;
+/// # use mcp_auth::mcp::McpAccess;
+/// use mcp_auth::Tenants;
+///
+/// #[mcp_resource(
+///     id = "https://mcp.example.com/mcp",
+///     issuer = "https://login.microsoftonline.com/common/v2.0",
+///     scopes = ["read:notes"]
+/// )]
+/// struct Notes;
+///
+/// # async fn run(service: axum::routing::Router) -> Result<(), Box<dyn std::error::Error>> {
+/// let tenants = Tenants::<Notes>::builder()
+///     .issuer("https://login.microsoftonline.com/{tenant}/v2.0")
+///     .resource_id("https://mcp.example.com/{tenant}/mcp")
+///     // Entra's tenant ids (a tenant's domain name is not its issuer's).
+///     .allow(["0d6b4f55-c4ac-4b0e-a0a7-0a6a4c4e8d1f", "72f988bf-86f1-41af-91ab-2d7cd011db47"])
+///     .build()?;
+/// // `/0d6b4f55-…/mcp` is that tenant's endpoint, its metadata at
+/// // `/.well-known/oauth-protected-resource/0d6b4f55-…/mcp`.
+/// let app = tenants.mcp_router(service, McpAccess::new().tool("list_notes", ["read:notes"]));
+/// let listener = tokio::net::TcpListener::bind("0.0.0.0:3000").await?;
+/// axum::serve(listener, app).await?;
+/// # Ok(()) }
+/// ```
+///
+/// Each tenant's resource is started as the declaration's resource would be
+/// (`Notes::builder()`), with the tenant's identifier and its discovered issuer in place of the
+/// declared ones; [`TenantsBuilder::resource`] edits each tenant's builder as
+/// [`ResourceBuilder`] is edited for one resource.
 ///
 /// Cheap to clone; clones share the tenants' started resources.
 pub struct Tenants<R> {

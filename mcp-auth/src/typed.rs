@@ -139,7 +139,7 @@ impl<R: Resource> ResourceBuilder<R> {
     }
 
     /// Discovers `issuer` (already checked) in place of the declared issuers: a tenant's
-    /// resource ([`crate::tenant`]).
+    /// resource ([`Tenants`](crate::Tenants)).
     pub(crate) fn discover_instead(
         mut self,
         issuer: String,

@@ -1,4 +1,4 @@
-//! One notes server for several tenants (`mcp_auth::tenant::Tenants`), against the development
+//! One notes server for several tenants (`mcp_auth::Tenants`), against the development
 //! authorization server's tenants (one issuer per tenant, shared keys, as Entra ID), over
 //! loopback HTTP:
 //!
@@ -12,7 +12,7 @@
 
 use std::time::Duration;
 
-use mcp_auth::tenant::Tenants;
+use mcp_auth::Tenants;
 use mcp_auth_dev::{AuthorizationServer, Fault};
 use mcp_auth_examples::notes_server::{Notes, app};
 use mcp_auth_tests::challenge_parser::assert_valid_bearer;
