@@ -5,6 +5,7 @@
 //! - each tenant has its own identifier, metadata document and challenge, by path or by host;
 //! - a token of tenant A is refused at tenant B, whether it names A's identifier or B's;
 //! - a tenant may have an issuer outside the pattern, trusted by that tenant only;
+//! - each tenant introspects its tokens (a revoked one is refused at once);
 //! - a tenant outside the allow-list is `404`, and its issuer is never contacted;
 //! - a tenant's issuer is discovered on first use, once for many concurrent requests;
 //! - while discovery fails the tenant answers `503` with `Retry-After` without asking again,
@@ -13,6 +14,7 @@
 use std::time::Duration;
 
 use mcp_auth::Tenants;
+use mcp_auth::introspection::{ClientAuth, JwtRoute};
 use mcp_auth_dev::{AuthorizationServer, Fault};
 use mcp_auth_examples::notes_server::{Notes, app};
 use mcp_auth_tests::challenge_parser::assert_valid_bearer;
@@ -380,6 +382,56 @@ async fn a_tenant_can_have_an_issuer_outside_the_pattern() {
     assert!(invalid_token(
         &s.whoami(&contoso, None, Some(&foreign)).await
     ));
+}
+
+#[tokio::test]
+async fn each_tenant_can_introspect_its_tokens() {
+    let idp = AuthorizationServer::builder()
+        .tenants(TENANTS)
+        .client_credentials("notes-rs", "notes-secret")
+        .start()
+        .await
+        .unwrap();
+    let (listener, origin) = bind().await;
+    // Every tenant's JWTs introspected too.
+    let tenants = Tenants::<Notes>::builder()
+        .issuer(format!("{}/{{tenant}}", idp.origin()))
+        .resource_id(format!("{origin}/{{tenant}}/mcp"))
+        .allow(TENANTS)
+        .resource(|b| {
+            b.resource(|r| {
+                r.introspection(ClientAuth::basic("notes-rs", "notes-secret"))
+                    .introspect_jwts(JwtRoute::Both)
+            })
+        })
+        .build()
+        .unwrap();
+    spawn(listener, tenants.router(app));
+    let s = Server {
+        origin,
+        idp,
+        tenants,
+        http: reqwest::Client::new(),
+    };
+    let id = s.tenants.resource_id("fabrikam").unwrap().to_owned();
+    let token = s.token("fabrikam", &id);
+    assert_eq!(
+        s.whoami(&id, None, Some(&token)).await.status(),
+        StatusCode::OK
+    );
+    assert!(s.idp.requests("/introspect") >= 1, "introspected");
+    // A token revoked at the server is refused though its signature is valid (answers are
+    // cached per token, so it is one not seen yet).
+    let revoked = s
+        .idp
+        .token()
+        .tenant("fabrikam")
+        .audience(&id)
+        .subject("mallory")
+        .scopes(["read:notes"])
+        .mint();
+    s.idp.revoke(&revoked);
+    assert!(invalid_token(&s.whoami(&id, None, Some(&revoked)).await));
 }
 
 #[test]

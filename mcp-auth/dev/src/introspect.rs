@@ -101,7 +101,10 @@ pub(crate) fn introspect(shared: &Shared, token: &str) -> Value {
     }
     match own_jwt_claims(shared, token) {
         Some(claims)
-            if claims.get("iss").and_then(Value::as_str) == Some(shared.layout.issuer.as_str())
+            if claims
+                .get("iss")
+                .and_then(Value::as_str)
+                .is_some_and(|iss| shared.layout.is_issuer(iss))
                 && claims.get("exp").is_some()
                 && in_validity_window(&claims, now) =>
         {

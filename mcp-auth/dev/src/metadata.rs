@@ -292,6 +292,12 @@ impl Layout {
         Ok(())
     }
 
+    /// Whether `iss` is the server's issuer or one of its tenants' (the introspection endpoint
+    /// answers for the JWTs of every tenant, as it is shared).
+    pub(crate) fn is_issuer(&self, iss: &str) -> bool {
+        iss == self.issuer || self.tenants.iter().any(|t| t.issuer == iss)
+    }
+
     /// The issuer of the tenant `name`, if the server has that tenant.
     pub(crate) fn tenant_issuer(&self, name: &str) -> Option<&str> {
         self.tenants
