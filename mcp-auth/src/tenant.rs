@@ -52,8 +52,8 @@ type MakeRouter<R> = Arc<dyn Fn(&ResourceAuth<R>) -> Router + Send + Sync>;
 ///   subject: two tenants may have users with the same `sub`).
 /// * **Lazy, once, fail closed.** A tenant's issuer is discovered on the tenant's first request,
 ///   once however many requests arrive together, and kept. While discovery fails, the tenant's
-///   requests are answered `503` with `Retry-After` (and the operator is told at `warn`, once per
-///   attempt); the next attempt is made after that delay.
+///   requests are answered `503` with `Retry-After` (and the operator is told at `warn`, at most
+///   once every 10 s per tenant); the next attempt is made after that delay.
 ///
 /// ```no_run
 /// # use mcp_auth::mcp_resource;
@@ -139,6 +139,8 @@ struct Slot<R> {
     started: OnceLock<ResourceAuth<R>>,
     /// Held by the one start in flight; holds when the last start failed.
     flight: tokio::sync::Mutex<Option<tokio::time::Instant>>,
+    /// The operator's line on failed starts, which requests trigger: throttled.
+    failures: crate::notice::Throttle,
 }
 
 /// Builds [`Tenants`]; made by [`Tenants::builder`].
@@ -518,6 +520,7 @@ impl<R: Resource> TenantsBuilder<R> {
                 resource_id: id,
                 started: OnceLock::new(),
                 flight: tokio::sync::Mutex::new(None),
+                failures: crate::notice::Throttle::default(),
             });
         }
         ConfigError::from_all(errors)?;
@@ -677,20 +680,24 @@ impl<R: Resource> Service<Request<Body>> for Dispatch<R> {
                         .unwrap_or_else(|e| match e {}))
                 }
                 Err(NotStarted::Wait(left)) => Ok(unavailable(left)),
-                Err(NotStarted::Failed(e @ StartupError::Config(_))) => {
-                    tracing::error!(
-                        tenant = %slot.name,
-                        "tenant cannot start, its configuration is refused (fix it; its requests are answered 503 until then): {e}"
-                    );
-                    Ok(unavailable(retry))
-                }
                 Err(NotStarted::Failed(e)) => {
-                    tracing::warn!(
-                        tenant = %slot.name,
-                        issuer = %slot.issuer,
-                        "tenant could not start; its requests are answered 503 for {} s: {e}",
-                        retry.as_secs()
-                    );
+                    if let Some(suppressed) = slot.failures.admit() {
+                        if let StartupError::Config(_) = e {
+                            tracing::error!(
+                                tenant = %slot.name,
+                                suppressed,
+                                "tenant cannot start, its configuration is refused (fix it; its requests are answered 503 until then): {e}"
+                            );
+                        } else {
+                            tracing::warn!(
+                                tenant = %slot.name,
+                                issuer = %slot.issuer,
+                                suppressed,
+                                "tenant could not start; its requests are answered 503, the next attempt in {} s: {e}",
+                                retry.as_secs()
+                            );
+                        }
+                    }
                     Ok(unavailable(retry))
                 }
             }
