@@ -107,6 +107,17 @@
 //!     NOTES_TENANT_RESOURCE_ID='https://mcp.example.com/{tenant}/mcp' cargo run --example notes
 //! ```
 //!
+//! Every decision is counted (feature `metrics` of mcp-auth): the example serves the counters in
+//! the Prometheus text format at `http://127.0.0.1:3003/metrics`, on a listener of its own
+//! outside the MCP layer (`NOTES_METRICS_BIND` moves it). The audit trail, one `tracing` event
+//! per decision at the target `mcp_auth::audit`, is in the example's output at the default
+//! `info` level; `NOTES_AUDIT_SUBJECT=digest` names callers by a digest instead of their `sub`:
+//!
+//! ```text
+//! curl -s http://127.0.0.1:3003/metrics | grep mcp_auth_requests_total
+//! RUST_LOG=warn,mcp_auth::audit=info NOTES_AUDIT_SUBJECT=digest cargo run --example notes
+//! ```
+//!
 //! To run several instances behind one load balancer, give them one Redis for the bindings of
 //! sessions, tasks and draft handles (key and token caches stay per process):
 //!
@@ -145,6 +156,10 @@ async fn main() {
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    // NOTES_METRICS_BIND: the Prometheus metrics, on a listener of their own (installed before
+    // the resource serves: mcp-auth registers its counters at its first request).
+    let metrics = serve_metrics().await?;
+    let audit_digest = audit_subject_from_env()?;
     let consent = consent_from_env()?;
     let introspection = introspection_from_env()?;
     let dpop = dpop_from_env()?;
@@ -208,6 +223,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let configure = {
         let introspection = introspection.clone();
         move |mut r: ProtectedResource| {
+            if audit_digest {
+                r = r.audit_subject_digest();
+            }
             if let Some(introspection) = &introspection {
                 r = r.introspection(introspection.client_auth());
             }
@@ -240,6 +258,15 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     println!("Notes MCP server (OAuth 2.1 protected resource)");
     println!("  MCP endpoint:          {mcp}");
     println!("  Metadata (RFC 9728):   {}", notes.metadata_url());
+    println!("  Metrics (Prometheus):  http://{metrics}/metrics");
+    println!(
+        "  Audit trail:           tracing target mcp_auth::audit (RUST_LOG=mcp_auth::audit=info), subjects {}",
+        if audit_digest {
+            "as digests"
+        } else {
+            "as `sub`"
+        }
+    );
     if let Some(policy) = dpop_policy {
         println!("  DPoP (RFC 9449):       {policy}");
     }
@@ -347,6 +374,50 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         })
         .await?;
     Ok(())
+}
+
+/// `NOTES_METRICS_BIND` (default `127.0.0.1:3003`): installs the Prometheus recorder and serves
+/// its text format at `/metrics` there, outside the MCP layer. Returns the address.
+async fn serve_metrics() -> Result<std::net::SocketAddr, Box<dyn std::error::Error>> {
+    let bind = env_text("NOTES_METRICS_BIND")?.unwrap_or_else(|| "127.0.0.1:3003".to_owned());
+    let listener = tokio::net::TcpListener::bind(&bind).await.map_err(|e| {
+        format!(
+            "cannot listen on {bind} for metrics: {e} (set NOTES_METRICS_BIND to another address)"
+        )
+    })?;
+    let handle = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .map_err(|e| format!("metrics recorder: {e}"))?;
+    let upkeep = handle.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            every.tick().await;
+            upkeep.run_upkeep();
+        }
+    });
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || std::future::ready(handle.render())),
+    );
+    let address = listener.local_addr()?;
+    tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, app).await {
+            tracing::error!(%error, "the metrics listener stopped");
+        }
+    });
+    Ok(address)
+}
+
+/// `NOTES_AUDIT_SUBJECT`: `sub` (the default) or `digest`, how the audit trail names callers.
+fn audit_subject_from_env() -> Result<bool, Box<dyn std::error::Error>> {
+    match env_text("NOTES_AUDIT_SUBJECT")?.as_deref() {
+        None | Some("sub") => Ok(false),
+        Some("digest") => Ok(true),
+        Some(other) => {
+            Err(format!("NOTES_AUDIT_SUBJECT must be `sub` or `digest`, not `{other}`").into())
+        }
+    }
 }
 
 /// `NOTES_TENANTS`, `NOTES_TENANT_ISSUER`, `NOTES_TENANT_RESOURCE_ID`: the tenants served.

@@ -418,7 +418,9 @@ impl IntrospectionVerifier {
                 Duration::from_secs(1),
             ));
         };
-        let response = inner.call(token).await?;
+        let response = inner.call(token).await;
+        crate::telemetry::fetched(crate::telemetry::INTROSPECTIONS, response.is_ok());
+        let response = response?;
         let result = inner.evaluate(response);
         match &result {
             Ok(info) => {

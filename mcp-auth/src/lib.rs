@@ -112,6 +112,7 @@ pub mod rmcp;
 mod role;
 pub mod scope;
 mod spec;
+mod telemetry;
 mod tenant;
 mod typed;
 pub mod verify;

@@ -10,11 +10,15 @@
 //!
 //! No line holds a token, a subject or a client id.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The shortest time between two throttled lines of one kind for one resource.
 pub(crate) const INTERVAL_MS: u64 = 10_000;
+
+/// How long after its metadata router is made a resource is expected to have its layer.
+const WIRING_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Lets one event per interval through and counts the others.
 #[derive(Debug, Default)]
@@ -106,6 +110,10 @@ impl Notices {
     /// The binding store could not take or check a binding (it did not answer, or it is full:
     /// `reason` says which, and what to change): requests that need one get `503`.
     pub(crate) fn store_unavailable(&self, resource: &str, reason: &str) {
+        crate::telemetry::count(
+            crate::telemetry::BINDING_STORE_ERRORS,
+            &[("resource", resource)],
+        );
         if let Some(suppressed) = self.store_unavailable.admit() {
             tracing::warn!(
                 resource,
@@ -154,6 +162,21 @@ impl Notices {
     /// Records that a bearer layer was made.
     pub(crate) fn layer_made(&self) {
         self.layers.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A metadata router was made, at start-up: once the code that builds the application has
+    /// run (a second later), warns when no bearer layer was made for the resource, so that a
+    /// forgotten layer is named before the first client calls (outside a tokio runtime, at the
+    /// first metadata request only).
+    pub(crate) fn check_layer_soon(self: Arc<Self>, id: &str) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let id = id.to_owned();
+        runtime.spawn(async move {
+            tokio::time::sleep(WIRING_GRACE).await;
+            self.metadata_served(&id);
+        });
     }
 
     /// The metadata document is being served: warns (once) when no layer protects the resource.

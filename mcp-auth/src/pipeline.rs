@@ -43,12 +43,13 @@ use crate::auth_info::AuthInfo;
 use crate::bearer::{Credentials, MalformedCredentials, Scheme, read_credentials};
 use crate::binding::Outage;
 use crate::cors;
-use crate::error::VerifyError;
+use crate::error::{ErrorCode, VerifyError};
 use crate::extract::{Authenticated, LayerContext};
 use crate::mcp::{McpAccess, McpPolicy};
 use crate::protection::Protection;
 use crate::rejection::{AuthRejection, ErrorBodyHook, PrebuiltRejections, RejectionKey};
 use crate::spec::AnyResource;
+use crate::telemetry;
 use crate::verify::{TokenVerifier as _, bearer_only};
 
 /// Guards routes with bearer tokens (and DPoP-bound ones) for one protected resource: see the
@@ -447,15 +448,22 @@ where
                 Next::Refuse(Rejected::Known(RejectionKey::DpopRequired))
             }
             Credentials::Token(Scheme::Bearer, token) => {
+                let started = protection.telemetry.start();
                 let known = protection
                     .api_key(token)
                     .or_else(|| protection.verifier.verify_cached(token));
                 match known {
-                    Some(outcome) => match bearer_outcome(config, outcome) {
-                        Ok(authenticated) => Next::Proceed(authenticated),
-                        Err(rejected) => Next::Refuse(rejected),
-                    },
-                    None => Next::Wait(Waiting::Bearer(OwnedToken::of(&request, token))),
+                    Some(outcome) => {
+                        protection.telemetry.verified(started, true);
+                        match bearer_outcome(config, outcome) {
+                            Ok(authenticated) => Next::Proceed(authenticated),
+                            Err(rejected) => Next::Refuse(rejected),
+                        }
+                    }
+                    None => {
+                        protection.telemetry.cache_missed();
+                        Next::Wait(Waiting::Bearer(OwnedToken::of(&request, token)))
+                    }
                 }
             }
             Credentials::Token(Scheme::Dpop, token) => {
@@ -469,6 +477,7 @@ where
                 return BearerFuture::ready(with_cors(response, cors_origin.as_ref()));
             }
             Next::Proceed(authenticated) if config.mcp.is_none() => {
+                protection.telemetry.allowed(Some(&authenticated.info), &[]);
                 let watch = attach(&mut request, authenticated);
                 // `poll_ready` readied this very service, and it answers now: no clone of it,
                 // no box, no task state of ours.
@@ -539,7 +548,10 @@ impl Waiting {
             Self::Decided(authenticated) => Ok(authenticated),
             Self::Anonymous => Err(Rejected::Known(RejectionKey::Missing)),
             Self::Bearer(token) => {
+                let telemetry = &config.protection.telemetry;
+                let started = telemetry.start();
                 let outcome = config.protection.verifier.verify(token.as_str()).await;
+                telemetry.verified(started, false);
                 bearer_outcome(config, outcome)
             }
             Self::Dpop(token) => {
@@ -606,6 +618,32 @@ enum Rejected {
     Known(RejectionKey),
     /// Any other: rendered for this request (boxed: these are the rare ones).
     Other(Box<AuthRejection>),
+    /// A verified token without the layer's scopes, and the token.
+    Scope(Box<AuthRejection>, Box<AuthInfo>),
+}
+
+impl Rejected {
+    /// The audit trail's `reason`: a stable code.
+    fn reason(&self) -> &'static str {
+        match self {
+            Self::Known(RejectionKey::Missing) => "no_credentials",
+            Self::Known(RejectionKey::Malformed(..)) => "malformed_credentials",
+            Self::Known(RejectionKey::DpopRequired) => "dpop_required",
+            Self::Known(RejectionKey::Verify(error)) => error.kind(),
+            Self::Scope(..) => "insufficient_scope",
+            Self::Other(rejection) => match rejection.error_code() {
+                Some(ErrorCode::InvalidRequest) => "invalid_request",
+                Some(ErrorCode::InvalidToken) => "invalid_token",
+                Some(ErrorCode::InsufficientScope) => "insufficient_scope",
+                Some(ErrorCode::Unavailable) => "unavailable",
+                Some(ErrorCode::InvalidDpopProof) => "invalid_dpop_proof",
+                Some(ErrorCode::UseDpopNonce) => "use_dpop_nonce",
+                Some(ErrorCode::Forbidden) => "missing_role",
+                None if rejection.status() == http::StatusCode::FORBIDDEN => "origin",
+                None => "ambiguous_request",
+            },
+        }
+    }
 }
 
 /// The verifier's verdict on a Bearer token, then the Bearer rule (a key-bound token is refused
@@ -642,15 +680,14 @@ fn scoped(config: &LayerConfig, info: AuthInfo) -> Result<Authenticated, Rejecte
             let mismatch = crate::notice::Mismatch::ScopesInScp;
             protection.notices.mismatch(&protection.id, mismatch);
         }
-        return Err(Rejected::Other(Box::new(
-            AuthRejection::insufficient_scope(
-                &protection.challenge,
-                &info,
-                [],
-                &config.required,
-                &missing,
-            ),
-        )));
+        let rejection = AuthRejection::insufficient_scope(
+            &protection.challenge,
+            &info,
+            [],
+            &config.required,
+            &missing,
+        );
+        return Err(Rejected::Scope(Box::new(rejection), Box::new(info)));
     }
     // No user data in per-request logs: not the subject, not the client, not the token.
     tracing::debug!(kind = ?info.token_kind(), dpop = info.dpop_jkt().is_some(), "token verified");
@@ -683,6 +720,8 @@ pub(crate) fn log_refused_token(protection: &Protection, error: &VerifyError) {
 fn reject(config: &LayerConfig, rejected: Rejected) -> Response {
     let ctx = &config.protection.challenge;
     let scopes = &config.unauthenticated_scopes;
+    let reason = rejected.reason();
+    let mut caller = None;
     let (status, response) = match rejected {
         Rejected::Known(key) if config.error_body.is_none() => {
             let prebuilt = config
@@ -701,11 +740,21 @@ fn reject(config: &LayerConfig, rejected: Rejected) -> Response {
             rejection.status(),
             rejection.render(config.error_body.as_ref()),
         ),
+        Rejected::Scope(rejection, info) => {
+            caller = Some(info);
+            (
+                rejection.status(),
+                rejection.render(config.error_body.as_ref()),
+            )
+        }
     };
     let status = status.as_u16();
     tracing::debug!(status, "request rejected");
     let protection = &config.protection;
     protection.notices.rejected(&protection.id, status);
+    protection
+        .telemetry
+        .refused(&response, reason, caller.as_deref(), &[]);
     response
 }
 
@@ -728,7 +777,9 @@ async fn proceed<S>(
 where
     S: Service<Request<Body>, Response = Response, Error = Infallible>,
 {
+    let telemetry = &config.protection.telemetry;
     let Some(policy) = &config.mcp else {
+        telemetry.allowed(Some(&authenticated.info), &[]);
         let mut request = request;
         let watch = attach(&mut request, authenticated);
         let response = inner.call(request).await?;
@@ -737,25 +788,35 @@ where
             None => response,
         });
     };
+    let info = &authenticated.info;
     let inspected = match policy.inspect(request).await {
         Ok(inspected) => inspected,
-        Err(response) => return Ok(response),
+        Err(response) => {
+            telemetry.refused(&response, "invalid_body", Some(info), &[]);
+            return Ok(response);
+        }
     };
-    let binder = crate::mcp::Binder::new(&config.protection, &authenticated.info);
+    let operations = &inspected.operations;
+    let refused = |response: Response, reason| {
+        telemetry.refused(&response, reason, Some(info), operations);
+        Ok(response)
+    };
+    let binder = crate::mcp::Binder::new(&config.protection, info);
     let session = match binder
         .check_session(inspected.request.headers(), &inspected.id)
         .await
     {
         Ok(session) => session,
-        Err(response) => return Ok(response),
+        Err(response) => return refused(response, "session"),
     };
     let needs = crate::mcp::Needs::of(&inspected.scopes, &inspected.roles);
     if let Some(rejection) = authenticated.operation_refusal(&needs) {
-        return Ok(rejection);
+        return refused(rejection, telemetry::OPERATION);
     }
     if let Err(response) = binder.check_tasks(&inspected.tasks, &inspected.id).await {
-        return Ok(response);
+        return refused(response, "task");
     }
+    telemetry.allowed(Some(info), operations);
     let mut request = inspected.request;
     let method = request.method().clone();
     let uri = request.uri().clone();
@@ -819,6 +880,10 @@ where
         return Ok(missing());
     }
     tracing::debug!("public operation, no token");
+    config
+        .protection
+        .telemetry
+        .allowed(None, &inspected.operations);
     let response = inner.call(inspected.request).await?;
     let access = Arc::clone(&policy.access);
     Ok(inspected.lists.filter(access, None, response).await)

@@ -62,4 +62,6 @@ pub(crate) struct Protection {
     pub(crate) document: Arc<Document>,
     /// The operator lines of the resource.
     pub(crate) notices: Arc<Notices>,
+    /// Its decisions, as metrics and audit events.
+    pub(crate) telemetry: crate::telemetry::Telemetry,
 }

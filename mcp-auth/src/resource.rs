@@ -90,6 +90,7 @@ pub struct ProtectedResource {
     api_keys: Option<crate::verify::ApiKeys>,
     bindings: crate::binding::BindingOptions,
     dpop: crate::dpop::DpopOptions,
+    audit_subject: crate::telemetry::AuditSubject,
 }
 
 impl ProtectedResource {
@@ -113,6 +114,7 @@ impl ProtectedResource {
             api_keys: None,
             bindings: Default::default(),
             dpop: Default::default(),
+            audit_subject: Default::default(),
         }
     }
 
@@ -252,6 +254,15 @@ impl ProtectedResource {
     /// [`ResourceServerBuilder::build`].
     pub fn role_claim(mut self, path: impl Into<String>) -> Self {
         self.role_claim = Some(path.into());
+        self
+    }
+
+    /// The audit trail (the `tracing` target `mcp_auth::audit`, see the crate documentation)
+    /// names callers by the digest of their issuer and subject (`subject_digest`, the
+    /// [`Owner`](crate::binding::Owner) the binding stores write) instead of their `sub`: lines
+    /// of one user still correlate, and the log holds no user identifier. Default: the `sub`.
+    pub fn audit_subject_digest(mut self) -> Self {
+        self.audit_subject = crate::telemetry::AuditSubject::Digest;
         self
     }
 
@@ -705,6 +716,7 @@ fn build_resource(
         bindings: resource.bindings,
         document,
         notices,
+        telemetry: crate::telemetry::Telemetry::new(&id, resource.audit_subject),
         id,
     };
     Ok(ResourceInner {

@@ -105,6 +105,7 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(
     let root_path = mcp_auth_rules::PROTECTED_RESOURCE_WELL_KNOWN;
     for document in documents {
         router = router.route(document.route_path(), document_route(Arc::clone(document)));
+        Arc::clone(&document.notices).check_layer_soon(&document.id);
     }
     if documents.iter().any(|d| d.route_path() == root_path) {
         return router;

@@ -246,6 +246,29 @@ async fn behind_no_layer_a_scoped_tool_is_refused_and_the_metadata_warns() {
 }
 
 #[tokio::test]
+async fn a_forgotten_layer_is_named_at_start_up_before_any_request() {
+    let (logs, _guard) = LogCapture::start();
+    let _app = App::start(Wiring::NoLayer).await;
+    // No request at all: the warning comes from start-up (a second after the routers are made).
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(
+        logs.count("no bearer layer was made for it"),
+        1,
+        "named once, with the fix: {}",
+        logs.text()
+    );
+    assert_eq!(logs.count("mcp_router(service"), 1, "{}", logs.text());
+}
+
+#[tokio::test]
+async fn a_wired_layer_raises_no_start_up_warning() {
+    let (logs, _guard) = LogCapture::start();
+    let _app = App::start(Wiring::OneCall).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(logs.count("no bearer layer"), 0, "{}", logs.text());
+}
+
+#[tokio::test]
 async fn metadata_merged_inside_the_layer_is_still_public() {
     let (logs, _guard) = LogCapture::start();
     let app = App::start(Wiring::MetadataInsideLayer).await;

@@ -200,6 +200,16 @@ impl ServerConfigFetcher {
         issuer: &str,
         kind: DiscoveryKind,
     ) -> Result<AuthServerConfig, DiscoveryError> {
+        let result = self.fetch_urls(issuer, kind).await;
+        crate::telemetry::fetched(crate::telemetry::DISCOVERY_FETCHES, result.is_ok());
+        result
+    }
+
+    async fn fetch_urls(
+        &self,
+        issuer: &str,
+        kind: DiscoveryKind,
+    ) -> Result<AuthServerConfig, DiscoveryError> {
         let urls = discovery_urls(issuer, kind).ok_or_else(|| DiscoveryError::InvalidIssuer {
             issuer: issuer.to_owned(),
             message: format!("issuer `{issuer}` is not an absolute URL with a host"),

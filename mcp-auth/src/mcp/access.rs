@@ -7,10 +7,13 @@
 //! which entries of a list answer a caller may see ([`McpAccess::shows`]). So a tool hidden from
 //! a caller's `tools/list` is exactly one the caller would be refused.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use mcp_auth_rules::uri_template::{TemplateError, UriTemplate};
 use serde_json::Value;
+
+use crate::telemetry::{self, OperationLabel};
 
 /// An MCP operation, by what it names: the target of a requirement or of a public declaration.
 ///
@@ -513,6 +516,50 @@ impl McpAccess {
         match has {
             Some(has) => has(&self.needs_of(&targets, method)),
             None => kind != ListKind::Templates && self.is_public_of(&targets, method),
+        }
+    }
+
+    /// What a request with `method` and `params` is, as metric labels and audit fields: its
+    /// kind and the name the table declares for what it names (a tool, a prompt, the exact URI
+    /// or the first template that covers it, with a requirement or declared public), `other`
+    /// for a name the table does not declare. A request that names nothing is labelled by its
+    /// method, when it is one of MCP's. So every label comes from the table or from MCP itself,
+    /// never from the request alone.
+    pub(crate) fn label(&self, method: &str, params: &Value) -> OperationLabel {
+        let targets = Targets::of(method, params);
+        let declared_target = |name: Option<&str>,
+                               map: &HashMap<String, Need>,
+                               target: fn(String) -> Target| {
+            let name = name?;
+            let known = map.contains_key(name) || self.public.contains(&target(name.to_owned()));
+            known.then(|| Cow::Owned(name.to_owned()))
+        };
+        let declared = declared_target(targets.tool, &self.tools, Target::Tool)
+            .or_else(|| declared_target(targets.prompt, &self.prompts, Target::Prompt))
+            .or_else(|| declared_target(targets.uri, &self.resources, Target::Resource))
+            .or_else(|| {
+                let uri = targets.uri?;
+                self.templates
+                    .iter()
+                    .find(|(template, _)| uri == template.as_str() || template.matches(uri))
+                    .map(|(template, _)| Cow::Owned(template.as_str().to_owned()))
+            });
+        let method_label = telemetry::method_label(method);
+        let kind = match method {
+            "tools/call" => "tool",
+            "prompts/get" => "prompt",
+            "resources/read" | "resources/subscribe" | "resources/unsubscribe" => "resource",
+            "completion/complete" => "completion",
+            _ => "method",
+        };
+        let name = match kind {
+            "method" => Cow::Borrowed(method_label),
+            _ => declared.unwrap_or(Cow::Borrowed(telemetry::OTHER)),
+        };
+        OperationLabel {
+            kind,
+            method: method_label,
+            name,
         }
     }
 

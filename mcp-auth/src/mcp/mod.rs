@@ -103,6 +103,8 @@ pub(crate) struct Inspected {
     pub(crate) calls_tool: bool,
     /// The JSON-RPC id of a single request (`null` otherwise), for error answers.
     pub(crate) id: Value,
+    /// What its messages ask for, as metric labels and audit fields.
+    pub(crate) operations: Vec<crate::telemetry::OperationLabel>,
 }
 
 /// The largest JSON-RPC body inspected by default (4 MiB).
@@ -133,6 +135,7 @@ impl McpPolicy {
                 tasks: Vec::new(),
                 calls_tool: false,
                 id: Value::Null,
+                operations: Vec::new(),
             });
         }
         // Every `Content-Encoding` line counts: two lines (`identity`, then `gzip`) are as
@@ -232,6 +235,7 @@ impl McpPolicy {
         let mut tasks: Vec<String> = Vec::new();
         let mut calls_tool = false;
         let mut lists = Lists::default();
+        let mut operations = Vec::with_capacity(messages.len());
         // A request is public when it asks for something and everything it asks for is.
         // A request is public only when it has messages, every one of them a request with a
         // string `method`, and each of those is public: an answer, a malformed message or an
@@ -263,6 +267,7 @@ impl McpPolicy {
             };
             let params = m.get("params").unwrap_or(&Value::Null);
             needs.merge(self.access.needs(method, params));
+            operations.push(self.access.label(method, params));
             public &= self.access.is_public(method, params);
             if let Some(kind) = access::ListKind::of(method)
                 && self.access.filters_lists()
@@ -289,6 +294,7 @@ impl McpPolicy {
             tasks,
             calls_tool,
             id,
+            operations,
         })
     }
 }
