@@ -9,7 +9,9 @@
 # ours in MCP mode and behind a hand-written cached bearer check), drives it with wrk and prints
 # req/s, p50/p99 latency, the server's CPU time per request (utime+stime from /proc/<pid>/stat),
 # the answers that were not 2xx, and the log lines each server wrote at RUST_LOG=info
-# (SERVER_LOG, default `info,rmcp=warn`: rmcp logs three info lines per request, ours none); then the ratios the performance targets name. Installs wrk with apt-get when it
+# (SERVER_LOG, default `info,rmcp=warn,mcp_auth::audit=off`: rmcp logs three info lines per
+# request, ours none; the audit trail, one line per decision by design, goes to a sink of its own
+# in production and is off here); then the ratios the performance targets name. Installs wrk with apt-get when it
 # is missing. Every server runs ROUNDS times, the rounds one after the other (a server process'
 # throughput varies by a few percent from one start to the next, with where its threads land):
 # the table shows each server's median, the ratios are those of the medians, and each target's
@@ -93,7 +95,7 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 run() {
   local name=$1 mode=$2 path=$3 kind=$4 lua=${5:-}
   if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $name "* ]]; then return; fi
-  RUST_LOG=${SERVER_LOG:-info,rmcp=warn} ALG=${ALG:-RS256} "${ON_SERVER[@]}" "$BIN" "$mode" "$PORT" "$WORK" >"$WORK/server.out" 2>"$WORK/server.err" &
+  RUST_LOG=${SERVER_LOG:-info,rmcp=warn,mcp_auth::audit=off} ALG=${ALG:-RS256} "${ON_SERVER[@]}" "$BIN" "$mode" "$PORT" "$WORK" >"$WORK/server.out" 2>"$WORK/server.err" &
   SERVER=$!
   for _ in $(seq 600); do grep -q ready "$WORK/server.out" 2>/dev/null && break; sleep 0.1; done
   local auth=()

@@ -6,6 +6,14 @@
 //! and a DPoP request against a Bearer request through the layer.
 //!
 //! Run: `cargo bench -p mcp-auth --bench verify -- --warm-up-time 1 --measurement-time 3`
+//!
+//! The cost of the metrics (feature `metrics`, with the Prometheus recorder installed), as
+//! criterion's change against a baseline without them:
+//!
+//! ```text
+//! cargo bench -p mcp-auth --bench verify -- service/ --save-baseline metrics-off
+//! cargo bench -p mcp-auth --bench verify --features metrics -- service/ --baseline metrics-off
+//! ```
 
 use axum::Router;
 use axum::body::Body;
@@ -311,6 +319,11 @@ fn bench_access(c: &mut Criterion, rt: &tokio::runtime::Runtime, idp: &Authoriza
 }
 
 fn bench(c: &mut Criterion) {
+    // With the `metrics` feature, the recorder an exporter installs: every request records.
+    #[cfg(feature = "metrics")]
+    let _scrape = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .expect("recorder");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let idp = rt
         .block_on(

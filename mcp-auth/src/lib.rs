@@ -68,11 +68,50 @@
 //! `mcp-auth-dev`. mcp-auth logs through `tracing` (per-request outcomes at `debug`, what an
 //! operator must act on at `warn`) and never logs a token.
 //!
+//! ## What an operator sees
+//!
+//! **Metrics** (feature `metrics`), recorded through the `metrics` facade into the recorder the
+//! application installs (for example `metrics-exporter-prometheus`) before the server serves:
+//!
+//! | metric | type | labels |
+//! |---|---|---|
+//! | `mcp_auth_requests_total` | counter | `outcome` (`allowed`, `unauthenticated`, `invalid_token`, `insufficient_scope`, `forbidden`, `bad_request`, `unavailable`), `resource` |
+//! | `mcp_auth_operations_total` | counter | `kind` (`tool`, `prompt`, `resource`, `completion`, `method`), `name`, `outcome`, `resource` |
+//! | `mcp_auth_token_cache_total` | counter | `result` (`hit`: answered without waiting, from the caches or by the token's shape alone; `miss`), `resource` |
+//! | `mcp_auth_verify_duration_seconds` | histogram | `cache` (`hit`, timed one probe in 16; `miss`, every full verification), `resource` |
+//! | `mcp_auth_jwks_fetches_total`, `mcp_auth_discovery_fetches_total`, `mcp_auth_introspection_requests_total` | counter | `result` (`ok`, `error`) |
+//! | `mcp_auth_binding_store_errors_total` | counter | `resource` |
+//!
+//! A decision's `outcome` is read from the answer the client got. An operation's `name` is the
+//! name the resource declares (a tool or prompt with a requirement or declared public, the
+//! exact resource URI or the template that covers the URI, an MCP method), `other` for any name
+//! it does not declare: labels stay bounded, and no token, subject, client id or URI a request
+//! chose is ever a label. `resource` is the resource identifier.
+//!
+//! **The audit trail**: one `tracing` event per decision at the target `mcp_auth::audit`, at
+//! `info` (at `debug` for an allowed request that is no MCP operation, such as a plain route
+//! behind the layer), with the message `decision` and these fields, a stable schema:
+//!
+//! | field | value |
+//! |---|---|
+//! | `outcome` | as the metric label |
+//! | `reason` | a stable code: `allowed`; `no_credentials`, `malformed_credentials`, `dpop_required`; the token's refusal (`expired`, `invalid_signature`, `invalid_audience`, `untrusted_issuer`, `unknown_key`, `malformed`, `inactive`, `unavailable`, ...); `insufficient_scope`, `missing_role`, `invalid_dpop_proof`, `use_dpop_nonce`, `origin`, `ambiguous_request`, `invalid_body`, `session`, `task` |
+//! | `resource` | the resource identifier |
+//! | `operation`, `kind`, `name` | the MCP method (or `other`), and the operation as the metric labels it; absent for a request whose body was not read. A batch gives one event per operation |
+//! | `client_id`, `issuer` | of the verified token, when there is one |
+//! | `subject` | the token's `sub`; or, with [`ProtectedResource::audit_subject_digest`], `subject_digest`: the [`binding::Owner`] digest of issuer and subject |
+//!
+//! No event holds a token. The events cost nothing unless a subscriber enables the target:
+//! route them to their own sink (`RUST_LOG=warn,mcp_auth::audit=info`), or off
+//! (`mcp_auth::audit=off`) where per-request lines are not wanted.
+//!
 //! ## Features
 //!
 //! * `aws-lc-rs` (default) or `rust-crypto`: the signature backend of `jsonwebtoken`.
 //! * `rmcp`: [`rmcp`], the in-tool scope guard of `#[tool_scopes]`.
 //! * `redis`: `binding::RedisStore`, bindings shared by every instance behind a load balancer.
+//! * `metrics`: counters and a histogram of every decision through the `metrics` facade (see
+//!   below); the application installs the exporter.
 //! * `test-util`: helpers for tests of code that uses mcp-auth (`StateHandles::for_tests`) and
 //!   the `MCP_AUTH_TOKEN_CACHE=off` switch; without it the library reads no environment variable.
 #![forbid(unsafe_code)]

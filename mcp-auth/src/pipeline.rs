@@ -448,7 +448,7 @@ where
                 Next::Refuse(Rejected::Known(RejectionKey::DpopRequired))
             }
             Credentials::Token(Scheme::Bearer, token) => {
-                let started = protection.telemetry.start();
+                let started = protection.telemetry.start_probe();
                 let known = protection
                     .api_key(token)
                     .or_else(|| protection.verifier.verify_cached(token));
