@@ -77,12 +77,18 @@
 //! |---|---|---|
 //! | `mcp_auth_requests_total` | counter | `outcome` (`allowed`, `unauthenticated`, `invalid_token`, `insufficient_scope`, `forbidden`, `bad_request`, `unavailable`), `resource` |
 //! | `mcp_auth_operations_total` | counter | `kind` (`tool`, `prompt`, `resource`, `completion`, `method`), `name`, `outcome`, `resource` |
-//! | `mcp_auth_token_cache_total` | counter | `result` (`hit`: answered without waiting, from the caches or by the token's shape alone; `miss`), `resource` |
-//! | `mcp_auth_verify_duration_seconds` | histogram | `cache` (`hit`, timed one probe in 16; `miss`, every full verification), `resource` |
+//! | `mcp_auth_token_cache_total` | counter | `result` (`hit`: a Bearer token answered without waiting, from the caches, by its shape alone, or as an API key; `miss`), `resource` |
+//! | `mcp_auth_verify_duration_seconds` | histogram | `cache` (`hit`, timed one probe in 16; `miss`, every full verification of a Bearer token), `resource` |
 //! | `mcp_auth_jwks_fetches_total`, `mcp_auth_discovery_fetches_total`, `mcp_auth_introspection_requests_total` | counter | `result` (`ok`, `error`) |
 //! | `mcp_auth_binding_store_errors_total` | counter | `resource` |
 //!
-//! A decision's `outcome` is read from the answer the client got. An operation's `name` is the
+//! A refusal's `outcome` is read from the answer the client got (a `use_dpop_nonce` challenge,
+//! the first step of RFC 9449 §8, counts as `unauthenticated`); a request the layer passed on
+//! counts as `allowed` even when its code then meets a binding store that cannot answer and the
+//! layer turns the answer into `503` (counted in `mcp_auth_binding_store_errors_total`). DPoP
+//! requests are counted by outcome, not in the token-cache counters or the histogram. Not
+//! counted: the `503` of a [`Tenants`] tenant still starting, and refusals by the [`Auth`]
+//! extractor or the rmcp guard of a service wired without the layer. An operation's `name` is the
 //! name the resource declares (a tool or prompt with a requirement or declared public, the
 //! exact resource URI or the template that covers the URI, an MCP method), `other` for any name
 //! it does not declare: labels stay bounded, and no token, subject, client id or URI a request
@@ -95,9 +101,9 @@
 //! | field | value |
 //! |---|---|
 //! | `outcome` | as the metric label |
-//! | `reason` | a stable code: `allowed`; `no_credentials`, `malformed_credentials`, `dpop_required`; the token's refusal (`expired`, `invalid_signature`, `invalid_audience`, `untrusted_issuer`, `unknown_key`, `malformed`, `inactive`, `unavailable`, ...); `insufficient_scope`, `missing_role`, `invalid_dpop_proof`, `use_dpop_nonce`, `origin`, `ambiguous_request`, `invalid_body`, `session`, `task` |
+//! | `reason` | a stable code: `allowed`; `no_credentials`, `malformed_credentials`, `dpop_required`; a Bearer token's refusal ([`VerifyError::kind`]: `expired`, `invalid_signature`, `invalid_audience`, `untrusted_issuer`, `unknown_key`, `malformed`, `inactive`, `unavailable`, ...); a DPoP request's (`invalid_token`, `invalid_dpop_proof`, `use_dpop_nonce`, `unavailable`); `insufficient_scope`, `missing_role`, `origin`, `invalid_request` (an ambiguous `Host`, request target or transfer coding), `invalid_body`, `session`, `task` |
 //! | `resource` | the resource identifier |
-//! | `operation`, `kind`, `name` | the MCP method (or `other`), and the operation as the metric labels it; absent for a request whose body was not read. A batch gives one event per operation |
+//! | `operation`, `kind`, `name`, `count` | the MCP method (or `other`), the operation as the metric labels it, and how many messages of the request asked for it; absent for a request whose body was not read. A batch gives one event per distinct operation |
 //! | `client_id`, `issuer` | of the verified token, when there is one |
 //! | `subject` | the token's `sub`; or, with [`ProtectedResource::audit_subject_digest`], `subject_digest`: the [`binding::Owner`] digest of issuer and subject |
 //!

@@ -18,7 +18,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub(crate) const INTERVAL_MS: u64 = 10_000;
 
 /// How long after its metadata router is made a resource is expected to have its layer.
-const WIRING_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+const WIRING_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Lets one event per interval through and counts the others.
 #[derive(Debug, Default)]
@@ -60,6 +60,11 @@ impl Throttle {
 pub(crate) struct Once(AtomicBool);
 
 impl Once {
+    /// Whether the event happened already.
+    fn is_done(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
     /// `true` the first time only.
     pub(crate) fn first(&self) -> bool {
         !self.0.swap(true, Ordering::Relaxed)
@@ -165,18 +170,25 @@ impl Notices {
     }
 
     /// A metadata router was made, at start-up: once the code that builds the application has
-    /// run (a second later), warns when no bearer layer was made for the resource, so that a
+    /// run (two seconds later), warns when no bearer layer was made for the resource, so that a
     /// forgotten layer is named before the first client calls (outside a tokio runtime, at the
     /// first metadata request only).
     pub(crate) fn check_layer_soon(self: Arc<Self>, id: &str) {
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        if self.no_layer.is_done() {
             return;
-        };
+        }
+        // A thread, not a task: a runtime without its timer (or none at all) must not matter.
+        // The line goes to the subscriber of the code that made the router.
+        let dispatch = tracing::dispatcher::get_default(Clone::clone);
         let id = id.to_owned();
-        runtime.spawn(async move {
-            tokio::time::sleep(WIRING_GRACE).await;
-            self.metadata_served(&id);
-        });
+        let spawned = std::thread::Builder::new()
+            .name("mcp-auth-wiring".into())
+            .spawn(move || {
+                std::thread::sleep(WIRING_GRACE);
+                tracing::dispatcher::with_default(&dispatch, || self.metadata_served(&id));
+            });
+        // No thread: the first metadata request still checks.
+        drop(spawned);
     }
 
     /// The metadata document is being served: warns (once) when no layer protects the resource.
@@ -184,7 +196,8 @@ impl Notices {
         if self.layers.load(Ordering::Relaxed) == 0 && self.no_layer.first() {
             tracing::warn!(
                 resource = %id,
-                "the metadata document of `{id}` is served, but no bearer layer was made for it: \
+                "the metadata document of `{id}` is served, but no bearer layer was made for it \
+                 (within 2 s of its metadata router): \
                  its endpoint is not protected. Wire it with `.mcp_router(service, Server::tool_scopes())` \
                  (or put `.layer(resource.mcp_layer(..))` on the routes that serve it)"
             );

@@ -640,7 +640,7 @@ impl Rejected {
                 Some(ErrorCode::UseDpopNonce) => "use_dpop_nonce",
                 Some(ErrorCode::Forbidden) => "missing_role",
                 None if rejection.status() == http::StatusCode::FORBIDDEN => "origin",
-                None => "ambiguous_request",
+                None => "invalid_request",
             },
         }
     }
@@ -718,6 +718,15 @@ pub(crate) fn log_refused_token(protection: &Protection, error: &VerifyError) {
 /// The response to a refused request. A refusal that depends only on its kind is rendered once
 /// per layer and answered from the copy afterwards (unless an `error_body` hook builds bodies).
 fn reject(config: &LayerConfig, rejected: Rejected) -> Response {
+    reject_for(config, rejected, &[])
+}
+
+/// [`reject`], for a request whose body was read: its `operations` are recorded with the refusal.
+fn reject_for(
+    config: &LayerConfig,
+    rejected: Rejected,
+    operations: &[telemetry::OperationLabel],
+) -> Response {
     let ctx = &config.protection.challenge;
     let scopes = &config.unauthenticated_scopes;
     let reason = rejected.reason();
@@ -754,7 +763,7 @@ fn reject(config: &LayerConfig, rejected: Rejected) -> Response {
     protection.notices.rejected(&protection.id, status);
     protection
         .telemetry
-        .refused(&response, reason, caller.as_deref(), &[]);
+        .refused(&response, reason, caller.as_deref(), operations);
     response
 }
 
@@ -877,7 +886,8 @@ where
         .contains_key(crate::mcp::SESSION_HEADER)
         || !inspected.tasks.is_empty();
     if !inspected.public || names_state {
-        return Ok(missing());
+        let missing = Rejected::Known(RejectionKey::Missing);
+        return Ok(reject_for(config, missing, &inspected.operations));
     }
     tracing::debug!("public operation, no token");
     config

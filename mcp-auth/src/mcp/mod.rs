@@ -235,7 +235,9 @@ impl McpPolicy {
         let mut tasks: Vec<String> = Vec::new();
         let mut calls_tool = false;
         let mut lists = Lists::default();
-        let mut operations = Vec::with_capacity(messages.len());
+        // Labels only when something records them (metrics, or an audit subscriber).
+        let recorded = crate::telemetry::records_operations();
+        let mut operations = Vec::new();
         // A request is public when it asks for something and everything it asks for is.
         // A request is public only when it has messages, every one of them a request with a
         // string `method`, and each of those is public: an answer, a malformed message or an
@@ -267,7 +269,9 @@ impl McpPolicy {
             };
             let params = m.get("params").unwrap_or(&Value::Null);
             needs.merge(self.access.needs(method, params));
-            operations.push(self.access.label(method, params));
+            if recorded {
+                operations.push(self.access.label(method, params));
+            }
             public &= self.access.is_public(method, params);
             if let Some(kind) = access::ListKind::of(method)
                 && self.access.filters_lists()
