@@ -4,6 +4,7 @@
 //!   development authorization server (see `notes.rs`).
 //! * `cargo run --example api`: a plain axum API protected with the macros (see `api.rs`).
 
+pub mod backup;
 pub mod notes_server;
 
 /// The README's Rust examples, compiled as doc tests here: this crate depends on everything they

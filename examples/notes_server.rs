@@ -7,6 +7,7 @@
 //! | tool `whoami` | a valid token | returns the caller's subject, client id and scopes (JSON) |
 //! | tool `list_notes` | `read:notes` | lists the caller's notes |
 //! | tool `create_note` | `write:notes` | adds a note (`{"text": ".."}`) to the caller's notes |
+//! | tool `backup_notes` | `read:notes` | sends the caller's notes to the backup API ([`crate::backup`]) with a token exchanged for its audience (RFC 8693); returns its receipt |
 //! | tool `export_notes` | `read:notes` | the caller's notes as JSON; run as a task for clients that declare the Tasks extension |
 //! | tool `draft_note` | `write:notes` | keeps a draft (`{"text": ".."}`), returns a state handle for it (`{"draft": ".."}`) |
 //! | tool `publish_draft` | `write:notes` | turns the caller's draft (`{"draft": ".."}`) into a note |
@@ -57,7 +58,7 @@ use axum::Router;
 use std::time::Duration;
 
 use mcp_auth::mcp::{McpAccess, Operation};
-use mcp_auth::rmcp::{auth_info, handle_error, state_handles};
+use mcp_auth::rmcp::{auth_info, downstream_token, handle_error, state_handles};
 use mcp_auth::{AuthInfo, ResourceAuth, mcp_resource, requires_role, requires_scope, tool_scopes};
 use rmcp::handler::server::router::prompt::PromptRouter;
 use rmcp::handler::server::router::tool::ToolRouter;
@@ -122,9 +123,23 @@ type Owner = (String, String);
 pub struct NoteStore {
     notes: Arc<Mutex<HashMap<Owner, Vec<String>>>>,
     drafts: Arc<Mutex<HashMap<String, String>>>,
+    /// Where `backup_notes` sends the notes (default [`BACKUP_URL`](crate::backup::BACKUP_URL)).
+    backup: Option<Arc<str>>,
 }
 
 impl NoteStore {
+    /// This store, backed up by `backup_notes` to the backup API at `url` (its resource
+    /// identifier, the audience of the exchanged token).
+    pub fn with_backup(mut self, url: &str) -> Self {
+        self.backup = Some(Arc::from(url));
+        self
+    }
+
+    /// The backup API's URL.
+    pub fn backup_url(&self) -> &str {
+        self.backup.as_deref().unwrap_or(crate::backup::BACKUP_URL)
+    }
+
     fn key(auth: &AuthInfo) -> Owner {
         (
             auth.issuer().to_owned(),
@@ -263,6 +278,40 @@ impl NotesServer {
         let auth = auth_info(&ctx)?;
         self.store.add(&auth, note.text);
         Ok(CallToolResult::success(vec![ContentBlock::text("created")]))
+    }
+
+    /// Sends the caller's notes to the backup API, with a token exchanged for its audience on
+    /// the caller's behalf (RFC 8693): never the caller's own token, whose audience is this
+    /// server. Returns the API's receipt.
+    #[tool(
+        description = "Back your notes up to the backup API, with a token exchanged for it (needs the read:notes scope); returns its receipt"
+    )]
+    #[requires_scope("read:notes")]
+    async fn backup_notes(
+        &self,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let auth = auth_info(&ctx)?;
+        let url = self.store.backup_url();
+        let token = downstream_token(&ctx, url, &[]).await?;
+        let failed = |e: reqwest::Error| {
+            ErrorData::internal_error(format!("the backup API at {url}: {e}"), None)
+        };
+        let response = token
+            .authorize(reqwest::Client::new().post(url))
+            .json(&json!({ "notes": self.store.list(&auth) }))
+            .send()
+            .await
+            .map_err(failed)?;
+        let status = response.status();
+        let receipt: serde_json::Value = response.json().await.unwrap_or_default();
+        if !status.is_success() {
+            return Err(ErrorData::internal_error(
+                format!("the backup API answered {status}"),
+                None,
+            ));
+        }
+        Ok(CallToolResult::structured(receipt))
     }
 
     /// The caller's notes as JSON: a task for clients that declared the Tasks extension (poll

@@ -31,7 +31,7 @@
 
 use std::fmt;
 
-use http::{HeaderMap, Uri, header::AUTHORIZATION};
+use http::{HeaderMap, HeaderValue, Uri, header::AUTHORIZATION};
 
 use crate::error::ErrorCode;
 
@@ -312,6 +312,41 @@ fn has_query_token(uri: &Uri) -> bool {
     uri.query().is_some_and(|query| {
         url::form_urlencoded::parse(query.as_bytes()).any(|(name, _)| name == "access_token")
     })
+}
+
+/// A token read from the `Authorization` header, kept for the steps that wait and for a
+/// downstream exchange: the header value (a reference count) and where the token is in it.
+#[derive(Clone)]
+pub(crate) struct OwnedToken {
+    value: HeaderValue,
+    start: usize,
+    len: usize,
+}
+
+impl OwnedToken {
+    /// `token`, a part of `request`'s one `Authorization` value.
+    pub(crate) fn of(headers: &HeaderMap, token: &str) -> Self {
+        let value = headers
+            .get(AUTHORIZATION)
+            .cloned()
+            .unwrap_or_else(|| HeaderValue::from_static(""));
+        // `token` borrows from that very value: its offset is a pointer difference.
+        let start = (token.as_ptr() as usize).saturating_sub(value.as_bytes().as_ptr() as usize);
+        Self {
+            value,
+            start,
+            len: token.len(),
+        }
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        // Checked ASCII when it was read; an empty string if the slice ever fell outside it.
+        self.value
+            .as_bytes()
+            .get(self.start..self.start + self.len)
+            .and_then(|bytes| std::str::from_utf8(bytes).ok())
+            .unwrap_or_default()
+    }
 }
 
 #[cfg(test)]

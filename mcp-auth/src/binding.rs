@@ -519,16 +519,64 @@ pub(crate) struct Outage {
 /// What an [`Outage`] recorded.
 #[derive(Debug)]
 pub(crate) struct OutageReport {
+    pub(crate) source: OutageSource,
     pub(crate) reason: String,
     pub(crate) retry_after: Option<Duration>,
 }
 
+/// What could not answer the request's code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OutageSource {
+    /// The binding store (a state handle could not be bound or checked).
+    BindingStore,
+    /// The authorization server (a downstream token could not be had).
+    AuthorizationServer,
+}
+
+impl OutageSource {
+    /// What the client is told.
+    pub(crate) fn description(self) -> &'static str {
+        match self {
+            Self::BindingStore => UNAVAILABLE_DESCRIPTION,
+            Self::AuthorizationServer => {
+                "The authorization server could not issue a token for a downstream API; retry later"
+            }
+        }
+    }
+}
+
+impl OutageReport {
+    /// Tells the operator (throttled), through the resource's notices.
+    pub(crate) fn notify(&self, protection: &crate::protection::Protection) {
+        let notices = &protection.notices;
+        match self.source {
+            OutageSource::BindingStore => notices.store_unavailable(&protection.id, &self.reason),
+            OutageSource::AuthorizationServer => notices.unavailable(&protection.id, &self.reason),
+        }
+    }
+}
+
 impl Outage {
     fn record(&self, error: &StoreError) {
-        // The first failure is the one reported; later ones say the same.
+        self.record_unavailable(
+            OutageSource::BindingStore,
+            &error.to_string(),
+            error.retry_after(),
+        );
+    }
+
+    /// Records that `source` could not answer; the first failure is the one reported, later
+    /// ones say the same.
+    pub(crate) fn record_unavailable(
+        &self,
+        source: OutageSource,
+        reason: &str,
+        retry_after: Option<Duration>,
+    ) {
         let _ = self.failure.set(OutageReport {
-            reason: error.to_string(),
-            retry_after: error.retry_after(),
+            source,
+            reason: reason.to_owned(),
+            retry_after,
         });
     }
 

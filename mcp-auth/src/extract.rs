@@ -29,6 +29,62 @@ pub(crate) struct Authenticated {
     /// layer that set it answers `503` then (see `binding::Outage`). Only with the `rmcp`
     /// feature, the only way to state handles.
     pub(crate) outage: Option<Arc<crate::binding::Outage>>,
+    /// The verified token itself, kept only when the resource exchanges tokens for downstream
+    /// APIs (see [`crate::downstream`]); never in a log line or a `Debug` form.
+    pub(crate) token: Option<crate::bearer::OwnedToken>,
+}
+
+impl Authenticated {
+    /// This record with the verified `token`, when `protection` may exchange it.
+    pub(crate) fn with_token(
+        mut self,
+        protection: &Protection,
+        token: crate::bearer::OwnedToken,
+    ) -> Self {
+        if protection.downstream.is_some() {
+            self.token = Some(token);
+        }
+        self
+    }
+
+    /// A token for `audience` with `scopes` on the caller's behalf (see [`crate::downstream`]).
+    /// An authorization server that cannot answer is also recorded in the request's outage
+    /// record, so that the layer answers `503` with `Retry-After` whatever the code behind it
+    /// does with the error.
+    pub(crate) async fn downstream_token(
+        &self,
+        audience: &str,
+        scopes: &[&str],
+    ) -> Result<crate::downstream::DownstreamToken, crate::downstream::DownstreamError> {
+        use crate::downstream::DownstreamError;
+        let protection = &self.layer.protection;
+        let exchanger = protection
+            .downstream
+            .as_ref()
+            .ok_or(DownstreamError::NotConfigured)?;
+        let token = self.token.as_ref().ok_or(DownstreamError::NoToken)?;
+        if self.info.token_kind() == crate::auth_info::TokenKind::ApiKey {
+            return Err(DownstreamError::NoToken);
+        }
+        let result = exchanger
+            .token(token.as_str(), &self.info, audience, scopes)
+            .await;
+        if let Err(DownstreamError::Unavailable {
+            reason,
+            retry_after,
+        }) = &result
+        {
+            protection.notices.unavailable(&protection.id, reason);
+            if let Some(outage) = &self.outage {
+                outage.record_unavailable(
+                    crate::binding::OutageSource::AuthorizationServer,
+                    reason,
+                    Some(*retry_after),
+                );
+            }
+        }
+        result
+    }
 }
 
 /// What the layer that verified a token tells the code behind it.
@@ -124,14 +180,45 @@ impl Authenticated {
 /// }
 /// ```
 pub struct Auth<R = AnyResource> {
-    info: AuthInfo,
+    authenticated: Authenticated,
     _resource: PhantomData<fn() -> R>,
 }
 
 impl<R> Auth<R> {
     /// Takes the [`AuthInfo`] out.
     pub fn into_inner(self) -> AuthInfo {
-        self.info
+        self.authenticated.info
+    }
+
+    /// A token for the downstream API `audience` (its resource identifier, or a name the
+    /// authorization server knows) with `scopes`, obtained on the caller's behalf by exchanging
+    /// the request's token (see [`downstream`](crate::downstream)); cached until shortly
+    /// before it, or the caller's token, expires.
+    ///
+    /// ```
+    /// use mcp_auth::Auth;
+    /// use mcp_auth::downstream::DownstreamError;
+    ///
+    /// async fn backup(auth: Auth) -> Result<String, DownstreamError> {
+    ///     let token = auth.downstream_token("https://backup.example.com/api", &["backup:write"]).await?;
+    ///     let request = token.authorize(reqwest::Client::new().post("https://backup.example.com/api"));
+    ///     # let _ = request;
+    ///     Ok("sent".into())
+    /// }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`DownstreamError`]: the resource has no downstream client, the request no token to
+    /// exchange (an API key, a public operation), or the authorization server refused, failed
+    /// or did not answer in time. As a handler's error it answers `503` with `Retry-After` for
+    /// an unavailable authorization server, `502` for a refused exchange.
+    pub async fn downstream_token(
+        &self,
+        audience: &str,
+        scopes: &[&str],
+    ) -> Result<crate::downstream::DownstreamToken, crate::downstream::DownstreamError> {
+        self.authenticated.downstream_token(audience, scopes).await
     }
 }
 
@@ -139,14 +226,14 @@ impl<R> Deref for Auth<R> {
     type Target = AuthInfo;
 
     fn deref(&self) -> &AuthInfo {
-        &self.info
+        &self.authenticated.info
     }
 }
 
 impl<R> Clone for Auth<R> {
     fn clone(&self) -> Self {
         Self {
-            info: self.info.clone(),
+            authenticated: self.authenticated.clone(),
             _resource: PhantomData,
         }
     }
@@ -154,7 +241,9 @@ impl<R> Clone for Auth<R> {
 
 impl<R> std::fmt::Debug for Auth<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("Auth").field(&self.info).finish()
+        f.debug_tuple("Auth")
+            .field(&self.authenticated.info)
+            .finish()
     }
 }
 
@@ -205,7 +294,7 @@ impl<S: Send + Sync, R: 'static> FromRequestParts<S> for Auth<R> {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         Ok(Self {
-            info: authenticated::<R>(parts)?.info.clone(),
+            authenticated: authenticated::<R>(parts)?.clone(),
             _resource: PhantomData,
         })
     }

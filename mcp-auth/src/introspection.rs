@@ -128,6 +128,46 @@ impl ClientAuth {
         }
     }
 
+    /// A fresh `private_key_jwt` assertion for the audience `aud` (the authorization server's
+    /// issuer), `None` for the other methods.
+    pub(crate) fn assertion(&self, aud: &str) -> Result<Option<String>, String> {
+        match self {
+            Self::PrivateKeyJwt { client_id, key } => key.assertion(client_id, aud).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// Authenticates `request` as this client (RFC 6749 §2.3, RFC 7523 §2.2): a header, or
+    /// members added to its `form`; `assertion`: what [`assertion`](Self::assertion) made.
+    pub(crate) fn authenticate<'a>(
+        &'a self,
+        request: reqwest::RequestBuilder,
+        form: &mut Vec<(&'static str, &'a str)>,
+        assertion: Option<&'a str>,
+    ) -> reqwest::RequestBuilder {
+        match self {
+            Self::Basic {
+                client_id,
+                client_secret,
+            } => request.basic_auth(form_encode(client_id), Some(form_encode(client_secret))),
+            Self::Post {
+                client_id,
+                client_secret,
+            } => {
+                form.push(("client_id", client_id));
+                form.push(("client_secret", client_secret));
+                request
+            }
+            Self::Bearer(own_token) => request.bearer_auth(own_token),
+            Self::PrivateKeyJwt { client_id, .. } => {
+                form.push(("client_id", client_id));
+                form.push(("client_assertion_type", client_key::JWT_BEARER_ASSERTION));
+                form.push(("client_assertion", assertion.unwrap_or_default()));
+                request
+            }
+        }
+    }
+
     /// [`ClientAuth::Bearer`]: the resource server's own access token.
     pub fn bearer(token: impl Into<String>) -> Self {
         Self::Bearer(token.into())
@@ -466,43 +506,24 @@ impl Inner {
 
     /// One introspection request; the response's JSON object, or `Unavailable`.
     async fn call(&self, token: &str) -> Result<Map<String, Value>, VerifyError> {
-        let assertion: String;
         let mut form: Vec<(&str, &str)> =
             vec![("token", token), ("token_type_hint", "access_token")];
         let accept = match self.signed {
             Some(_) => SIGNED_RESPONSE,
             None => "application/json",
         };
-        let mut request = self
+        let request = self
             .http
             .post(&self.endpoint)
             .header(http::header::ACCEPT, accept)
             .timeout(self.timeout);
-        match &self.client_auth {
-            ClientAuth::Basic {
-                client_id,
-                client_secret,
-            } => {
-                request =
-                    request.basic_auth(form_encode(client_id), Some(form_encode(client_secret)));
-            }
-            ClientAuth::Post {
-                client_id,
-                client_secret,
-            } => {
-                form.push(("client_id", client_id));
-                form.push(("client_secret", client_secret));
-            }
-            ClientAuth::Bearer(own_token) => request = request.bearer_auth(own_token),
-            ClientAuth::PrivateKeyJwt { client_id, key } => {
-                assertion = key
-                    .assertion(client_id, &self.issuer)
-                    .map_err(|reason| self.unavailable(reason, RETRY_TRANSIENT))?;
-                form.push(("client_id", client_id));
-                form.push(("client_assertion_type", client_key::JWT_BEARER_ASSERTION));
-                form.push(("client_assertion", &assertion));
-            }
-        }
+        let assertion = self
+            .client_auth
+            .assertion(&self.issuer)
+            .map_err(|reason| self.unavailable(reason, RETRY_TRANSIENT))?;
+        let request = self
+            .client_auth
+            .authenticate(request, &mut form, assertion.as_deref());
         let response = request
             .form(&form)
             .send()

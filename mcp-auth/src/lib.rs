@@ -61,8 +61,8 @@
 //! | [`binding`] | where sessions, tasks, state handles and DPoP proof ids are bound: the store trait, the in-memory and Redis stores, state handles for tools |
 //! | [`dpop`] | DPoP (RFC 9449): proofs, key-bound tokens, the per-resource policy |
 //! | [`rmcp`] (feature `rmcp`) | the verified token and the caller's state handles inside rmcp tools |
+//! | [`downstream`] | tokens for other APIs on the caller's behalf: RFC 8693 token exchange, the RFC 7523 JWT-bearer grant, Entra's on-behalf-of, cached |
 //! | [`clock`] | a clock tests control |
-//! | [`crypto`] | jsonwebtoken's crypto backend, installed once |
 //!
 //! The development authorization server for tests and examples is the separate crate
 //! `mcp-auth-dev`. mcp-auth logs through `tracing` (per-request outcomes at `debug`, what an
@@ -81,6 +81,7 @@
 //! | `mcp_auth_verify_duration_seconds` | histogram | `cache` (`hit`, timed one probe in 16; `miss`, every full verification of a Bearer token), `resource` |
 //! | `mcp_auth_jwks_fetches_total`, `mcp_auth_discovery_fetches_total`, `mcp_auth_introspection_requests_total` | counter | `result` (`ok`, `error`) |
 //! | `mcp_auth_binding_store_errors_total` | counter | `resource` |
+//! | `mcp_auth_token_exchanges_total` | counter | `result` (`hit`: served from the cache, `exchanged`, `error`): downstream tokens ([`downstream`]) |
 //!
 //! A refusal's `outcome` is read from the answer the client got (a `use_dpop_nonce` challenge,
 //! the first step of RFC 9449 §8, counts as `unauthenticated`); a request the layer passed on
@@ -130,8 +131,9 @@ pub mod binding;
 mod challenge;
 pub mod clock;
 mod cors;
-pub mod crypto;
+mod crypto;
 pub mod discovery;
+pub mod downstream;
 pub mod dpop;
 mod endpoint;
 mod error;

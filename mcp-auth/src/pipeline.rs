@@ -34,13 +34,12 @@ use std::task::{Context, Poll};
 
 use axum::body::Body;
 use axum::response::Response;
-use http::header::AUTHORIZATION;
 use http::{HeaderValue, Method, Request};
 use tower::{Layer, Service};
 use tracing::Instrument as _;
 
 use crate::auth_info::AuthInfo;
-use crate::bearer::{Credentials, MalformedCredentials, Scheme, read_credentials};
+use crate::bearer::{Credentials, MalformedCredentials, OwnedToken, Scheme, read_credentials};
 use crate::binding::Outage;
 use crate::cors;
 use crate::error::{ErrorCode, VerifyError};
@@ -456,18 +455,23 @@ where
                     Some(outcome) => {
                         protection.telemetry.verified(started, true);
                         match bearer_outcome(config, outcome) {
+                            // The token goes with the request only when it may be exchanged.
+                            Ok(authenticated) if protection.downstream.is_some() => {
+                                let token = OwnedToken::of(request.headers(), token);
+                                Next::Proceed(authenticated.with_token(protection, token))
+                            }
                             Ok(authenticated) => Next::Proceed(authenticated),
                             Err(rejected) => Next::Refuse(rejected),
                         }
                     }
                     None => {
                         protection.telemetry.cache_missed();
-                        Next::Wait(Waiting::Bearer(OwnedToken::of(&request, token)))
+                        Next::Wait(Waiting::Bearer(OwnedToken::of(request.headers(), token)))
                     }
                 }
             }
             Credentials::Token(Scheme::Dpop, token) => {
-                Next::Wait(Waiting::Dpop(OwnedToken::of(&request, token)))
+                Next::Wait(Waiting::Dpop(OwnedToken::of(request.headers(), token)))
             }
         };
         let authenticated = match next {
@@ -552,7 +556,7 @@ impl Waiting {
                 let started = telemetry.start();
                 let outcome = config.protection.verifier.verify(token.as_str()).await;
                 telemetry.verified(started, false);
-                bearer_outcome(config, outcome)
+                bearer_outcome(config, outcome).map(|a| a.with_token(&config.protection, token))
             }
             Self::Dpop(token) => {
                 let info = dpop::authenticate(
@@ -563,44 +567,9 @@ impl Waiting {
                 )
                 .await
                 .map_err(|rejection| Rejected::Other(Box::new(rejection)))?;
-                scoped(config, info)
+                scoped(config, info).map(|a| a.with_token(&config.protection, token))
             }
         }
-    }
-}
-
-/// A token read from the `Authorization` header, kept for the steps that wait: the header value
-/// (a reference count) and where the token is in it.
-struct OwnedToken {
-    value: HeaderValue,
-    start: usize,
-    len: usize,
-}
-
-impl OwnedToken {
-    /// `token`, a part of `request`'s one `Authorization` value.
-    fn of(request: &Request<Body>, token: &str) -> Self {
-        let value = request
-            .headers()
-            .get(AUTHORIZATION)
-            .cloned()
-            .unwrap_or_else(|| HeaderValue::from_static(""));
-        // `token` borrows from that very value: its offset is a pointer difference.
-        let start = (token.as_ptr() as usize).saturating_sub(value.as_bytes().as_ptr() as usize);
-        Self {
-            value,
-            start,
-            len: token.len(),
-        }
-    }
-
-    fn as_str(&self) -> &str {
-        // Checked ASCII when it was read; an empty string if the slice ever fell outside it.
-        self.value
-            .as_bytes()
-            .get(self.start..self.start + self.len)
-            .and_then(|bytes| std::str::from_utf8(bytes).ok())
-            .unwrap_or_default()
     }
 }
 
@@ -695,6 +664,7 @@ fn scoped(config: &LayerConfig, info: AuthInfo) -> Result<Authenticated, Rejecte
         info,
         layer: Arc::clone(&config.context),
         outage: watch_outage(),
+        token: None,
     })
 }
 
@@ -950,12 +920,14 @@ impl Watch {
                 serde_json::Value::Null,
             );
         };
-        tracing::debug!("a state handle could not be bound or checked; answered 503");
-        protection
-            .notices
-            .store_unavailable(&protection.id, &report.reason);
-        AuthRejection::binding_store_unavailable(&protection.challenge, report.retry_after)
-            .render(self.layer.error_body.as_ref())
+        tracing::debug!(source = ?report.source, "the request's code met an outage; answered 503");
+        report.notify(protection);
+        AuthRejection::unavailable(
+            &protection.challenge,
+            report.source.description(),
+            report.retry_after,
+        )
+        .render(self.layer.error_body.as_ref())
     }
 }
 

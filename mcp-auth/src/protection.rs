@@ -62,6 +62,8 @@ pub(crate) struct Protection {
     pub(crate) document: Arc<Document>,
     /// The operator lines of the resource.
     pub(crate) notices: Arc<Notices>,
+    /// Its client for downstream tokens, when configured.
+    pub(crate) downstream: Option<Arc<crate::downstream::Exchanger>>,
     /// Its decisions, as metrics and audit events.
     pub(crate) telemetry: crate::telemetry::Telemetry,
 }

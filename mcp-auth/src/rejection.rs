@@ -316,12 +316,14 @@ impl AuthRejection {
         )
     }
 
-    /// `503` with `Retry-After`: the [binding store](crate::binding) could not take or check a
-    /// binding this request needs (unreachable, too slow, or full). The authorization server
-    /// is not at fault, and the description says so. `Retry-After` is `retry_after` (when a full
-    /// store makes room) if the store knows it, never below the resource's floor.
-    pub(crate) fn binding_store_unavailable(
+    /// `503` with `Retry-After`: what the request's code needed could not answer, as
+    /// `description` tells the client: the [binding store](crate::binding) (unreachable, too
+    /// slow, or full; the authorization server is not at fault, and the description says so),
+    /// or the authorization server asked for a downstream token. `Retry-After` is `retry_after`
+    /// (when a full store makes room) if it is known, never below the resource's floor.
+    pub(crate) fn unavailable(
         ctx: &ChallengeContext,
+        description: &str,
         retry_after: Option<std::time::Duration>,
     ) -> Self {
         Self {
@@ -332,7 +334,7 @@ impl AuthRejection {
             ..Self::plain(
                 StatusCode::SERVICE_UNAVAILABLE,
                 Some(ErrorCode::Unavailable),
-                crate::binding::UNAVAILABLE_DESCRIPTION.into(),
+                description.into(),
             )
         }
     }

@@ -91,6 +91,7 @@ pub struct ProtectedResource {
     bindings: crate::binding::BindingOptions,
     dpop: crate::dpop::DpopOptions,
     audit_subject: crate::telemetry::AuditSubject,
+    downstream: Option<crate::downstream::DownstreamOptions>,
 }
 
 impl ProtectedResource {
@@ -115,6 +116,7 @@ impl ProtectedResource {
             bindings: Default::default(),
             dpop: Default::default(),
             audit_subject: Default::default(),
+            downstream: None,
         }
     }
 
@@ -254,6 +256,19 @@ impl ProtectedResource {
     /// [`ResourceServerBuilder::build`].
     pub fn role_claim(mut self, path: impl Into<String>) -> Self {
         self.role_claim = Some(path.into());
+        self
+    }
+
+    /// Lets the code behind the layer call other APIs on the caller's behalf: the request's token
+    /// is exchanged at its authorization server for one whose audience is the downstream API
+    /// (see [`downstream`](crate::downstream); [`Auth::downstream_token`](crate::Auth::downstream_token),
+    /// `mcp_auth::rmcp::downstream_token`). `edit` starts from the defaults and must set the
+    /// client ([`DownstreamOptions::client`](crate::downstream::DownstreamOptions::client)).
+    pub fn downstream(
+        mut self,
+        edit: impl FnOnce(crate::downstream::DownstreamOptions) -> crate::downstream::DownstreamOptions,
+    ) -> Self {
+        self.downstream = Some(edit(self.downstream.take().unwrap_or_default()));
         self
     }
 
@@ -694,7 +709,30 @@ fn build_resource(
                 context.clock.map_or_else(crate::clock::system, Arc::clone),
             )
         });
+    let downstream = match resource.downstream {
+        None => None,
+        Some(options) => {
+            let issuers = resource.servers.iter().map(|server| {
+                let endpoint = match server {
+                    TrustedServer::Discovered(config) => config.metadata().token_endpoint.clone(),
+                    TrustedServer::Keys { .. } => None,
+                };
+                (server.issuer().to_owned(), endpoint)
+            });
+            let http = match context.http {
+                Some(http) => http.clone(),
+                None => crate::http_client::no_redirect_client().map_err(|e| {
+                    ConfigError::invalid("downstream", format!("no HTTP client: {e}"))
+                })?,
+            };
+            let clock = context.clock.map_or_else(crate::clock::system, Arc::clone);
+            Some(Arc::new(crate::downstream::Exchanger::new(
+                options, issuers, http, clock,
+            )?))
+        }
+    };
     let protection = Protection {
+        downstream,
         roles,
         api_keys,
         authority: url[url::Position::BeforeHost..url::Position::AfterPort].to_owned(),

@@ -103,6 +103,46 @@ pub fn state_handles(
     authenticated(&ctx.extensions).map(Authenticated::handles)
 }
 
+/// A token for the downstream API `audience` with `scopes`, on behalf of the caller of a tool
+/// (see [`downstream`](crate::downstream) and [`Auth::downstream_token`](crate::Auth::downstream_token)).
+///
+/// ```
+/// use mcp_auth::rmcp::downstream_token;
+/// use rmcp::service::RequestContext;
+/// use rmcp::{ErrorData, RoleServer};
+///
+/// async fn backup(ctx: RequestContext<RoleServer>, notes: String) -> Result<String, ErrorData> {
+///     let token = downstream_token(&ctx, "https://backup.example.com/api", &[]).await?;
+///     let sent = token
+///         .authorize(reqwest::Client::new().post("https://backup.example.com/api"))
+///         .body(notes)
+///         .send()
+///         .await;
+///     Ok(format!("{}", sent.is_ok()))
+/// }
+/// ```
+///
+/// # Errors
+///
+/// An `internal_error` when the request did not pass through the layer, or the token could not
+/// be had (the message says why, naming no token). Behind the layer, an authorization server
+/// that is unavailable never reaches the client as this error: the layer answers `503` with
+/// `Retry-After` instead, whatever the tool returns.
+pub async fn downstream_token(
+    ctx: &RequestContext<RoleServer>,
+    audience: &str,
+    scopes: &[&str],
+) -> Result<crate::downstream::DownstreamToken, ErrorData> {
+    let authenticated = authenticated(&ctx.extensions)?.clone();
+    authenticated
+        .downstream_token(audience, scopes)
+        .await
+        .map_err(|error| {
+            tracing::debug!(%error, "no downstream token");
+            ErrorData::internal_error(error.to_string(), None)
+        })
+}
+
 /// The JSON-RPC error for a refused handle: `invalid_params` ("unknown handle") for
 /// [`HandleError::Unknown`](crate::binding::HandleError::Unknown), an `internal_error` naming
 /// the binding store when it could not take or check the handle.
@@ -264,6 +304,7 @@ mod tests {
                 error_body: None,
             }),
             outage: None,
+            token: None,
         }
     }
 

@@ -383,6 +383,7 @@ pub(crate) const JWKS_FETCHES: &str = "mcp_auth_jwks_fetches_total";
 pub(crate) const DISCOVERY_FETCHES: &str = "mcp_auth_discovery_fetches_total";
 pub(crate) const INTROSPECTIONS: &str = "mcp_auth_introspection_requests_total";
 pub(crate) const BINDING_STORE_ERRORS: &str = "mcp_auth_binding_store_errors_total";
+pub(crate) const DOWNSTREAM: &str = "mcp_auth_token_exchanges_total";
 
 #[cfg(feature = "metrics")]
 impl Telemetry {
@@ -436,7 +437,7 @@ impl Telemetry {
                 probes.set(n.wrapping_add(1));
                 n
             });
-            Started((n % HIT_SAMPLING == 0).then(std::time::Instant::now))
+            Started(n.is_multiple_of(HIT_SAMPLING).then(std::time::Instant::now))
         }
         #[cfg(not(feature = "metrics"))]
         Started()

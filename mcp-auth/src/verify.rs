@@ -1,5 +1,6 @@
 //! Token verification: the [`TokenVerifier`] trait and the options shared by verifiers.
 
+pub use crate::crypto::ensure_provider as ensure_crypto_provider;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;

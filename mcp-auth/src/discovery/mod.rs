@@ -29,7 +29,7 @@ mod metadata;
 mod validate;
 
 pub use config::AuthServerConfig;
-pub(crate) use config::check_issuer;
+pub(crate) use config::{check_issuer, error_messages};
 pub use error::{DiscoveryError, NetworkErrorKind};
 pub use fetch::{ServerConfigFetcher, fetch_server_config};
 pub use metadata::AuthServerMetadata;

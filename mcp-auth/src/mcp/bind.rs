@@ -208,15 +208,9 @@ impl Binder {
         response: Response,
     ) -> Response {
         if let Some(report) = outage.as_deref().and_then(Outage::report) {
-            tracing::debug!("a state handle could not be bound or checked; answered 503");
-            self.protection
-                .notices
-                .store_unavailable(&self.protection.id, &report.reason);
-            return self.retry_later(
-                crate::binding::UNAVAILABLE_DESCRIPTION,
-                id,
-                report.retry_after,
-            );
+            tracing::debug!(source = ?report.source, "the request's code met an outage; answered 503");
+            report.notify(&self.protection);
+            return self.retry_later(report.source.description(), id, report.retry_after);
         }
         if let Some(issued) = response.headers().get(&SESSION_HEADER)
             && session != Some(issued)
@@ -327,13 +321,10 @@ pub(crate) fn watch_events(
         if let Some(report) = state.outage.as_deref().and_then(Outage::report) {
             // Whatever came (a chunk, the end), the answer is withheld: the call ends with an
             // error naming the binding store instead.
-            tracing::debug!("a state handle could not be bound or checked; stream ended");
-            let protection = &state.protection;
-            protection
-                .notices
-                .store_unavailable(&protection.id, &report.reason);
+            tracing::debug!(source = ?report.source, "the request's code met an outage; stream ended");
+            report.notify(&state.protection);
             state.ended = true;
-            return Some((Ok(unavailable_event(&state.id)), state));
+            return Some((Ok(unavailable_event(&state.id, report.source)), state));
         }
         let chunk = match next {
             Some(Ok(chunk)) => chunk,
@@ -352,7 +343,13 @@ pub(crate) fn watch_events(
                 tracing::debug!("a task in an event stream could not be bound; stream ended");
                 state.ended = true;
                 let id = message.get("id").cloned().unwrap_or(Value::Null);
-                return Some((Ok(unavailable_event(&id)), state));
+                return Some((
+                    Ok(unavailable_event(
+                        &id,
+                        crate::binding::OutageSource::BindingStore,
+                    )),
+                    state,
+                ));
             }
         }
         Some((Ok(chunk), state))
@@ -363,11 +360,11 @@ pub(crate) fn watch_events(
 /// The event that ends a stream in place of an answer whose binding could not be made: a
 /// JSON-RPC error answering `id` that names the binding store (after a blank line, which ends
 /// any event the withheld chunk left open).
-fn unavailable_event(id: &Value) -> Bytes {
+fn unavailable_event(id: &Value, source: crate::binding::OutageSource) -> Bytes {
     let error = serde_json::json!({
         "jsonrpc": "2.0",
         "id": id,
-        "error": {"code": -32603, "message": crate::binding::UNAVAILABLE_DESCRIPTION},
+        "error": {"code": -32603, "message": source.description()},
     });
     Bytes::from(format!("\n\ndata: {error}\n\n"))
 }

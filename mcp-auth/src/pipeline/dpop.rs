@@ -71,7 +71,11 @@ pub(crate) async fn authenticate(
             } = &error
             {
                 protection.notices.store_unavailable(&protection.id, reason);
-                return Err(AuthRejection::binding_store_unavailable(ctx, *retry_after));
+                return Err(AuthRejection::unavailable(
+                    ctx,
+                    crate::binding::UNAVAILABLE_DESCRIPTION,
+                    *retry_after,
+                ));
             }
             let nonce = (error.code() == ErrorCode::UseDpopNonce)
                 .then(|| verifier.nonce())
