@@ -1,5 +1,6 @@
-//! `private_key_jwt` client authentication (RFC 7523 §2.2) at the introspection endpoint, for
-//! the clients registered with `AuthorizationServerBuilder::introspection_client_key`.
+//! `private_key_jwt` client authentication (RFC 7523 §2.2) at the introspection and token
+//! endpoints, for the clients registered with
+//! `AuthorizationServerBuilder::introspection_client_key`.
 
 use axum::http::HeaderMap;
 use jsonwebtoken::jwk::Jwk;
@@ -12,11 +13,13 @@ use super::wire::{Form, OAuthError, single};
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// The client id of the request's client assertion once accepted, or why not
-/// (`invalid_client`).
+/// (`invalid_client`). The assertion's `aud` must be the issuer or `endpoint`, the URL of the
+/// endpoint it is presented to (RFC 7523 §3).
 pub(crate) fn authenticate(
     shared: &Shared,
     headers: &HeaderMap,
     form: &Form,
+    endpoint: &str,
 ) -> Result<String, OAuthError> {
     if headers.contains_key(axum::http::header::AUTHORIZATION)
         || single(form, "client_secret")?.is_some()
@@ -64,17 +67,22 @@ pub(crate) fn authenticate(
         .key_algorithm
         .and_then(|a| a.to_string().parse().ok())
         .unwrap_or(header.alg);
-    if alg != header.alg {
+    // An asymmetric signature only: a shared secret is not a private key (RFC 7523 §2.2).
+    if alg != header.alg
+        || matches!(
+            alg,
+            jsonwebtoken::Algorithm::HS256
+                | jsonwebtoken::Algorithm::HS384
+                | jsonwebtoken::Algorithm::HS512
+        )
+    {
         return Err(failed());
     }
-    mcp_auth::crypto::ensure_provider();
+    mcp_auth::verify::ensure_crypto_provider();
     let key = DecodingKey::from_jwk(&jwk).map_err(|_| failed())?;
     let mut validation = Validation::new(alg);
     validation.set_issuer(&[client_id]);
-    validation.set_audience(&[
-        shared.layout.issuer.as_str(),
-        shared.layout.introspection_endpoint.as_str(),
-    ]);
+    validation.set_audience(&[shared.layout.issuer.as_str(), endpoint]);
     validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
     validation.leeway = 0;
     let claims = jsonwebtoken::decode::<Value>(assertion, &key, &validation)

@@ -27,6 +27,9 @@ pub(crate) enum AuthMethod {
     SecretPost,
     /// Either of the two secret methods (pre-registered confidential clients).
     SecretAny,
+    /// A client assertion signed by the client's registered key (RFC 7523 §2.2), for the
+    /// clients of `AuthorizationServerBuilder::introspection_client_key`.
+    PrivateKeyJwt,
 }
 
 impl AuthMethod {
@@ -36,6 +39,7 @@ impl AuthMethod {
             Self::None => "none",
             Self::SecretBasic | Self::SecretAny => "client_secret_basic",
             Self::SecretPost => "client_secret_post",
+            Self::PrivateKeyJwt => "private_key_jwt",
         }
     }
 
@@ -183,6 +187,18 @@ impl Client {
         )
     }
 
+    /// A client that authenticates with `private_key_jwt` only (a key registered with
+    /// `introspection_client_key`): confidential, no redirect URIs.
+    pub(crate) fn with_key(client_id: String) -> Self {
+        Self::new(
+            client_id,
+            None,
+            AuthMethod::PrivateKeyJwt,
+            Vec::new(),
+            vec!["client_credentials".into()],
+        )
+    }
+
     /// A pre-registered client; `Err` names the problem.
     pub(crate) fn preregistered(registration: ClientRegistration) -> Result<Self, String> {
         if registration.client_id.is_empty() {
@@ -310,6 +326,7 @@ enum Presented {
 /// Identifies and authenticates the client of a token or introspection request: HTTP Basic
 /// (`client_secret_basic`), `client_id` + `client_secret` in the form (`client_secret_post`),
 /// or `client_id` alone (public clients). One method only, and the one the client registered.
+/// Client assertions (`private_key_jwt`) are checked by `assertion::authenticate`.
 pub(crate) fn authenticate(
     clients: &Clients,
     headers: &HeaderMap,

@@ -38,7 +38,7 @@ impl DpopKey {
         let key = SigningKey::generate(alg)?;
         // RFC 7638, by jsonwebtoken: the same computation the resource server makes (with the
         // crypto provider mcp-auth installs).
-        mcp_auth::crypto::ensure_provider();
+        mcp_auth::verify::ensure_crypto_provider();
         let jwk: jsonwebtoken::jwk::Jwk =
             serde_json::from_value(serde_json::Value::Object(key.public_params().clone()))
                 .map_err(|e| DevServerError::Signing(e.to_string()))?;

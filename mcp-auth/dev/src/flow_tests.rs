@@ -1205,7 +1205,13 @@ async fn generated_metadata_advertises_the_flows_and_passes_validate_server_conf
         assert_eq!(doc["response_types_supported"], json!(["code"]));
         assert_eq!(
             doc["grant_types_supported"],
-            json!(["authorization_code", "refresh_token", "client_credentials"])
+            json!([
+                "authorization_code",
+                "refresh_token",
+                "client_credentials",
+                "urn:ietf:params:oauth:grant-type:token-exchange",
+                "urn:ietf:params:oauth:grant-type:jwt-bearer",
+            ])
         );
         assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
         assert_eq!(
@@ -1309,4 +1315,664 @@ async fn introspection_by_private_key_jwt_checks_the_assertion_and_uses_it_once(
         .unwrap();
     let (status, _) = post(forged).await;
     assert_eq!(status, 401, "signed by another key");
+}
+
+// ---------------------------------------------------------------- token exchange, JWT bearer
+
+const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+const BACKUP: &str = "https://backup.example.com/api";
+const BACKUP_NAME: &str = "backup-api";
+const MCP_SERVER: (&str, &str) = ("notes-server", "notes-s3cret");
+const OTHER_SERVER: (&str, &str) = ("other-server", "other-s3cret");
+
+/// The claims of a JWT, unverified.
+fn payload(token: &str) -> Value {
+    let part = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// MCP_SERVER may get tokens for BACKUP and BACKUP_NAME; OTHER_SERVER (confidential) and
+/// `app` (public) are not in the policy.
+async fn exchange_idp() -> AuthorizationServer {
+    AuthorizationServer::builder()
+        .client_credentials(MCP_SERVER.0, MCP_SERVER.1)
+        .client(ClientRegistration::confidential(
+            OTHER_SERVER.0,
+            OTHER_SERVER.1,
+            [CALLBACK],
+        ))
+        .client(ClientRegistration::public("app", [CALLBACK]))
+        .exchange_policy(MCP_SERVER.0, [BACKUP])
+        .exchange_policy(MCP_SERVER.0, [BACKUP_NAME])
+        .start()
+        .await
+        .unwrap()
+}
+
+/// Alice's token for the MCP server, as its client got it.
+fn inbound(idp: &AuthorizationServer) -> String {
+    idp.token()
+        .subject("alice")
+        .client_id("app")
+        .audience(AUD)
+        .scopes(["read:notes"])
+        .mint()
+}
+
+/// A token request of `client` by `client_secret_basic`.
+async fn token_as(
+    idp: &AuthorizationServer,
+    (id, secret): (&str, &str),
+    form: &[(&str, &str)],
+) -> (u16, Value) {
+    json_of(
+        http()
+            .post(idp.token_endpoint())
+            .basic_auth(id, Some(secret))
+            .form(form)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
+/// An RFC 8693 request for `subject` and the target `resource`.
+fn exchange_form<'a>(subject: &'a str, resource: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("grant_type", TOKEN_EXCHANGE),
+        ("subject_token", subject),
+        ("subject_token_type", ACCESS_TOKEN_TYPE),
+        ("resource", resource),
+    ]
+}
+
+fn with<'a>(
+    mut form: Vec<(&'a str, &'a str)>,
+    more: &[(&'a str, &'a str)],
+) -> Vec<(&'a str, &'a str)> {
+    form.extend_from_slice(more);
+    form
+}
+
+#[tokio::test]
+async fn token_exchange_gives_a_token_for_the_target_that_names_the_client_in_act() {
+    let idp = exchange_idp().await;
+    // The inbound token ends in 30 s; the exchanged one still gets the usual 300 s (the
+    // client side caps its use at the inbound token's expiry).
+    let subject = idp
+        .token()
+        .subject("alice")
+        .client_id("app")
+        .audience(AUD)
+        .scopes(["read:notes"])
+        .expires_in(Duration::from_secs(30))
+        .mint();
+    let form = with(
+        exchange_form(&subject, BACKUP),
+        &[
+            ("requested_token_type", ACCESS_TOKEN_TYPE),
+            ("scope", "backup:write"),
+        ],
+    );
+    let response = http()
+        .post(idp.token_endpoint())
+        .basic_auth(MCP_SERVER.0, Some(MCP_SERVER.1))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let (status, body) = json_of(response).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["issued_token_type"], ACCESS_TOKEN_TYPE);
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 300);
+    assert_eq!(body["scope"], "backup:write");
+    assert!(body.get("refresh_token").is_none());
+
+    let token = body["access_token"].as_str().unwrap();
+    let claims = payload(token);
+    assert_eq!(claims["sub"], "alice");
+    assert_eq!(claims["aud"], BACKUP);
+    assert_eq!(claims["client_id"], MCP_SERVER.0);
+    assert_eq!(claims["act"], json!({"sub": MCP_SERVER.0}));
+    assert_eq!(claims["scope"], "backup:write");
+    assert_eq!(claims["iss"], idp.issuer());
+    let (exp, iat) = (
+        claims["exp"].as_u64().unwrap(),
+        claims["iat"].as_u64().unwrap(),
+    );
+    assert_eq!(exp - iat, 300);
+    assert!(exp > payload(&subject)["exp"].as_u64().unwrap());
+    // The downstream API verifies it as any token of this server.
+    let info = verifier_for(&idp, BACKUP).verify(token).await.unwrap();
+    assert_eq!(info.subject(), Some("alice"));
+    // The MCP client's own token is not for the downstream API.
+    assert!(verifier_for(&idp, BACKUP).verify(&subject).await.is_err());
+
+    // Without scope, the subject token's; an `audience` as the target.
+    let (status, body) = token_as(
+        &idp,
+        MCP_SERVER,
+        &[
+            ("grant_type", TOKEN_EXCHANGE),
+            ("subject_token", &subject),
+            ("subject_token_type", ACCESS_TOKEN_TYPE),
+            ("audience", BACKUP_NAME),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["scope"], "read:notes");
+    let claims = payload(body["access_token"].as_str().unwrap());
+    assert_eq!(
+        (&claims["aud"], &claims["scope"]),
+        (&json!(BACKUP_NAME), &json!("read:notes"))
+    );
+
+    // An exchanged token exchanged again: the earlier actor nests under the current one.
+    let (status, body) = token_as(&idp, MCP_SERVER, &exchange_form(token, BACKUP)).await;
+    assert_eq!(status, 200, "{body}");
+    let again = payload(body["access_token"].as_str().unwrap());
+    assert_eq!(again["sub"], "alice");
+    assert_eq!(
+        again["act"],
+        json!({"sub": MCP_SERVER.0, "act": {"sub": MCP_SERVER.0}})
+    );
+    let delegated = idp
+        .token()
+        .subject("alice")
+        .audience(AUD)
+        .claim("act", json!({"sub": "gateway"}))
+        .mint();
+    let (status, body) = token_as(&idp, MCP_SERVER, &exchange_form(&delegated, BACKUP)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        payload(body["access_token"].as_str().unwrap())["act"],
+        json!({"sub": MCP_SERVER.0, "act": {"sub": "gateway"}})
+    );
+}
+
+#[tokio::test]
+async fn jwt_bearer_and_entra_on_behalf_of_give_a_token_for_the_target() {
+    let idp = exchange_idp().await;
+    let subject = inbound(&idp);
+    for obo in [false, true] {
+        let mut form = vec![
+            ("grant_type", JWT_BEARER_GRANT),
+            ("assertion", subject.as_str()),
+            ("resource", BACKUP),
+            ("scope", "backup:write"),
+        ];
+        if obo {
+            // Entra's shape: the client's credentials in the body, client_secret_post.
+            form.extend([
+                ("requested_token_use", "on_behalf_of"),
+                ("client_id", MCP_SERVER.0),
+                ("client_secret", MCP_SERVER.1),
+            ]);
+        }
+        let (status, body) = if obo {
+            token(&idp, &form).await
+        } else {
+            token_as(&idp, MCP_SERVER, &form).await
+        };
+        assert_eq!(status, 200, "on behalf of: {obo}: {body}");
+        assert!(body.get("issued_token_type").is_none(), "{body}");
+        assert_eq!(body["token_type"], "Bearer");
+        assert_eq!(body["scope"], "backup:write");
+        let claims = payload(body["access_token"].as_str().unwrap());
+        assert_eq!(claims["sub"], "alice");
+        assert_eq!(claims["aud"], BACKUP);
+        assert_eq!(claims["client_id"], MCP_SERVER.0);
+        assert_eq!(claims["act"], json!({"sub": MCP_SERVER.0}));
+    }
+    for (form, why) in [
+        (
+            vec![
+                ("grant_type", JWT_BEARER_GRANT),
+                ("assertion", subject.as_str()),
+                ("resource", BACKUP),
+                ("requested_token_use", "impersonation"),
+            ],
+            "another requested_token_use",
+        ),
+        (
+            vec![("grant_type", JWT_BEARER_GRANT), ("resource", BACKUP)],
+            "no assertion",
+        ),
+        (
+            vec![
+                ("grant_type", JWT_BEARER_GRANT),
+                ("assertion", subject.as_str()),
+                ("assertion", subject.as_str()),
+                ("resource", BACKUP),
+            ],
+            "a repeated assertion",
+        ),
+    ] {
+        let (status, body) = token_as(&idp, MCP_SERVER, &form).await;
+        assert_eq!(
+            (status, error_of(&body)),
+            (400, "invalid_request"),
+            "{why}: {body}"
+        );
+    }
+    let expired = idp.token().subject("alice").audience(AUD).expired().mint();
+    let (status, body) = token_as(
+        &idp,
+        MCP_SERVER,
+        &[
+            ("grant_type", JWT_BEARER_GRANT),
+            ("assertion", &expired),
+            ("resource", BACKUP),
+        ],
+    )
+    .await;
+    assert_eq!((status, error_of(&body)), (400, "invalid_grant"), "{body}");
+}
+
+#[tokio::test]
+async fn only_confidential_clients_of_the_exchange_policy_may_exchange() {
+    let idp = exchange_idp().await;
+    let subject = inbound(&idp);
+    for grant in [TOKEN_EXCHANGE, JWT_BEARER_GRANT] {
+        let form = [
+            ("grant_type", grant),
+            ("subject_token", subject.as_str()),
+            ("subject_token_type", ACCESS_TOKEN_TYPE),
+            ("assertion", subject.as_str()),
+            ("resource", BACKUP),
+        ];
+        let (status, body) = token_as(&idp, OTHER_SERVER, &form).await;
+        assert_eq!(
+            (status, error_of(&body)),
+            (400, "unauthorized_client"),
+            "{grant}, a confidential client not in the policy: {body}"
+        );
+        let mut public = form.to_vec();
+        public.push(("client_id", "app"));
+        let (status, body) = token(&idp, &public).await;
+        assert_eq!(
+            (status, error_of(&body)),
+            (400, "unauthorized_client"),
+            "{grant}, a public client: {body}"
+        );
+    }
+    // The policy names confidential clients only.
+    for (builder, client) in [
+        (
+            AuthorizationServer::builder().client(ClientRegistration::public("app", [CALLBACK])),
+            "app",
+        ),
+        (AuthorizationServer::builder(), "nobody"),
+    ] {
+        let error = builder
+            .exchange_policy(client, [BACKUP])
+            .start()
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, DevServerError::InvalidClient { client_id, .. } if client_id == client),
+            "{error}"
+        );
+        assert!(error.to_string().contains("exchange_policy"), "{error}");
+    }
+}
+
+#[tokio::test]
+async fn the_target_is_one_resource_or_audience_that_the_policy_allows() {
+    let idp = exchange_idp().await;
+    let subject = inbound(&idp);
+    let base = || {
+        vec![
+            ("grant_type", TOKEN_EXCHANGE),
+            ("subject_token", subject.as_str()),
+            ("subject_token_type", ACCESS_TOKEN_TYPE),
+        ]
+    };
+    for (form, expected, why) in [
+        (
+            with(base(), &[("resource", OTHER_AUD)]),
+            "invalid_target",
+            "a resource not allowed",
+        ),
+        (
+            with(base(), &[("audience", "payroll")]),
+            "invalid_target",
+            "an audience not allowed",
+        ),
+        (
+            with(base(), &[("resource", BACKUP), ("resource", OTHER_AUD)]),
+            "invalid_target",
+            "two resources",
+        ),
+        (
+            with(base(), &[("resource", BACKUP), ("audience", BACKUP_NAME)]),
+            "invalid_target",
+            "two targets, each allowed",
+        ),
+        (
+            with(base(), &[("resource", "backup/api")]),
+            "invalid_target",
+            "a relative resource",
+        ),
+        (base(), "invalid_request", "no target"),
+    ] {
+        let (status, body) = token_as(&idp, MCP_SERVER, &form).await;
+        assert_eq!((status, error_of(&body)), (400, expected), "{why}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn the_subject_token_must_be_a_valid_access_token_of_this_server() {
+    let idp = exchange_idp().await;
+    let mint = || idp.token().subject("alice").audience(AUD);
+    let revoked = mint().mint();
+    idp.revoke(&revoked);
+    let old_key = mint().mint();
+    let stranger = AuthorizationServer::start().await.unwrap();
+    let cases = [
+        (mint().expired().mint(), "expired"),
+        (revoked, "revoked"),
+        (
+            mint().sign_with_foreign_key().mint(),
+            "signed by a foreign key",
+        ),
+        (
+            stranger.token().subject("alice").audience(AUD).mint(),
+            "another server's",
+        ),
+        (mint().unsigned().mint(), "unsigned"),
+        (mint().typ(Some("JWT")).mint(), "not typ at+jwt"),
+        (
+            mint().issuer("https://elsewhere.example.com").mint(),
+            "another issuer",
+        ),
+        (mint().remove_claim("exp").mint(), "without exp"),
+        (mint().remove_claim("sub").mint(), "without sub"),
+        (
+            idp.opaque_token().subject("alice").audience(AUD).mint(),
+            "opaque",
+        ),
+        ("not-a-token".to_owned(), "garbage"),
+    ];
+    for (subject, why) in &cases {
+        let (status, body) = token_as(&idp, MCP_SERVER, &exchange_form(subject, BACKUP)).await;
+        assert_eq!(
+            (status, error_of(&body)),
+            (400, "invalid_grant"),
+            "{why}: {body}"
+        );
+        assert!(
+            !body.to_string().contains(subject.as_str()),
+            "{why}: the token is echoed"
+        );
+    }
+    // Signed by a key that has left the JWKS.
+    idp.rotate_keys();
+    let (status, body) = token_as(&idp, MCP_SERVER, &exchange_form(&old_key, BACKUP)).await;
+    assert_eq!(
+        (status, error_of(&body)),
+        (400, "invalid_grant"),
+        "rotated: {body}"
+    );
+}
+
+#[tokio::test]
+async fn subject_token_and_its_type_are_required_and_only_access_tokens_are_exchanged() {
+    let idp = exchange_idp().await;
+    let subject = inbound(&idp);
+    let id_token = "urn:ietf:params:oauth:token-type:id_token";
+    for (form, why) in [
+        (
+            vec![
+                ("grant_type", TOKEN_EXCHANGE),
+                ("subject_token", subject.as_str()),
+                ("resource", BACKUP),
+            ],
+            "no subject_token_type",
+        ),
+        (
+            vec![
+                ("grant_type", TOKEN_EXCHANGE),
+                ("subject_token", subject.as_str()),
+                ("subject_token_type", id_token),
+                ("resource", BACKUP),
+            ],
+            "an id_token type",
+        ),
+        (
+            vec![
+                ("grant_type", TOKEN_EXCHANGE),
+                ("subject_token_type", ACCESS_TOKEN_TYPE),
+                ("resource", BACKUP),
+            ],
+            "no subject_token",
+        ),
+        (
+            with(
+                exchange_form(&subject, BACKUP),
+                &[(
+                    "requested_token_type",
+                    "urn:ietf:params:oauth:token-type:refresh_token",
+                )],
+            ),
+            "a refresh token requested",
+        ),
+        (
+            with(
+                exchange_form(&subject, BACKUP),
+                &[("subject_token_type", ACCESS_TOKEN_TYPE)],
+            ),
+            "a repeated subject_token_type",
+        ),
+    ] {
+        let (status, body) = token_as(&idp, MCP_SERVER, &form).await;
+        assert_eq!(
+            (status, error_of(&body)),
+            (400, "invalid_request"),
+            "{why}: {body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn each_client_authentication_method_works_for_the_exchange() {
+    let pair = crate::ClientKeyPair::generate("key-server-1").unwrap();
+    let idp = AuthorizationServer::builder()
+        .client_credentials(MCP_SERVER.0, MCP_SERVER.1)
+        .introspection_client_key("key-server", pair.public_jwk())
+        .exchange_policy(MCP_SERVER.0, [BACKUP])
+        .exchange_policy("key-server", [BACKUP])
+        .start()
+        .await
+        .unwrap();
+    let subject = inbound(&idp);
+    let form = exchange_form(&subject, BACKUP);
+    let act = |body: &Value| payload(body["access_token"].as_str().unwrap())["act"]["sub"].clone();
+
+    // client_secret_basic
+    let (status, body) = token_as(&idp, MCP_SERVER, &form).await;
+    assert_eq!(status, 200, "client_secret_basic: {body}");
+    assert_eq!(act(&body), MCP_SERVER.0);
+    let (status, body) = token_as(&idp, (MCP_SERVER.0, "wrong"), &form).await;
+    assert_eq!((status, error_of(&body)), (401, "invalid_client"), "{body}");
+
+    // client_secret_post
+    let post = with(
+        form.clone(),
+        &[("client_id", MCP_SERVER.0), ("client_secret", MCP_SERVER.1)],
+    );
+    let (status, body) = token(&idp, &post).await;
+    assert_eq!(status, 200, "client_secret_post: {body}");
+    assert_eq!(act(&body), MCP_SERVER.0);
+
+    // private_key_jwt, `aud` the issuer or the token endpoint.
+    let now = unix_now();
+    let claims = |aud: &str, exp: u64, jti: &str| json!({"iss": "key-server", "sub": "key-server", "aud": aud, "exp": exp, "jti": jti});
+    let by_key = |assertion: String| {
+        let form = form.clone();
+        let idp = &idp;
+        async move {
+            let form = with(
+                form,
+                &[
+                    ("client_assertion_type", CLIENT_ASSERTION_TYPE),
+                    ("client_assertion", assertion.as_str()),
+                ],
+            );
+            token(idp, &form).await
+        }
+    };
+    let token_endpoint = idp.token_endpoint();
+    for (aud, jti) in [(idp.issuer(), "j1"), (token_endpoint.as_str(), "j2")] {
+        let (status, body) = by_key(pair.assertion(&claims(aud, now + 60, jti)).unwrap()).await;
+        assert_eq!(status, 200, "private_key_jwt, aud {aud}: {body}");
+        let issued = payload(body["access_token"].as_str().unwrap());
+        assert_eq!(issued["client_id"], "key-server");
+        assert_eq!(issued["act"], json!({"sub": "key-server"}));
+    }
+    let introspection_endpoint = idp.introspection_endpoint();
+    for (assertion, why) in [
+        (
+            pair.assertion(&claims(idp.issuer(), now + 60, "j1"))
+                .unwrap(),
+            "replayed",
+        ),
+        (
+            pair.assertion(&claims(&introspection_endpoint, now + 60, "j3"))
+                .unwrap(),
+            "for the introspection endpoint",
+        ),
+        (
+            pair.assertion(&claims(idp.issuer(), now - 1, "j4"))
+                .unwrap(),
+            "expired",
+        ),
+        (
+            crate::ClientKeyPair::generate("key-server-1")
+                .unwrap()
+                .assertion(&claims(idp.issuer(), now + 60, "j5"))
+                .unwrap(),
+            "signed by another key",
+        ),
+    ] {
+        let (status, body) = by_key(assertion).await;
+        assert_eq!(
+            (status, error_of(&body)),
+            (401, "invalid_client"),
+            "{why}: {body}"
+        );
+    }
+    // A key client has no secret to send.
+    let (status, body) = token_as(&idp, ("key-server", "guess"), &form).await;
+    assert_eq!((status, error_of(&body)), (401, "invalid_client"), "{body}");
+    // It may use client_credentials too.
+    let (status, body) = by_key(
+        pair.assertion(&claims(idp.issuer(), now + 60, "j6"))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = token(
+        &idp,
+        &[
+            ("grant_type", "client_credentials"),
+            ("resource", BACKUP),
+            ("client_assertion_type", CLIENT_ASSERTION_TYPE),
+            (
+                "client_assertion",
+                &pair
+                    .assertion(&claims(idp.issuer(), now + 60, "j7"))
+                    .unwrap(),
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "client_credentials by private_key_jwt: {body}");
+
+    // The metadata says so.
+    let doc: Value = http()
+        .get(&idp.well_known_urls()[0])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        doc["token_endpoint_auth_methods_supported"],
+        json!([
+            "none",
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt"
+        ])
+    );
+    assert!(
+        doc["token_endpoint_auth_signing_alg_values_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("ES256"))
+    );
+    let grants = doc["grant_types_supported"].as_array().unwrap();
+    assert!(grants.contains(&json!(TOKEN_EXCHANGE)) && grants.contains(&json!(JWT_BEARER_GRANT)));
+}
+
+#[tokio::test]
+async fn a_dpop_proof_binds_the_exchanged_token() {
+    let idp = exchange_idp().await;
+    let subject = inbound(&idp);
+    let key = DpopKey::generate_es256();
+    let (status, body) = json_of(
+        http()
+            .post(idp.token_endpoint())
+            .basic_auth(MCP_SERVER.0, Some(MCP_SERVER.1))
+            .header("DPoP", key.proof("POST", &idp.token_endpoint(), None, None))
+            .form(&exchange_form(&subject, BACKUP))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["token_type"], "DPoP");
+    assert_eq!(body["issued_token_type"], ACCESS_TOKEN_TYPE);
+    let claims = payload(body["access_token"].as_str().unwrap());
+    assert_eq!(claims["cnf"]["jkt"], key.thumbprint());
+    assert_eq!(claims["act"]["sub"], MCP_SERVER.0);
+}
+
+#[tokio::test]
+async fn a_tenants_access_token_is_exchanged_for_a_token_of_that_tenant() {
+    let idp = AuthorizationServer::builder()
+        .tenants(["contoso"])
+        .client_credentials(MCP_SERVER.0, MCP_SERVER.1)
+        .exchange_policy(MCP_SERVER.0, [BACKUP])
+        .start()
+        .await
+        .unwrap();
+    let subject = idp
+        .token()
+        .tenant("contoso")
+        .subject("alice")
+        .audience(AUD)
+        .mint();
+    let (status, body) = token_as(&idp, MCP_SERVER, &exchange_form(&subject, BACKUP)).await;
+    assert_eq!(status, 200, "{body}");
+    let claims = payload(body["access_token"].as_str().unwrap());
+    assert_eq!(claims["iss"], idp.tenant_issuer("contoso").unwrap());
+    assert_eq!(claims["sub"], "alice");
 }

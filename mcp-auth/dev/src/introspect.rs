@@ -49,7 +49,7 @@ fn seconds(claims: &Map<String, Value>, name: &str) -> Option<f64> {
 }
 
 /// `true` when `exp` (if any) is still ahead and `nbf` (if any) has passed.
-fn in_validity_window(claims: &Map<String, Value>, now: u64) -> bool {
+pub(crate) fn in_validity_window(claims: &Map<String, Value>, now: u64) -> bool {
     #[allow(clippy::cast_precision_loss)] // Unix seconds fit an f64 exactly until year 285 million.
     let now = now as f64;
     let exp_ok = match claims.get("exp") {
@@ -117,6 +117,15 @@ pub(crate) fn introspect(shared: &Shared, token: &str) -> Value {
 /// The claims of a compact JWS whose `kid` names a published key, whose `alg` is that key's
 /// algorithm, and whose signature verifies.
 fn own_jwt_claims(shared: &Shared, token: &str) -> Option<Map<String, Value>> {
+    own_jwt(shared, token).map(|(_, claims)| claims)
+}
+
+/// The header and claims of a compact JWS whose `kid` names a published key, whose `alg` is
+/// that key's algorithm, and whose signature verifies.
+pub(crate) fn own_jwt(
+    shared: &Shared,
+    token: &str,
+) -> Option<(Map<String, Value>, Map<String, Value>)> {
     let mut segments = token.split('.');
     let (header, claims, signature) = (segments.next()?, segments.next()?, segments.next()?);
     if segments.next().is_some() {
@@ -134,7 +143,8 @@ fn own_jwt_claims(shared: &Shared, token: &str) -> Option<Map<String, Value>> {
     if !key.verify(signing_input.as_bytes(), signature) {
         return None;
     }
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(claims).ok()?).ok()
+    let claims = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(claims).ok()?).ok()?;
+    Some((header, claims))
 }
 
 /// The length of `header.claims` in a compact JWS.

@@ -267,14 +267,14 @@ impl SigningKey {
 
     /// Signs `input` with this key's algorithm; the base64url signature.
     pub(crate) fn sign(&self, input: &[u8]) -> Result<String, DevServerError> {
-        mcp_auth::crypto::ensure_provider();
+        mcp_auth::verify::ensure_crypto_provider();
         jsonwebtoken::crypto::sign(input, &self.encoding, self.alg.algorithm())
             .map_err(|e| DevServerError::Signing(e.to_string()))
     }
 
     /// Whether `signature` (base64url) is this key's signature of `input`.
     pub(crate) fn verify(&self, input: &[u8], signature: &str) -> bool {
-        mcp_auth::crypto::ensure_provider();
+        mcp_auth::verify::ensure_crypto_provider();
         jsonwebtoken::crypto::verify(signature, input, &self.decoding, self.alg.algorithm())
             .unwrap_or(false)
     }
@@ -457,7 +457,7 @@ impl ClientKeyPair {
     ///
     /// [`DevServerError::Signing`] if the assertion cannot be signed.
     pub fn assertion(&self, claims: &Value) -> Result<String, DevServerError> {
-        mcp_auth::crypto::ensure_provider();
+        mcp_auth::verify::ensure_crypto_provider();
         let mut header = jsonwebtoken::Header::new(Algorithm::ES256);
         header.kid = self.private["kid"].as_str().map(str::to_owned);
         jsonwebtoken::encode(&header, claims, &self.signing)

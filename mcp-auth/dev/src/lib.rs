@@ -40,15 +40,16 @@
 //! | `POST {issuer}/register` | dynamic client registration (RFC 7591) |
 //! | `GET {issuer}/authorize` | authorization endpoint: code flow with PKCE `S256` (OAuth 2.1), `resource` (RFC 8707), `iss` in the response (RFC 9207) |
 //! | `POST {issuer}/authorize` | the consent form of [`Consent::Page`] |
-//! | `POST {issuer}/token` | `authorization_code`, `refresh_token` (rotated) and `client_credentials` grants; `resource` → `aud`; with a `DPoP` proof a DPoP-bound token (`cnf.jkt`, `token_type: DPoP`, RFC 9449), nonces with [`dpop_nonce`](AuthorizationServerBuilder::dpop_nonce) |
+//! | `POST {issuer}/token` | `authorization_code`, `refresh_token` (rotated) and `client_credentials` grants; token exchange (RFC 8693) and the JWT bearer grant (RFC 7523, Entra's on-behalf-of) for the clients of [`exchange_policy`](AuthorizationServerBuilder::exchange_policy); `resource` → `aud`; with a `DPoP` proof a DPoP-bound token (`cnf.jkt`, `token_type: DPoP`, RFC 9449), nonces with [`dpop_nonce`](AuthorizationServerBuilder::dpop_nonce) |
 //! | `POST {issuer}/introspect` | token introspection (RFC 7662) |
 //! | `/.well-known/oauth-authorization-server/{tenant}`, `/.well-known/openid-configuration/{tenant}`, `/{tenant}/.well-known/openid-configuration` | with [`tenants`](AuthorizationServerBuilder::tenants), like Microsoft Entra ID: each tenant's metadata, issuer `{origin}/{tenant}`, the server's own keys and endpoints |
 //!
 //! The metadata, JWKS, registration and token endpoints answer CORS requests
 //! (`Access-Control-Allow-Origin: *`, preflights included), because browser-based clients such
 //! as MCP Inspector call them directly. The generated metadata advertises what works and
-//! nothing else: `code` as the only response type, PKCE `S256` only, the three grants, public
-//! clients (`none`) and `client_secret_basic` / `client_secret_post`, and the `iss`
+//! nothing else: `code` as the only response type, PKCE `S256` only, the five grants, public
+//! clients (`none`) and `client_secret_basic` / `client_secret_post` (and `private_key_jwt`
+//! with a [client key](AuthorizationServerBuilder::introspection_client_key)), and the `iss`
 //! authorization response parameter. [`validate_server_config`](mcp_auth::discovery::validate_server_config)
 //! finds no error in it. No ID tokens are issued.
 //!
@@ -195,6 +196,7 @@ mod authorize;
 mod clients;
 mod dpop;
 mod error;
+mod exchange;
 mod fault;
 mod grants;
 mod introspect;

@@ -338,7 +338,13 @@ impl Layout {
         put("response_modes_supported", json!(["query"]));
         put(
             "grant_types_supported",
-            json!(["authorization_code", "refresh_token", "client_credentials"]),
+            json!([
+                "authorization_code",
+                "refresh_token",
+                "client_credentials",
+                crate::exchange::TOKEN_EXCHANGE,
+                crate::exchange::JWT_BEARER,
+            ]),
         );
         put("code_challenge_methods_supported", json!(["S256"]));
         // RFC 9449 §5.1: the token endpoint binds tokens to DPoP proofs' keys.

@@ -376,7 +376,7 @@ impl<'a> TokenBuilder<'a> {
             Signature::Key => key.sign(input.as_bytes())?,
             Signature::Foreign => self.shared.foreign_key(key.alg)?.sign(input.as_bytes())?,
             Signature::Hs256(secret) => {
-                mcp_auth::crypto::ensure_provider();
+                mcp_auth::verify::ensure_crypto_provider();
                 jsonwebtoken::crypto::sign(
                     input.as_bytes(),
                     &EncodingKey::from_secret(secret),

@@ -140,7 +140,12 @@ fn introspection_endpoint(
     form: &Form,
 ) -> Result<Response, OAuthError> {
     let client_id = if wire::single(form, "client_assertion_type")?.is_some() {
-        super::assertion::authenticate(shared, headers, form)?
+        super::assertion::authenticate(
+            shared,
+            headers,
+            form,
+            &shared.layout.introspection_endpoint,
+        )?
     } else {
         let client = authenticate(&shared.clients, headers, form)?;
         if client.is_public() {

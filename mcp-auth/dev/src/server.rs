@@ -45,6 +45,9 @@ pub(crate) struct Shared {
     pub(crate) scopes: Vec<String>,
     /// The clients that introspect by `private_key_jwt`, with their public JWKs.
     pub(crate) introspection_keys: Vec<(String, serde_json::Value)>,
+    /// Which confidential clients may use token exchange and the JWT bearer grant, and for
+    /// which audiences.
+    pub(crate) exchange_policy: HashMap<String, Vec<String>>,
     /// The `jti`s of the client assertions seen (each is used once).
     pub(crate) assertion_jtis: Mutex<HashSet<String>>,
     /// Whether the introspection endpoint answers RFC 9701 JWTs to callers that ask.
@@ -116,12 +119,22 @@ impl Shared {
     pub(crate) fn metadata(&self, oidc: bool) -> Value {
         let algs = self.keys().algs();
         let mut document = self.layout.metadata(oidc, &algs, &self.scopes);
-        // With a key registered for introspection, the endpoint takes private_key_jwt too.
+        // With a client key registered, the introspection and token endpoints take
+        // private_key_jwt too (RFC 8414 §2: then the signing algorithms are listed).
         if !self.introspection_keys.is_empty()
-            && let Some(Value::Array(methods)) =
-                document.get_mut("introspection_endpoint_auth_methods_supported")
+            && let Some(members) = document.as_object_mut()
         {
-            methods.push("private_key_jwt".into());
+            for endpoint in ["introspection_endpoint", "token_endpoint"] {
+                if let Some(Value::Array(methods)) =
+                    members.get_mut(&format!("{endpoint}_auth_methods_supported"))
+                {
+                    methods.push("private_key_jwt".into());
+                    members.insert(
+                        format!("{endpoint}_auth_signing_alg_values_supported"),
+                        serde_json::json!(ASSERTION_ALGORITHMS),
+                    );
+                }
+            }
         }
         document
     }
@@ -139,6 +152,11 @@ impl Shared {
     }
 }
 
+/// The algorithms of the client assertions the server verifies (asymmetric only).
+const ASSERTION_ALGORITHMS: [&str; 9] = [
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA",
+];
+
 struct Inner {
     shared: Arc<Shared>,
     task: JoinHandle<()>,
@@ -155,7 +173,8 @@ impl Drop for Inner {
 /// It publishes discovery documents (RFC 8414 and OpenID Connect, see [`Discovery`]), a JWKS,
 /// dynamic client registration (RFC 7591), an authorization endpoint (code flow with PKCE, see
 /// [`Consent`]), a token endpoint (`authorization_code`, `refresh_token`, `client_credentials`,
-/// with RFC 8707 `resource`) and an introspection endpoint (RFC 7662); see
+/// with RFC 8707 `resource`; token exchange and the JWT bearer grant, see
+/// [`AuthorizationServerBuilder::exchange_policy`]) and an introspection endpoint (RFC 7662); see
 /// [the crate documentation](crate#the-authorization-code-flow). Tests also mint tokens
 /// directly with [`token`](Self::token) and [`opaque_token`](Self::opaque_token), rotate keys,
 /// count requests and inject faults.
@@ -458,6 +477,7 @@ pub struct AuthorizationServerBuilder {
     metadata_document: Option<Value>,
     client: Option<(String, String)>,
     introspection_keys: Vec<(String, serde_json::Value)>,
+    exchange_policy: Vec<(String, Vec<String>)>,
     signs_introspection: bool,
     publish_key_alg: bool,
     clients: Vec<ClientRegistration>,
@@ -481,6 +501,7 @@ impl Default for AuthorizationServerBuilder {
             metadata_document: None,
             client: None,
             introspection_keys: Vec::new(),
+            exchange_policy: Vec::new(),
             signs_introspection: true,
             publish_key_alg: true,
             clients: Vec::new(),
@@ -594,12 +615,100 @@ impl AuthorizationServerBuilder {
     /// requires a `client_assertion` signed by it, `iss` and `sub` the client id, `aud` the
     /// issuer (or the introspection endpoint), not expired, its `jti` used once. Like ZITADEL,
     /// which authenticates introspection callers this way.
+    ///
+    /// The client also authenticates at the token endpoint this way (`aud` the issuer or the
+    /// token endpoint), for the `client_credentials` grant and, when it is in the
+    /// [`exchange_policy`](Self::exchange_policy), token exchange and the JWT bearer grant.
+    /// Unless `client_id` is also a client with a secret, it has no other way to authenticate.
     pub fn introspection_client_key(
         mut self,
         client_id: impl Into<String>,
         public_jwk: serde_json::Value,
     ) -> Self {
         self.introspection_keys.push((client_id.into(), public_jwk));
+        self
+    }
+
+    /// Lets the confidential client `client_id` exchange an access token of this server for
+    /// one whose audience is one of `audiences`, at the token endpoint: RFC 8693 token
+    /// exchange (`grant_type=urn:ietf:params:oauth:grant-type:token-exchange`) and the RFC 7523
+    /// JWT bearer grant (`urn:ietf:params:oauth:grant-type:jwt-bearer`, with Entra ID's
+    /// `requested_token_use=on_behalf_of`). May be called several times; the audiences of
+    /// one client add up.
+    ///
+    /// `client_id` is the client of [`client_credentials`](Self::client_credentials), a
+    /// confidential [`client`](Self::client), or one with a key
+    /// ([`introspection_client_key`](Self::introspection_client_key)); [`start`](Self::start)
+    /// fails with [`DevServerError::InvalidClient`] for any other. Clients not listed are
+    /// refused with `unauthorized_client`, targets not listed with `invalid_target`.
+    ///
+    /// A request names one target, as `resource` (an absolute URI) or `audience`, and may
+    /// narrow or change the `scope` (by default the presented token's). The presented token
+    /// (`subject_token` of type `urn:ietf:params:oauth:token-type:access_token`, or
+    /// `assertion`) must be an unexpired, unrevoked access token signed by a current key of this
+    /// server, for its issuer or a [tenant](Self::tenants)'s (`invalid_grant` otherwise). The
+    /// new token has the presented token's `sub` and `iss`, `aud` the target, `client_id` the
+    /// exchanging client, the usual lifetime (300 s, not capped by the presented token's), and
+    /// the RFC 8693 §4.1 `act` claim `{"sub": client_id}`, nesting the presented token's own
+    /// `act`. A DPoP proof binds it, as for the other grants.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use base64::Engine as _;
+    /// use mcp_auth_dev::AuthorizationServer;
+    /// use serde_json::Value;
+    ///
+    /// let backup = "https://backup.example.com/api";
+    /// let idp = AuthorizationServer::builder()
+    ///     .client_credentials("notes-server", "s3cret")
+    ///     .exchange_policy("notes-server", [backup])
+    ///     .start()
+    ///     .await?;
+    /// // The token the MCP client sent to the notes server.
+    /// let inbound = idp
+    ///     .token()
+    ///     .subject("alice")
+    ///     .audience("https://notes.example.com/mcp")
+    ///     .scopes(["read:notes"])
+    ///     .mint();
+    ///
+    /// let response: Value = reqwest::Client::new()
+    ///     .post(idp.token_endpoint())
+    ///     .basic_auth("notes-server", Some("s3cret"))
+    ///     .form(&[
+    ///         ("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"),
+    ///         ("subject_token", inbound.as_str()),
+    ///         ("subject_token_type", "urn:ietf:params:oauth:token-type:access_token"),
+    ///         ("resource", backup),
+    ///         ("scope", "backup:write"),
+    ///     ])
+    ///     .send()
+    ///     .await?
+    ///     .json()
+    ///     .await?;
+    /// assert_eq!(response["issued_token_type"], "urn:ietf:params:oauth:token-type:access_token");
+    /// assert_eq!(response["scope"], "backup:write");
+    ///
+    /// let token = response["access_token"].as_str().unwrap_or_default();
+    /// let payload = token.split('.').nth(1).unwrap_or_default();
+    /// let claims: Value = serde_json::from_slice(
+    ///     &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload)?,
+    /// )?;
+    /// assert_eq!(claims["sub"], "alice");
+    /// assert_eq!(claims["aud"], backup);
+    /// assert_eq!(claims["act"]["sub"], "notes-server");
+    /// # Ok(()) }
+    /// ```
+    pub fn exchange_policy(
+        mut self,
+        client_id: impl Into<String>,
+        audiences: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.exchange_policy.push((
+            client_id.into(),
+            audiences.into_iter().map(Into::into).collect(),
+        ));
         self
     }
 
@@ -698,7 +807,8 @@ impl AuthorizationServerBuilder {
     /// replaced by the tenant's issuer: `jwks_uri`, the token, introspection, authorization
     /// and registration endpoints stay the server's own, so tenants share keys and endpoints.
     /// Tokens for a tenant are minted with [`TokenBuilder::tenant`]; the server's endpoints
-    /// keep issuing tokens of its own issuer.
+    /// keep issuing tokens of its own issuer, except token exchange, whose token has the
+    /// issuer of the token exchanged.
     ///
     /// [`start`](Self::start) fails with [`DevServerError::InvalidTenant`] when a name is not
     /// 1 to 64 ASCII letters, digits and `-`, or when its `/{tenant}` path or one of its
@@ -747,7 +857,7 @@ impl AuthorizationServerBuilder {
     /// Binds `127.0.0.1` at [`port`](Self::port) (random by default), generates the keys and
     /// starts serving on the current Tokio runtime.
     pub async fn start(self) -> Result<AuthorizationServer, DevServerError> {
-        mcp_auth::crypto::ensure_provider();
+        mcp_auth::verify::ensure_crypto_provider();
         if self.algorithms.is_empty() {
             return Err(DevServerError::NoAlgorithms);
         }
@@ -817,6 +927,27 @@ impl AuthorizationServerBuilder {
                 });
             }
         }
+        // A client with a key and no secret authenticates by private_key_jwt only.
+        for (client_id, _) in &self.introspection_keys {
+            if clients.get(client_id).is_none() {
+                clients.insert(Client::with_key(client_id.clone()));
+            }
+        }
+        let mut exchange_policy: HashMap<String, Vec<String>> = HashMap::new();
+        for (client_id, audiences) in self.exchange_policy {
+            if clients.get(&client_id).is_none_or(|c| c.is_public()) {
+                return Err(DevServerError::InvalidClient {
+                    client_id,
+                    problem: "is in exchange_policy but is not a confidential client; register it with client_credentials, a confidential ClientRegistration or introspection_client_key".into(),
+                });
+            }
+            let allowed = exchange_policy.entry(client_id).or_default();
+            for audience in audiences {
+                if !allowed.contains(&audience) {
+                    allowed.push(audience);
+                }
+            }
+        }
         let clock: SharedClock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let dpop = mcp_auth::dpop::DpopVerifier::with_clock(
             &layout.token_endpoint,
@@ -843,6 +974,7 @@ impl AuthorizationServerBuilder {
             user: self.user,
             user_roles: self.user_roles,
             introspection_keys: self.introspection_keys,
+            exchange_policy,
             assertion_jtis: Mutex::default(),
             signs_introspection: self.signs_introspection,
             scopes: self.scopes,

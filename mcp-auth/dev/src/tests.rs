@@ -43,7 +43,7 @@ async fn jwks(server: &AuthorizationServer) -> JwkSet {
 
 /// Verifies `token` the way a resource server would: key by `kid` from the served JWKS.
 async fn decode(server: &AuthorizationServer, token: &str, alg: SigningAlg) -> Map<String, Value> {
-    mcp_auth::crypto::ensure_provider();
+    mcp_auth::verify::ensure_crypto_provider();
     let kid = segment(token, 0)["kid"].as_str().unwrap().to_owned();
     let set = jwks(server).await;
     let jwk: &Jwk = set.find(&kid).expect("kid in the served JWKS");
@@ -390,7 +390,7 @@ async fn tenant_tokens_carry_the_tenant_issuer_and_verify_with_the_shared_jwks()
     assert_eq!(segment(&own, 1)["iss"], idp.issuer());
 
     // Verified as a resource server trusting the tenant would: the tenant's jwks_uri.
-    mcp_auth::crypto::ensure_provider();
+    mcp_auth::verify::ensure_crypto_provider();
     let (_, metadata) = get(&tenant_urls(&idp, "contoso")[2]).await;
     let set: JwkSet = client()
         .get(metadata["jwks_uri"].as_str().unwrap())
@@ -435,7 +435,13 @@ async fn generated_metadata_advertises_only_what_works() {
     let (_, doc) = get(&idp.well_known_urls()[0]).await;
     assert_eq!(
         doc["grant_types_supported"],
-        json!(["authorization_code", "refresh_token", "client_credentials"])
+        json!([
+            "authorization_code",
+            "refresh_token",
+            "client_credentials",
+            "urn:ietf:params:oauth:grant-type:token-exchange",
+            "urn:ietf:params:oauth:grant-type:jwt-bearer",
+        ])
     );
     assert_eq!(doc["response_types_supported"], json!(["code"]));
     assert_eq!(doc["response_modes_supported"], json!(["query"]));
@@ -731,7 +737,7 @@ async fn token_builder_overrides_claims_and_header() {
 
 #[tokio::test]
 async fn rs37_attack_tokens() {
-    mcp_auth::crypto::ensure_provider();
+    mcp_auth::verify::ensure_crypto_provider();
     let idp = AuthorizationServer::start().await.unwrap();
     let rs_kid = idp.kid_for(SigningAlg::Rs256);
 

@@ -1,12 +1,19 @@
 //! The token endpoint: `authorization_code` with PKCE (OAuth 2.1 §4.1.3, RFC 7636),
 //! `refresh_token` with rotation (OAuth 2.1 §4.3) and `client_credentials` (RFC 6749 §4.4),
-//! each with RFC 8707 `resource`.
+//! each with RFC 8707 `resource`; token exchange (RFC 8693) and the JWT bearer grant
+//! (RFC 7523) in [`exchange`](super::exchange). Clients authenticate with a secret
+//! (`client_secret_basic`, `client_secret_post`), a client assertion (`private_key_jwt`) or,
+//! public clients, their `client_id` alone.
+
+use std::sync::Arc;
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use super::assertion;
 use super::clients::{Client, authenticate};
+use super::exchange;
 use super::grants::{Redeemed, RefreshGrant};
 use super::keys::{b64, random_b64};
 use super::mint::{DEFAULT_LIFETIME, TokenBuilder};
@@ -18,8 +25,7 @@ pub(crate) async fn token_endpoint(
     parts: &http::request::Parts,
     form: &Form,
 ) -> Result<Response, OAuthError> {
-    let headers = &parts.headers;
-    let client = authenticate(&shared.clients, headers, form)?;
+    let client = client_of(shared, &parts.headers, form)?;
     // RFC 9449 §5: a DPoP proof binds the issued token to its key.
     let jkt = dpop_proof(shared, parts).await?;
     let jkt = jkt.as_deref();
@@ -27,12 +33,24 @@ pub(crate) async fn token_endpoint(
         .ok_or_else(|| OAuthError::invalid_request("the grant_type parameter is missing"))?;
     if !matches!(
         grant_type,
-        "authorization_code" | "refresh_token" | "client_credentials"
+        "authorization_code"
+            | "refresh_token"
+            | "client_credentials"
+            | exchange::TOKEN_EXCHANGE
+            | exchange::JWT_BEARER
     ) {
         return Err(OAuthError::bad_request(
             "unsupported_grant_type",
-            "the supported grant types are authorization_code, refresh_token and client_credentials",
+            format!(
+                "the supported grant types are authorization_code, refresh_token, client_credentials, {} and {}",
+                exchange::TOKEN_EXCHANGE,
+                exchange::JWT_BEARER
+            ),
         ));
+    }
+    if matches!(grant_type, exchange::TOKEN_EXCHANGE | exchange::JWT_BEARER) {
+        // Who may exchange is the exchange policy's business, not the client's grant types.
+        return exchange::grant(shared, &client, grant_type, form, jkt);
     }
     if !client.may_use(grant_type) {
         return Err(OAuthError::bad_request(
@@ -45,6 +63,27 @@ pub(crate) async fn token_endpoint(
         "refresh_token" => refresh_token(shared, &client, form, jkt),
         _ => client_credentials(shared, &client, form, jkt),
     }
+}
+
+/// The authenticated client of a token request: by its client assertion (`private_key_jwt`,
+/// RFC 7523 §2.2, `aud` the issuer or the token endpoint) when the form has one, else by
+/// [`authenticate`].
+fn client_of(
+    shared: &Shared,
+    headers: &http::HeaderMap,
+    form: &Form,
+) -> Result<Arc<Client>, OAuthError> {
+    if wire::single(form, "client_assertion_type")?.is_some()
+        || wire::single(form, "client_assertion")?.is_some()
+    {
+        let client_id =
+            assertion::authenticate(shared, headers, form, &shared.layout.token_endpoint)?;
+        return shared
+            .clients
+            .get(&client_id)
+            .ok_or_else(|| OAuthError::invalid_client("client authentication failed"));
+    }
+    authenticate(&shared.clients, headers, form)
 }
 
 /// The thumbprint of the request's DPoP proof key, `None` without a `DPoP` header; a bad proof
@@ -83,7 +122,13 @@ fn client_credentials(
     let scopes = wire::scope_tokens(wire::single(form, "scope")?)?;
     let resources = owned(wire::resources(form)?);
     let access_token = mint(shared, &client.client_id, client, &resources, &scopes, jkt)?;
-    Ok(token_response(access_token, &scopes, None, jkt.is_some()))
+    Ok(token_response(
+        access_token,
+        &scopes,
+        None,
+        jkt.is_some(),
+        None,
+    ))
 }
 
 fn authorization_code(
@@ -177,6 +222,7 @@ fn authorization_code(
         &authorization.scopes,
         refresh.map(|(token, _)| token),
         jkt.is_some(),
+        None,
     ))
 }
 
@@ -222,6 +268,7 @@ fn refresh_token(
         &scopes,
         Some(new_refresh),
         jkt.is_some(),
+        None,
     ))
 }
 
@@ -272,6 +319,21 @@ fn mint(
     scopes: &[String],
     jkt: Option<&str>,
 ) -> Result<String, OAuthError> {
+    sign(access_token(
+        shared, subject, client, audiences, scopes, jkt,
+    ))
+}
+
+/// The builder of an RFC 9068 access token for `subject`, issued to `client`: `sub`,
+/// `client_id`, `aud`, `scope`, `cnf.jkt` with a DPoP proof, and the user's `roles`.
+pub(crate) fn access_token<'s>(
+    shared: &'s Shared,
+    subject: &str,
+    client: &Client,
+    audiences: &[String],
+    scopes: &[String],
+    jkt: Option<&str>,
+) -> TokenBuilder<'s> {
     let mut builder = TokenBuilder::new(shared)
         .subject(subject)
         .client_id(client.client_id.clone());
@@ -289,6 +351,11 @@ fn mint(
     if !scopes.is_empty() {
         builder = builder.scopes(scopes.iter().cloned());
     }
+    builder
+}
+
+/// The compact JWS of `builder`, `server_error` when it cannot be signed.
+pub(crate) fn sign(builder: TokenBuilder<'_>) -> Result<String, OAuthError> {
     builder.try_mint().map_err(|e| {
         tracing::warn!(error = %e, "the development authorization server could not mint a token");
         OAuthError::server_error("the token could not be signed")
@@ -296,12 +363,13 @@ fn mint(
 }
 
 /// The successful response (RFC 6749 §5.1); `token_type` is `DPoP` for a bound token (RFC 9449
-/// §5).
-fn token_response(
+/// §5); `issued_token_type` for a token exchange (RFC 8693 §2.2.1).
+pub(crate) fn token_response(
     access_token: String,
     scopes: &[String],
     refresh: Option<String>,
     dpop: bool,
+    issued_token_type: Option<&str>,
 ) -> Response {
     let mut body = json!({
         "access_token": access_token,
@@ -309,6 +377,9 @@ fn token_response(
         "expires_in": DEFAULT_LIFETIME,
     });
     if let Value::Object(map) = &mut body {
+        if let Some(issued) = issued_token_type {
+            map.insert("issued_token_type".into(), issued.into());
+        }
         if !scopes.is_empty() {
             map.insert("scope".into(), scopes.join(" ").into());
         }
