@@ -107,6 +107,13 @@
 //!     NOTES_TENANT_RESOURCE_ID='https://mcp.example.com/{tenant}/mcp' cargo run --example notes
 //! ```
 //!
+//! The tool `backup_notes` calls a downstream API, the backup service the example serves at
+//! `http://127.0.0.1:3001/backup` (protected by mcp-auth as a resource of its own), with a token
+//! exchanged for it on the caller's behalf (RFC 8693): the development server lets the MCP
+//! server's client `notes-mcp` obtain tokens for that audience, and names it in their `act`
+//! claim. With another authorization server, give the MCP server's client with
+//! `NOTES_EXCHANGE_CLIENT_ID` and `NOTES_EXCHANGE_CLIENT_SECRET`.
+//!
 //! Every decision is counted (feature `metrics` of mcp-auth): the example serves the counters in
 //! the Prometheus text format at `http://127.0.0.1:3003/metrics`, on a listener of its own
 //! outside the MCP layer (`NOTES_METRICS_BIND` moves it). The audit trail, one `tracing` event
@@ -131,10 +138,12 @@ use std::time::Duration;
 use mcp_auth::ProtectedResource;
 use mcp_auth::Tenants;
 use mcp_auth::binding::RedisStore;
+use mcp_auth::discovery::{DiscoveryKind, fetch_server_config};
 use mcp_auth::dpop::{DpopOptions, DpopPolicy};
 use mcp_auth::introspection::{ClientAuth, ClientKey};
 use mcp_auth::verify::ApiKeys;
-use mcp_auth_dev::{AuthorizationServer, Consent};
+use mcp_auth_dev::{AuthorizationServer, ClientRegistration, Consent};
+use mcp_auth_examples::backup::{BACKUP_URL, backup_app};
 use mcp_auth_examples::notes_server::{ADMIN_ROLE, DEV_ISSUER_PORT, DEV_USER, Notes, app};
 
 #[tokio::main]
@@ -183,6 +192,15 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             if let Some(tenants) = &tenants {
                 builder = builder.tenants(tenants.names.iter().cloned());
             }
+            // The MCP server's own client, which exchanges the caller's token for one whose
+            // audience is the backup API (backup_notes).
+            builder = builder
+                .client(ClientRegistration::confidential(
+                    DEV_EXCHANGE_CLIENT,
+                    DEV_EXCHANGE_SECRET,
+                    Vec::<String>::new(),
+                ))
+                .exchange_policy(DEV_EXCHANGE_CLIENT, [BACKUP_URL]);
             match &introspection {
                 Some(Introspection {
                     id,
@@ -245,8 +263,24 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(tenants) = tenants {
         return serve_tenants(tenants, dev.as_ref(), configure).await;
     }
-    let builder = Notes::builder().resource(configure);
+    // The downstream client: the development server's exchange client, or NOTES_EXCHANGE_CLIENT_ID
+    // with NOTES_EXCHANGE_CLIENT_SECRET at another authorization server.
+    let exchange = match (&dev, exchange_client_from_env()?) {
+        (_, Some(client)) => Some(client),
+        (Some(_), None) => Some(ClientAuth::basic(DEV_EXCHANGE_CLIENT, DEV_EXCHANGE_SECRET)),
+        (None, None) => None,
+    };
+    let mut builder = Notes::builder().resource(configure);
+    if let Some(client) = exchange.clone() {
+        builder = builder.resource(move |r| r.downstream(|d| d.client(client)));
+    }
     let notes = builder.build().await?;
+    // The downstream API backup_notes calls, trusting the same authorization server.
+    let issuer = match (&dev, env_text("NOTES_ISSUER")?) {
+        (Some(dev), _) => dev.issuer().to_owned(),
+        (None, issuer) => issuer.unwrap_or_default(),
+    };
+    let backup = serve_backup(&issuer).await?;
     // NOTES_BIND when the server listens elsewhere than its public URL says (behind a proxy).
     let bind = std::env::var("NOTES_BIND").unwrap_or_else(|_| notes.listen_address().to_owned());
     let listener = tokio::net::TcpListener::bind(&bind)
@@ -259,6 +293,14 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     println!("  MCP endpoint:          {mcp}");
     println!("  Metadata (RFC 9728):   {}", notes.metadata_url());
     println!("  Metrics (Prometheus):  http://{metrics}/metrics");
+    println!(
+        "  Backup API:            {backup} (downstream: backup_notes sends your notes there with a token exchanged for it{})",
+        if exchange.is_some() {
+            ""
+        } else {
+            "; set NOTES_EXCHANGE_CLIENT_ID and NOTES_EXCHANGE_CLIENT_SECRET"
+        }
+    );
     println!(
         "  Audit trail:           tracing target mcp_auth::audit (RUST_LOG=mcp_auth::audit=info), subjects {}",
         if audit_digest {
@@ -350,6 +392,16 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         println!(
             "    -d '{{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{{\"name\":\"create_note\",\"arguments\":{{\"text\":\"hi\"}}}}}}'"
         );
+        println!(
+            "backup_notes sends your notes to the backup API with a token exchanged for it; the receipt shows its sub, aud and act:"
+        );
+        println!("  curl -s {mcp} -H \"Authorization: Bearer $TOKEN\" \\");
+        println!(
+            "    -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \\"
+        );
+        println!(
+            "    -d '{{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tools/call\",\"params\":{{\"name\":\"backup_notes\",\"arguments\":{{}}}}}}'"
+        );
         println!("The public tool about needs no token:");
         println!(
             "  curl -s {mcp} -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \\"
@@ -407,6 +459,42 @@ async fn serve_metrics() -> Result<std::net::SocketAddr, Box<dyn std::error::Err
         }
     });
     Ok(address)
+}
+
+/// The development server's client for token exchange (the MCP server's own client).
+const DEV_EXCHANGE_CLIENT: &str = "notes-mcp";
+/// Its secret: a development value, on loopback only.
+const DEV_EXCHANGE_SECRET: &str = "notes-mcp-dev-secret";
+
+/// `NOTES_EXCHANGE_CLIENT_ID` with `NOTES_EXCHANGE_CLIENT_SECRET`: the MCP server's client at
+/// another authorization server, for token exchange (`client_secret_basic`).
+fn exchange_client_from_env() -> Result<Option<ClientAuth>, Box<dyn std::error::Error>> {
+    match (
+        env_text("NOTES_EXCHANGE_CLIENT_ID")?,
+        env_text("NOTES_EXCHANGE_CLIENT_SECRET")?,
+    ) {
+        (Some(id), Some(secret)) => Ok(Some(ClientAuth::basic(id, secret))),
+        (None, None) => Ok(None),
+        _ => Err("NOTES_EXCHANGE_CLIENT_ID and NOTES_EXCHANGE_CLIENT_SECRET go together".into()),
+    }
+}
+
+/// The backup API at [`BACKUP_URL`] (`http://127.0.0.1:3001/backup`), trusting `issuer`.
+async fn serve_backup(issuer: &str) -> Result<&'static str, Box<dyn std::error::Error>> {
+    let config = fetch_server_config(issuer, DiscoveryKind::Auto).await?;
+    let app = backup_app(BACKUP_URL, config)?;
+    let bind = "127.0.0.1:3001";
+    let listener = tokio::net::TcpListener::bind(bind).await.map_err(|e| {
+        format!(
+            "cannot listen on {bind} for the backup API: {e} (is another notes example running?)"
+        )
+    })?;
+    tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, app).await {
+            tracing::error!(%error, "the backup API stopped");
+        }
+    });
+    Ok(BACKUP_URL)
 }
 
 /// `NOTES_AUDIT_SUBJECT`: `sub` (the default) or `digest`, how the audit trail names callers.

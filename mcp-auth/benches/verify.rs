@@ -7,6 +7,9 @@
 //!
 //! Run: `cargo bench -p mcp-auth --bench verify -- --warm-up-time 1 --measurement-time 3`
 //!
+//! The cost of a downstream token from the cache: `-- downstream/` (`cache-hit` against
+//! `without`), to compare with `verify/cached/*`.
+//!
 //! The cost of the metrics (feature `metrics`, with the Prometheus recorder installed), as
 //! criterion's change against a baseline without them:
 //!
@@ -336,6 +339,77 @@ fn bench(c: &mut Criterion) {
     bench_service(c, &rt, &idp);
     bench_access(c, &rt, &idp);
     bench_dpop(c, &rt, &idp);
+    bench_downstream(c, &rt);
+}
+
+/// A downstream token from the cache (`mcp_auth::downstream`): a handler that asks for one,
+/// against the same handler without, both behind the layer with the token cache on. The
+/// difference is the cost of a hit, to compare with `verify/cached/*` (a verified-token hit).
+fn bench_downstream(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
+    const AUDIENCE: &str = "https://backup.example.com/api";
+    let idp = rt
+        .block_on(
+            AuthorizationServer::builder()
+                .client_credentials("mcp-server", "s3cret")
+                .exchange_policy("mcp-server", [AUDIENCE])
+                .start(),
+        )
+        .expect("dev server");
+    let config = rt
+        .block_on(mcp_auth::discovery::fetch_server_config(
+            idp.issuer(),
+            mcp_auth::discovery::DiscoveryKind::Auto,
+        ))
+        .expect("discovery");
+    let auth = ResourceServer::builder()
+        .resource(
+            ProtectedResource::new(RESOURCE)
+                .authorization_server(config)
+                .downstream(|d| {
+                    d.client(mcp_auth::introspection::ClientAuth::basic(
+                        "mcp-server",
+                        "s3cret",
+                    ))
+                }),
+        )
+        .build()
+        .expect("resource server");
+    let token = idp.token().audience(RESOURCE).scopes(["mcp:read"]).mint();
+    let layer = auth.bearer(RESOURCE);
+    let plain = Router::new()
+        .route(
+            "/mcp",
+            get(|auth: mcp_auth::Auth| async move {
+                auth.subject().map(str::len).unwrap_or(0).to_string()
+            }),
+        )
+        .layer(layer.clone());
+    let exchanging = Router::new()
+        .route(
+            "/mcp",
+            get(|auth: mcp_auth::Auth| async move {
+                let token = auth
+                    .downstream_token(AUDIENCE, &[])
+                    .await
+                    .expect("exchanged");
+                token.secret().len().to_string()
+            }),
+        )
+        .layer(layer);
+    for app in [&plain, &exchanging] {
+        let ok = rt.block_on(app.clone().oneshot(request("GET", &token, Body::empty())));
+        assert_eq!(ok.expect("infallible").status(), 200);
+    }
+    let mut group = c.benchmark_group("downstream");
+    for (name, app) in [("without", &plain), ("cache-hit", &exchanging)] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                rt.block_on(app.clone().oneshot(request("GET", &token, Body::empty())))
+                    .expect("infallible")
+            });
+        });
+    }
+    group.finish();
 }
 
 /// A replay store that never remembers: isolates the proof checks from the `jti` claim.

@@ -546,12 +546,12 @@ impl OutageSource {
 }
 
 impl OutageReport {
-    /// Tells the operator (throttled), through the resource's notices.
-    pub(crate) fn notify(&self, protection: &crate::protection::Protection) {
-        let notices = &protection.notices;
+    /// Tells the operator of `resource` (throttled) through its `notices`: the line of the
+    /// source that failed.
+    pub(crate) fn notify(&self, notices: &crate::notice::Notices, resource: &str) {
         match self.source {
-            OutageSource::BindingStore => notices.store_unavailable(&protection.id, &self.reason),
-            OutageSource::AuthorizationServer => notices.unavailable(&protection.id, &self.reason),
+            OutageSource::BindingStore => notices.store_unavailable(resource, &self.reason),
+            OutageSource::AuthorizationServer => notices.unavailable(resource, &self.reason),
         }
     }
 }

@@ -372,7 +372,7 @@ impl Exchanger {
         let key = cache_key(inbound, audience, scopes);
         let now_ms = millis(self.now());
         if let Some(token) = self.cache.lock().live(&key, now_ms) {
-            crate::telemetry::count(crate::telemetry::DOWNSTREAM, &[("result", "hit")]);
+            crate::metric::count(crate::metric::DOWNSTREAM, &[("result", "hit")]);
             return Ok(token.clone());
         }
         let cell = {
@@ -407,8 +407,8 @@ impl Exchanger {
     ) -> Exchanged {
         let result = self.request(inbound, info, audience, scopes).await;
         let ok = result.is_ok();
-        crate::telemetry::count(
-            crate::telemetry::DOWNSTREAM,
+        crate::metric::count(
+            crate::metric::DOWNSTREAM,
             &[("result", if ok { "exchanged" } else { "error" })],
         );
         let (token, ends) = result?;

@@ -459,7 +459,7 @@ impl IntrospectionVerifier {
             ));
         };
         let response = inner.call(token).await;
-        crate::telemetry::fetched(crate::telemetry::INTROSPECTIONS, response.is_ok());
+        crate::metric::fetched(crate::metric::INTROSPECTIONS, response.is_ok());
         let response = response?;
         let result = inner.evaluate(response);
         match &result {

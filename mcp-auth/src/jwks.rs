@@ -520,7 +520,7 @@ impl JwksCache {
         let task = Arc::clone(inner);
         tokio::spawn(async move {
             let result = task.fetch_and_store().await;
-            crate::telemetry::fetched(crate::telemetry::JWKS_FETCHES, result.is_ok());
+            crate::metric::fetched(crate::metric::JWKS_FETCHES, result.is_ok());
             {
                 let mut state = task.lock_state();
                 state.in_flight = None;

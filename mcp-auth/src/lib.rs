@@ -147,6 +147,7 @@ mod jws;
 pub mod layer;
 pub mod mcp;
 pub mod metadata;
+mod metric;
 mod notice;
 mod pipeline;
 pub mod presets;

@@ -115,8 +115,8 @@ impl Notices {
     /// The binding store could not take or check a binding (it did not answer, or it is full:
     /// `reason` says which, and what to change): requests that need one get `503`.
     pub(crate) fn store_unavailable(&self, resource: &str, reason: &str) {
-        crate::telemetry::count(
-            crate::telemetry::BINDING_STORE_ERRORS,
+        crate::metric::count(
+            crate::metric::BINDING_STORE_ERRORS,
             &[("resource", resource)],
         );
         if let Some(suppressed) = self.store_unavailable.admit() {

@@ -921,7 +921,7 @@ impl Watch {
             );
         };
         tracing::debug!(source = ?report.source, "the request's code met an outage; answered 503");
-        report.notify(protection);
+        report.notify(&protection.notices, &protection.id);
         AuthRejection::unavailable(
             &protection.challenge,
             report.source.description(),

@@ -370,7 +370,8 @@ mod metrics_handles {
     }
 }
 
-/// The names of the metrics (the crate documentation lists them with their labels).
+/// The names of the metrics of the hot path (the crate documentation lists every metric; the
+/// others are in [`crate::metric`]).
 #[cfg(feature = "metrics")]
 pub(crate) const REQUESTS: &str = "mcp_auth_requests_total";
 #[cfg(feature = "metrics")]
@@ -379,11 +380,6 @@ pub(crate) const OPERATIONS: &str = "mcp_auth_operations_total";
 pub(crate) const TOKEN_CACHE: &str = "mcp_auth_token_cache_total";
 #[cfg(feature = "metrics")]
 pub(crate) const VERIFY_SECONDS: &str = "mcp_auth_verify_duration_seconds";
-pub(crate) const JWKS_FETCHES: &str = "mcp_auth_jwks_fetches_total";
-pub(crate) const DISCOVERY_FETCHES: &str = "mcp_auth_discovery_fetches_total";
-pub(crate) const INTROSPECTIONS: &str = "mcp_auth_introspection_requests_total";
-pub(crate) const BINDING_STORE_ERRORS: &str = "mcp_auth_binding_store_errors_total";
-pub(crate) const DOWNSTREAM: &str = "mcp_auth_token_exchanges_total";
 
 #[cfg(feature = "metrics")]
 impl Telemetry {
@@ -410,6 +406,7 @@ pub(crate) struct Started(#[cfg(feature = "metrics")] Option<std::time::Instant>
 
 /// One probe of the verifier's caches in this many is timed: a hit costs about 100 ns, and
 /// reading the clock twice for each would cost half as much again.
+#[cfg(feature = "metrics")]
 pub(crate) const HIT_SAMPLING: u32 = 16;
 
 impl Telemetry {
@@ -423,7 +420,7 @@ impl Telemetry {
     }
 
     /// Marks the start of a probe of the verifier's caches: timed one time in
-    /// [`HIT_SAMPLING`].
+    /// `HIT_SAMPLING`.
     #[inline]
     pub(crate) fn start_probe(&self) -> Started {
         #[cfg(feature = "metrics")]
@@ -471,27 +468,6 @@ impl Telemetry {
         #[cfg(feature = "metrics")]
         self.handles().cache_miss.increment(1);
     }
-}
-
-/// Increments the counter `name` with `labels` (registered at each call: for rare events).
-#[inline]
-pub(crate) fn count(name: &'static str, labels: &[(&'static str, &str)]) {
-    #[cfg(feature = "metrics")]
-    {
-        let labels: Vec<metrics::Label> = labels
-            .iter()
-            .map(|(key, value)| metrics::Label::new(*key, (*value).to_owned()))
-            .collect();
-        metrics::counter!(name, labels).increment(1);
-    }
-    #[cfg(not(feature = "metrics"))]
-    let _ = (name, labels);
-}
-
-/// A fetch (`JWKS_FETCHES`, `DISCOVERY_FETCHES`, `INTROSPECTIONS`) ended: `ok` or `error`.
-#[inline]
-pub(crate) fn fetched(name: &'static str, ok: bool) {
-    count(name, &[("result", if ok { "ok" } else { "error" })]);
 }
 
 #[cfg(test)]

@@ -201,7 +201,7 @@ impl ServerConfigFetcher {
         kind: DiscoveryKind,
     ) -> Result<AuthServerConfig, DiscoveryError> {
         let result = self.fetch_urls(issuer, kind).await;
-        crate::telemetry::fetched(crate::telemetry::DISCOVERY_FETCHES, result.is_ok());
+        crate::metric::fetched(crate::metric::DISCOVERY_FETCHES, result.is_ok());
         result
     }
 

@@ -209,7 +209,7 @@ impl Binder {
     ) -> Response {
         if let Some(report) = outage.as_deref().and_then(Outage::report) {
             tracing::debug!(source = ?report.source, "the request's code met an outage; answered 503");
-            report.notify(&self.protection);
+            report.notify(&self.protection.notices, &self.protection.id);
             return self.retry_later(report.source.description(), id, report.retry_after);
         }
         if let Some(issued) = response.headers().get(&SESSION_HEADER)
@@ -322,7 +322,7 @@ pub(crate) fn watch_events(
             // Whatever came (a chunk, the end), the answer is withheld: the call ends with an
             // error naming the binding store instead.
             tracing::debug!(source = ?report.source, "the request's code met an outage; stream ended");
-            report.notify(&state.protection);
+            report.notify(&state.protection.notices, &state.protection.id);
             state.ended = true;
             return Some((Ok(unavailable_event(&state.id, report.source)), state));
         }
