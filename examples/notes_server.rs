@@ -575,6 +575,7 @@ mod tests {
             tools,
             [
                 "about",
+                "backup_notes",
                 "create_note",
                 "draft_note",
                 "export_notes",

@@ -11,7 +11,8 @@
 //! * [`Grant::JwtBearer`] (RFC 7523 §2.1): the inbound token as the `assertion`;
 //! * [`Grant::OnBehalfOf`]: Entra ID's on-behalf-of flow, the JWT-bearer grant with
 //!   `requested_token_use=on_behalf_of`; Entra takes the audience as a scope, so without scopes
-//!   the request asks for `{audience}/.default`, and no `resource` is sent.
+//!   the request asks for `{audience}/.default`, and no `resource` is sent (with scopes, give
+//!   them fully qualified: `api://backup/write`).
 //!
 //! The client authenticates as the resource server's client at the authorization server
 //! ([`ClientAuth`]: `client_secret_basic`, `client_secret_post`, `private_key_jwt`), at the
@@ -26,7 +27,10 @@
 //! * An entry ends a leeway (30 s) before the exchanged token's expiry, and never after the
 //!   inbound token's: a downstream call is never made with a token the caller could no longer
 //!   have obtained. A token without `expires_in` is used once, not cached.
-//! * Concurrent misses for one key make one exchange; the others wait for it.
+//! * The token endpoint answers over a client that follows no redirect, and only the issuer of
+//!   the caller's token gets the caller's token.
+//! * Concurrent misses for one key make one exchange; the others wait for it. An error is not
+//!   cached: the next call tries again.
 //! * Bounded in entries (oldest evicted first: a cache may forget).
 //! * An authorization server that refuses, fails or does not answer within the timeout is a
 //!   [`DownstreamError`]: never a hang, never the inbound token instead.
@@ -196,8 +200,7 @@ pub enum DownstreamError {
         "the resource has no downstream client: configure one with ProtectedResource::downstream(|d| d.client(ClientAuth::..))"
     )]
     NotConfigured,
-    /// The request has no verified token to exchange (an anonymous public operation, or a
-    /// static API key).
+    /// The request's credential cannot be exchanged (a static API key).
     #[error(
         "the request has no access token to exchange (a public operation or an API key): downstream calls need a signed-in caller"
     )]
@@ -254,7 +257,20 @@ impl axum::response::IntoResponse for DownstreamError {
                 (StatusCode::INTERNAL_SERVER_ERROR, "server_error")
             }
         };
-        let body = serde_json::json!({"error": error, "error_description": self.to_string()});
+        // The authorization server's own description stays in the server's log: it may name
+        // its client or its policy.
+        tracing::debug!(error = %self, "no downstream token");
+        let description = match &self {
+            Self::Refused { error, .. } => {
+                format!("the authorization server refused a token for the downstream API ({error})")
+            }
+            Self::Unavailable { .. } => {
+                "the authorization server could not issue a token for a downstream API; retry later"
+                    .into()
+            }
+            other => other.to_string(),
+        };
+        let body = serde_json::json!({"error": error, "error_description": description});
         let mut response = (status, axum::Json(body)).into_response();
         if let Self::Unavailable { retry_after, .. } = &self {
             response.headers_mut().insert(
@@ -277,6 +293,28 @@ pub(crate) struct Exchanger {
     cache: ExpiringMap<DownstreamToken>,
     /// The exchanges under way, by cache key: later callers wait for the first.
     in_flight: Mutex<HashMap<Digest, Arc<tokio::sync::OnceCell<Exchanged>>>>,
+}
+
+/// Removes an in-flight cell from its map when the caller that holds this goes away, if no
+/// other caller waits on it and it is still the map's cell for the key.
+struct Leave<'a> {
+    map: &'a Mutex<HashMap<Digest, Arc<tokio::sync::OnceCell<Exchanged>>>>,
+    key: Digest,
+    cell: &'a Arc<tokio::sync::OnceCell<Exchanged>>,
+}
+
+impl Drop for Leave<'_> {
+    fn drop(&mut self) {
+        let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
+        // Two references: the map's and this caller's. More: another caller still waits.
+        if map
+            .get(&self.key)
+            .is_some_and(|c| Arc::ptr_eq(c, self.cell))
+            && Arc::strong_count(self.cell) <= 2
+        {
+            map.remove(&self.key);
+        }
+    }
 }
 
 /// What one exchange gave every caller that waited for it.
@@ -326,9 +364,17 @@ impl Exchanger {
                 "max_entries and timeout must be above zero",
             ));
         }
+        if matches!(client, ClientAuth::Bearer(_)) {
+            return Err(crate::ConfigError::invalid(
+                "downstream.client",
+                "a token endpoint authenticates clients with client_secret_basic, client_secret_post or private_key_jwt, not a bearer token",
+            ));
+        }
+        // A discovered server's own endpoint; the given one only for servers without metadata:
+        // a caller's token goes to its issuer's token endpoint, never another's.
         let mut endpoints = HashMap::new();
         for (issuer, discovered) in issuers {
-            if let Some(endpoint) = options.token_endpoint.clone().or(discovered) {
+            if let Some(endpoint) = discovered.or_else(|| options.token_endpoint.clone()) {
                 endpoints.insert(issuer, endpoint);
             }
         }
@@ -382,18 +428,23 @@ impl Exchanger {
                 .unwrap_or_else(PoisonError::into_inner);
             Arc::clone(in_flight.entry(key).or_default())
         };
-        let result = cell
-            .get_or_init(|| self.exchange(key, inbound, info, audience, scopes))
-            .await
-            .clone();
-        let mut in_flight = self
-            .in_flight
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if in_flight.get(&key).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
-            in_flight.remove(&key);
-        }
-        result
+        // Whether it completes or its caller goes away, the cell leaves the map with its last
+        // waiter: the map holds exchanges under way, nothing else.
+        let _leave = Leave {
+            map: &self.in_flight,
+            key,
+            cell: &cell,
+        };
+        cell.get_or_init(|| async {
+            // A caller that came just after an exchange ended finds its token cached.
+            let now_ms = millis(self.now());
+            if let Some(token) = self.cache.lock().live(&key, now_ms) {
+                return Ok(token.clone());
+            }
+            self.exchange(key, inbound, info, audience, scopes).await
+        })
+        .await
+        .clone()
     }
 
     /// One request to the token endpoint; a token that may be served again is cached.
@@ -563,9 +614,10 @@ impl Exchanger {
                 reason: "an empty access_token".into(),
             });
         }
+        // A lifetime beyond a year is taken as a year (and cannot overflow the clock).
         let ends = token
             .expires_in
-            .map(|seconds| self.now() + Duration::from_secs(seconds));
+            .map(|seconds| self.now() + Duration::from_secs(seconds.min(365 * 24 * 3600)));
         Ok((
             DownstreamToken {
                 access_token: Arc::from(token.access_token),
@@ -614,6 +666,28 @@ mod tests {
             cache_key("t", "a", &["x y"]),
             cache_key("t", "a", &["x", "y"])
         );
+    }
+
+    #[test]
+    fn the_last_caller_to_leave_takes_the_in_flight_cell_with_it() {
+        let map: Mutex<HashMap<Digest, Arc<tokio::sync::OnceCell<Exchanged>>>> =
+            Mutex::default();
+        let key = [7u8; 32];
+        let first = Arc::clone(map.lock().unwrap().entry(key).or_default());
+        let second = Arc::clone(map.lock().unwrap().entry(key).or_default());
+        drop(Leave {
+            map: &map,
+            key,
+            cell: &first,
+        });
+        drop(first);
+        assert!(map.lock().unwrap().contains_key(&key), "the second still waits");
+        drop(Leave {
+            map: &map,
+            key,
+            cell: &second,
+        });
+        assert!(map.lock().unwrap().is_empty(), "cancelled or done, nothing is left");
     }
 
     #[test]

@@ -25,9 +25,10 @@ pub(crate) struct Authenticated {
     pub(crate) info: AuthInfo,
     /// The layer that verified the token (one allocation per layer, shared by its requests).
     pub(crate) layer: Arc<LayerContext>,
-    /// Where the request's state handles record a binding they could not make or check; the
-    /// layer that set it answers `503` then (see `binding::Outage`). Only with the `rmcp`
-    /// feature, the only way to state handles.
+    /// Where the request's code records what could not answer it (a binding its state handles
+    /// could not make or check, a downstream exchange); the layer that set it answers `503`
+    /// then (see `binding::Outage`). With the `rmcp` feature (the only way to state handles),
+    /// or at a resource that exchanges tokens.
     pub(crate) outage: Option<Arc<crate::binding::Outage>>,
     /// The verified token itself, kept only when the resource exchanges tokens for downstream
     /// APIs (see [`crate::downstream`]); never in a log line or a `Debug` form.
@@ -74,7 +75,7 @@ impl Authenticated {
             retry_after,
         }) = &result
         {
-            protection.notices.unavailable(&protection.id, reason);
+            // The layer tells the operator when it answers the 503.
             if let Some(outage) = &self.outage {
                 outage.record_unavailable(
                     crate::binding::OutageSource::AuthorizationServer,
@@ -210,9 +211,11 @@ impl<R> Auth<R> {
     /// # Errors
     ///
     /// [`DownstreamError`]: the resource has no downstream client, the request no token to
-    /// exchange (an API key, a public operation), or the authorization server refused, failed
-    /// or did not answer in time. As a handler's error it answers `503` with `Retry-After` for
-    /// an unavailable authorization server, `502` for a refused exchange.
+    /// exchange (an API key), or the authorization server refused, failed or did not answer in
+    /// time. As a handler's error it answers `502` for a refused exchange. An authorization
+    /// server that was unavailable is also recorded with the request: the layer answers `503`
+    /// with `Retry-After`, whatever the handler returns (for an answer already streaming, the
+    /// stream ends with an error event).
     pub async fn downstream_token(
         &self,
         audience: &str,

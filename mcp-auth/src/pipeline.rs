@@ -663,7 +663,7 @@ fn scoped(config: &LayerConfig, info: AuthInfo) -> Result<Authenticated, Rejecte
     Ok(Authenticated {
         info,
         layer: Arc::clone(&config.context),
-        outage: watch_outage(),
+        outage: watch_outage(protection),
         token: None,
     })
 }
@@ -881,9 +881,10 @@ fn attach(request: &mut Request<Body>, authenticated: Authenticated) -> Option<W
     watch
 }
 
-/// The outage record of a request whose code may use state handles (only rmcp tools can).
-fn watch_outage() -> Option<Arc<Outage>> {
-    cfg!(feature = "rmcp").then(Arc::default)
+/// The outage record of a request whose code may meet an outage: state handles (only rmcp
+/// tools have them) or a downstream exchange.
+fn watch_outage(protection: &Protection) -> Option<Arc<Outage>> {
+    (cfg!(feature = "rmcp") || protection.downstream.is_some()).then(Arc::default)
 }
 
 /// What a request passed on without MCP mode needs to turn its answer into `503` when its code

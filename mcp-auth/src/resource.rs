@@ -500,7 +500,9 @@ impl ResourceServerBuilder {
     }
 
     /// The HTTP client for JWKS and introspection requests (and, for a `#[mcp_resource]`,
-    /// discovery).
+    /// discovery). Token exchanges for downstream APIs ([`crate::downstream`]) use a client of
+    /// their own that follows no redirect: a redirect would re-send the caller's token and the
+    /// client's secret elsewhere.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self
@@ -719,12 +721,9 @@ fn build_resource(
                 };
                 (server.issuer().to_owned(), endpoint)
             });
-            let http = match context.http {
-                Some(http) => http.clone(),
-                None => crate::http_client::no_redirect_client().map_err(|e| {
-                    ConfigError::invalid("downstream", format!("no HTTP client: {e}"))
-                })?,
-            };
+            // Never the application's client: its redirect policy may re-send the form.
+            let http = crate::http_client::no_redirect_client()
+                .map_err(|e| ConfigError::invalid("downstream", format!("no HTTP client: {e}")))?;
             let clock = context.clock.map_or_else(crate::clock::system, Arc::clone);
             Some(Arc::new(crate::downstream::Exchanger::new(
                 options, issuers, http, clock,

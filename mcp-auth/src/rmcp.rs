@@ -127,7 +127,8 @@ pub fn state_handles(
 /// An `internal_error` when the request did not pass through the layer, or the token could not
 /// be had (the message says why, naming no token). Behind the layer, an authorization server
 /// that is unavailable never reaches the client as this error: the layer answers `503` with
-/// `Retry-After` instead, whatever the tool returns.
+/// `Retry-After` instead, whatever the tool returns (an answer already streaming as
+/// server-sent events ends with an error event).
 pub async fn downstream_token(
     ctx: &RequestContext<RoleServer>,
     audience: &str,
@@ -139,7 +140,14 @@ pub async fn downstream_token(
         .await
         .map_err(|error| {
             tracing::debug!(%error, "no downstream token");
-            ErrorData::internal_error(error.to_string(), None)
+            // The authorization server's description stays in the log.
+            let message = match &error {
+                crate::downstream::DownstreamError::Refused { error, .. } => format!(
+                    "the authorization server refused a token for the downstream API ({error})"
+                ),
+                other => other.to_string(),
+            };
+            ErrorData::internal_error(message, None)
         })
 }
 

@@ -129,7 +129,16 @@ async fn a_key_from_the_file_is_decided_like_a_token_with_its_scopes() {
         .map(|t| t["name"].as_str().unwrap())
         .collect();
     tools.sort_unstable();
-    assert_eq!(tools, ["about", "export_notes", "list_notes", "whoami"]);
+    assert_eq!(
+        tools,
+        [
+            "about",
+            "backup_notes",
+            "export_notes",
+            "list_notes",
+            "whoami"
+        ]
+    );
     let me = rpc_result(app.call(READ_KEY, "whoami", json!({})).await).await;
     assert_eq!(
         me["result"]["structuredContent"],

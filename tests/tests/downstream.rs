@@ -13,7 +13,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use std::collections::HashMap;
+
 use axum::Router;
+use axum::extract::Query;
 use axum::routing::post;
 use mcp_auth::clock::{ManualClock, SharedClock};
 use mcp_auth::discovery::{AuthServerConfig, DiscoveryKind, fetch_server_config};
@@ -171,10 +174,13 @@ impl Exchanging {
         let app = Router::new()
             .route(
                 "/api",
-                post(move |auth: Auth| {
+                post(move |auth: Auth, query: Query<HashMap<String, String>>| {
                     let record = Arc::clone(&record);
                     async move {
-                        let answer = match auth.downstream_token(&audience, &[]).await {
+                        // `?scope=a b`: the scopes asked for.
+                        let scope = query.get("scope").cloned().unwrap_or_default();
+                        let scopes: Vec<&str> = scope.split_whitespace().collect();
+                        let answer = match auth.downstream_token(&audience, &scopes).await {
                             Ok(token) => {
                                 format!("{:?}|{}", token.expires_at(), token.secret().len())
                             }
@@ -215,9 +221,15 @@ impl Exchanging {
     }
 
     async fn call(&self, token: &str) -> (StatusCode, String) {
+        self.call_for(token, "").await
+    }
+
+    /// A call whose handler asks for `scope` (space-separated).
+    async fn call_for(&self, token: &str, scope: &str) -> (StatusCode, String) {
+        let scope: String = url::form_urlencoded::byte_serialize(scope.as_bytes()).collect();
         let response = self
             .http
-            .post(&self.url)
+            .post(format!("{}?scope={scope}", self.url))
             .bearer_auth(token)
             .send()
             .await
@@ -240,7 +252,7 @@ fn with_secret(
     builder.client_credentials(CLIENT, SECRET)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_concurrent_calls_for_one_caller_and_audience_make_one_exchange() {
     let api = Arc::new(Exchanging::start(None, basic, with_secret).await);
     let token = api.token(Duration::from_secs(3600));
@@ -266,6 +278,24 @@ async fn a_thousand_concurrent_calls_for_one_caller_and_audience_make_one_exchan
         .mint();
     api.call(&other).await;
     assert_eq!(api.exchanges(), 2);
+}
+
+#[tokio::test]
+async fn other_scopes_are_another_token_and_the_order_of_scopes_is_not() {
+    let api = Exchanging::start(None, basic, with_secret).await;
+    let token = api.token(Duration::from_secs(3600));
+    api.call_for(&token, "").await;
+    assert_eq!(api.exchanges(), 1);
+    let (status, body) = api.call_for(&token, "backup:read backup:write").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(api.exchanges(), 2, "other scopes: another exchange");
+    api.call_for(&token, "backup:write backup:read").await;
+    api.call_for(&token, "").await;
+    assert_eq!(
+        api.exchanges(),
+        2,
+        "the same scopes in another order, and none: cached"
+    );
 }
 
 #[tokio::test]
@@ -417,7 +447,12 @@ async fn each_client_authentication_method_exchanges_against_the_development_ser
     // A wrong secret is a refusal, named as such.
     let wrong = |o: DownstreamOptions| o.client(ClientAuth::basic(CLIENT, "wrong"));
     let api = Exchanging::start(None, wrong, with_secret).await;
-    let (_, body) = api.call(&api.token(Duration::from_secs(600))).await;
+    let (status, body) = api.call(&api.token(Duration::from_secs(600))).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the handler answers the error: {body}"
+    );
     assert!(
         body.contains("refused the exchange: invalid_client"),
         "{body}"

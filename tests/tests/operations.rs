@@ -229,7 +229,13 @@ async fn lists_show_each_caller_what_it_may_use_in_every_revision() {
     for revision in REVISIONS {
         assert_eq!(
             app.list(&reader, revision, "tools/list").await,
-            names(&["about", "export_notes", "list_notes", "whoami"]),
+            names(&[
+                "about",
+                "backup_notes",
+                "export_notes",
+                "list_notes",
+                "whoami"
+            ]),
             "{revision}"
         );
         assert_eq!(
@@ -247,6 +253,7 @@ async fn lists_show_each_caller_what_it_may_use_in_every_revision() {
             app.list(&admin, revision, "tools/list").await,
             names(&[
                 "about",
+                "backup_notes",
                 "create_note",
                 "draft_note",
                 "export_notes",
@@ -412,7 +419,13 @@ async fn lists_in_event_stream_answers_are_filtered_too() {
         tools.sort_unstable();
         assert_eq!(
             tools,
-            ["about", "export_notes", "list_notes", "whoami"],
+            [
+                "about",
+                "backup_notes",
+                "export_notes",
+                "list_notes",
+                "whoami"
+            ],
             "{revision}"
         );
     }
@@ -690,7 +703,13 @@ async fn what_a_review_found_stays_closed() {
         tools.sort_unstable();
         assert_eq!(
             tools,
-            ["about", "export_notes", "list_notes", "whoami"],
+            [
+                "about",
+                "backup_notes",
+                "export_notes",
+                "list_notes",
+                "whoami"
+            ],
             "id {id}"
         );
     }

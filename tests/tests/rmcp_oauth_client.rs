@@ -330,7 +330,13 @@ async fn flow() {
     tools.sort();
     assert_eq!(
         tools,
-        ["about", "export_notes", "list_notes", "whoami"],
+        [
+            "about",
+            "backup_notes",
+            "export_notes",
+            "list_notes",
+            "whoami"
+        ],
         "a read:notes token is shown only the tools it may call"
     );
     let me = call(&client, "whoami", json!({})).await.unwrap();
@@ -414,6 +420,7 @@ async fn flow() {
         tools,
         [
             "about",
+            "backup_notes",
             "create_note",
             "draft_note",
             "export_notes",
@@ -723,6 +730,7 @@ async fn prompt_and_template_step_up(revision: &ProtocolVersion) {
         tools,
         [
             "about",
+            "backup_notes",
             "create_note",
             "draft_note",
             "export_notes",

@@ -371,7 +371,13 @@ async fn ts_sdk_client_completes_oauth_and_steps_up_against_the_notes_server() {
     // What the client got.
     assert_eq!(
         outcome.tools,
-        ["about", "export_notes", "list_notes", "whoami"],
+        [
+            "about",
+            "backup_notes",
+            "export_notes",
+            "list_notes",
+            "whoami"
+        ],
         "the read:notes token is shown only the tools it may call"
     );
     assert_eq!(outcome.whoami.subject.as_deref(), Some(DEV_USER));
