@@ -25,7 +25,7 @@ use axum::routing::{get, post};
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{DecodingKey, Validation};
-use mcp_auth::mcp::McpAccess;
+use mcp_auth::mcp::{McpAccess, Operation};
 use mcp_auth::verify::TokenVerifier;
 use mcp_auth::verify::{JwtVerifier, TokenCacheOptions, VerifyOptions};
 use mcp_auth::{ProtectedResource, ResourceServer};
@@ -219,7 +219,7 @@ fn bench_service(c: &mut Criterion, rt: &tokio::runtime::Runtime, idp: &Authoriz
         )
         .layer(
             auth.bearer(RESOURCE)
-                .mcp(McpAccess::new().tool("echo", ["mcp:read"])),
+                .mcp(McpAccess::new().scopes(Operation::tool("echo"), ["mcp:read"])),
         );
     let mut group = c.benchmark_group("mcp-peek");
     for (label, size) in [("1KB", 1024usize), ("1MB", 1024 * 1024)] {
@@ -268,12 +268,13 @@ fn bench_access(c: &mut Criterion, rt: &tokio::runtime::Runtime, idp: &Authoriza
         serde_json::json!({"jsonrpc": "2.0", "id": 1, "result": {"tools": tools}}).to_string();
     let table = (0..100).fold(McpAccess::new(), |access, i| {
         let scope = if i % 2 == 0 { "mcp:read" } else { "mcp:write" };
-        access.tool(format!("tool_{i}"), [scope])
+        access.scopes(Operation::tool(format!("tool_{i}")), [scope])
     });
     let table = (0..10).fold(table, |access, i| {
-        access
-            .resource_template(&format!("notes://kind{i}/{{id}}"), ["mcp:read"])
-            .expect("template")
+        access.scopes(
+            Operation::resource_template(&format!("notes://kind{i}/{{id}}")).expect("template"),
+            ["mcp:read"],
+        )
     });
     let table = table.roles(mcp_auth::mcp::Operation::tool("tool_99"), ["admin"]);
     let auth = server(idp, TokenCacheOptions::default());

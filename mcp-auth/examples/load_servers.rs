@@ -26,7 +26,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{DecodingKey, Validation};
-use mcp_auth::mcp::McpAccess;
+use mcp_auth::mcp::{McpAccess, Operation};
 use mcp_auth::verify::TokenCacheOptions;
 use mcp_auth::verify::TokenVerifier;
 use mcp_auth::{ProtectedResource, ResourceServer};
@@ -226,9 +226,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .layer(middleware::from_fn_with_state(hand(true)?, hand_check)),
         "mcp-ours" => {
             let auth = ours(true)?;
-            Router::new()
-                .route_service(path, mcp_service())
-                .layer(auth.bearer(&id).mcp(McpAccess::new().tool("echo", [SCOPE])))
+            Router::new().route_service(path, mcp_service()).layer(
+                auth.bearer(&id)
+                    .mcp(McpAccess::new().scopes(Operation::tool("echo"), [SCOPE])),
+            )
         }
         other => return Err(format!("unknown mode {other}").into()),
     };

@@ -588,7 +588,7 @@ impl Outage {
 
 /// A new state handle: 32 bytes from the operating system's CSPRNG, base64url without padding
 /// (43 characters).
-pub fn new_handle() -> String {
+pub(crate) fn new_handle() -> String {
     use base64::Engine as _;
     let mut bytes = [0u8; 32];
     // The OS CSPRNG does not fail on supported platforms; if it ever does, a handle from a

@@ -670,8 +670,7 @@ mod tests {
 
     #[test]
     fn the_last_caller_to_leave_takes_the_in_flight_cell_with_it() {
-        let map: Mutex<HashMap<Digest, Arc<tokio::sync::OnceCell<Exchanged>>>> =
-            Mutex::default();
+        let map: Mutex<HashMap<Digest, Arc<tokio::sync::OnceCell<Exchanged>>>> = Mutex::default();
         let key = [7u8; 32];
         let first = Arc::clone(map.lock().unwrap().entry(key).or_default());
         let second = Arc::clone(map.lock().unwrap().entry(key).or_default());
@@ -681,13 +680,19 @@ mod tests {
             cell: &first,
         });
         drop(first);
-        assert!(map.lock().unwrap().contains_key(&key), "the second still waits");
+        assert!(
+            map.lock().unwrap().contains_key(&key),
+            "the second still waits"
+        );
         drop(Leave {
             map: &map,
             key,
             cell: &second,
         });
-        assert!(map.lock().unwrap().is_empty(), "cancelled or done, nothing is left");
+        assert!(
+            map.lock().unwrap().is_empty(),
+            "cancelled or done, nothing is left"
+        );
     }
 
     #[test]

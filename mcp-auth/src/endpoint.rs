@@ -9,13 +9,13 @@
 //!
 //! ```no_run
 //! # use mcp_auth::mcp_resource;
-//! # use mcp_auth::mcp::McpAccess;
+//! # use mcp_auth::mcp::{McpAccess, Operation};
 //! #[mcp_resource(id = "http://127.0.0.1:3000/mcp", issuer = "https://auth.example.com", scopes = ["read:notes"])]
 //! struct Notes;
 //!
 //! # async fn run(service: axum::routing::Router) -> Result<(), Box<dyn std::error::Error>> {
 //! let notes = Notes::builder().build().await?;
-//! let app = notes.mcp_router(service, McpAccess::new().tool("list_notes", ["read:notes"]));
+//! let app = notes.mcp_router(service, McpAccess::new().scopes(Operation::tool("list_notes"), ["read:notes"]));
 //! let listener = tokio::net::TcpListener::bind(notes.listen_address()).await?;
 //! axum::serve(listener, app).await?;
 //! # Ok(()) }

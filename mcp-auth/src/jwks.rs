@@ -681,15 +681,6 @@ impl CacheInner {
 
 // Read-only checks for the verified-token cache (`verify/token_cache.rs`).
 impl JwksCache {
-    /// Whether the current key set holds a key with this `kid` (no fetch).
-    pub fn has_key(&self, kid: &str) -> bool {
-        self.inner
-            .snapshot()
-            .keys
-            .iter()
-            .any(|k| k.kid.as_deref() == Some(kid))
-    }
-
     /// Whether the current key set, fresh at `now` (Unix seconds), still holds the key that
     /// verifies `alg` tokens with this `kid`, with that set's generation; `None` when the set is
     /// due for a refresh (the caller takes the full path).

@@ -57,7 +57,7 @@ type MakeRouter<R> = Arc<dyn Fn(&ResourceAuth<R>) -> Router + Send + Sync>;
 ///
 /// ```no_run
 /// # use mcp_auth::mcp_resource;
-/// # use mcp_auth::mcp::McpAccess;
+/// # use mcp_auth::mcp::{McpAccess, Operation};
 /// use mcp_auth::Tenants;
 ///
 /// #[mcp_resource(
@@ -76,7 +76,7 @@ type MakeRouter<R> = Arc<dyn Fn(&ResourceAuth<R>) -> Router + Send + Sync>;
 ///     .build()?;
 /// // `/0d6b4f55-…/mcp` is that tenant's endpoint, its metadata at
 /// // `/.well-known/oauth-protected-resource/0d6b4f55-…/mcp`.
-/// let app = tenants.mcp_router(service, McpAccess::new().tool("list_notes", ["read:notes"]));
+/// let app = tenants.mcp_router(service, McpAccess::new().scopes(Operation::tool("list_notes"), ["read:notes"]));
 /// let listener = tokio::net::TcpListener::bind("0.0.0.0:3000").await?;
 /// axum::serve(listener, app).await?;
 /// # Ok(()) }

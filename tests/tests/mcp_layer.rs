@@ -6,7 +6,7 @@ use axum::body::Bytes;
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use axum::routing::post;
-use mcp_auth::mcp::McpAccess;
+use mcp_auth::mcp::{McpAccess, Operation};
 use mcp_auth::{Auth, BearerLayer, ProtectedResource, ResourceServer};
 use mcp_auth_dev::AuthorizationServer;
 use mcp_auth_tests::challenge_parser::assert_valid_bearer;
@@ -65,8 +65,11 @@ impl Mcp {
             }
         };
         let scopes = McpAccess::new()
-            .tool("write_file", ["files:write"])
-            .tool("admin_tool", ["files:write", "files:admin"]);
+            .scopes(Operation::tool("write_file"), ["files:write"])
+            .scopes(
+                Operation::tool("admin_tool"),
+                ["files:write", "files:admin"],
+            );
         let app = Router::new()
             .route(
                 "/mcp",
@@ -241,7 +244,7 @@ async fn oversized_bodies_are_refused_with_413() {
 
 #[tokio::test]
 async fn mcp_max_body_bytes_sets_the_limit_whether_set_before_or_after_mcp_mode() {
-    let scopes = McpAccess::new().tool("write_file", ["files:write"]);
+    let scopes = McpAccess::new().scopes(Operation::tool("write_file"), ["files:write"]);
     let after = |layer: BearerLayer| layer.mcp_max_body_bytes(1024);
     let before = move |layer: BearerLayer| layer.mcp_max_body_bytes(1024).mcp(scopes);
     for mcp in [Mcp::start_with(after).await, Mcp::start_with(before).await] {

@@ -14,7 +14,7 @@ use axum::Router;
 use axum::routing::post;
 use mcp_auth::ResourceAuth;
 use mcp_auth::discovery::{DiscoveryKind, fetch_server_config};
-use mcp_auth::mcp::McpAccess;
+use mcp_auth::mcp::{McpAccess, Operation};
 use mcp_auth_dev::AuthorizationServer;
 use mcp_auth_examples::notes_server::{ADMIN_ROLE, NoteStore, Notes, NotesServer, app};
 use mcp_auth_tests::challenge_parser::assert_valid_bearer;
@@ -456,7 +456,7 @@ async fn a_filtered_page_keeps_the_servers_cursor() {
     let access = (0..6)
         .filter(|i| i % 2 == 1)
         .fold(McpAccess::new(), |access, i| {
-            access.tool(format!("tool_{i}"), ["write:notes"])
+            access.scopes(Operation::tool(format!("tool_{i}")), ["write:notes"])
         });
     spawn(listener, notes.mcp_router(server, access));
     let app = App {

@@ -64,7 +64,7 @@ type TransformFn =
 /// let config = ServerConfigFetcher::new()
 ///     .timeout(Duration::from_secs(5))
 ///     // Entra's `common` document says `{tenantid}` where the tenant belongs.
-///     .transform(move |_issuer, mut raw| {
+///     .transform(move |_issuer, mut raw| async move {
 ///         if let Some(iss) = raw.get_mut("issuer") {
 ///             let fixed = iss.as_str().unwrap_or_default().replace("{tenantid}", tenant);
 ///             *iss = fixed.into();
@@ -137,33 +137,20 @@ impl ServerConfigFetcher {
     }
 
     /// Rewrites the raw JSON object before it is parsed and its `issuer` compared. The hook gets
-    /// the configured issuer and the document; an `Err` fails the fetch with
-    /// [`DiscoveryError::Transform`]. Replaces any earlier transform (sync or async).
-    pub fn transform<F>(mut self, transform: F) -> Self
-    where
-        F: Fn(&str, Value) -> Result<Value, String> + Send + Sync + 'static,
-    {
-        self.transform = Some(Arc::new(move |issuer: String, raw: Value| {
-            let result = transform(&issuer, raw);
-            Box::pin(std::future::ready(result)) as BoxFuture<'static, _>
-        }));
-        self
-    }
-
-    /// Like [`transform`](Self::transform), but the hook is async (for example to look
-    /// something up); it is awaited before parsing. The issuer is passed as an owned `String`
-    /// so the future can keep it. Replaces any earlier transform (sync or async).
+    /// the configured issuer (owned, so that its future can keep it) and the document, and is
+    /// awaited (it may look something up); an `Err` fails the fetch with
+    /// [`DiscoveryError::Transform`]. Replaces any earlier transform.
     ///
     /// ```
     /// use mcp_auth::discovery::ServerConfigFetcher;
     ///
-    /// let fetcher = ServerConfigFetcher::new().transform_async(|issuer, mut raw| async move {
+    /// let fetcher = ServerConfigFetcher::new().transform(|issuer, mut raw| async move {
     ///     raw["issuer"] = issuer.into();
     ///     Ok(raw)
     /// });
     /// # let _ = fetcher;
     /// ```
-    pub fn transform_async<F, Fut>(mut self, transform: F) -> Self
+    pub fn transform<F, Fut>(mut self, transform: F) -> Self
     where
         F: Fn(String, Value) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Value, String>> + Send + 'static,

@@ -101,10 +101,10 @@ struct Need {
 /// use mcp_auth::mcp::{McpAccess, Operation};
 ///
 /// let access = McpAccess::new()
-///     .tool("create_note", ["write:notes"])
-///     .prompt("summarize_notes", ["read:notes"])
-///     .resource("notes://stats", ["read:notes"])
-///     .resource_template("notes://note/{id}", ["read:notes"])?
+///     .scopes(Operation::tool("create_note"), ["write:notes"])
+///     .scopes(Operation::prompt("summarize_notes"), ["read:notes"])
+///     .scopes(Operation::resource("notes://stats"), ["read:notes"])
+///     .scopes(Operation::resource_template("notes://note/{id}")?, ["read:notes"])
 ///     .roles(Operation::tool("purge_notes"), ["notes-admin"])
 ///     .public(Operation::tool("about"));
 /// let needs = access.needs("resources/read", &serde_json::json!({"uri": "notes://note/7"}));
@@ -171,7 +171,7 @@ impl<'a> Needs<'a> {
     }
 
     /// Whether nothing beyond a token with the base scopes is needed.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.scopes.is_empty() && self.roles.is_empty()
     }
 
@@ -384,55 +384,6 @@ impl McpAccess {
     pub fn show_all_in_lists(mut self) -> Self {
         self.show_all = true;
         self
-    }
-
-    /// `tools/call` of the tool `name` needs `scopes`.
-    pub fn tool<I, S>(self, name: impl Into<String>, scopes: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.scopes(Operation::tool(name), scopes)
-    }
-
-    /// `prompts/get` of the prompt `name` needs `scopes`.
-    pub fn prompt<I, S>(self, name: impl Into<String>, scopes: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.scopes(Operation::prompt(name), scopes)
-    }
-
-    /// Reading and subscribing to the resource `uri` needs `scopes`.
-    pub fn resource<I, S>(self, uri: impl Into<String>, scopes: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.scopes(Operation::resource(uri), scopes)
-    }
-
-    /// Reading and subscribing to every resource the template covers needs `scopes`.
-    ///
-    /// # Errors
-    ///
-    /// As [`Operation::resource_template`].
-    pub fn resource_template<I, S>(self, template: &str, scopes: I) -> Result<Self, TemplateError>
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        Ok(self.scopes(Operation::resource_template(template)?, scopes))
-    }
-
-    /// Every request with the JSON-RPC `method` needs `scopes`.
-    pub fn method<I, S>(self, method: impl Into<String>, scopes: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.scopes(Operation::method(method), scopes)
     }
 
     /// Merges another table (e.g. those of a tool router and a prompt router).
@@ -669,16 +620,23 @@ mod tests {
 
     fn access() -> McpAccess {
         McpAccess::new()
-            .tool("write_file", ["files:write"])
-            .tool("write_file", ["files:admin", "files:write"])
-            .prompt("p", ["prompts"])
-            .resource("file:///x", ["files:read"])
-            .resource_template("notes://note/{id}", ["read:notes"])
-            .unwrap()
-            .resource_template("notes://{kind}/{id}", ["notes:any"])
-            .unwrap()
+            .scopes(Operation::tool("write_file"), ["files:write"])
+            .scopes(
+                Operation::tool("write_file"),
+                ["files:admin", "files:write"],
+            )
+            .scopes(Operation::prompt("p"), ["prompts"])
+            .scopes(Operation::resource("file:///x"), ["files:read"])
+            .scopes(
+                Operation::resource_template("notes://note/{id}").unwrap(),
+                ["read:notes"],
+            )
+            .scopes(
+                Operation::resource_template("notes://{kind}/{id}").unwrap(),
+                ["notes:any"],
+            )
             .roles(Operation::tool("purge"), ["admin"])
-            .method("logging/setLevel", ["admin"])
+            .scopes(Operation::method("logging/setLevel"), ["admin"])
     }
 
     #[test]
@@ -759,8 +717,10 @@ mod tests {
         // A requirement wins over a public declaration.
         let mixed = McpAccess::new()
             .public(Operation::method("resources/read"))
-            .resource_template("notes://note/{id}", ["read:notes"])
-            .unwrap()
+            .scopes(
+                Operation::resource_template("notes://note/{id}").unwrap(),
+                ["read:notes"],
+            )
             .public(Operation::tool("purge"))
             .roles(Operation::tool("purge"), ["admin"]);
         assert!(mixed.is_public("resources/read", &json!({"uri": "notes://stats"})));
@@ -786,9 +746,9 @@ mod tests {
 
     #[test]
     fn merge_keeps_every_requirement_and_public_operation() {
-        let a = McpAccess::new().tool("t", ["a"]);
+        let a = McpAccess::new().scopes(Operation::tool("t"), ["a"]);
         let b = McpAccess::new()
-            .tool("t", ["b"])
+            .scopes(Operation::tool("t"), ["b"])
             .roles(Operation::tool("t"), ["r"])
             .public(Operation::tool("u"));
         let merged = a.merge(b);

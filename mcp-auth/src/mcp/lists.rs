@@ -405,8 +405,8 @@ mod tests {
             lists,
             access: Arc::new(
                 McpAccess::new()
-                    .tool("create_note", ["write:notes"])
-                    .prompt("summarize", ["read:notes"])
+                    .scopes(Operation::tool("create_note"), ["write:notes"])
+                    .scopes(Operation::prompt("summarize"), ["read:notes"])
                     .public(Operation::tool("about")),
             ),
             caller,

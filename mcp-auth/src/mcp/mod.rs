@@ -48,15 +48,15 @@
 //! `503` with `Retry-After`, never served unchecked.
 //!
 //! ```
-//! use mcp_auth::mcp::McpAccess;
+//! use mcp_auth::mcp::{McpAccess, Operation};
 //!
 //! let access = McpAccess::new()
-//!     .tool("create_note", ["write:notes"])
-//!     .prompt("summarise", ["read:notes"])
-//!     .method("resources/subscribe", ["read:notes"]);
+//!     .scopes(Operation::tool("create_note"), ["write:notes"])
+//!     .scopes(Operation::prompt("summarise"), ["read:notes"])
+//!     .scopes(Operation::method("resources/subscribe"), ["read:notes"]);
 //! let needs = access.needs("tools/call", &serde_json::json!({"name": "create_note"}));
 //! assert_eq!(needs.scopes(), ["write:notes"]);
-//! assert!(access.needs("tools/list", &serde_json::json!({})).is_empty());
+//! assert!(access.needs("tools/list", &serde_json::json!({})).scopes().is_empty());
 //! ```
 
 mod access;

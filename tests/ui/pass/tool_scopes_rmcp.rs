@@ -1,7 +1,7 @@
 //! `#[tool_scopes]` with real rmcp routers: tools and prompts, renamed and by fn name, a second
 //! impl block with `fn_name`, both attribute orders, and a generic server.
 
-use mcp_auth::mcp::McpAccess;
+use mcp_auth::mcp::{McpAccess, Operation};
 use mcp_auth::{mcp_resource, requires_scope, tool_scopes};
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, PromptMessage, Role};
@@ -95,12 +95,12 @@ fn main() {
         .merge(NotesServer::admin_scopes())
         .merge(NotesServer::prompt_scopes());
     let expected = McpAccess::new()
-        .tool("list_notes", ["read:notes"])
-        .tool("create", ["write:notes", "read:notes"])
-        .tool("purge", ["admin"])
-        .prompt("summarise", ["read:notes"]);
+        .scopes(Operation::tool("list_notes"), ["read:notes"])
+        .scopes(Operation::tool("create"), ["write:notes", "read:notes"])
+        .scopes(Operation::tool("purge"), ["admin"])
+        .scopes(Operation::prompt("summarise"), ["read:notes"]);
     assert_eq!(scopes, expected);
-    assert!(scopes.needs("tools/call", &serde_json::json!({"name": "whoami"})).is_empty());
-    assert_eq!(Generic::<u8>::tool_scopes(), McpAccess::new().tool("read", ["read:notes"]));
+    assert!(scopes.needs("tools/call", &serde_json::json!({"name": "whoami"})).scopes().is_empty());
+    assert_eq!(Generic::<u8>::tool_scopes(), McpAccess::new().scopes(Operation::tool("read"), ["read:notes"]));
     let _ = (NotesServer::admin_router(), Generic::<u8>::tool_router());
 }

@@ -413,8 +413,8 @@ async fn sync_transform_runs_before_parsing_and_issuer_check() {
     );
 
     let config = quick()
-        .transform(|issuer, mut raw| {
-            raw["issuer"] = Value::String(issuer.to_owned());
+        .transform(|issuer, mut raw| async move {
+            raw["issuer"] = Value::String(issuer);
             raw["x_transformed"] = json!("sync");
             Ok(raw)
         })
@@ -425,7 +425,7 @@ async fn sync_transform_runs_before_parsing_and_issuer_check() {
     assert_eq!(config.metadata().extra["x_transformed"], "sync");
 
     let err = quick()
-        .transform(|_, _| Err("refused by policy".to_owned()))
+        .transform(|_, _| async { Err("refused by policy".to_owned()) })
         .fetch(&issuer, DiscoveryKind::OAuth)
         .await
         .expect_err("transform error");
@@ -441,7 +441,7 @@ async fn async_transform_is_awaited_and_its_change_visible() {
         TestServer::start(|o| vec![(OAUTH, Reply::Json(doc(&format!("{o}/elsewhere"))))]).await;
     let issuer = server.issuer();
     let config = quick()
-        .transform_async(|issuer, mut raw| async move {
+        .transform(|issuer, mut raw| async move {
             // Really suspend, so a hook that is not awaited would lose the change.
             tokio::time::sleep(Duration::from_millis(20)).await;
             tokio::task::yield_now().await;
@@ -456,7 +456,7 @@ async fn async_transform_is_awaited_and_its_change_visible() {
     assert_eq!(config.jwks_uri(), Some("http://127.0.0.1:1/async-jwks"));
 
     let err = quick()
-        .transform_async(|_, _| async {
+        .transform(|_, _| async {
             tokio::task::yield_now().await;
             Err("lookup failed".to_owned())
         })
@@ -467,8 +467,8 @@ async fn async_transform_is_awaited_and_its_change_visible() {
 
     // The later hook replaces the earlier one.
     let config = quick()
-        .transform(|_, _| Err("replaced".to_owned()))
-        .transform_async(|issuer, mut raw| async move {
+        .transform(|_, _| async { Err("replaced".to_owned()) })
+        .transform(|issuer, mut raw| async move {
             raw["issuer"] = Value::String(issuer);
             Ok(raw)
         })
