@@ -216,6 +216,12 @@ impl Telemetry {
         caller: Option<&AuthInfo>,
         operations: &[OperationLabel],
     ) {
+        // Nothing records (no metrics, no audit subscriber): the answer is not read.
+        if !cfg!(feature = "metrics")
+            && !tracing::enabled!(target: AUDIT_TARGET, tracing::Level::INFO)
+        {
+            return;
+        }
         self.decided(Outcome::of_refusal(response), reason, caller, operations);
     }
 
