@@ -52,31 +52,52 @@ async fn config(idp: &AuthorizationServer) -> AuthServerConfig {
         .unwrap()
 }
 
+/// The notes example with its backup API, and the development server that lets the MCP
+/// server's client obtain tokens for the backup API.
+struct NotesWithBackup {
+    idp: AuthorizationServer,
+    mcp_url: String,
+    backup_url: String,
+}
+
+impl NotesWithBackup {
+    async fn start() -> Self {
+        let (backup_listener, backup_origin) = bind().await;
+        let backup_url = format!("{backup_origin}/backup");
+        let idp = AuthorizationServer::builder()
+            .client_credentials(CLIENT, SECRET)
+            .exchange_policy(CLIENT, [backup_url.as_str()])
+            .start()
+            .await
+            .unwrap();
+        let backup = backup_app(&backup_url, config(&idp).await).unwrap();
+        spawn(backup_listener, backup);
+        let (listener, origin) = bind().await;
+        let mcp_url = format!("{origin}/mcp");
+        let notes = Notes::builder()
+            .id(&mcp_url)
+            .replace_authorization_servers([config(&idp).await])
+            .resource(|r| r.downstream(|d| d.client(ClientAuth::basic(CLIENT, SECRET))))
+            .build()
+            .await
+            .unwrap();
+        let store = NoteStore::default().with_backup(&backup_url);
+        spawn(listener, app_with_store(&notes, store));
+        Self {
+            idp,
+            mcp_url,
+            backup_url,
+        }
+    }
+}
+
 #[tokio::test]
 async fn backup_notes_through_rmcps_client_gets_a_receipt_for_an_exchanged_token() {
-    let (backup_listener, backup_origin) = bind().await;
-    let backup_url = format!("{backup_origin}/backup");
-    let idp = AuthorizationServer::builder()
-        .client_credentials(CLIENT, SECRET)
-        .exchange_policy(CLIENT, [backup_url.as_str()])
-        .start()
-        .await
-        .unwrap();
-    spawn(
-        backup_listener,
-        backup_app(&backup_url, config(&idp).await).unwrap(),
-    );
-    let (listener, origin) = bind().await;
-    let mcp_url = format!("{origin}/mcp");
-    let notes = Notes::builder()
-        .id(&mcp_url)
-        .replace_authorization_servers([config(&idp).await])
-        .resource(|r| r.downstream(|d| d.client(ClientAuth::basic(CLIENT, SECRET))))
-        .build()
-        .await
-        .unwrap();
-    let store = NoteStore::default().with_backup(&backup_url);
-    spawn(listener, app_with_store(&notes, store));
+    let NotesWithBackup {
+        idp,
+        mcp_url,
+        backup_url,
+    } = NotesWithBackup::start().await;
     let token = idp
         .token()
         .subject("alice")
@@ -370,31 +391,7 @@ async fn an_authorization_server_that_does_not_answer_is_a_typed_error_within_th
 
 #[tokio::test]
 async fn a_tool_whose_exchange_fails_is_answered_503_with_retry_after() {
-    let (backup_listener, backup_origin) = bind().await;
-    let backup_url = format!("{backup_origin}/backup");
-    let idp = AuthorizationServer::builder()
-        .client_credentials(CLIENT, SECRET)
-        .exchange_policy(CLIENT, [backup_url.as_str()])
-        .start()
-        .await
-        .unwrap();
-    spawn(
-        backup_listener,
-        backup_app(&backup_url, config(&idp).await).unwrap(),
-    );
-    let (listener, origin) = bind().await;
-    let mcp_url = format!("{origin}/mcp");
-    let notes = Notes::builder()
-        .id(&mcp_url)
-        .replace_authorization_servers([config(&idp).await])
-        .resource(|r| r.downstream(|d| d.client(ClientAuth::basic(CLIENT, SECRET))))
-        .build()
-        .await
-        .unwrap();
-    spawn(
-        listener,
-        app_with_store(&notes, NoteStore::default().with_backup(&backup_url)),
-    );
+    let NotesWithBackup { idp, mcp_url, .. } = NotesWithBackup::start().await;
     idp.set_fault(&token_path(&idp), Fault::Status(503));
     let token = idp
         .token()
