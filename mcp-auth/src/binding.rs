@@ -471,7 +471,8 @@ impl StateHandles {
         })
     }
 
-    /// A new handle (see [`new_handle`]) bound to the caller for `ttl`.
+    /// A new handle (32 random bytes from the operating system, base64url: 43 characters)
+    /// bound to the caller for `ttl`.
     pub async fn mint(&self, ttl: Duration) -> Result<String, HandleError> {
         let handle = new_handle();
         self.bind(&handle, ttl).await?;

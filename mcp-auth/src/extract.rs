@@ -210,7 +210,7 @@ impl<R> Auth<R> {
     ///
     /// # Errors
     ///
-    /// [`DownstreamError`]: the resource has no downstream client, the request no token to
+    /// [`DownstreamError`](crate::downstream::DownstreamError): the resource has no downstream client, the request no token to
     /// exchange (an API key), or the authorization server refused, failed or did not answer in
     /// time. As a handler's error it answers `502` for a refused exchange. An authorization
     /// server that was unavailable is also recorded with the request: the layer answers `503`

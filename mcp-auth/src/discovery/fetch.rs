@@ -50,9 +50,8 @@ type TransformFn =
 /// * [`timeout`](Self::timeout): the total time of each request, from connecting to the last
 ///   body byte (default 10 s).
 /// * [`max_body_bytes`](Self::max_body_bytes): the largest document accepted (default 256 KiB).
-/// * [`transform`](Self::transform) / [`transform_async`](Self::transform_async): a hook that
-///   rewrites the raw JSON before it is parsed and its issuer compared, for providers whose
-///   documents need repair.
+/// * [`transform`](Self::transform): a hook (awaited) that rewrites the raw JSON before it is
+///   parsed and its issuer compared, for providers whose documents need repair.
 ///
 /// ```no_run
 /// use std::time::Duration;
