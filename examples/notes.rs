@@ -72,6 +72,7 @@
 //!
 //! ```text
 //! NOTES_DPOP=accepted NOTES_DPOP_REPLAY_CAPACITY=1000 cargo run --example notes
+//! NOTES_DPOP=required NOTES_DPOP_NONCE=1 cargo run --example notes    # server nonces too
 //! ```
 //!
 //! Every MCP operation is authorized: the tools, the prompt `summarize_notes` and the resources
@@ -165,9 +166,6 @@ async fn main() {
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    // NOTES_METRICS_BIND: the Prometheus metrics, on a listener of their own (installed before
-    // the resource serves: mcp-auth registers its counters at its first request).
-    let metrics = serve_metrics().await?;
     let audit_digest = audit_subject_from_env()?;
     let consent = consent_from_env()?;
     let introspection = introspection_from_env()?;
@@ -175,6 +173,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let dev_roles = dev_roles_from_env()?;
     let api_keys = api_keys_from_env()?;
     let tenants = tenants_from_env()?;
+    // NOTES_METRICS_BIND: the Prometheus metrics, on a listener of their own (installed before
+    // the resource serves: mcp-auth registers its counters at its first request).
+    let metrics = serve_metrics().await?;
     // Without NOTES_ISSUER (NOTES_TENANT_ISSUER with tenants), the default issuer is the
     // development server started here.
     let own_issuer = match &tenants {
@@ -185,6 +186,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         true => None,
         false => {
             let mut builder = AuthorizationServer::builder()
+                .dpop_nonce(dpop_nonce_from_env())
                 .port(DEV_ISSUER_PORT)
                 .user(DEV_USER)
                 .user_roles(dev_roles.iter().cloned())
@@ -707,6 +709,7 @@ fn introspection_from_env() -> Result<Option<Introspection>, String> {
 fn dpop_from_env() -> Result<Option<(&'static str, DpopOptions)>, String> {
     const POLICY: &str = "NOTES_DPOP";
     const CAPACITY: &str = "NOTES_DPOP_REPLAY_CAPACITY";
+    const NONCE: &str = "NOTES_DPOP_NONCE";
     let policy = match env_text(POLICY)?.as_deref() {
         None => None,
         Some("accepted") => Some((
@@ -731,13 +734,18 @@ fn dpop_from_env() -> Result<Option<(&'static str, DpopOptions)>, String> {
             }
         },
     };
-    match (policy, capacity) {
-        (None, None) => Ok(None),
-        (None, Some(_)) => Err(format!(
-            "{CAPACITY} is set but {POLICY} is not: set {POLICY}=accepted or required"
+    let nonce = match env_text(NONCE)?.as_deref() {
+        None | Some("0" | "false") => false,
+        Some("1" | "true") => true,
+        Some(other) => return Err(format!("{NONCE} must be 1 or 0, not `{other}`")),
+    };
+    match (policy, capacity, nonce) {
+        (None, None, false) => Ok(None),
+        (None, _, _) => Err(format!(
+            "{CAPACITY} or {NONCE} is set but {POLICY} is not: set {POLICY}=accepted or required"
         )),
-        (Some((label, policy)), capacity) => {
-            let options = DpopOptions::default().policy(policy);
+        (Some((label, policy)), capacity, nonce) => {
+            let options = DpopOptions::default().policy(policy).nonce(nonce);
             let options = match capacity {
                 Some(n) => options.replay_capacity(n),
                 None => options,
@@ -745,6 +753,15 @@ fn dpop_from_env() -> Result<Option<(&'static str, DpopOptions)>, String> {
             Ok(Some((label, options)))
         }
     }
+}
+
+/// Whether `NOTES_DPOP_NONCE=1` asks for server nonces (RFC 9449 §8, §9), at the resource and at
+/// the development server's token endpoint.
+fn dpop_nonce_from_env() -> bool {
+    matches!(
+        env_text("NOTES_DPOP_NONCE").ok().flatten().as_deref(),
+        Some("1" | "true")
+    )
 }
 
 /// `NOTES_API_KEYS_FILE`: the file of API keys the resource accepts beside OAuth tokens (one key
