@@ -1300,6 +1300,27 @@ fn names_no_target(reading: &Value) -> bool {
     })
 }
 
+/// Whether two requests of a batch have the same id (the layer refuses it: answers are matched
+/// to requests by id). Ids compare as a server reads them: numbers by value (`1` and `1.0` are
+/// one id), strings byte for byte, `null` with `null`.
+fn repeats_a_request_id(reading: &Value) -> bool {
+    let Value::Array(batch) = reading else {
+        return false;
+    };
+    let ids: Vec<&Value> = batch
+        .iter()
+        .filter(|m| m.get("method").is_some())
+        .filter_map(|m| m.get("id"))
+        .collect();
+    let same = |a: &Value, b: &Value| match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        _ => a == b,
+    };
+    ids.iter()
+        .enumerate()
+        .any(|(i, a)| ids[i + 1..].iter().any(|b| same(a, b)))
+}
+
 /// What the layer must decide for one reading: does it need `write:notes` (which the token
 /// lacks)? The layer reads scopes from every message of a batch (top-level array only).
 fn needs_write(reading: &Value) -> bool {
@@ -1373,7 +1394,7 @@ fn fuzz_jsonrpc_peek() {
                     }
                 } else {
                     prop_assert_eq!(&first, &last);
-                    let want = if names_no_target(&first) {
+                    let want = if names_no_target(&first) || repeats_a_request_id(&first) {
                         400
                     } else if needs_write(&first) {
                         403
