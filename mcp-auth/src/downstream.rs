@@ -257,20 +257,8 @@ impl axum::response::IntoResponse for DownstreamError {
                 (StatusCode::INTERNAL_SERVER_ERROR, "server_error")
             }
         };
-        // The authorization server's own description stays in the server's log: it may name
-        // its client or its policy.
         tracing::debug!(error = %self, "no downstream token");
-        let description = match &self {
-            Self::Refused { error, .. } => {
-                format!("the authorization server refused a token for the downstream API ({error})")
-            }
-            Self::Unavailable { .. } => {
-                "the authorization server could not issue a token for a downstream API; retry later"
-                    .into()
-            }
-            other => other.to_string(),
-        };
-        let body = serde_json::json!({"error": error, "error_description": description});
+        let body = serde_json::json!({"error": error, "error_description": self.client_message()});
         let mut response = (status, axum::Json(body)).into_response();
         if let Self::Unavailable { retry_after, .. } = &self {
             response.headers_mut().insert(
@@ -279,6 +267,28 @@ impl axum::response::IntoResponse for DownstreamError {
             );
         }
         response
+    }
+}
+
+impl DownstreamError {
+    /// What the MCP client is told (the HTTP answer, the rmcp error). The authorization
+    /// server's own description stays in the server's log: it may name the client or its policy.
+    pub(crate) fn client_message(&self) -> String {
+        match self {
+            Self::Refused { error, .. } => {
+                format!("the authorization server refused a token for the downstream API ({error})")
+            }
+            Self::Unavailable { .. } => crate::binding::OutageSource::AuthorizationServer
+                .description()
+                .to_owned(),
+            other => other.to_string(),
+        }
+    }
+
+    /// Whether the authorization server refused the resource server's own client: a
+    /// configuration the operator fixes, not the caller.
+    pub(crate) fn refuses_the_client(&self) -> bool {
+        matches!(self, Self::Refused { error, .. } if error == "invalid_client" || error == "unauthorized_client")
     }
 }
 
@@ -576,20 +586,12 @@ impl Exchanger {
         }
         if !status.is_success() {
             return Err(match serde_json::from_slice::<ErrorResponse>(&body).ok() {
-                Some(e) => {
-                    if matches!(e.error.as_str(), "invalid_client" | "unauthorized_client") {
-                        tracing::warn!(
-                            issuer,
-                            error = %e.error,
-                            method = self.client.method(),
-                            "the token endpoint refused the resource server's client for a downstream exchange; check its client id, secret or key, and that it may use the grant"
-                        );
-                    }
-                    DownstreamError::Refused {
-                        error: e.error,
-                        description: e.error_description,
-                    }
-                }
+                // The operator hears of a refused client from the resource's notices (throttled:
+                // each caller's request can meet it).
+                Some(e) => DownstreamError::Refused {
+                    error: e.error,
+                    description: e.error_description,
+                },
                 None => DownstreamError::InvalidResponse {
                     reason: format!("HTTP {} without an OAuth error object", status.as_u16()),
                 },

@@ -84,6 +84,13 @@ impl Authenticated {
                 );
             }
         }
+        if let Err(error) = &result
+            && error.refuses_the_client()
+        {
+            protection
+                .notices
+                .downstream_client_refused(&protection.id, self.info.issuer());
+        }
         result
     }
 }

@@ -77,6 +77,7 @@ pub(crate) struct Notices {
     unavailable: Throttle,
     rejected: Throttle,
     store_unavailable: Throttle,
+    downstream_client_refused: Throttle,
     foreign_binding: Throttle,
     id_collision: Throttle,
     metadata_behind_layer: Once,
@@ -125,6 +126,20 @@ impl Notices {
                 %reason,
                 suppressed,
                 "binding store unavailable; requests that need a session, task, state handle or DPoP proof binding get 503"
+            );
+        }
+    }
+
+    /// The token endpoint of `issuer` refused the resource server's own client for a downstream
+    /// exchange (`invalid_client`, `unauthorized_client`): every caller's exchange fails until
+    /// the configuration is fixed.
+    pub(crate) fn downstream_client_refused(&self, resource: &str, issuer: &str) {
+        if let Some(suppressed) = self.downstream_client_refused.admit() {
+            tracing::warn!(
+                resource,
+                issuer,
+                suppressed,
+                "the token endpoint refused the resource server's client for a downstream exchange; check its client id, secret or key (ProtectedResource::downstream), and that the authorization server lets it use the grant for that audience"
             );
         }
     }

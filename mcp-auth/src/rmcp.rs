@@ -140,14 +140,7 @@ pub async fn downstream_token(
         .await
         .map_err(|error| {
             tracing::debug!(%error, "no downstream token");
-            // The authorization server's description stays in the log.
-            let message = match &error {
-                crate::downstream::DownstreamError::Refused { error, .. } => format!(
-                    "the authorization server refused a token for the downstream API ({error})"
-                ),
-                other => other.to_string(),
-            };
-            ErrorData::internal_error(message, None)
+            ErrorData::internal_error(error.client_message(), None)
         })
 }
 

@@ -61,29 +61,20 @@ impl Outcome {
     /// The outcome of a refusal answered with `response`, read from what the client sees: its
     /// status and the error code of its challenges.
     pub(crate) fn of_refusal(response: &Response) -> Self {
-        let error_code = |code: &str| {
-            response
-                .headers()
-                .get_all(WWW_AUTHENTICATE)
-                .iter()
-                .any(|value| challenge_error(value.as_bytes()) == Some(code.as_bytes()))
-        };
-        let has_error = || {
-            response
-                .headers()
-                .get_all(WWW_AUTHENTICATE)
-                .iter()
-                .any(|value| challenge_error(value.as_bytes()).is_some())
-        };
-        match response.status() {
+        // Our challenges (Bearer, and DPoP beside it) carry one error code between them.
+        let code = response
+            .headers()
+            .get_all(WWW_AUTHENTICATE)
+            .iter()
+            .find_map(|value| challenge_error(value.as_bytes()));
+        match (response.status(), code) {
             // A nonce challenge (RFC 9449 §8) is the protocol's first step, not a refused token.
-            StatusCode::UNAUTHORIZED if error_code("use_dpop_nonce") => Self::Unauthenticated,
-            StatusCode::UNAUTHORIZED if has_error() => Self::InvalidToken,
-            StatusCode::UNAUTHORIZED => Self::Unauthenticated,
-            StatusCode::FORBIDDEN if error_code("insufficient_scope") => Self::InsufficientScope,
-            StatusCode::FORBIDDEN => Self::Forbidden,
-            status if status.is_server_error() => Self::Unavailable,
-            status if status.is_client_error() => Self::BadRequest,
+            (StatusCode::UNAUTHORIZED, Some(b"use_dpop_nonce") | None) => Self::Unauthenticated,
+            (StatusCode::UNAUTHORIZED, Some(_)) => Self::InvalidToken,
+            (StatusCode::FORBIDDEN, Some(b"insufficient_scope")) => Self::InsufficientScope,
+            (StatusCode::FORBIDDEN, _) => Self::Forbidden,
+            (status, _) if status.is_server_error() => Self::Unavailable,
+            (status, _) if status.is_client_error() => Self::BadRequest,
             // Not a refusal: a caller's mistake, recorded as what it let through.
             _ => Self::Allowed,
         }

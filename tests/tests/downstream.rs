@@ -26,7 +26,7 @@ use mcp_auth::{Auth, ProtectedResource, ResourceServer};
 use mcp_auth_dev::{AuthorizationServer, ClientKeyPair, Fault};
 use mcp_auth_examples::backup::backup_app;
 use mcp_auth_examples::notes_server::{NoteStore, Notes, app_with_store};
-use mcp_auth_tests::{bind, spawn};
+use mcp_auth_tests::{LogCapture, bind, spawn};
 use reqwest::StatusCode;
 use rmcp::ServiceExt as _;
 use rmcp::model::{CallToolRequestParams, ClientCapabilities, ClientConfig, Implementation};
@@ -444,6 +444,17 @@ async fn each_client_authentication_method_exchanges_against_the_development_ser
     // A wrong secret is a refusal, named as such.
     let wrong = |o: DownstreamOptions| o.client(ClientAuth::basic(CLIENT, "wrong"));
     let api = Exchanging::start(None, wrong, with_secret).await;
+    let (logs, _guard) = LogCapture::start();
+    // Every caller meets it; the operator is told once per interval.
+    for _ in 0..3 {
+        api.call(&api.token(Duration::from_secs(600))).await;
+    }
+    assert_eq!(
+        logs.count("refused the resource server's client for a downstream exchange"),
+        1,
+        "{}",
+        logs.text()
+    );
     let (status, body) = api.call(&api.token(Duration::from_secs(600))).await;
     assert_eq!(
         status,
