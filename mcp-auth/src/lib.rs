@@ -121,6 +121,13 @@
 //!   below); the application installs the exporter.
 //! * `test-util`: helpers for tests of code that uses mcp-auth (`StateHandles::for_tests`) and
 //!   the `MCP_AUTH_TOKEN_CACHE=off` switch; without it the library reads no environment variable.
+//!
+// The `rmcp` module exists with its feature only; without it, its links go to docs.rs.
+#![cfg_attr(feature = "rmcp", doc = "[`rmcp`]: crate::rmcp")]
+#![cfg_attr(
+    not(feature = "rmcp"),
+    doc = "[`rmcp`]: https://docs.rs/mcp-auth/latest/mcp_auth/rmcp/index.html"
+)]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]

@@ -8,7 +8,7 @@
 
 #[rustversion::stable(1.95)]
 #[test]
-fn ui() {
+fn trybuild_compile_errors_match_their_snapshots() {
     let t = trybuild::TestCases::new();
     t.compile_fail("ui/fail/*.rs");
     t.pass("ui/pass/*.rs");
@@ -17,4 +17,4 @@ fn ui() {
 #[rustversion::not(stable(1.95))]
 #[test]
 #[ignore = "the ui snapshots were made with rustc 1.95 stable"]
-fn ui() {}
+fn trybuild_compile_errors_match_their_snapshots() {}

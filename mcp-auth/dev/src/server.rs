@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGua
 use axum::Router;
 use http::HeaderValue;
 use mcp_auth::clock::{SharedClock, SystemClock};
+use mcp_auth::discovery::AuthServerConfig;
 use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -297,6 +298,34 @@ impl AuthorizationServer {
     /// [`Discovery`]). The [tenants](AuthorizationServerBuilder::tenants)' URLs are not listed.
     pub fn well_known_urls(&self) -> Vec<String> {
         self.shared().layout.well_known.clone()
+    }
+
+    /// This server as a resource trusts it: its RFC 8414 metadata, checked as discovery checks
+    /// it, without a request. Give it to a resource under test, whose declared issuer is not
+    /// this one (the port is random):
+    ///
+    /// ```no_run
+    /// # use mcp_auth::mcp_resource;
+    /// # #[mcp_resource(id = "https://mcp.example.com/mcp", issuer = "https://auth.example.com", scopes = ["read:notes"])]
+    /// # struct Notes;
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let idp = mcp_auth_dev::AuthorizationServer::start().await?;
+    /// let notes = Notes::builder()
+    ///     .id("http://127.0.0.1:8080/mcp")
+    ///     .replace_authorization_servers([idp.server_config()?])
+    ///     .build()
+    ///     .await?;
+    /// # let _ = notes; Ok(()) }
+    /// ```
+    ///
+    /// Fails only when a [`metadata_document`](AuthorizationServerBuilder::metadata_document)
+    /// given to the builder is not one a resource accepts (the error says which member).
+    pub fn server_config(&self) -> Result<AuthServerConfig, DevServerError> {
+        let document = self.shared().metadata(false);
+        let metadata = serde_json::from_value(document)
+            .map_err(|error| DevServerError::InvalidMetadataDocument(error.to_string()))?;
+        AuthServerConfig::from_metadata(metadata)
+            .map_err(|error| DevServerError::InvalidMetadataDocument(error.to_string()))
     }
 
     /// The registered client's `(client_id, client_secret)`, accepted by the introspection
