@@ -1542,3 +1542,24 @@ async fn token_endpoint_binds_tokens_to_dpop_proofs_with_a_nonce_round_trip() {
             .contains(&json!("ES256"))
     );
 }
+
+#[tokio::test]
+async fn server_config_is_the_metadata_discovery_would_fetch() {
+    for builder in [
+        AuthorizationServer::builder(),
+        AuthorizationServer::builder().metadata_document(fixture("auth0-oidc.json")),
+    ] {
+        let idp = builder.start().await.unwrap();
+        let given = idp.server_config().unwrap();
+        let fetched = mcp_auth::discovery::fetch_server_config(
+            idp.issuer(),
+            mcp_auth::discovery::DiscoveryKind::Auto,
+        )
+        .await
+        .unwrap();
+        assert_eq!(given.metadata(), fetched.metadata());
+        assert_eq!(given.issuer(), idp.issuer());
+        assert_eq!(given.jwks_uri(), Some(idp.jwks_uri().as_str()));
+        assert_eq!(given.source_url(), None, "no request was made");
+    }
+}
