@@ -20,7 +20,8 @@
 # PIN=1 (the default on a machine with two cores or more and `taskset`) runs each server on the
 # last core and wrk on the others, so that the two do not trade cores from one second to the
 # next (unpinned on two cores, one server's req/s moved by up to 20 % between rounds); PIN=0
-# leaves the scheduler free. ONLY="bare ours-cache" runs only the servers named (a quick A/B).
+# leaves the scheduler free. ONLY="bare ours-cache" runs only the servers named (a quick A/B);
+# SHOW_ROUNDS=1 prints each round's figures too.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${DURATION:-5}
@@ -148,6 +149,10 @@ for round in $(seq "$ROUNDS"); do
   run mcp-hand mcp-hand /mcp valid mcp.lua
   run mcp-ours mcp-ours /mcp valid mcp.lua
 done
+
+# SHOW_ROUNDS=1: every round's figures, before the medians (round, server, req/s, p50, p99,
+# cpu us/req, requests, log lines, non-2xx).
+[ "${SHOW_ROUNDS:-0}" = 1 ] && cat "$WORK/rounds"
 
 # Per server: the median of each figure over the rounds; requests, log lines and non-2xx
 # answers summed.
