@@ -95,6 +95,12 @@ struct Discovered {
     dpop_algs: Vec<String>,
 }
 
+async fn get_json(http: &reqwest::Client, url: &str) -> Value {
+    let response = http.get(url).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "GET {url}");
+    response.json().await.unwrap()
+}
+
 async fn discover(http: &reqwest::Client) -> Discovered {
     let unauthenticated = http
         .post(MCP_URL)
@@ -114,24 +120,14 @@ async fn discover(http: &reqwest::Client) -> Discovered {
         .find_map(|c| c.param("resource_metadata"))
         .expect("the 401 names the metadata document")
         .to_owned();
-    let resource: Value = http
-        .get(&metadata_url)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let resource = get_json(http, &metadata_url).await;
     assert_eq!(resource["resource"], MCP_URL);
     let issuer = resource["authorization_servers"][0].as_str().unwrap();
-    let server: Value = http
-        .get(format!("{issuer}/.well-known/oauth-authorization-server"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let server = get_json(
+        http,
+        &format!("{issuer}/.well-known/oauth-authorization-server"),
+    )
+    .await;
     let text = |name: &str| server[name].as_str().unwrap().to_owned();
     Discovered {
         registration_endpoint: text("registration_endpoint"),
