@@ -19,7 +19,7 @@ use mcp_auth_tests::rpc_result;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::Digest;
-use tokio::process::{Child, Command};
+use std::process::{Child, Command};
 use tokio::sync::Mutex;
 
 const MCP_URL: &str = "http://127.0.0.1:3000/mcp";
@@ -30,7 +30,7 @@ static PORTS: Mutex<()> = Mutex::const_new(());
 
 /// The example's binary, built by `cargo` as `cargo run --example notes` would build it.
 fn notes_binary() -> PathBuf {
-    let status = std::process::Command::new(env!("CARGO"))
+    let status = Command::new(env!("CARGO"))
         .args(["build", "--quiet", "--workspace", "--example", "notes"])
         .status()
         .expect("cargo runs");
@@ -44,21 +44,36 @@ fn notes_binary() -> PathBuf {
     path
 }
 
-/// The running example; killed when dropped, even by a failed assertion.
+/// The running example; killed when dropped, even by a failed assertion, and waited for, so
+/// that its ports are free for the next scenario.
 struct Example {
     child: Child,
 }
 
+impl Drop for Example {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Example {
     async fn start(env: &[(&str, &str)]) -> Self {
+        // A leftover example would answer in place of this one.
+        for port in 3000..=3003 {
+            if let Err(error) = std::net::TcpListener::bind(("127.0.0.1", port)) {
+                panic!(
+                    "port {port} is taken ({error}): stop any running `cargo run --example notes`"
+                );
+            }
+        }
         let mut command = Command::new(notes_binary());
         command
             .envs(env.iter().copied())
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true);
+            .stderr(Stdio::inherit());
         let mut example = Self {
             child: command.spawn().expect("the notes example starts"),
         };
@@ -140,8 +155,12 @@ async fn discover(http: &reqwest::Client) -> Discovered {
 
 /// Registration, the authorization request (the development server approves at once) and the
 /// code at the token endpoint, with a proof of `key` when given (answering one nonce challenge
-/// if asked): the token response.
-async fn sign_in(http: &reqwest::Client, found: &Discovered, key: Option<&DpopKey>) -> Value {
+/// if asked): the token response and the token endpoint's nonce round trips.
+async fn sign_in(
+    http: &reqwest::Client,
+    found: &Discovered,
+    key: Option<&DpopKey>,
+) -> (Value, usize) {
     let registered: Value = http
         .post(&found.registration_endpoint)
         .json(&json!({
@@ -187,7 +206,7 @@ async fn sign_in(http: &reqwest::Client, found: &Discovered, key: Option<&DpopKe
         .expect("the redirect carries a code");
 
     let mut nonce: Option<String> = None;
-    for _ in 0..2 {
+    for round_trips in 0..2 {
         let mut request = http.post(&found.token_endpoint);
         if let Some(key) = key {
             request = request.header(
@@ -215,7 +234,7 @@ async fn sign_in(http: &reqwest::Client, found: &Discovered, key: Option<&DpopKe
             continue;
         }
         assert_eq!(response.status(), StatusCode::OK);
-        return response.json().await.unwrap();
+        return (response.json().await.unwrap(), round_trips);
     }
     panic!("the token endpoint asked for a nonce twice");
 }
@@ -276,16 +295,22 @@ fn challenge_error(response: &reqwest::Response, scheme: &str) -> Option<String>
         .and_then(|c| c.param("error").map(str::to_owned))
 }
 
+/// What the DPoP scenario saw.
+struct DpopRun {
+    /// Nonce round trips at the development server's token endpoint.
+    token_endpoint_nonces: usize,
+    /// Nonce round trips at the resource.
+    resource_nonces: usize,
+    /// The answer to the bound token sent as a Bearer token.
+    as_bearer: reqwest::Response,
+}
+
 /// The DPoP scenario against the running example: a bound token, a tool called with it, and
-/// the same token refused as a Bearer token. Returns the resource's nonce round trips and that
-/// refusal.
-async fn dpop_client_scenario(
-    http: &reqwest::Client,
-    found: &Discovered,
-) -> (usize, reqwest::Response) {
+/// the same token refused as a Bearer token.
+async fn dpop_client_scenario(http: &reqwest::Client, found: &Discovered) -> DpopRun {
     assert!(found.dpop_algs.iter().any(|alg| alg == "ES256"));
     let key = DpopKey::generate_es256();
-    let tokens = sign_in(http, found, Some(&key)).await;
+    let (tokens, token_endpoint_nonces) = sign_in(http, found, Some(&key)).await;
     assert_eq!(tokens["token_type"], "DPoP", "{tokens}");
     let token = tokens["access_token"].as_str().unwrap();
     assert_eq!(
@@ -294,7 +319,8 @@ async fn dpop_client_scenario(
         "bound to the client's key"
     );
 
-    let (called, round_trips) = whoami(http, &format!("DPoP {token}"), Some((&key, token))).await;
+    let (called, resource_nonces) =
+        whoami(http, &format!("DPoP {token}"), Some((&key, token))).await;
     assert_eq!(called.status(), StatusCode::OK);
     let result = rpc_result(called).await;
     assert_eq!(
@@ -304,12 +330,16 @@ async fn dpop_client_scenario(
 
     let (as_bearer, _) = whoami(http, &format!("Bearer {token}"), None).await;
     assert_eq!(as_bearer.status(), StatusCode::UNAUTHORIZED);
-    (round_trips, as_bearer)
+    DpopRun {
+        token_endpoint_nonces,
+        resource_nonces,
+        as_bearer,
+    }
 }
 
 /// A client without DPoP: its token is a Bearer token; the status of its `whoami`.
 async fn bearer_client_status(http: &reqwest::Client, found: &Discovered) -> StatusCode {
-    let tokens = sign_in(http, found, None).await;
+    let (tokens, _) = sign_in(http, found, None).await;
     assert_eq!(tokens["token_type"], "Bearer", "{tokens}");
     let token = tokens["access_token"].as_str().unwrap();
     assert_eq!(bound_key(token), Value::Null);
@@ -325,10 +355,14 @@ async fn with_notes_dpop_accepted_a_dpop_client_calls_a_tool_and_its_token_is_no
     let _example = Example::start(&[("NOTES_DPOP", "accepted")]).await;
     let http = http();
     let found = discover(&http).await;
-    let (round_trips, as_bearer) = dpop_client_scenario(&http, &found).await;
-    assert_eq!(round_trips, 0, "no nonce asked");
+    let run = dpop_client_scenario(&http, &found).await;
     assert_eq!(
-        challenge_error(&as_bearer, "Bearer").as_deref(),
+        (run.token_endpoint_nonces, run.resource_nonces),
+        (0, 0),
+        "no nonce without NOTES_DPOP_NONCE"
+    );
+    assert_eq!(
+        challenge_error(&run.as_bearer, "Bearer").as_deref(),
         Some("invalid_token")
     );
     // `accepted`: clients without DPoP keep working.
@@ -341,14 +375,18 @@ async fn with_notes_dpop_required_and_nonces_each_side_asks_for_its_nonce_once()
     let _example = Example::start(&[("NOTES_DPOP", "required"), ("NOTES_DPOP_NONCE", "1")]).await;
     let http = http();
     let found = discover(&http).await;
-    let (round_trips, as_bearer) = dpop_client_scenario(&http, &found).await;
-    assert_eq!(round_trips, 1, "one round trip");
+    let run = dpop_client_scenario(&http, &found).await;
     assert_eq!(
-        challenge_error(&as_bearer, "DPoP").as_deref(),
+        (run.token_endpoint_nonces, run.resource_nonces),
+        (1, 1),
+        "one nonce round trip at the token endpoint and one at the resource"
+    );
+    assert_eq!(
+        challenge_error(&run.as_bearer, "DPoP").as_deref(),
         Some("invalid_token"),
         "`required` answers only with the DPoP scheme"
     );
-    assert_eq!(challenge_error(&as_bearer, "Bearer"), None);
+    assert_eq!(challenge_error(&run.as_bearer, "Bearer"), None);
     // `required`: a Bearer token is refused.
     assert_eq!(
         bearer_client_status(&http, &found).await,
