@@ -186,7 +186,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         true => None,
         false => {
             let mut builder = AuthorizationServer::builder()
-                .dpop_nonce(dpop_nonce_from_env())
+                .dpop_nonce(dpop.as_ref().is_some_and(|d| d.nonce))
                 .port(DEV_ISSUER_PORT)
                 .user(DEV_USER)
                 .user_roles(dev_roles.iter().cloned())
@@ -224,8 +224,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     // NOTES_DPOP, NOTES_DPOP_REPLAY_CAPACITY: DPoP accepted or required, its replay store's size.
-    let dpop_policy = dpop.as_ref().map(|(label, _)| *label);
-    let dpop = dpop.map(|(_, options)| options);
+    let dpop_policy = dpop.as_ref().map(|d| d.label);
+    let dpop = dpop.map(|d| d.options);
     // NOTES_API_KEYS_FILE: static API keys beside OAuth tokens.
     let api_key_count = api_keys.as_ref().map(ApiKeys::len);
     // NOTES_REDIS_URL: the bindings of sessions, tasks and draft handles in Redis, shared by
@@ -703,10 +703,19 @@ fn introspection_from_env() -> Result<Option<Introspection>, String> {
     }
 }
 
-/// `NOTES_DPOP` (`accepted` or `required`; unset: Bearer only) and
-/// `NOTES_DPOP_REPLAY_CAPACITY` (a number of proofs, only with `NOTES_DPOP`): the DPoP options,
-/// with a line that says what they accept.
-fn dpop_from_env() -> Result<Option<(&'static str, DpopOptions)>, String> {
+/// What `NOTES_DPOP` and its companions ask for.
+struct DpopEnv {
+    /// A line that says what the resource accepts.
+    label: &'static str,
+    options: DpopOptions,
+    /// `NOTES_DPOP_NONCE=1`: server nonces (RFC 9449 §8, §9), at the resource (in `options`)
+    /// and at the development server's token endpoint.
+    nonce: bool,
+}
+
+/// `NOTES_DPOP` (`accepted` or `required`; unset: Bearer only), `NOTES_DPOP_REPLAY_CAPACITY` (a
+/// number of proofs) and `NOTES_DPOP_NONCE` (1 or 0), the last two only with `NOTES_DPOP`.
+fn dpop_from_env() -> Result<Option<DpopEnv>, String> {
     const POLICY: &str = "NOTES_DPOP";
     const CAPACITY: &str = "NOTES_DPOP_REPLAY_CAPACITY";
     const NONCE: &str = "NOTES_DPOP_NONCE";
@@ -750,18 +759,13 @@ fn dpop_from_env() -> Result<Option<(&'static str, DpopOptions)>, String> {
                 Some(n) => options.replay_capacity(n),
                 None => options,
             };
-            Ok(Some((label, options)))
+            Ok(Some(DpopEnv {
+                label,
+                options,
+                nonce,
+            }))
         }
     }
-}
-
-/// Whether `NOTES_DPOP_NONCE=1` asks for server nonces (RFC 9449 §8, §9), at the resource and at
-/// the development server's token endpoint.
-fn dpop_nonce_from_env() -> bool {
-    matches!(
-        env_text("NOTES_DPOP_NONCE").ok().flatten().as_deref(),
-        Some("1" | "true")
-    )
 }
 
 /// `NOTES_API_KEYS_FILE`: the file of API keys the resource accepts beside OAuth tokens (one key

@@ -321,11 +321,12 @@ impl AuthorizationServer {
     /// Fails only when a [`metadata_document`](AuthorizationServerBuilder::metadata_document)
     /// given to the builder is not one a resource accepts (the error says which member).
     pub fn server_config(&self) -> Result<AuthServerConfig, DevServerError> {
-        let document = self.shared().metadata(false);
-        let metadata = serde_json::from_value(document)
-            .map_err(|error| DevServerError::InvalidMetadataDocument(error.to_string()))?;
-        AuthServerConfig::from_metadata(metadata)
-            .map_err(|error| DevServerError::InvalidMetadataDocument(error.to_string()))
+        let invalid = |error: &dyn std::fmt::Display| {
+            DevServerError::InvalidMetadataDocument(error.to_string())
+        };
+        let metadata = serde_json::from_value(self.shared().metadata(false))
+            .map_err(|error| invalid(&error))?;
+        AuthServerConfig::from_metadata(metadata).map_err(|error| invalid(&error))
     }
 
     /// The registered client's `(client_id, client_secret)`, accepted by the introspection
