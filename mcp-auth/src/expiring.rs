@@ -1,5 +1,5 @@
 //! The one bounded, expiring map of the crate's caches: verified tokens, refused tokens and
-//! introspection results, each keyed by a token's SHA-256 digest.
+//! introspection results, each keyed by a SHA-256 digest (of a token, or of its signature).
 //!
 //! A cache may forget: an entry it drops costs a miss, never a wrong answer. So the map holds
 //! these invariants, and no more:

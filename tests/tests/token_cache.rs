@@ -205,6 +205,59 @@ async fn a_refused_token_is_remembered_briefly_and_costs_no_fetch() {
     }
 }
 
+/// `header.payload` of `other` with the signature of `token`: what an attacker who saw a valid
+/// token's signature could send, hoping to be served the cache entry of the signature.
+fn with_signature_of(token: &str, other: &str) -> String {
+    let (signed, _) = other.rsplit_once('.').unwrap();
+    let (_, signature) = token.rsplit_once('.').unwrap();
+    format!("{signed}.{signature}")
+}
+
+#[tokio::test]
+async fn a_cached_signature_serves_only_the_token_it_signed() {
+    let clock = ManualClock::now();
+    let idp = idp_on(&clock).await;
+    let v = verifier(&idp, R, &clock, cache_on());
+    let token = idp.token().audience(R).subject("alice").mint();
+    let mallory = idp.token().audience(R).subject("mallory").mint();
+    assert_eq!(v.verify(&token).await.unwrap().subject(), Some("alice"));
+    // Alice's payload under Mallory's signature, and the other way round: the entries are keyed
+    // by the signature's digest, but a hit needs the bytes before it to match too.
+    assert!(v.verify(&mallory).await.is_ok());
+    for forged in [
+        with_signature_of(&token, &mallory),
+        with_signature_of(&mallory, &token),
+    ] {
+        assert_eq!(
+            v.verify(&forged).await.unwrap_err(),
+            VerifyError::InvalidSignature
+        );
+    }
+    // The forgeries left both entries in place, and their own refusals refuse no one else.
+    assert_eq!(v.verify(&token).await.unwrap().subject(), Some("alice"));
+    assert_eq!(v.verify(&mallory).await.unwrap().subject(), Some("mallory"));
+
+    // The refused-token cache alone: a remembered forgery does not refuse the token whose
+    // signature it carries.
+    let refused_only = verifier(
+        &idp,
+        R,
+        &clock,
+        VerifyOptions::default().token_cache(TokenCacheOptions::default().max_entries(0)),
+    );
+    let forged = with_signature_of(&token, &mallory);
+    for _ in 0..2 {
+        assert_eq!(
+            refused_only.verify(&forged).await.unwrap_err(),
+            VerifyError::InvalidSignature
+        );
+    }
+    assert_eq!(
+        refused_only.verify(&token).await.unwrap().subject(),
+        Some("alice")
+    );
+}
+
 #[tokio::test]
 async fn not_yet_valid_is_not_remembered() {
     let clock = ManualClock::at_unix(1_800_000_000);

@@ -1,6 +1,12 @@
-//! The verified-token cache of a [`JwtVerifier`]: a token seen before costs one SHA-256.
+//! The verified-token cache of a [`JwtVerifier`]: a token seen before costs one SHA-256 of its
+//! signature segment.
 //!
-//! * Keyed by the SHA-256 digest of the whole token; the token itself is never stored.
+//! * An entry is keyed by the SHA-256 digest of the token's signature segment (what follows its
+//!   last `.`) and holds what precedes it (`header.payload.`); a hit needs both to match, so it
+//!   is served only to the very token that was verified (equal bytes before the signature, and a
+//!   signature of the same digest). The signature itself, what makes the token a credential, is
+//!   never stored. Hashing only the signature costs about half of hashing the whole token for
+//!   RS256 (a 342-character segment) and a sixth for ES256.
 //! * A verified token's [`AuthInfo`] is kept until its `exp`, never past it. Every hit checks
 //!   `exp` and `nbf` again with the verifier's clock, and that the issuer's current key set still
 //!   holds the key that verified it (a key removed from the JWKS invalidates its tokens at the
@@ -39,12 +45,13 @@ pub const TOKEN_CACHE_ENV: &str = "MCP_AUTH_TOKEN_CACHE";
 /// [`VerifyOptions::token_cache`](super::VerifyOptions::token_cache).
 ///
 /// The default: on, at most 10,000 verified tokens and 10,000 refused tokens (remembered 10 s).
-/// Memory: one verified entry costs about 2.5 KiB of resident memory for a typical access
-/// token of ~450 bytes (the digest, the [`AuthInfo`] with its claims, map and queue slots,
-/// allocator overhead), growing with the size of the claims; the default bound is thus about
-/// 25 MiB (measured by `cargo bench -p mcp-auth --bench cache_rss`: 1,000,000 distinct tokens
-/// of 434 bytes, peak RSS growth 23.3 MiB, 2,439 bytes per entry). A refused entry costs about
-/// 150 bytes.
+/// Memory: one verified entry costs about 2.8 KiB of resident memory for a typical access
+/// token of ~450 bytes (the digest, the token's bytes before its signature, the [`AuthInfo`]
+/// with its claims, map and queue slots, allocator overhead), growing with the size of the
+/// claims; the default bound is thus about 28 MiB (measured by `cargo bench -p mcp-auth --bench
+/// cache_rss`: 1,000,000 distinct tokens of 434 bytes, peak RSS growth 27.0 MiB, 2,827 bytes
+/// per entry). A refused entry costs about 150 bytes plus the token's length before its
+/// signature.
 ///
 /// ```
 /// use std::time::Duration;
@@ -118,6 +125,47 @@ impl TokenCacheOptions {
     }
 }
 
+/// A token as the caches look it up: the digest of its signature segment, and what precedes that
+/// segment. The two determine the token: `token == signing_input + signature`.
+struct TokenKey<'a> {
+    digest: Digest,
+    /// `header.payload.` for a JWS; empty for a token without a `.`.
+    signing_input: &'a [u8],
+}
+
+impl<'a> TokenKey<'a> {
+    fn of(token: &'a str) -> Self {
+        let bytes = token.as_bytes();
+        let signature_at = memchr::memrchr(b'.', bytes).map_or(0, |dot| dot + 1);
+        let (signing_input, signature) = bytes.split_at(signature_at);
+        Self {
+            digest: Sha256::digest(signature).into(),
+            signing_input,
+        }
+    }
+}
+
+/// A cache entry: a value, with what preceded the signature of the token it is about.
+struct Remembered<V> {
+    signing_input: Box<[u8]>,
+    value: V,
+}
+
+impl<V> Remembered<V> {
+    fn new(key: &TokenKey<'_>, value: V) -> Self {
+        Self {
+            signing_input: key.signing_input.into(),
+            value,
+        }
+    }
+
+    /// The value, if the entry is about the token of `key` (whose digest found it); `None` for
+    /// another token with the same signature segment.
+    fn about(&mut self, key: &TokenKey<'_>) -> Option<&mut V> {
+        (*self.signing_input == *key.signing_input).then_some(&mut self.value)
+    }
+}
+
 /// What a hit needs to re-check a verified token.
 struct Verified {
     info: AuthInfo,
@@ -133,8 +181,8 @@ struct Verified {
 
 /// A verifier's two caches.
 pub(crate) struct TokenCache {
-    verified: Option<ExpiringMap<Verified>>,
-    refused: Option<ExpiringMap<VerifyError>>,
+    verified: Option<ExpiringMap<Remembered<Verified>>>,
+    refused: Option<ExpiringMap<Remembered<VerifyError>>>,
     negative_ttl_ms: u64,
 }
 
@@ -219,13 +267,15 @@ impl JwtVerifier {
                     let deadline = info
                         .expires_at_unix()
                         .map_or(0, |exp| exp.saturating_mul(1000));
-                    verified.insert(key, entry, deadline, now_ms);
+                    let entry = Remembered::new(&key, entry);
+                    verified.insert(key.digest, entry, deadline, now_ms);
                 }
             }
             Err(error) if is_permanent(error) => {
                 if let Some(refused) = &cache.refused {
                     let deadline = now_ms.saturating_add(cache.negative_ttl_ms);
-                    refused.insert(key, error.clone(), deadline, now_ms);
+                    let entry = Remembered::new(&key, error.clone());
+                    refused.insert(key.digest, entry, deadline, now_ms);
                 }
             }
             Err(_) => {}
@@ -245,22 +295,22 @@ impl JwtVerifier {
     }
 }
 
-/// A token the caches did not know: its digest and the time of the lookup, so that the full
-/// path neither hashes it again nor reads the clock again.
-struct Miss {
-    key: Digest,
+/// A token the caches did not know: its key and the time of the lookup, so that the full path
+/// neither hashes it again nor reads the clock again.
+struct Miss<'a> {
+    key: TokenKey<'a>,
     now_ms: u64,
 }
 
 /// What the caches say about a token before the full path.
-enum Probe {
+enum Probe<'a> {
     /// The answer: refused by size or shape, a hit, or a remembered refusal.
     Answer(Result<AuthInfo, VerifyError>),
     /// Not known: the full path decides, and its outcome is remembered.
-    Miss(Miss),
+    Miss(Miss<'a>),
 }
 
-fn probe(inner: &JwtInner, cache: &TokenCache, token: &str) -> Probe {
+fn probe<'a>(inner: &JwtInner, cache: &TokenCache, token: &'a str) -> Probe<'a> {
     let max = inner.options.max_token_bytes;
     if token.len() > max {
         return Probe::Answer(Err(VerifyError::TooLarge { max }));
@@ -273,7 +323,7 @@ fn probe(inner: &JwtInner, cache: &TokenCache, token: &str) -> Probe {
     {
         return Probe::Answer(Err(error.into()));
     }
-    let key: Digest = Sha256::digest(token.as_bytes()).into();
+    let key = TokenKey::of(token);
     let now_ms = now_millis(inner);
     if let Some(verified) = &cache.verified
         && let Some(answer) = lookup_verified(inner, verified, &key, now_ms)
@@ -281,7 +331,11 @@ fn probe(inner: &JwtInner, cache: &TokenCache, token: &str) -> Probe {
         return Probe::Answer(answer);
     }
     if let Some(refused) = &cache.refused
-        && let Some(error) = refused.lock().live(&key, now_ms).cloned()
+        && let Some(error) = refused
+            .lock()
+            .live(&key.digest, now_ms)
+            .and_then(|entry| entry.about(&key))
+            .map(|error| error.clone())
     {
         return Probe::Answer(Err(error));
     }
@@ -304,14 +358,15 @@ fn now_millis(inner: &JwtInner) -> u64 {
 
 fn lookup_verified(
     inner: &JwtInner,
-    verified: &ExpiringMap<Verified>,
-    key: &Digest,
+    verified: &ExpiringMap<Remembered<Verified>>,
+    key: &TokenKey<'_>,
     now_ms: u64,
 ) -> Hit {
     let now = now_ms / 1000;
     let leeway = inner.options.leeway.as_secs();
     let mut map = verified.lock();
-    let entry = map.live(key, now_ms)?;
+    // Another token with the same signature segment is a miss; the entry stays for its own.
+    let entry = map.live(&key.digest, now_ms)?.about(key)?;
     if entry
         .info
         .expires_at_unix()
@@ -336,7 +391,7 @@ fn lookup_verified(
             (true, generation) => entry.checked = generation,
             // The key left the set: forget the token and verify it in full (which refuses it).
             (false, _) => {
-                map.remove(key);
+                map.remove(&key.digest);
                 return None;
             }
         }
