@@ -22,6 +22,12 @@
 # next (unpinned on two cores, one server's req/s moved by up to 20 % between rounds); PIN=0
 # leaves the scheduler free. ONLY="bare ours-cache" runs only the servers named (a quick A/B);
 # SHOW_ROUNDS=1 prints each round's figures too.
+#
+# The pair of the first target, bare axum and ours with the cache on, runs at once and in turn
+# (see `pair`): one second of each, A B B A ..., DURATION seconds each (SLICE=n: n-second
+# slices). Run one after the other, 5 seconds each, their ratio moved between 0.65 and 1.16 from
+# round to round on the 2-core development machine, bare axum ahead of itself by as much as ours
+# was behind it; taken in turn, it moved between 0.82 and 0.95.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${DURATION:-5}
@@ -53,7 +59,8 @@ if [ -z "${BIN:-}" ]; then
   BIN=target/release/examples/load_servers
 fi
 WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"; [ -n "${SERVER:-}" ] && kill "$SERVER" 2>/dev/null || true' EXIT
+# SERVER: the pid of the server under load, or the two of a pair (split on purpose).
+trap 'rm -rf "$WORK"; [ -n "${SERVER:-}" ] && kill $SERVER 2>/dev/null || true' EXIT
 TICKS=$(getconf CLK_TCK)
 
 # Random garbage tokens, 100,000 distinct ones built before the run and sent in turn (more than
@@ -130,12 +137,79 @@ run() {
   echo "$round $name $rps $p50 $p99 $cpu_us $requests $lines ${non2xx:-0}" >>"$WORK/rounds"
 }
 
+# [ALG=..] pair NAME_A MODE_A NAME_B MODE_B PATH TOKEN_KIND: the two servers of a ratio up at
+# once, both on the server core, driven in turn for SLICE seconds at a time (A B B A A B ...)
+# until each had DURATION seconds; each one's figures are summed over its slices (req/s: all its
+# requests over all its seconds; p50, p99: the median of its slices'). The VM's neighbours move
+# throughput by 10 % or more from one few seconds to the next, often only during one of two
+# 5-second runs back to back (bare axum then ahead of itself by as much as ours is behind it):
+# taken in turn, both servers see the same machine, and the ratio measures the servers.
+pair() {
+  local a=$1 mode_a=$2 b=$3 mode_b=$4 path=$5 kind=$6
+  if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $a "* ]] && [[ " $ONLY " != *" $b "* ]]; then return; fi
+  local names=("$a" "$b") modes=("$mode_a" "$mode_b") pids=() i
+  for i in 0 1; do
+    mkdir -p "$WORK/$i"
+    rm -f "$WORK/$i/ready.out"
+    RUST_LOG=${SERVER_LOG:-info,rmcp=warn,mcp_auth::audit=off} ALG=${ALG:-RS256} "${ON_SERVER[@]}" "$BIN" "${modes[$i]}" $((PORT + i)) "$WORK/$i" >"$WORK/$i/ready.out" 2>"$WORK/$i/server.err" &
+    pids[i]=$!
+  done
+  SERVER="${pids[0]} ${pids[1]}"
+  for i in 0 1; do
+    for _ in $(seq 600); do grep -q ready "$WORK/$i/ready.out" 2>/dev/null && break; sleep 0.1; done
+    if ! kill -0 "${pids[$i]}" 2>/dev/null; then echo "server ${modes[$i]} died:" >&2; cat "$WORK/$i/server.err" >&2; exit 1; fi
+  done
+  local auth=()
+  for i in 0 1; do
+    case $kind in
+      valid | forged) auth=(-H "Authorization: Bearer $(cat "$WORK/$i/$kind")") ;;
+    esac
+    "${ON_CLIENT[@]}" wrk -t1 -c4 -d1s "${auth[@]}" "http://127.0.0.1:$((PORT + i))$path" >/dev/null
+  done
+  local slice=${SLICE:-1} slices step order ticks=(0 0)
+  slices=$(( (DURATION + slice - 1) / slice ))
+  for step in $(seq "$slices"); do
+    # A B, then B A: a drift within a step weighs on both alike.
+    if [ $((step % 2)) = 1 ]; then order="0 1"; else order="1 0"; fi
+    for i in $order; do
+      case $kind in
+        valid | forged) auth=(-H "Authorization: Bearer $(cat "$WORK/$i/$kind")") ;;
+      esac
+      local before after
+      before=$(cpu_ticks "${pids[$i]}")
+      "${ON_CLIENT[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${slice}s" --latency "${auth[@]}" \
+        "http://127.0.0.1:$((PORT + i))$path" >"$WORK/$i/wrk.$step"
+      after=$(cpu_ticks "${pids[$i]}")
+      ticks[i]=$((ticks[i] + after - before))
+    done
+  done
+  kill "${pids[0]}" "${pids[1]}"; wait "${pids[0]}" "${pids[1]}" 2>/dev/null || true; SERVER=
+  for i in 0 1; do
+    local name=${names[$i]}
+    sed 's/\x1b\[[0-9;]*m//g' "$WORK/$i/server.err" | head -n 3 | sed "s/^/  $name (round $round): /" >>"$WORK/logged"
+    # Requests and seconds summed over the slices; latencies in microseconds, the median slice's.
+    cat "$WORK/$i"/wrk.* | awk -v round="$round" -v name="$name" -v t="${ticks[$i]}" -v hz="$TICKS" \
+      -v lines="$(wc -l <"$WORK/$i/server.err")" '
+      function us(v,    u) { u = v; sub(/[0-9.]+/, "", u); v += 0; if (u == "ms") v *= 1000; else if (u == "s") v *= 1000000; return v }
+      function median(list, k,    v, a, b, c) {
+        k = split(list, v, " ")
+        for (a = 2; a <= k; a++) for (b = a; b > 1 && v[b - 1] + 0 > v[b] + 0; b--) { c = v[b]; v[b] = v[b - 1]; v[b - 1] = c }
+        return k % 2 ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2
+      }
+      /requests in/ { n += $1; s = $4; sub(/s,?$/, "", s); secs += s }
+      $1 == "50%" { p50 = p50 " " us($2) }
+      $1 == "99%" { p99 = p99 " " us($2) }
+      /Non-2xx or 3xx responses/ { bad += $NF }
+      END { printf "%s %s %.2f %.0f %.0f %.1f %d %d %d\n", round, name, n / secs, median(p50), median(p99), t / hz * 1e6 / n, n, lines, bad }
+    ' >>"$WORK/rounds"
+    rm -f "$WORK/$i"/wrk.*
+  done
+}
+
 for round in $(seq "$ROUNDS"); do
   echo "round $round of $ROUNDS" >&2
-  # The pair of the first target back to back: the VM's neighbours move throughput by 10 % or
-  # more from one half-minute to the next, and a ratio of two runs far apart measures that too.
-  run bare bare /notes valid
-  run ours-cache ours /notes valid
+  # The pair of the first target in turn, in one stretch of time (see `pair`).
+  pair bare bare ours-cache ours /notes valid
   run hand hand /notes valid
   run ours-nocache ours-nocache /notes valid
   ALG=ES256 run hand-ES256 hand /notes valid
