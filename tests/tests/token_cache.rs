@@ -221,21 +221,38 @@ async fn a_cached_signature_serves_only_the_token_it_signed() {
     let token = idp.token().audience(R).subject("alice").mint();
     let mallory = idp.token().audience(R).subject("mallory").mint();
     assert_eq!(v.verify(&token).await.unwrap().subject(), Some("alice"));
+    assert!(v.verify(&mallory).await.is_ok());
+    // Both are answered from the cache now.
+    assert!(matches!(v.verify_cached(&token), Some(Ok(_))));
     // Alice's payload under Mallory's signature, and the other way round: the entries are keyed
     // by the signature's digest, but a hit needs the bytes before it to match too.
-    assert!(v.verify(&mallory).await.is_ok());
     for forged in [
         with_signature_of(&token, &mallory),
         with_signature_of(&mallory, &token),
     ] {
+        assert!(v.verify_cached(&forged).is_none(), "not a hit: {forged}");
         assert_eq!(
             v.verify(&forged).await.unwrap_err(),
             VerifyError::InvalidSignature
         );
     }
-    // The forgeries left both entries in place, and their own refusals refuse no one else.
-    assert_eq!(v.verify(&token).await.unwrap().subject(), Some("alice"));
-    assert_eq!(v.verify(&mallory).await.unwrap().subject(), Some("mallory"));
+    // Another spelling around the same signature is refused by its shape, never served.
+    for other in [
+        format!("{token}."),
+        format!("{token}.x"),
+        format!(".{token}"),
+    ] {
+        assert!(
+            matches!(v.verify_cached(&other), Some(Err(_)) | None),
+            "{other}"
+        );
+        assert!(v.verify(&other).await.is_err(), "{other}");
+    }
+    // The forgeries left both entries in place: still answered from the cache.
+    let alice = v.verify_cached(&token).expect("still cached").unwrap();
+    assert_eq!(alice.subject(), Some("alice"));
+    let bob = v.verify_cached(&mallory).expect("still cached").unwrap();
+    assert_eq!(bob.subject(), Some("mallory"));
 
     // The refused-token cache alone: a remembered forgery does not refuse the token whose
     // signature it carries.
@@ -246,12 +263,16 @@ async fn a_cached_signature_serves_only_the_token_it_signed() {
         VerifyOptions::default().token_cache(TokenCacheOptions::default().max_entries(0)),
     );
     let forged = with_signature_of(&token, &mallory);
-    for _ in 0..2 {
-        assert_eq!(
-            refused_only.verify(&forged).await.unwrap_err(),
-            VerifyError::InvalidSignature
-        );
-    }
+    assert_eq!(
+        refused_only.verify(&forged).await.unwrap_err(),
+        VerifyError::InvalidSignature
+    );
+    assert_eq!(
+        refused_only.verify_cached(&forged),
+        Some(Err(VerifyError::InvalidSignature)),
+        "the forgery's refusal is remembered, under the digest of Alice's signature"
+    );
+    assert!(refused_only.verify_cached(&token).is_none());
     assert_eq!(
         refused_only.verify(&token).await.unwrap().subject(),
         Some("alice")
