@@ -3,31 +3,32 @@
 #
 #   mcp-auth/benches/load.sh            # DURATION=5 CONNECTIONS=32 THREADS=1 ROUNDS=3 by default
 #
-# Starts each server of mcp-auth/examples/load_servers.rs in turn (bare axum; axum with a
-# hand-written jsonwebtoken check; ours with the token cache on; ours with it off, for RS256,
-# ES256 and EdDSA; floods of one forged token and of random garbage; an rmcp tools/call behind
-# ours in MCP mode and behind a hand-written cached bearer check), drives it with wrk and prints
-# req/s, p50/p99 latency, the server's CPU time per request (utime+stime from /proc/<pid>/stat),
-# the answers that were not 2xx, and the log lines each server wrote at RUST_LOG=info
-# (SERVER_LOG, default `info,rmcp=warn,mcp_auth::audit=off`: rmcp logs three info lines per
-# request, ours none; the audit trail, one line per decision by design, goes to a sink of its own
-# in production and is off here); then the ratios the performance targets name. Installs wrk with apt-get when it
-# is missing. Every server runs ROUNDS times, the rounds one after the other (a server process'
+# Runs the servers of mcp-auth/examples/load_servers.rs two at a time, the two of each ratio (bare
+# axum and ours with the token cache on; axum with a hand-written jsonwebtoken check and ours with
+# the cache off, for RS256, ES256 and EdDSA; floods of one forged token, and of random garbage
+# against ours and bare axum; an rmcp tools/call behind ours in MCP mode and behind a
+# hand-written cached bearer check), drives them with wrk in turn and prints req/s, p50/p99
+# latency, the server's CPU time per request (utime+stime from /proc/<pid>/stat), the answers
+# that were not 2xx, and the log lines each server wrote at RUST_LOG=info (SERVER_LOG, default
+# `info,rmcp=warn,mcp_auth::audit=off`: rmcp logs three info lines per request, ours none; the
+# audit trail, one line per decision by design, goes to a sink of its own in production and is
+# off here); then the ratios the performance targets name. Installs wrk with apt-get when it is
+# missing. Every pair runs ROUNDS times, the rounds one after the other (a server process'
 # throughput varies by a few percent from one start to the next, with where its threads land):
 # the table shows each server's median, the ratios are those of the medians, and each target's
 # ratio is also shown per round.
 #
-# PIN=1 (the default on a machine with two cores or more and `taskset`) runs each server on the
-# last core and wrk on the others, so that the two do not trade cores from one second to the
-# next (unpinned on two cores, one server's req/s moved by up to 20 % between rounds); PIN=0
-# leaves the scheduler free. ONLY="bare ours-cache" runs only the servers named (a quick A/B);
-# SHOW_ROUNDS=1 prints each round's figures too.
+# The two servers of a pair are up at once and driven in turn (see `pair`): one second of each,
+# A B B A ..., DURATION seconds each (SLICE=n: n-second slices). Run one after the other, 5
+# seconds each, the ratio of bare axum and ours with the cache on moved between 0.65 and 1.16
+# from round to round on the 2-core development machine, bare axum ahead of itself by as much as
+# ours was behind it; taken in turn, between 0.82 and 0.95.
 #
-# The pair of the first target, bare axum and ours with the cache on, runs at once and in turn
-# (see `pair`): one second of each, A B B A ..., DURATION seconds each (SLICE=n: n-second
-# slices). Run one after the other, 5 seconds each, their ratio moved between 0.65 and 1.16 from
-# round to round on the 2-core development machine, bare axum ahead of itself by as much as ours
-# was behind it; taken in turn, it moved between 0.82 and 0.95.
+# PIN=1 (the default on a machine with two cores or more and `taskset`) runs the servers on the
+# last core and wrk on the others, so that they do not trade cores from one second to the next
+# (unpinned on two cores, one server's req/s moved by up to 20 % between rounds); PIN=0 leaves
+# the scheduler free. ONLY="bare ours-cache" runs only the pairs of the servers named (a quick
+# A/B); SHOW_ROUNDS=1 prints each round's figures too.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${DURATION:-5}
@@ -99,45 +100,7 @@ EOF
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
-# [ALG=..] run NAME MODE PATH TOKEN_KIND [LUA]
-run() {
-  local name=$1 mode=$2 path=$3 kind=$4 lua=${5:-}
-  if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $name "* ]]; then return; fi
-  RUST_LOG=${SERVER_LOG:-info,rmcp=warn,mcp_auth::audit=off} ALG=${ALG:-RS256} "${ON_SERVER[@]}" "$BIN" "$mode" "$PORT" "$WORK" >"$WORK/server.out" 2>"$WORK/server.err" &
-  SERVER=$!
-  for _ in $(seq 600); do grep -q ready "$WORK/server.out" 2>/dev/null && break; sleep 0.1; done
-  local auth=()
-  case $kind in
-    valid | forged) auth=(-H "Authorization: Bearer $(cat "$WORK/$kind")") ;;
-  esac
-  local script=()
-  [ -n "$lua" ] && script=(-s "$WORK/$lua")
-  # Warm-up (JWKS fetch, connections), then the measured run.
-  if ! kill -0 "$SERVER" 2>/dev/null; then echo "server $mode died:" >&2; cat "$WORK/server.err" >&2; exit 1; fi
-  "${ON_CLIENT[@]}" wrk -t1 -c4 -d1s "${auth[@]}" "${script[@]}" "http://127.0.0.1:$PORT$path" >/dev/null
-  local before after
-  before=$(cpu_ticks "$SERVER")
-  "${ON_CLIENT[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "${auth[@]}" "${script[@]}" \
-    "http://127.0.0.1:$PORT$path" >"$WORK/wrk.out"
-  after=$(cpu_ticks "$SERVER")
-  kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
-  local requests rps p50 p99 lines non2xx
-  requests=$(awk '/requests in/ {print $1}' "$WORK/wrk.out")
-  # Latencies in microseconds (wrk prints us, ms or s).
-  local to_us='{ v = $2; u = v; sub(/[0-9.]+/, "", u); v += 0; if (u == "ms") v *= 1000; else if (u == "s") v *= 1000000; printf "%.0f", v }'
-  non2xx=$(awk '/Non-2xx or 3xx responses/ {print $NF}' "$WORK/wrk.out")
-  rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk.out")
-  p50=$(awk '$1 == "50%" '"$to_us" "$WORK/wrk.out")
-  p99=$(awk '$1 == "99%" '"$to_us" "$WORK/wrk.out")
-  lines=$(wc -l <"$WORK/server.err")
-  # What was logged, to show at the end (no token is ever logged; colours stripped).
-  sed 's/\x1b\[[0-9;]*m//g' "$WORK/server.err" | head -n 3 | sed "s/^/  $name (round $round): /" >>"$WORK/logged"
-  local cpu_us
-  cpu_us=$(awk -v t=$((after - before)) -v hz="$TICKS" -v n="$requests" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
-  echo "$round $name $rps $p50 $p99 $cpu_us $requests $lines ${non2xx:-0}" >>"$WORK/rounds"
-}
-
-# [ALG=..] pair NAME_A MODE_A NAME_B MODE_B PATH TOKEN_KIND: the two servers of a ratio up at
+# [ALG=..] [SLICE=..] pair NAME_A MODE_A NAME_B MODE_B PATH TOKEN_KIND [LUA]: the two servers of a ratio up at
 # once, both on the server core, driven in turn for SLICE seconds at a time (A B B A A B ...)
 # until each had DURATION seconds; each one's figures are summed over its slices (req/s: all its
 # requests over all its seconds; p50, p99: the median of its slices'). The VM's neighbours move
@@ -145,7 +108,9 @@ run() {
 # 5-second runs back to back (bare axum then ahead of itself by as much as ours is behind it):
 # taken in turn, both servers see the same machine, and the ratio measures the servers.
 pair() {
-  local a=$1 mode_a=$2 b=$3 mode_b=$4 path=$5 kind=$6
+  local a=$1 mode_a=$2 b=$3 mode_b=$4 path=$5 kind=$6 lua=${7:-}
+  local script=()
+  [ -n "$lua" ] && script=(-s "$WORK/$lua")
   if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $a "* ]] && [[ " $ONLY " != *" $b "* ]]; then return; fi
   local names=("$a" "$b") modes=("$mode_a" "$mode_b") pids=() i
   for i in 0 1; do
@@ -164,7 +129,7 @@ pair() {
     case $kind in
       valid | forged) auth=(-H "Authorization: Bearer $(cat "$WORK/$i/$kind")") ;;
     esac
-    "${ON_CLIENT[@]}" wrk -t1 -c4 -d1s "${auth[@]}" "http://127.0.0.1:$((PORT + i))$path" >/dev/null
+    "${ON_CLIENT[@]}" wrk -t1 -c4 -d1s "${auth[@]}" "${script[@]}" "http://127.0.0.1:$((PORT + i))$path" >/dev/null
   done
   local slice=${SLICE:-1} slices step order ticks=(0 0)
   slices=$(( (DURATION + slice - 1) / slice ))
@@ -177,7 +142,7 @@ pair() {
       esac
       local before after
       before=$(cpu_ticks "${pids[$i]}")
-      "${ON_CLIENT[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${slice}s" --latency "${auth[@]}" \
+      "${ON_CLIENT[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${slice}s" --latency "${auth[@]}" "${script[@]}" \
         "http://127.0.0.1:$((PORT + i))$path" >"$WORK/$i/wrk.$step"
       after=$(cpu_ticks "${pids[$i]}")
       ticks[i]=$((ticks[i] + after - before))
@@ -196,7 +161,8 @@ pair() {
         for (a = 2; a <= k; a++) for (b = a; b > 1 && v[b - 1] + 0 > v[b] + 0; b--) { c = v[b]; v[b] = v[b - 1]; v[b - 1] = c }
         return k % 2 ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2
       }
-      /requests in/ { n += $1; s = $4; sub(/s,?$/, "", s); secs += s }
+      # wrk prints the duration as 1.00s, 1.00m or 1.00h.
+      /requests in/ { n += $1; s = $4; sub(/,$/, "", s); f = s ~ /m$/ ? 60 : s ~ /h$/ ? 3600 : 1; sub(/[smh]$/, "", s); secs += s * f }
       $1 == "50%" { p50 = p50 " " us($2) }
       $1 == "99%" { p99 = p99 " " us($2) }
       /Non-2xx or 3xx responses/ { bad += $NF }
@@ -208,20 +174,16 @@ pair() {
 
 for round in $(seq "$ROUNDS"); do
   echo "round $round of $ROUNDS" >&2
-  # The pair of the first target in turn, in one stretch of time (see `pair`).
+  # Each ratio's two servers in turn, in one stretch of time (see `pair`).
   pair bare bare ours-cache ours /notes valid
-  run hand hand /notes valid
-  run ours-nocache ours-nocache /notes valid
-  ALG=ES256 run hand-ES256 hand /notes valid
-  ALG=ES256 run ours-nocache-ES256 ours-nocache /notes valid
-  ALG=EdDSA run hand-EdDSA hand /notes valid
-  ALG=EdDSA run ours-nocache-EdDSA ours-nocache /notes valid
-  run hand-nocache-rejects hand /notes forged
-  run ours-forged ours /notes forged
-  run ours-garbage ours /notes garbage garbage.lua
-  run bare-garbage bare /notes garbage garbage.lua
-  run mcp-hand mcp-hand /mcp valid mcp.lua
-  run mcp-ours mcp-ours /mcp valid mcp.lua
+  pair hand hand ours-nocache ours-nocache /notes valid
+  ALG=ES256 pair hand-ES256 hand ours-nocache-ES256 ours-nocache /notes valid
+  ALG=EdDSA pair hand-EdDSA hand ours-nocache-EdDSA ours-nocache /notes valid
+  pair hand-nocache-rejects hand ours-forged ours /notes forged
+  # The garbage script builds its 100,000 requests before each wrk run (a fifth of a second,
+  # counted in wrk's time): one slice per server, so that it weighs as it did before.
+  SLICE=$DURATION pair ours-garbage ours bare-garbage bare /notes garbage garbage.lua
+  pair mcp-hand mcp-hand mcp-ours mcp-ours /mcp valid mcp.lua
 done
 
 # SHOW_ROUNDS=1: every round's figures, before the medians (round, server, req/s, p50, p99,
