@@ -311,6 +311,37 @@ fn bench_access(c: &mut Criterion, rt: &tokio::runtime::Runtime, idp: &Authoriza
             });
         });
     }
+    // What MCP mode costs a `tools/call` (the body read and peeked, the per-operation decision,
+    // the session and task checks, the answer scanned for created tasks): the same handler
+    // behind the layer with the scope required for every request.
+    let body =
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{}}}"#;
+    let answer = r#"{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"ok"}],"isError":false}}"#;
+    let handler = post(move || async move { ([("content-type", "application/json")], answer) });
+    let echo = McpAccess::new().scopes(Operation::tool("echo"), ["mcp:read"]);
+    for (name, layer) in [
+        ("mcp-mode", auth.bearer(RESOURCE).mcp(echo)),
+        (
+            "scope-only",
+            auth.bearer(RESOURCE).required_scopes(["mcp:read"]),
+        ),
+    ] {
+        let app = Router::new().route("/mcp", handler.clone()).layer(layer);
+        let ok = rt.block_on(
+            app.clone()
+                .oneshot(request("POST", &token, Body::from(body))),
+        );
+        assert_eq!(ok.expect("infallible").status(), 200);
+        group.bench_function(format!("tools-call/{name}"), |b| {
+            b.iter(|| {
+                rt.block_on(
+                    app.clone()
+                        .oneshot(request("POST", &token, Body::from(body))),
+                )
+                .expect("infallible")
+            });
+        });
+    }
     let call = serde_json::json!({"name": "tool_57"});
     group.bench_function("decision/tools-call", |b| {
         b.iter(|| table.needs("tools/call", &call).scopes().len());
