@@ -124,26 +124,26 @@ pair() {
     for _ in $(seq 600); do grep -q ready "$WORK/$i/ready.out" 2>/dev/null && break; sleep 0.1; done
     if ! kill -0 "${pids[$i]}" 2>/dev/null; then echo "server ${modes[$i]} died:" >&2; cat "$WORK/$i/server.err" >&2; exit 1; fi
   done
-  local auth=()
-  for i in 0 1; do
+  # drive I WRK_ARGS...: wrk against server I of the pair, with its own token (each server's
+  # development authorization server signs its own).
+  drive() {
+    local i=$1 auth=()
+    shift
     case $kind in
       valid | forged) auth=(-H "Authorization: Bearer $(cat "$WORK/$i/$kind")") ;;
     esac
-    "${ON_CLIENT[@]}" wrk -t1 -c4 -d1s "${auth[@]}" "${script[@]}" "http://127.0.0.1:$((PORT + i))$path" >/dev/null
-  done
+    "${ON_CLIENT[@]}" wrk "$@" "${auth[@]}" "${script[@]}" "http://127.0.0.1:$((PORT + i))$path"
+  }
+  for i in 0 1; do drive "$i" -t1 -c4 -d1s >/dev/null; done
   local slice=${SLICE:-1} slices step order ticks=(0 0)
   slices=$(( (DURATION + slice - 1) / slice ))
   for step in $(seq "$slices"); do
     # A B, then B A: a drift within a step weighs on both alike.
     if [ $((step % 2)) = 1 ]; then order="0 1"; else order="1 0"; fi
     for i in $order; do
-      case $kind in
-        valid | forged) auth=(-H "Authorization: Bearer $(cat "$WORK/$i/$kind")") ;;
-      esac
       local before after
       before=$(cpu_ticks "${pids[$i]}")
-      "${ON_CLIENT[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${slice}s" --latency "${auth[@]}" "${script[@]}" \
-        "http://127.0.0.1:$((PORT + i))$path" >"$WORK/$i/wrk.$step"
+      drive "$i" -t"$THREADS" -c"$CONNECTIONS" -d"${slice}s" --latency >"$WORK/$i/wrk.$step"
       after=$(cpu_ticks "${pids[$i]}")
       ticks[i]=$((ticks[i] + after - before))
     done

@@ -1,5 +1,6 @@
-//! The one bounded, expiring map of the crate's caches: verified tokens, refused tokens and
-//! introspection results, each keyed by a SHA-256 digest (of a token, or of its signature).
+//! The one bounded, expiring map of the crate's caches: verified and refused tokens (keyed by the
+//! SHA-256 of a token's signature segment), introspection results (of the token) and downstream
+//! tokens (of the caller's token, the audience and the scopes).
 //!
 //! A cache may forget: an entry it drops costs a miss, never a wrong answer. So the map holds
 //! these invariants, and no more:
