@@ -129,39 +129,40 @@ impl TokenCacheOptions {
 }
 
 /// A token as the caches look it up: the digest of its signature segment, and what precedes that
-/// segment. The two determine the token: `token == signing_input + signature`.
+/// segment. The two determine the token: `token == before_signature + signature`.
 struct TokenKey<'a> {
     digest: Digest,
-    /// `header.payload.` for a compact JWS; empty for a token without a `.`.
-    signing_input: &'a [u8],
+    /// `header.payload.` for a compact JWS (RFC 7515's signing input and the dot after it);
+    /// empty for a token without a `.`.
+    before_signature: &'a [u8],
 }
 
 impl<'a> TokenKey<'a> {
     fn of(token: &'a str) -> Self {
         let bytes = token.as_bytes();
         let signature_at = memchr::memrchr(b'.', bytes).map_or(0, |dot| dot + 1);
-        let (signing_input, signature) = bytes.split_at(signature_at);
+        let (before_signature, signature) = bytes.split_at(signature_at);
         Self {
             digest: Sha256::digest(signature).into(),
-            signing_input,
+            before_signature,
         }
     }
 
     /// Whether the token may be remembered: a compact JWS, `header.payload.signature`, whose
     /// bytes before the signature hold no signature (what its entry keeps of them).
     fn rememberable(&self) -> bool {
-        memchr::memchr_iter(b'.', self.signing_input).count() == 2
+        memchr::memchr_iter(b'.', self.before_signature).count() == 2
     }
 
     /// The SHA-256 of the bytes before the signature: what a refused entry keeps of them.
-    fn signing_input_digest(&self) -> Digest {
-        Sha256::digest(self.signing_input).into()
+    fn before_signature_digest(&self) -> Digest {
+        Sha256::digest(self.before_signature).into()
     }
 }
 
 /// A verified entry: what a hit needs, with the bytes that preceded the signature of its token.
 struct Remembered {
-    signing_input: Box<[u8]>,
+    before_signature: Box<[u8]>,
     verified: Verified,
 }
 
@@ -169,14 +170,14 @@ impl Remembered {
     /// The entry, if it is about the token of `key` (whose digest found it); `None` for another
     /// token with the same signature segment.
     fn about(&mut self, key: &TokenKey<'_>) -> Option<&mut Verified> {
-        (*self.signing_input == *key.signing_input).then_some(&mut self.verified)
+        (*self.before_signature == *key.before_signature).then_some(&mut self.verified)
     }
 }
 
 /// A refused entry: the refusal, with the digest of the bytes that preceded the signature of its
 /// token (a refused token can be as large as the size limit: 32 bytes, whatever its size).
 struct Refused {
-    signing_input: Digest,
+    before_signature: Digest,
     error: VerifyError,
 }
 
@@ -285,7 +286,7 @@ impl JwtVerifier {
                         .expires_at_unix()
                         .map_or(0, |exp| exp.saturating_mul(1000));
                     let entry = Remembered {
-                        signing_input: key.signing_input.into(),
+                        before_signature: key.before_signature.into(),
                         verified: entry,
                     };
                     verified.insert(key.digest, entry, deadline, now_ms);
@@ -295,7 +296,7 @@ impl JwtVerifier {
                 if let Some(refused) = &cache.refused {
                     let deadline = now_ms.saturating_add(cache.negative_ttl_ms);
                     let entry = Refused {
-                        signing_input: key.signing_input_digest(),
+                        before_signature: key.before_signature_digest(),
                         error: error.clone(),
                     };
                     refused.insert(key.digest, entry, deadline, now_ms);
@@ -382,13 +383,13 @@ fn lookup_refused(
     key: &TokenKey<'_>,
     now_ms: u64,
 ) -> Option<VerifyError> {
-    let (signing_input, error) = {
+    let (before_signature, error) = {
         let mut map = refused.lock();
         let entry = map.live(&key.digest, now_ms)?;
-        (entry.signing_input, entry.error.clone())
+        (entry.before_signature, entry.error.clone())
     };
     // Hashed outside the lock: only a token whose signature was refused before gets here.
-    (signing_input == key.signing_input_digest()).then_some(error)
+    (before_signature == key.before_signature_digest()).then_some(error)
 }
 
 fn lookup_verified(
@@ -465,12 +466,12 @@ mod tests {
     #[test]
     fn a_key_is_the_digest_of_the_signature_and_the_bytes_before_it() {
         let key = TokenKey::of("h.p.s");
-        assert_eq!(key.signing_input, b"h.p.");
+        assert_eq!(key.before_signature, b"h.p.");
         assert_eq!(key.digest, <[u8; 32]>::from(Sha256::digest(b"s")));
         assert!(key.rememberable());
         // Without a `.`, all of it is the signature; only a compact JWS is remembered.
         let bare = TokenKey::of("s");
-        assert_eq!((bare.signing_input, bare.digest), (&b""[..], key.digest));
+        assert_eq!((bare.before_signature, bare.digest), (&b""[..], key.digest));
         for other in ["s", ".s", "h.s", "h.p.s.", "h.p.s.s", "h.p..s"] {
             assert!(!TokenKey::of(other).rememberable(), "{other}");
         }
