@@ -18,11 +18,8 @@
 # the table shows each server's median, the ratios are those of the medians, and each target's
 # ratio is also shown per round.
 #
-# The two servers of a pair are up at once and driven in turn (see `pair`): one second of each,
-# A B B A ..., DURATION seconds each (SLICE=n: n-second slices). Run one after the other, 5
-# seconds each, the ratio of bare axum and ours with the cache on moved between 0.65 and 1.16
-# from round to round on the 2-core development machine, bare axum ahead of itself by as much as
-# ours was behind it; taken in turn, between 0.82 and 0.95.
+# The two servers of a pair are up at once and driven in turns of SLICE_MS milliseconds (100 by
+# default), A B B A ..., DURATION seconds each (see `pair`).
 #
 # PIN=1 (the default on a machine with two cores or more and `taskset`) runs the servers on the
 # last core and wrk on the others, so that they do not trade cores from one second to the next
@@ -43,6 +40,8 @@ if [ "${PIN:-1}" = 1 ] && [ "$CORES" -ge 2 ] && command -v taskset >/dev/null; t
   ON_SERVER=(taskset -c "$SERVER_CPUS")
   ON_CLIENT=(taskset -c "$CLIENT_CPUS")
   PINNING="server on CPU $SERVER_CPUS, wrk on CPU $CLIENT_CPUS"
+  # This script's own work (the turns, the sleeps) stays off the server's core too.
+  taskset -pc "$CLIENT_CPUS" $$ >/dev/null
 else
   ON_SERVER=()
   ON_CLIENT=()
@@ -100,19 +99,28 @@ EOF
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
-# [ALG=..] [SLICE=..] pair NAME_A MODE_A NAME_B MODE_B PATH TOKEN_KIND [LUA]: the two servers of a ratio up at
-# once, both on the server core, driven in turn for SLICE seconds at a time (A B B A A B ...)
-# until each had DURATION seconds; each one's figures are summed over its slices (req/s: all its
-# requests over all its seconds; p50, p99: the median of its slices'). The VM's neighbours move
-# throughput by 10 % or more from one few seconds to the next, often only during one of two
-# 5-second runs back to back (bare axum then ahead of itself by as much as ours is behind it):
-# taken in turn, both servers see the same machine, and the ratio measures the servers.
+# [ALG=..] pair NAME_A MODE_A NAME_B MODE_B PATH TOKEN_KIND [LUA]: the two servers of a ratio up
+# at once, both on the server core, each driven by a wrk of its own that runs only in turns of
+# SLICE_MS milliseconds (default 100): the other one is stopped (SIGSTOP) meanwhile, so that one
+# server at a time has the core, in the order A B B A A B ..., until each had DURATION seconds.
+# The VM's neighbours move throughput by 10 % or more from one second to the next: taken in
+# turns this short, both servers see the same machine, and the ratio measures the servers (run
+# against itself, bare axum's or ours, a server's ratio stayed within 0.96 and 1.01 in 4 rounds
+# each; in turns of a second, with a new wrk for each, it spread from 0.88 to 1.11, and one after
+# the other, 5 seconds each, bare axum against ours with the cache on moved between 0.65 and
+# 1.16); the absolute figures still move by up to 25 % from one round to the next. req/s: a
+# server's requests over the time its wrk ran; CPU per request: its ticks over its requests. A
+# request in flight when its wrk stops waits for the next turn, so the latencies come from two
+# plain one-second runs of each server afterwards (A B B A; p50, p99: the mean of its two).
 pair() {
   local a=$1 mode_a=$2 b=$3 mode_b=$4 path=$5 kind=$6 lua=${7:-}
   local script=()
   [ -n "$lua" ] && script=(-s "$WORK/$lua")
   if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $a "* ]] && [[ " $ONLY " != *" $b "* ]]; then return; fi
   local names=("$a" "$b") modes=("$mode_a" "$mode_b") pids=() i
+  # The second server started lost about 2 % against the first in every round of bare axum run
+  # against itself: the two trade places every other round.
+  if [ $((round % 2)) = 0 ]; then names=("$b" "$a") modes=("$mode_b" "$mode_a"); fi
   for i in 0 1; do
     mkdir -p "$WORK/$i"
     rm -f "$WORK/$i/ready.out"
@@ -124,49 +132,99 @@ pair() {
     for _ in $(seq 600); do grep -q ready "$WORK/$i/ready.out" 2>/dev/null && break; sleep 0.1; done
     if ! kill -0 "${pids[$i]}" 2>/dev/null; then echo "server ${modes[$i]} died:" >&2; cat "$WORK/$i/server.err" >&2; exit 1; fi
   done
-  # drive I WRK_ARGS...: wrk against server I of the pair, with its own token (each server's
-  # development authorization server signs its own).
-  drive() {
-    local i=$1 auth=()
+  # wrk_args I WRK_ARGS...: the arguments of wrk against server I of the pair (in WRK), with its
+  # own token (each server's development authorization server signs its own); drive I
+  # WRK_ARGS...: runs it.
+  wrk_args() {
+    local i=$1
     shift
+    WRK=("$@")
     case $kind in
-      valid | forged) auth=(-H "Authorization: Bearer $(cat "$WORK/$i/$kind")") ;;
+      valid | forged) WRK+=(-H "Authorization: Bearer $(cat "$WORK/$i/$kind")") ;;
     esac
-    "${ON_CLIENT[@]}" wrk "$@" "${auth[@]}" "${script[@]}" "http://127.0.0.1:$((PORT + i))$path"
+    WRK+=("${script[@]}" "http://127.0.0.1:$((PORT + i))$path")
+  }
+  drive() {
+    wrk_args "$@"
+    "${ON_CLIENT[@]}" wrk "${WRK[@]}"
   }
   for i in 0 1; do drive "$i" -t1 -c4 -d1s >/dev/null; done
-  local slice=${SLICE:-1} slices step order ticks=(0 0)
-  slices=$(( (DURATION + slice - 1) / slice ))
-  for step in $(seq "$slices"); do
+  # Both wrk start stopped (the shell stops itself before it becomes wrk), with a duration they
+  # never reach: an interrupt ends each, and it prints what it counted.
+  local clients=() ticks=() steps step order turn state
+  for i in 0 1; do
+    wrk_args "$i" -t"$THREADS" -c"$CONNECTIONS" -d$((4 * DURATION + 60))s
+    (kill -STOP "$BASHPID" && exec "${ON_CLIENT[@]}" wrk "${WRK[@]}") >"$WORK/$i/wrk.turns" &
+    clients[i]=$!
+    state=
+    while [ "$state" != T ]; do read -r _ _ state _ <"/proc/${clients[$i]}/stat"; done
+  done
+  # Each wrk starts, runs its script's `init` (the garbage flood builds its requests there, for
+  # about a second, outside wrk's own time as it would be) and is stopped again as soon as its
+  # threads exist: its turns measure requests only.
+  local stat=()
+  for i in 0 1; do
+    kill -CONT "${clients[$i]}"
+    stat=()
+    while [ "${stat[19]:-0}" -le "$THREADS" ]; do
+      if ! { read -r -a stat <"/proc/${clients[$i]}/stat"; } 2>/dev/null || [ "${stat[2]}" = Z ]; then
+        echo "wrk against ${modes[$i]} ended before its turns" >&2
+        exit 1
+      fi
+    done
+    kill -STOP "${clients[$i]}"
+  done
+  turn=$(awk -v ms="${SLICE_MS:-100}" 'BEGIN { printf "%.3f", ms / 1000 }')
+  # A turn waits on a pipe nobody writes to (`read -t`, a builtin): a `sleep` process per turn
+  # would wait for the core its wrk keeps busy, and make the turns longer than asked.
+  local pause
+  exec {pause}<> <(:)
+  steps=$((DURATION * 1000 / ${SLICE_MS:-100}))
+  for i in 0 1; do ticks[i]=$(cpu_ticks "${pids[$i]}"); done
+  local -a ran=(0 0)  # microseconds
+  for step in $(seq "$steps"); do
     # A B, then B A: a drift within a step weighs on both alike.
     if [ $((step % 2)) = 1 ]; then order="0 1"; else order="1 0"; fi
     for i in $order; do
-      local before after
-      before=$(cpu_ticks "${pids[$i]}")
-      drive "$i" -t"$THREADS" -c"$CONNECTIONS" -d"${slice}s" --latency >"$WORK/$i/wrk.$step"
-      after=$(cpu_ticks "${pids[$i]}")
-      ticks[i]=$((ticks[i] + after - before))
+      local t0=${EPOCHREALTIME/./}
+      kill -CONT "${clients[$i]}"
+      read -r -t "$turn" -u "$pause" _ || true
+      kill -STOP "${clients[$i]}"
+      ran[i]=$((ran[i] + ${EPOCHREALTIME/./} - t0))
     done
   done
+  for i in 0 1; do ticks[i]=$(($(cpu_ticks "${pids[$i]}") - ticks[i])); done
+  # An interrupt ends wrk's threads, whichever takes it; only its main thread prints, from a
+  # sleep as long as the duration that only the interrupt cuts short: if another thread took
+  # it, the main one gets another once it is alone.
+  for i in 0 1; do kill -INT "${clients[$i]}"; kill -CONT "${clients[$i]}"; done
+  for i in 0 1; do
+    while { read -r -a stat <"/proc/${clients[$i]}/stat"; } 2>/dev/null && [ "${stat[2]}" != Z ]; do
+      if [ "${stat[19]}" = 1 ]; then
+        kill -INT "${clients[$i]}" 2>/dev/null || true
+        break
+      fi
+      read -r -t 0.02 -u "$pause" _ || true
+    done
+  done
+  exec {pause}<&-
+  wait "${clients[0]}" "${clients[1]}" 2>/dev/null || true
+  # The latencies: two plain runs of each, A B B A.
+  for i in 0 1 1 0; do drive "$i" -t"$THREADS" -c"$CONNECTIONS" -d1s --latency >>"$WORK/$i/wrk.latency"; done
   kill "${pids[0]}" "${pids[1]}"; wait "${pids[0]}" "${pids[1]}" 2>/dev/null || true; SERVER=
   for i in 0 1; do
     local name=${names[$i]}
     sed 's/\x1b\[[0-9;]*m//g' "$WORK/$i/server.err" | head -n 3 | sed "s/^/  $name (round $round): /" >>"$WORK/logged"
-    # Requests and seconds summed over the slices; latencies in microseconds, the median slice's.
-    cat "$WORK/$i"/wrk.* | awk -v round="$round" -v name="$name" -v t="${ticks[$i]}" -v hz="$TICKS" \
-      -v lines="$(wc -l <"$WORK/$i/server.err")" '
+    # Requests over the seconds the server's wrk ran; latencies in microseconds.
+    cat "$WORK/$i/wrk.turns" "$WORK/$i/wrk.latency" | awk -v round="$round" -v name="$name" -v t="${ticks[$i]}" -v hz="$TICKS" \
+      -v secs="$(awk -v us="${ran[$i]}" 'BEGIN { print us / 1e6 }')" -v lines="$(wc -l <"$WORK/$i/server.err")" '
       function us(v,    u) { u = v; sub(/[0-9.]+/, "", u); v += 0; if (u == "ms") v *= 1000; else if (u == "s") v *= 1000000; return v }
-      function median(list, k,    v, a, b, c) {
-        k = split(list, v, " ")
-        for (a = 2; a <= k; a++) for (b = a; b > 1 && v[b - 1] + 0 > v[b] + 0; b--) { c = v[b]; v[b] = v[b - 1]; v[b - 1] = c }
-        return k % 2 ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2
-      }
-      # wrk prints the duration as 1.00s, 1.00m or 1.00h.
-      /requests in/ { n += $1; s = $4; sub(/,$/, "", s); f = s ~ /m$/ ? 60 : s ~ /h$/ ? 3600 : 1; sub(/[smh]$/, "", s); secs += s * f }
-      $1 == "50%" { p50 = p50 " " us($2) }
-      $1 == "99%" { p99 = p99 " " us($2) }
-      /Non-2xx or 3xx responses/ { bad += $NF }
-      END { printf "%s %s %.2f %.0f %.0f %.1f %d %d %d\n", round, name, n / secs, median(p50), median(p99), t / hz * 1e6 / n, n, lines, bad }
+      # The first "requests in" line is the turns run, the others the latency runs.
+      /requests in/ { if (!seen++) n = $1 }
+      $1 == "50%" { p50[++k50] = us($2) }
+      $1 == "99%" { p99[++k99] = us($2) }
+      /Non-2xx or 3xx responses/ { if (seen == 1) bad = $NF }
+      END { printf "%s %s %.2f %.0f %.0f %.1f %d %d %d\n", round, name, n / secs, (p50[1] + p50[2]) / 2, (p99[1] + p99[2]) / 2, t / hz * 1e6 / n, n, lines, bad }
     ' >>"$WORK/rounds"
     rm -f "$WORK/$i"/wrk.*
   done
@@ -180,9 +238,7 @@ for round in $(seq "$ROUNDS"); do
   ALG=ES256 pair hand-ES256 hand ours-nocache-ES256 ours-nocache /notes valid
   ALG=EdDSA pair hand-EdDSA hand ours-nocache-EdDSA ours-nocache /notes valid
   pair hand-nocache-rejects hand ours-forged ours /notes forged
-  # The garbage script builds its 100,000 requests before each wrk run (a fifth of a second,
-  # counted in wrk's time): one slice per server, so that it weighs as it did before.
-  SLICE=$DURATION pair ours-garbage ours bare-garbage bare /notes garbage garbage.lua
+  pair ours-garbage ours bare-garbage bare /notes garbage garbage.lua
   pair mcp-hand mcp-hand mcp-ours mcp-ours /mcp valid mcp.lua
 done
 
