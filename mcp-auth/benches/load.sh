@@ -59,8 +59,9 @@ if [ -z "${BIN:-}" ]; then
   BIN=target/release/examples/load_servers
 fi
 WORK=$(mktemp -d)
-# SERVER: the pid of the server under load, or the two of a pair (split on purpose).
-trap 'rm -rf "$WORK"; [ -n "${SERVER:-}" ] && kill $SERVER 2>/dev/null || true' EXIT
+# SERVER: the pids of the pair's servers; CLIENTS: of its two wrk, which may be stopped (split on
+# purpose).
+trap 'rm -rf "$WORK"; [ -n "${CLIENTS:-}" ] && kill -KILL $CLIENTS 2>/dev/null; [ -n "${SERVER:-}" ] && kill $SERVER 2>/dev/null || true' EXIT
 TICKS=$(getconf CLK_TCK)
 
 # Random garbage tokens, 100,000 distinct ones built before the run and sent in turn (more than
@@ -105,7 +106,7 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # server at a time has the core, in the order A B B A A B ..., until each had DURATION seconds.
 # The VM's neighbours move throughput by 10 % or more from one second to the next: taken in
 # turns this short, both servers see the same machine, and the ratio measures the servers (run
-# against itself, bare axum's or ours, a server's ratio stayed within 0.96 and 1.01 in 4 rounds
+# against itself, bare axum's or ours, a server's ratio stayed within 0.97 and 1.01 in 4 rounds
 # each; in turns of a second, with a new wrk for each, it spread from 0.88 to 1.11, and one after
 # the other, 5 seconds each, bare axum against ours with the cache on moved between 0.65 and
 # 1.16); the absolute figures still move by up to 25 % from one round to the next. req/s: a
@@ -118,8 +119,8 @@ pair() {
   [ -n "$lua" ] && script=(-s "$WORK/$lua")
   if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $a "* ]] && [[ " $ONLY " != *" $b "* ]]; then return; fi
   local names=("$a" "$b") modes=("$mode_a" "$mode_b") pids=() i
-  # The second server started lost about 2 % against the first in every round of bare axum run
-  # against itself: the two trade places every other round.
+  # The two trade places every other round: what the order of the turns leaves over (the first
+  # turn, the last) weighs on both alike.
   if [ $((round % 2)) = 0 ]; then names=("$b" "$a") modes=("$mode_b" "$mode_a"); fi
   for i in 0 1; do
     mkdir -p "$WORK/$i"
@@ -156,12 +157,14 @@ pair() {
     wrk_args "$i" -t"$THREADS" -c"$CONNECTIONS" -d$((4 * DURATION + 60))s
     (kill -STOP "$BASHPID" && exec "${ON_CLIENT[@]}" wrk "${WRK[@]}") >"$WORK/$i/wrk.turns" &
     clients[i]=$!
+    CLIENTS="${clients[*]}"
     state=
     while [ "$state" != T ]; do read -r _ _ state _ <"/proc/${clients[$i]}/stat"; done
   done
   # Each wrk starts, runs its script's `init` (the garbage flood builds its requests there, for
   # about a second, outside wrk's own time as it would be) and is stopped again as soon as its
-  # threads exist: its turns measure requests only.
+  # threads exist: its turns measure requests only (with THREADS > 1, its first threads already
+  # send while the last one runs `init`; at the default of 1, none).
   local stat=()
   for i in 0 1; do
     kill -CONT "${clients[$i]}"
@@ -193,22 +196,28 @@ pair() {
       ran[i]=$((ran[i] + ${EPOCHREALTIME/./} - t0))
     done
   done
-  for i in 0 1; do ticks[i]=$(($(cpu_ticks "${pids[$i]}") - ticks[i])); done
-  # An interrupt ends wrk's threads, whichever takes it; only its main thread prints, from a
-  # sleep as long as the duration that only the interrupt cuts short: if another thread took
-  # it, the main one gets another once it is alone.
-  for i in 0 1; do kill -INT "${clients[$i]}"; kill -CONT "${clients[$i]}"; done
+  # An interrupt ends wrk, whichever of its threads takes it, but its threads stop only at their
+  # next rate tick (within 100 ms) and send until then: each wrk ends alone, the other one still
+  # stopped, and its end is timed as one more turn, until its threads are gone (let both run on
+  # at once, untimed, and the one whose tick came later gained up to 2 %). Only wrk's main thread
+  # prints, from a sleep as long as the duration that only an interrupt cuts short: if another
+  # thread took it, the main one gets another once it is alone.
   for i in 0 1; do
-    while { read -r -a stat <"/proc/${clients[$i]}/stat"; } 2>/dev/null && [ "${stat[2]}" != Z ]; do
-      if [ "${stat[19]}" = 1 ]; then
-        kill -INT "${clients[$i]}" 2>/dev/null || true
-        break
-      fi
-      read -r -t 0.02 -u "$pause" _ || true
+    local t0=${EPOCHREALTIME/./}
+    kill -INT "${clients[$i]}"
+    kill -CONT "${clients[$i]}"
+    while { read -r -a stat <"/proc/${clients[$i]}/stat"; } 2>/dev/null && [ "${stat[2]}" != Z ] && [ "${stat[19]}" -gt 1 ]; do
+      read -r -t 0.002 -u "$pause" _ || true
     done
+    ran[i]=$((ran[i] + ${EPOCHREALTIME/./} - t0))
+    if { read -r -a stat <"/proc/${clients[$i]}/stat"; } 2>/dev/null && [ "${stat[2]}" != Z ]; then
+      kill -INT "${clients[$i]}" 2>/dev/null || true
+    fi
   done
+  for i in 0 1; do ticks[i]=$(($(cpu_ticks "${pids[$i]}") - ticks[i])); done
   exec {pause}<&-
   wait "${clients[0]}" "${clients[1]}" 2>/dev/null || true
+  CLIENTS=
   # The latencies: two plain runs of each, A B B A.
   for i in 0 1 1 0; do drive "$i" -t"$THREADS" -c"$CONNECTIONS" -d1s --latency >>"$WORK/$i/wrk.latency"; done
   kill "${pids[0]}" "${pids[1]}"; wait "${pids[0]}" "${pids[1]}" 2>/dev/null || true; SERVER=
@@ -216,6 +225,11 @@ pair() {
     local name=${names[$i]}
     sed 's/\x1b\[[0-9;]*m//g' "$WORK/$i/server.err" | head -n 3 | sed "s/^/  $name (round $round): /" >>"$WORK/logged"
     # Requests over the seconds the server's wrk ran; latencies in microseconds.
+    if ! grep -q 'requests in' "$WORK/$i/wrk.turns"; then
+      echo "wrk against $name printed no count:" >&2
+      cat "$WORK/$i/wrk.turns" >&2
+      exit 1
+    fi
     cat "$WORK/$i/wrk.turns" "$WORK/$i/wrk.latency" | awk -v round="$round" -v name="$name" -v t="${ticks[$i]}" -v hz="$TICKS" \
       -v secs="$(awk -v us="${ran[$i]}" 'BEGIN { print us / 1e6 }')" -v lines="$(wc -l <"$WORK/$i/server.err")" '
       function us(v,    u) { u = v; sub(/[0-9.]+/, "", u); v += 0; if (u == "ms") v *= 1000; else if (u == "s") v *= 1000000; return v }
