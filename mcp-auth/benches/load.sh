@@ -32,6 +32,7 @@ DURATION=${DURATION:-5}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-1}
 ROUNDS=${ROUNDS:-3}
+SLICE_MS=${SLICE_MS:-100}
 PORT=${PORT:-3290}
 CORES=$(nproc)
 if [ "${PIN:-1}" = 1 ] && [ "$CORES" -ge 2 ] && command -v taskset >/dev/null; then
@@ -99,6 +100,9 @@ wrk.headers["Mcp-Name"] = "echo"
 EOF
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# proc_stat PID: the fields of /proc/PID/stat in `stat` (stat[2]: the state, stat[19]: the
+# number of threads); fails once the process is gone or a zombie.
+proc_stat() { { read -r -a stat <"/proc/$1/stat"; } 2>/dev/null && [ "${stat[2]}" != Z ]; }
 
 # [ALG=..] pair NAME_A MODE_A NAME_B MODE_B PATH TOKEN_KIND [LUA]: the two servers of a ratio up
 # at once, both on the server core, each driven by a wrk of its own that runs only in turns of
@@ -152,37 +156,35 @@ pair() {
   for i in 0 1; do drive "$i" -t1 -c4 -d1s >/dev/null; done
   # Both wrk start stopped (the shell stops itself before it becomes wrk), with a duration they
   # never reach: an interrupt ends each, and it prints what it counted.
-  local clients=() ticks=() steps step order turn state
+  local clients=() ticks=() stat=() steps step order turn
   for i in 0 1; do
     wrk_args "$i" -t"$THREADS" -c"$CONNECTIONS" -d$((4 * DURATION + 60))s
     (kill -STOP "$BASHPID" && exec "${ON_CLIENT[@]}" wrk "${WRK[@]}") >"$WORK/$i/wrk.turns" &
     clients[i]=$!
     CLIENTS="${clients[*]}"
-    state=
-    while [ "$state" != T ]; do read -r _ _ state _ <"/proc/${clients[$i]}/stat"; done
+    until proc_stat "${clients[$i]}" && [ "${stat[2]}" = T ]; do :; done
   done
   # Each wrk starts, runs its script's `init` (the garbage flood builds its requests there, for
   # about a second, outside wrk's own time as it would be) and is stopped again as soon as its
   # threads exist: its turns measure requests only (with THREADS > 1, its first threads already
   # send while the last one runs `init`; at the default of 1, none).
-  local stat=()
   for i in 0 1; do
     kill -CONT "${clients[$i]}"
     stat=()
     while [ "${stat[19]:-0}" -le "$THREADS" ]; do
-      if ! { read -r -a stat <"/proc/${clients[$i]}/stat"; } 2>/dev/null || [ "${stat[2]}" = Z ]; then
+      if ! proc_stat "${clients[$i]}"; then
         echo "wrk against ${modes[$i]} ended before its turns" >&2
         exit 1
       fi
     done
     kill -STOP "${clients[$i]}"
   done
-  turn=$(awk -v ms="${SLICE_MS:-100}" 'BEGIN { printf "%.3f", ms / 1000 }')
+  printf -v turn '%d.%03d' $((SLICE_MS / 1000)) $((SLICE_MS % 1000))
   # A turn waits on a pipe nobody writes to (`read -t`, a builtin): a `sleep` process per turn
   # would wait for the core its wrk keeps busy, and make the turns longer than asked.
   local pause
   exec {pause}<> <(:)
-  steps=$((DURATION * 1000 / ${SLICE_MS:-100}))
+  steps=$((DURATION * 1000 / SLICE_MS))
   for i in 0 1; do ticks[i]=$(cpu_ticks "${pids[$i]}"); done
   local -a ran=(0 0)  # microseconds
   for step in $(seq "$steps"); do
@@ -206,13 +208,11 @@ pair() {
     local t0=${EPOCHREALTIME/./}
     kill -INT "${clients[$i]}"
     kill -CONT "${clients[$i]}"
-    while { read -r -a stat <"/proc/${clients[$i]}/stat"; } 2>/dev/null && [ "${stat[2]}" != Z ] && [ "${stat[19]}" -gt 1 ]; do
+    while proc_stat "${clients[$i]}" && [ "${stat[19]}" -gt 1 ]; do
       read -r -t 0.002 -u "$pause" _ || true
     done
     ran[i]=$((ran[i] + ${EPOCHREALTIME/./} - t0))
-    if { read -r -a stat <"/proc/${clients[$i]}/stat"; } 2>/dev/null && [ "${stat[2]}" != Z ]; then
-      kill -INT "${clients[$i]}" 2>/dev/null || true
-    fi
+    if proc_stat "${clients[$i]}"; then kill -INT "${clients[$i]}" 2>/dev/null || true; fi
   done
   for i in 0 1; do ticks[i]=$(($(cpu_ticks "${pids[$i]}") - ticks[i])); done
   exec {pause}<&-
@@ -231,14 +231,14 @@ pair() {
       exit 1
     fi
     cat "$WORK/$i/wrk.turns" "$WORK/$i/wrk.latency" | awk -v round="$round" -v name="$name" -v t="${ticks[$i]}" -v hz="$TICKS" \
-      -v secs="$(awk -v us="${ran[$i]}" 'BEGIN { print us / 1e6 }')" -v lines="$(wc -l <"$WORK/$i/server.err")" '
+      -v ran_us="${ran[$i]}" -v lines="$(wc -l <"$WORK/$i/server.err")" '
       function us(v,    u) { u = v; sub(/[0-9.]+/, "", u); v += 0; if (u == "ms") v *= 1000; else if (u == "s") v *= 1000000; return v }
       # The first "requests in" line is the turns run, the others the latency runs.
       /requests in/ { if (!seen++) n = $1 }
       $1 == "50%" { p50[++k50] = us($2) }
       $1 == "99%" { p99[++k99] = us($2) }
       /Non-2xx or 3xx responses/ { if (seen == 1) bad = $NF }
-      END { printf "%s %s %.2f %.0f %.0f %.1f %d %d %d\n", round, name, n / secs, (p50[1] + p50[2]) / 2, (p99[1] + p99[2]) / 2, t / hz * 1e6 / n, n, lines, bad }
+      END { printf "%s %s %.2f %.0f %.0f %.1f %d %d %d\n", round, name, n * 1e6 / ran_us, (p50[1] + p50[2]) / 2, (p99[1] + p99[2]) / 2, t / hz * 1e6 / n, n, lines, bad }
     ' >>"$WORK/rounds"
     rm -f "$WORK/$i"/wrk.*
   done
