@@ -7,10 +7,14 @@
 //!   signature, and a signature of the same digest). The signature itself, what makes the token
 //!   a credential, is never stored, and only a compact JWS (three segments) is remembered, so
 //!   that what precedes its signature holds no other. A verified entry holds those bytes
-//!   (compared on a hit); a refused entry their digest, since anyone can send a token as large
-//!   as the size limit (a hit then hashes them too, as hashing the whole token did). Hashing
-//!   only the signature hashes 6 blocks of 64 bytes instead of 12 for a 700-byte RS256 token,
-//!   and 2 instead of 8 for an ES256 token of 450 bytes.
+//!   (compared on a hit). A refused entry holds only a 64-bit SipHash of them, under a random
+//!   key of its cache, since anyone can send a token as large as the size limit. That is
+//!   enough: the signature's digest decides which tokens an entry can answer, so a refusal can
+//!   only reach a token whose signature was copied by someone who knew it; the SipHash keeps
+//!   such a forgery from refusing the token it copied, at under a third of the cost of a
+//!   SHA-256 of the same bytes (70 against 240 ns for 334 bytes). Hashing only the signature
+//!   hashes 6 blocks of 64 bytes instead of 12 for a 700-byte RS256 token, and 2 instead of 8
+//!   for an ES256 token of 450 bytes.
 //! * A verified token's [`AuthInfo`] is kept until its `exp`, never past it. Every hit checks
 //!   `exp` and `nbf` again with the verifier's clock, and that the issuer's current key set still
 //!   holds the key that verified it (a key removed from the JWKS invalidates its tokens at the
@@ -27,6 +31,7 @@
 //! * A `std::sync::Mutex` guards each map, held only for a map operation, never across an
 //!   `.await`.
 
+use std::hash::{BuildHasher as _, RandomState};
 use std::time::Duration;
 
 use jsonwebtoken::Algorithm;
@@ -154,9 +159,10 @@ impl<'a> TokenKey<'a> {
         memchr::memchr_iter(b'.', self.before_signature).count() == 2
     }
 
-    /// The SHA-256 of the bytes before the signature: what a refused entry keeps of them.
-    fn before_signature_digest(&self) -> Digest {
-        Sha256::digest(self.before_signature).into()
+    /// What a refused entry keeps of the bytes before the signature: their SipHash under the
+    /// cache's `keys`.
+    fn before_signature_hash(&self, keys: &RandomState) -> u64 {
+        keys.hash_one(self.before_signature)
     }
 }
 
@@ -174,10 +180,10 @@ impl Remembered {
     }
 }
 
-/// A refused entry: the refusal, with the digest of the bytes that preceded the signature of its
-/// token (a refused token can be as large as the size limit: 32 bytes, whatever its size).
+/// A refused entry: the refusal, with the keyed hash of the bytes that preceded the signature of
+/// its token (a refused token can be as large as the size limit: 8 bytes, whatever its size).
 struct Refused {
-    before_signature: Digest,
+    before_signature: u64,
     error: VerifyError,
 }
 
@@ -198,6 +204,8 @@ struct Verified {
 pub(crate) struct TokenCache {
     verified: Option<ExpiringMap<Remembered>>,
     refused: Option<ExpiringMap<Refused>>,
+    /// The SipHash keys of the refused entries' [`Refused::before_signature`], random per cache.
+    refused_keys: RandomState,
     negative_ttl_ms: u64,
 }
 
@@ -223,6 +231,7 @@ impl TokenCache {
             verified: (options.max_entries > 0).then(|| ExpiringMap::new(options.max_entries)),
             refused: (options.negative_entries > 0 && negative_ttl_ms > 0)
                 .then(|| ExpiringMap::new(options.negative_entries)),
+            refused_keys: RandomState::new(),
             negative_ttl_ms,
         };
         (cache.verified.is_some() || cache.refused.is_some()).then_some(cache)
@@ -296,7 +305,7 @@ impl JwtVerifier {
                 if let Some(refused) = &cache.refused {
                     let deadline = now_ms.saturating_add(cache.negative_ttl_ms);
                     let entry = Refused {
-                        before_signature: key.before_signature_digest(),
+                        before_signature: key.before_signature_hash(&cache.refused_keys),
                         error: error.clone(),
                     };
                     refused.insert(key.digest, entry, deadline, now_ms);
@@ -355,7 +364,7 @@ fn probe<'a>(inner: &JwtInner, cache: &TokenCache, token: &'a str) -> Probe<'a> 
         return Probe::Answer(answer);
     }
     if let Some(refused) = &cache.refused
-        && let Some(error) = lookup_refused(refused, &key, now_ms)
+        && let Some(error) = lookup_refused(refused, &cache.refused_keys, &key, now_ms)
     {
         return Probe::Answer(Err(error));
     }
@@ -380,6 +389,7 @@ fn now_millis(inner: &JwtInner) -> u64 {
 /// with the same signature segment).
 fn lookup_refused(
     refused: &ExpiringMap<Refused>,
+    keys: &RandomState,
     key: &TokenKey<'_>,
     now_ms: u64,
 ) -> Option<VerifyError> {
@@ -389,7 +399,7 @@ fn lookup_refused(
         (entry.before_signature, entry.error.clone())
     };
     // Hashed outside the lock: only a token whose signature was refused before gets here.
-    (before_signature == key.before_signature_digest()).then_some(error)
+    (before_signature == key.before_signature_hash(keys)).then_some(error)
 }
 
 fn lookup_verified(
