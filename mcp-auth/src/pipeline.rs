@@ -703,10 +703,10 @@ fn reject_for(
     let mut caller = None;
     let (status, response) = match rejected {
         Rejected::Known(key) if config.error_body.is_none() => {
-            let prebuilt = config
+            let response = config
                 .prebuilt
-                .get_or_build(key, |key| key.rejection(ctx, scopes));
-            (prebuilt.status(), prebuilt.response())
+                .respond(key, |key| key.rejection(ctx, scopes));
+            (response.status(), response)
         }
         Rejected::Known(key) => {
             let rejection = key.rejection(ctx, scopes);

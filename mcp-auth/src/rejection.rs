@@ -516,8 +516,8 @@ impl RejectionKey {
 
 /// A rendered rejection without an application body hook: the status, the headers and the JSON
 /// body bytes, shared (cloning the body is a reference count).
-#[derive(Debug, Clone)]
-pub(crate) struct Prebuilt {
+#[derive(Debug)]
+struct Prebuilt {
     status: StatusCode,
     headers: HeaderMap,
     body: Bytes,
@@ -535,13 +535,8 @@ impl Prebuilt {
         }
     }
 
-    /// The HTTP status.
-    pub(crate) fn status(&self) -> StatusCode {
-        self.status
-    }
-
     /// The response: status, headers and body.
-    pub(crate) fn response(&self) -> Response {
+    fn response(&self) -> Response {
         let mut response = Response::new(Body::from(self.body.clone()));
         *response.status_mut() = self.status;
         *response.headers_mut() = self.headers.clone();
@@ -562,28 +557,29 @@ pub(crate) struct PrebuiltRejections {
 
 impl PrebuiltRejections {
     /// The response for `key`, rendered by `build` the first time.
-    pub(crate) fn get_or_build(
+    pub(crate) fn respond(
         &self,
         key: RejectionKey,
         build: impl FnOnce(&RejectionKey) -> AuthRejection,
-    ) -> Prebuilt {
+    ) -> Response {
         {
             let entries = self
                 .entries
                 .read()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             if let Some((_, prebuilt)) = entries.iter().find(|(k, _)| *k == key) {
-                return prebuilt.clone();
+                return prebuilt.response();
             }
         }
         let prebuilt = Prebuilt::of(&build(&key));
+        let response = prebuilt.response();
         let mut entries = self
             .entries
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if entries.len() < MAX_PREBUILT && !entries.iter().any(|(k, _)| *k == key) {
-            entries.push((key, prebuilt.clone()));
+            entries.push((key, prebuilt));
         }
-        prebuilt
+        response
     }
 }
