@@ -251,7 +251,7 @@ for round in $(seq "$ROUNDS"); do
   pair hand hand ours-nocache ours-nocache /notes valid
   ALG=ES256 pair hand-ES256 hand ours-nocache-ES256 ours-nocache /notes valid
   ALG=EdDSA pair hand-EdDSA hand ours-nocache-EdDSA ours-nocache /notes valid
-  pair hand-nocache-rejects hand ours-forged ours /notes forged
+  pair ours-forged ours bare-forged bare /notes forged
   pair ours-garbage ours bare-garbage bare /notes garbage garbage.lua
   pair mcp-hand mcp-hand mcp-ours mcp-ours /mcp valid mcp.lua
 done
@@ -298,6 +298,7 @@ awk '
     line("cache off, ES256: cpu/req / hand-written", "ours-nocache-ES256", "hand-ES256", "cpu", "<= 1.05")
     line("cache off, EdDSA: cpu/req / hand-written", "ours-nocache-EdDSA", "hand-EdDSA", "cpu", "<= 1.05")
     line("flood of one forged token: req/s x bare", "ours-forged", "bare", "rps", ">= 0.8")
+    line("flood of one forged token: req/s x bare with the same flood", "ours-forged", "bare-forged", "rps", "")
     line("flood of random garbage: req/s x bare", "ours-garbage", "bare", "rps", ">= 0.8")
     line("flood of random garbage: req/s x bare with the same flood", "ours-garbage", "bare-garbage", "rps", "")
     line("MCP tools/call (rmcp): req/s x hand-written cached check", "mcp-ours", "mcp-hand", "rps", ">= 0.9")
