@@ -9,13 +9,17 @@
 //!
 //! SCENARIO: `layer-cached` (a repeated valid token through the bearer layer and a trivial
 //! handler), `layer-forged` (a repeated forged token), `layer-garbage` (random garbage tokens),
-//! `no-layer` (the handler alone), `verify-cached` (the verifier alone, cache hit). Only the
+//! `no-layer` (the handler alone), `verify-cached` (the verifier alone, cache hit), `layer-mcp`
+//! (a `tools/call` through the layer in MCP mode, a cached token, a handler that answers a
+//! JSON-RPC result) and `scope-mcp` (the same request and handler behind the layer's scope
+//! check alone). Only the
 //! loop is counted (the setup generates keys, whose cost varies): divide by N.
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::Request;
-use axum::routing::get;
+use axum::routing::{get, post};
+use mcp_auth::mcp::{McpAccess, Operation};
 use mcp_auth::verify::TokenCacheOptions;
 use mcp_auth::verify::TokenVerifier;
 use mcp_auth::{ProtectedResource, ResourceServer};
@@ -31,6 +35,22 @@ fn request(token: &str) -> Request<Body> {
         .header("host", "mcp.example.com")
         .header("authorization", format!("Bearer {token}"))
         .body(Body::empty())
+        .expect("request")
+}
+
+/// The `tools/call` of the MCP scenarios.
+const CALL: &str =
+    r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{}}}"#;
+
+fn mcp_request(token: &str) -> Request<Body> {
+    Request::builder()
+        .method("POST")
+        .uri(RESOURCE)
+        .header("host", "mcp.example.com")
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(Body::from(CALL))
         .expect("request")
 }
 
@@ -72,6 +92,15 @@ fn main() {
         .route("/mcp", get(|| async { "ok" }))
         .layer(auth.bearer(RESOURCE).required_scopes(["mcp:read"]));
     let bare = Router::new().route("/mcp", get(|| async { "ok" }));
+    let answer = r#"{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"ok"}],"isError":false}}"#;
+    let handler = post(move || async move { ([("content-type", "application/json")], answer) });
+    let mcp = Router::new().route("/mcp", handler.clone()).layer(
+        auth.bearer(RESOURCE)
+            .mcp(McpAccess::new().scopes(Operation::tool("echo"), ["mcp:read"])),
+    );
+    let scope_mcp = Router::new()
+        .route("/mcp", handler)
+        .layer(auth.bearer(RESOURCE).required_scopes(["mcp:read"]));
     let verifier = auth
         .resource(RESOURCE)
         .expect("resource")
@@ -91,6 +120,12 @@ fn main() {
             .await
             .expect("infallible");
         assert_eq!(no.status(), 401);
+        let call = mcp
+            .clone()
+            .oneshot(mcp_request(&token))
+            .await
+            .expect("infallible");
+        assert_eq!(call.status(), 200);
     });
     let garbage: Vec<String> = (0..n)
         .map(|i| format!("eyJ{i:x}.eyJ{i:x}zz.{i:x}sig"))
@@ -133,6 +168,22 @@ fn main() {
                             let r = bare
                                 .clone()
                                 .oneshot(request(&token))
+                                .await
+                                .expect("infallible");
+                            assert_eq!(r.status(), 200);
+                        }
+                        "layer-mcp" => {
+                            let r = mcp
+                                .clone()
+                                .oneshot(mcp_request(&token))
+                                .await
+                                .expect("infallible");
+                            assert_eq!(r.status(), 200);
+                        }
+                        "scope-mcp" => {
+                            let r = scope_mcp
+                                .clone()
+                                .oneshot(mcp_request(&token))
                                 .await
                                 .expect("infallible");
                             assert_eq!(r.status(), 200);
