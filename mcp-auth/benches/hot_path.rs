@@ -12,8 +12,8 @@
 //! `no-layer` (the handler alone), `verify-cached` (the verifier alone, cache hit), `layer-mcp`
 //! (a `tools/call` through the layer in MCP mode, a cached token, a handler that answers a
 //! JSON-RPC result) and `scope-mcp` (the same request and handler behind the layer's scope
-//! check alone). Only the
-//! loop is counted (the setup generates keys, whose cost varies): divide by N.
+//! check alone). Only the loop is counted (the setup generates keys, whose cost varies): divide
+//! by N.
 
 use axum::Router;
 use axum::body::Body;
