@@ -479,8 +479,8 @@ impl IntoResponse for AuthRejection {
 }
 
 /// A refusal whose response depends only on the layer and the kind of refusal (not on the
-/// token's claims), so that the layer can render it once and answer it again from
-/// [`Prebuilt`] copies.
+/// token's claims), so that the layer can render it once and answer it again from the kept
+/// [`Prebuilt`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum RejectionKey {
     /// No usable credentials.

@@ -1,5 +1,5 @@
-//! The verified-token cache of a [`JwtVerifier`]: a token seen before costs one SHA-256 of its
-//! signature segment.
+//! The token caches of a [`JwtVerifier`]: a token verified before costs one SHA-256 of its
+//! signature segment, a token refused before that and a keyed hash of the rest.
 //!
 //! * An entry is keyed by the SHA-256 digest of the token's signature segment (what follows its
 //!   last `.`) and recognises what precedes it (`header.payload.`); a hit needs both to match,
@@ -7,12 +7,13 @@
 //!   signature, and a signature of the same digest). The signature itself, what makes the token
 //!   a credential, is never stored, and only a compact JWS (three segments) is remembered, so
 //!   that what precedes its signature holds no other. A verified entry holds those bytes
-//!   (compared on a hit). A refused entry holds only a 64-bit SipHash of them, under a random
-//!   key of its cache, since anyone can send a token as large as the size limit. That is
-//!   enough: the signature's digest decides which tokens an entry can answer, so a refusal can
-//!   only reach a token whose signature was copied by someone who knew it; the SipHash keeps
-//!   such a forgery from refusing the token it copied, at under a third of the cost of a
-//!   SHA-256 of the same bytes (70 against 240 ns for 334 bytes). Hashing only the signature
+//!   (compared on a hit). A refused entry holds only a keyed 64-bit hash of them (std's
+//!   `RandomState`, SipHash-1-3 today, its keys random per thread and distinct per cache), since
+//!   anyone can send a token as large as the size limit. That is enough: the signature's digest
+//!   decides which tokens an entry can answer, so a refusal can only reach a token whose
+//!   signature was copied by someone who knew it; the keyed hash keeps such a forgery from
+//!   refusing the token it copied, at under a third of the cost of a SHA-256 of the same bytes
+//!   (70 against 240 ns for 334 bytes). Hashing only the signature
 //!   hashes 6 blocks of 64 bytes instead of 12 for a 700-byte RS256 token, and 2 instead of 8
 //!   for an ES256 token of 450 bytes.
 //! * A verified token's [`AuthInfo`] is kept until its `exp`, never past it. Every hit checks
@@ -22,7 +23,7 @@
 //!   refreshes it.
 //! * Tokens refused for a reason that waiting cannot cure (signature, audience, issuer, shape,
 //!   expiry, ...) are remembered for a short time (default 10 s), so that a flood of one bad
-//!   token costs a hash. `Unavailable`, `NotYetValid`, `IssuedInFuture` and key-lookup failures
+//!   token costs the SHA-256 of its signature and the keyed hash of the rest. `Unavailable`, `NotYetValid`, `IssuedInFuture` and key-lookup failures
 //!   are never remembered.
 //! * Bounded in entries: when full, the oldest insertion is evicted (the crate's one expiring
 //!   map, [`crate::expiring`]).
@@ -159,7 +160,7 @@ impl<'a> TokenKey<'a> {
         memchr::memchr_iter(b'.', self.before_signature).count() == 2
     }
 
-    /// What a refused entry keeps of the bytes before the signature: their SipHash under the
+    /// What a refused entry keeps of the bytes before the signature: their hash under the
     /// cache's `keys`.
     fn before_signature_hash(&self, keys: &RandomState) -> u64 {
         keys.hash_one(self.before_signature)
@@ -204,7 +205,8 @@ struct Verified {
 pub(crate) struct TokenCache {
     verified: Option<ExpiringMap<Remembered>>,
     refused: Option<ExpiringMap<Refused>>,
-    /// The SipHash keys of the refused entries' [`Refused::before_signature`], random per cache.
+    /// The keys of the refused entries' [`Refused::before_signature`] hash (random per thread,
+    /// distinct per cache).
     refused_keys: RandomState,
     negative_ttl_ms: u64,
 }
