@@ -28,12 +28,17 @@ use tower::ServiceExt as _;
 
 const RESOURCE: &str = "https://mcp.example.com/mcp";
 
-fn request(token: &str) -> Request<Body> {
+/// A request to the resource with `token`, a Bearer token.
+fn to_resource(method: &str, token: &str) -> axum::http::request::Builder {
     Request::builder()
-        .method("GET")
+        .method(method)
         .uri(RESOURCE)
         .header("host", "mcp.example.com")
         .header("authorization", format!("Bearer {token}"))
+}
+
+fn request(token: &str) -> Request<Body> {
+    to_resource("GET", token)
         .body(Body::empty())
         .expect("request")
 }
@@ -43,11 +48,7 @@ const CALL: &str =
     r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{}}}"#;
 
 fn mcp_request(token: &str) -> Request<Body> {
-    Request::builder()
-        .method("POST")
-        .uri(RESOURCE)
-        .header("host", "mcp.example.com")
-        .header("authorization", format!("Bearer {token}"))
+    to_resource("POST", token)
         .header("content-type", "application/json")
         .header("accept", "application/json, text/event-stream")
         .body(Body::from(CALL))
@@ -106,26 +107,17 @@ fn main() {
         .expect("resource")
         .verifier()
         .clone();
-    // Warm up: keys fetched, token and forged token cached.
+    // Warm up: keys fetched, token and forged token cached, every layer used once.
     rt.block_on(async {
-        let ok = app
-            .clone()
-            .oneshot(request(&token))
-            .await
-            .expect("infallible");
-        assert_eq!(ok.status(), 200);
-        let no = app
-            .clone()
-            .oneshot(request(&forged))
-            .await
-            .expect("infallible");
-        assert_eq!(no.status(), 401);
-        let call = mcp
-            .clone()
-            .oneshot(mcp_request(&token))
-            .await
-            .expect("infallible");
-        assert_eq!(call.status(), 200);
+        for (service, request, status) in [
+            (&app, request(&token), 200),
+            (&app, request(&forged), 401),
+            (&mcp, mcp_request(&token), 200),
+            (&scope_mcp, mcp_request(&token), 200),
+        ] {
+            let response = service.clone().oneshot(request).await.expect("infallible");
+            assert_eq!(response.status(), status);
+        }
     });
     let garbage: Vec<String> = (0..n)
         .map(|i| format!("eyJ{i:x}.eyJ{i:x}zz.{i:x}sig"))
@@ -139,60 +131,21 @@ fn main() {
             &rt,
             Box::pin(async {
                 for i in 0..n {
-                    match scenario.as_str() {
-                        "layer-cached" => {
-                            let r = app
-                                .clone()
-                                .oneshot(request(&token))
-                                .await
-                                .expect("infallible");
-                            assert_eq!(r.status(), 200);
-                        }
-                        "layer-forged" => {
-                            let r = app
-                                .clone()
-                                .oneshot(request(&forged))
-                                .await
-                                .expect("infallible");
-                            assert_eq!(r.status(), 401);
-                        }
-                        "layer-garbage" => {
-                            let r = app
-                                .clone()
-                                .oneshot(request(&garbage[i as usize]))
-                                .await
-                                .expect("infallible");
-                            assert_eq!(r.status(), 401);
-                        }
-                        "no-layer" => {
-                            let r = bare
-                                .clone()
-                                .oneshot(request(&token))
-                                .await
-                                .expect("infallible");
-                            assert_eq!(r.status(), 200);
-                        }
-                        "layer-mcp" => {
-                            let r = mcp
-                                .clone()
-                                .oneshot(mcp_request(&token))
-                                .await
-                                .expect("infallible");
-                            assert_eq!(r.status(), 200);
-                        }
-                        "scope-mcp" => {
-                            let r = scope_mcp
-                                .clone()
-                                .oneshot(mcp_request(&token))
-                                .await
-                                .expect("infallible");
-                            assert_eq!(r.status(), 200);
-                        }
+                    let (service, request, status) = match scenario.as_str() {
+                        "layer-cached" => (&app, request(&token), 200),
+                        "layer-forged" => (&app, request(&forged), 401),
+                        "layer-garbage" => (&app, request(&garbage[i as usize]), 401),
+                        "no-layer" => (&bare, request(&token), 200),
+                        "layer-mcp" => (&mcp, mcp_request(&token), 200),
+                        "scope-mcp" => (&scope_mcp, mcp_request(&token), 200),
                         "verify-cached" => {
                             verifier.verify(&token).await.expect("verifies");
+                            continue;
                         }
                         other => panic!("unknown scenario {other}"),
-                    }
+                    };
+                    let response = service.clone().oneshot(request).await.expect("infallible");
+                    assert_eq!(response.status(), status);
                 }
             }),
         );
