@@ -1,5 +1,5 @@
-//! The token caches of a [`JwtVerifier`]: a token verified before costs one SHA-256 of its
-//! signature segment, a token refused before that and a keyed hash of the rest.
+//! The token caches of a [`JwtVerifier`]: a token seen before costs one SHA-256 of its signature
+//! segment (and, when it was refused, a keyed hash of the rest).
 //!
 //! * An entry is keyed by the SHA-256 digest of the token's signature segment (what follows its
 //!   last `.`) and recognises what precedes it (`header.payload.`); a hit needs both to match,
@@ -13,9 +13,9 @@
 //!   decides which tokens an entry can answer, so a refusal can only reach a token whose
 //!   signature was copied by someone who knew it; the keyed hash keeps such a forgery from
 //!   refusing the token it copied, at under a third of the cost of a SHA-256 of the same bytes
-//!   (70 against 240 ns for 334 bytes). Hashing only the signature
-//!   hashes 6 blocks of 64 bytes instead of 12 for a 700-byte RS256 token, and 2 instead of 8
-//!   for an ES256 token of 450 bytes.
+//!   (70 against 240 ns for 334 bytes). Hashing only the signature hashes 6 blocks of 64 bytes
+//!   instead of 12 for a 700-byte RS256 token, and 2 instead of 8 for an ES256 token of 450
+//!   bytes.
 //! * A verified token's [`AuthInfo`] is kept until its `exp`, never past it. Every hit checks
 //!   `exp` and `nbf` again with the verifier's clock, and that the issuer's current key set still
 //!   holds the key that verified it (a key removed from the JWKS invalidates its tokens at the
@@ -23,8 +23,8 @@
 //!   refreshes it.
 //! * Tokens refused for a reason that waiting cannot cure (signature, audience, issuer, shape,
 //!   expiry, ...) are remembered for a short time (default 10 s), so that a flood of one bad
-//!   token costs the SHA-256 of its signature and the keyed hash of the rest. `Unavailable`, `NotYetValid`, `IssuedInFuture` and key-lookup failures
-//!   are never remembered.
+//!   token costs the SHA-256 of its signature and the keyed hash of the rest. `Unavailable`,
+//!   `NotYetValid`, `IssuedInFuture` and key-lookup failures are never remembered.
 //! * Bounded in entries: when full, the oldest insertion is evicted (the crate's one expiring
 //!   map, [`crate::expiring`]).
 //! * One cache per verifier, so per resource: a token verified for one resource is never served
