@@ -34,25 +34,20 @@ pub(crate) fn sole<K: header::AsHeaderName>(
     }
 }
 
-/// The one `Origin` line of a request, `None` when there is none or more than one.
-pub(crate) fn single_origin(headers: &HeaderMap) -> Option<&HeaderValue> {
-    sole(headers, header::ORIGIN).ok().flatten()
-}
-
-/// The refusal of a request whose `Origin`, `Host`, request target or transfer coding is
-/// ambiguous, `None` when they are fine. `own_host`: the resource identifier's `host[:port]`,
-/// a valid `Host` known in advance (the common one, compared without parsing).
-pub(crate) fn refusal(
+/// The request's one `Origin` line (`None` without one), once its `Origin`, `Host`, request
+/// target and transfer coding are found unambiguous; their refusal otherwise. `own_host`: the
+/// resource identifier's `host[:port]`, a valid `Host` known in advance (the common one,
+/// compared without parsing).
+pub(crate) fn checked_origin<'a>(
     version: Version,
     uri: &Uri,
-    headers: &HeaderMap,
+    headers: &'a HeaderMap,
     own_host: &str,
-) -> Option<AuthRejection> {
-    if headers.get_all(header::ORIGIN).iter().nth(1).is_some() {
-        return Some(AuthRejection::ambiguous_origin());
-    }
+) -> Result<Option<&'a HeaderValue>, Box<AuthRejection>> {
+    let origin = sole(headers, header::ORIGIN)
+        .map_err(|Repeated| Box::new(AuthRejection::ambiguous_origin()))?;
     if let Some(refusal) = transfer_coding_refusal(headers) {
-        return Some(refusal);
+        return Err(Box::new(refusal));
     }
     // An absolute-form target names the host itself, and RFC 9112 §3.2.2 says to ignore `Host`
     // then; what is behind us (rmcp's allowed hosts) reads `Host` only. Both must agree.
@@ -61,32 +56,36 @@ pub(crate) fn refusal(
             .to_str()
             .is_ok_and(|h| h.eq_ignore_ascii_case(authority.as_str()))
     {
-        return Some(AuthRejection::bad_request(
+        return Err(Box::new(AuthRejection::bad_request(
             "The request target names another host than the Host header",
-        ));
+        )));
     }
     if version == Version::HTTP_11 {
         let mut hosts = headers.get_all(header::HOST).iter();
         match (hosts.next(), hosts.next()) {
-            (None, _) => return Some(AuthRejection::bad_request("The request has no Host header")),
+            (None, _) => {
+                return Err(Box::new(AuthRejection::bad_request(
+                    "The request has no Host header",
+                )));
+            }
             (Some(_), Some(_)) => {
-                return Some(AuthRejection::bad_request(
+                return Err(Box::new(AuthRejection::bad_request(
                     "The request has more than one Host header",
-                ));
+                )));
             }
             (Some(host), None)
                 if (own_host.is_empty()
                     || !host.as_bytes().eq_ignore_ascii_case(own_host.as_bytes()))
                     && !valid_host(host) =>
             {
-                return Some(AuthRejection::bad_request(
+                return Err(Box::new(AuthRejection::bad_request(
                     "The request's Host header is invalid",
-                ));
+                )));
             }
             _ => {}
         }
     }
-    None
+    Ok(origin)
 }
 
 /// A transfer coding other than one final `chunked` (RFC 9112 §6.1): the HTTP stack passes such
@@ -144,6 +143,16 @@ fn valid_host(value: &HeaderValue) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The refusal of [`checked_origin`], if any.
+    fn refusal(
+        version: Version,
+        uri: &Uri,
+        headers: &HeaderMap,
+        own: &str,
+    ) -> Option<Box<AuthRejection>> {
+        checked_origin(version, uri, headers, own).err()
+    }
 
     fn headers(lines: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
@@ -214,9 +223,16 @@ mod tests {
                 .status(),
             http::StatusCode::FORBIDDEN
         );
-        assert!(single_origin(&two).is_none());
         let one = headers(&[("host", "h"), ("origin", "http://localhost")]);
-        assert!(refusal(Version::HTTP_11, &Uri::default(), &one, "").is_none());
-        assert!(single_origin(&one).is_some());
+        let origin = checked_origin(Version::HTTP_11, &Uri::default(), &one, "");
+        assert_eq!(
+            origin.ok().flatten().map(HeaderValue::as_bytes),
+            Some(&b"http://localhost"[..])
+        );
+        let none = headers(&[("host", "h")]);
+        assert!(matches!(
+            checked_origin(Version::HTTP_11, &Uri::default(), &none, ""),
+            Ok(None)
+        ));
     }
 }

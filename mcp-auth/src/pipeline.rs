@@ -393,18 +393,21 @@ where
             protection.notices.metadata_behind_layer(&protection.id);
             return BearerFuture::ready(protection.document.response());
         }
-        // 2. Ambiguous `Origin` or `Host` lines, request target or transfer coding.
-        if let Some(rejection) = crate::framing::refusal(
+        // 2. Ambiguous `Origin` or `Host` lines, request target or transfer coding; the one
+        // `Origin` line, read once.
+        let origin = match crate::framing::checked_origin(
             request.version(),
             request.uri(),
             request.headers(),
             &protection.authority,
         ) {
-            return BearerFuture::ready(reject(config, Rejected::Other(Box::new(rejection))));
-        }
+            Ok(origin) => origin.cloned(),
+            Err(rejection) => {
+                return BearerFuture::ready(reject(config, Rejected::Other(rejection)));
+            }
+        };
         // 3. The origin policy, decided once: a refused origin gets 403 before any token
         // check, and CORS headers go only to an allowed one (a refused page must not read it).
-        let origin = crate::framing::single_origin(request.headers()).cloned();
         if let Some(origin) = &origin
             && !protection.origins.allows(origin, &protection.origin)
         {
