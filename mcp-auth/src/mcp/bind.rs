@@ -536,12 +536,8 @@ pub(crate) enum Completed {
 /// `resultType: "task"` and a `taskId` (the 2026-07-28 Tasks extension), or with a `task` object
 /// holding the `taskId` (the 2025-11-25 shape).
 fn created_tasks(message: &Value) -> Vec<(String, Option<u64>)> {
-    let messages: Vec<&Value> = match message {
-        Value::Array(batch) => batch.iter().collect(),
-        one => vec![one],
-    };
     let mut out = Vec::new();
-    for m in messages {
+    for m in super::messages(message) {
         let Some(result) = m.get("result") else {
             continue;
         };

@@ -100,11 +100,7 @@ fn meta_version(message: &Value) -> Option<&str> {
 /// Checks the standard headers of a `POST` against its parsed body (one message or a batch).
 pub(crate) fn check(headers: &HeaderMap, body: &Value) -> Result<(), Mismatch> {
     let header_version = single(headers, &PROTOCOL_VERSION)?;
-    let messages: Vec<&Value> = match body {
-        Value::Array(batch) => batch.iter().collect(),
-        one => vec![one],
-    };
-    let body_version = messages.iter().find_map(|m| meta_version(m));
+    let body_version = super::messages(body).iter().find_map(meta_version);
     if let (Some(header), Some(body)) = (header_version, body_version)
         && header != body
     {

@@ -227,10 +227,7 @@ impl McpPolicy {
                 id,
             ));
         }
-        let messages: Vec<&Value> = match &message {
-            Value::Array(batch) => batch.iter().collect(),
-            single => vec![single],
-        };
+        let messages = messages(&message);
         let mut needs = Needs::default();
         let mut tasks: Vec<String> = Vec::new();
         let mut calls_tool = false;
@@ -248,9 +245,10 @@ impl McpPolicy {
                 .iter()
                 .all(|m| m.get("method").is_some_and(Value::is_string));
         // Answers are matched to list requests by id: ids that repeat (`1` and `1.0` are one
-        // id to a server) make the batch ambiguous.
+        // id to a server) make the batch ambiguous. One message has no other to repeat its id.
+        let batch = if messages.len() > 1 { messages } else { &[] };
         let mut seen_ids: Vec<&Value> = Vec::new();
-        for m in &messages {
+        for m in batch {
             if let Some(request_id) = m.get("id").filter(|_| m.get("method").is_some()) {
                 if seen_ids.iter().any(|seen| lists::same_id(seen, request_id)) {
                     return Err(jsonrpc_error_with_id(
@@ -263,7 +261,7 @@ impl McpPolicy {
                 seen_ids.push(request_id);
             }
         }
-        for m in &messages {
+        for m in messages {
             let Some(method) = m.get("method").and_then(Value::as_str) else {
                 continue;
             };
@@ -306,16 +304,20 @@ impl McpPolicy {
 /// JSON-RPC 2.0's code for invalid method parameters.
 const INVALID_PARAMS: i64 = -32602;
 
+/// The messages of a JSON-RPC body: those of a batch, or the one message.
+pub(crate) fn messages(body: &Value) -> &[Value] {
+    match body {
+        Value::Array(batch) => batch,
+        one => std::slice::from_ref(one),
+    }
+}
+
 /// Why a message (or a message of a batch) that names a target does not name it as the MCP
 /// schema says (`params` an object with a string `name` or `uri`; for `completion/complete` a
 /// `ref` object of type `ref/prompt` with a string `name` or `ref/resource` with a string
 /// `uri`), or `None` when every one does.
 fn invalid_params(message: &Value) -> Option<String> {
-    let messages: &[Value] = match message {
-        Value::Array(batch) => batch,
-        one => std::slice::from_ref(one),
-    };
-    messages.iter().find_map(|m| {
+    messages(message).iter().find_map(|m| {
         let method = m.get("method").and_then(Value::as_str)?;
         let member = access::target_member(method)?;
         let Some(Value::Object(params)) = m.get("params") else {
