@@ -3,8 +3,14 @@
 //!
 //! * `Origin` more than once: `403`, like a refused origin. A browser sends one; two lines are
 //!   a forgery attempt (the first allowed, the second not), so no line is trusted.
+//! * `Transfer-Encoding` other than one final `chunked`: `400` (RFC 9112 §6.1).
+//! * An absolute-form request target whose authority is not the `Host` line: `400` (RFC 9112
+//!   §3.2.2; what is behind the layer reads `Host`).
 //! * `Host` missing, more than once or not a valid `host[:port]` in an HTTP/1.1 request: `400`
 //!   (RFC 9112 §3.2). HTTP/1.0 requests may omit it; HTTP/2 and HTTP/3 carry `:authority`.
+//!
+//! [`checked_origin`] makes the first four checks, in that order, and reads the one `Origin`
+//! line the layer then decides from.
 //! * `Authorization` more than once: `400 invalid_request` ([`crate::bearer`]).
 //! * `Content-Encoding` more than once, in MCP mode: `415`, like any encoding other than one
 //!   `identity` ([`crate::mcp`]).
@@ -229,6 +235,13 @@ mod tests {
             origin.ok().flatten().map(HeaderValue::as_bytes),
             Some(&b"http://localhost"[..])
         );
+        // The repeated Origin is refused first, whatever else is wrong.
+        let both = headers(&[
+            ("origin", "http://a.example"),
+            ("origin", "http://b.example"),
+        ]);
+        let status = refusal(Version::HTTP_11, &Uri::default(), &both, "").map(|r| r.status());
+        assert_eq!(status, Some(http::StatusCode::FORBIDDEN));
         let none = headers(&[("host", "h")]);
         assert!(matches!(
             checked_origin(Version::HTTP_11, &Uri::default(), &none, ""),

@@ -4,7 +4,8 @@
 //! endpoint is one route, so one layer guards every MCP request, as MCP requires):
 //!
 //! 1. Header lines whose repetition changes meaning are refused: more than one `Origin`
-//!    (`403`), a missing, repeated or invalid `Host` in HTTP/1.1 (`400`, RFC 9112 §3.2).
+//!    (`403`); a transfer coding other than `chunked`, an absolute-form target naming another
+//!    host than `Host`, a missing, repeated or invalid `Host` in HTTP/1.1 (`400`, RFC 9112).
 //! 2. A present `Origin` outside the configured allow-list gets `403` before any token check
 //!    (MCP's Streamable HTTP transport: Origin validation).
 //! 3. `OPTIONS` is answered with `204` and CORS headers, never authenticated (browsers send

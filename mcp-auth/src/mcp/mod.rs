@@ -235,7 +235,6 @@ impl McpPolicy {
         // Labels only when something records them (metrics, or an audit subscriber).
         let recorded = crate::telemetry::records_operations();
         let mut operations = Vec::new();
-        // A request is public when it asks for something and everything it asks for is.
         // A request is public only when it has messages, every one of them a request with a
         // string `method`, and each of those is public: an answer, a malformed message or an
         // unreadable `method` makes it not public (it is then the 401 of any request without
