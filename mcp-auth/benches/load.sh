@@ -99,10 +99,11 @@ wrk.headers["Mcp-Method"] = "tools/call"
 wrk.headers["Mcp-Name"] = "echo"
 EOF
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # proc_stat PID: the fields of /proc/PID/stat in `stat` (stat[2]: the state, stat[19]: the
 # number of threads); fails once the process is gone or a zombie.
 proc_stat() { { read -r -a stat <"/proc/$1/stat"; } 2>/dev/null && [ "${stat[2]}" != Z ]; }
+# cpu_ticks PID: the CPU time of a live process so far, user and system, in clock ticks.
+cpu_ticks() { proc_stat "$1" && echo $((stat[13] + stat[14])); }
 
 # [ALG=..] pair NAME_A MODE_A NAME_B MODE_B PATH TOKEN_KIND [LUA]: the two servers of a ratio up
 # at once, both on the server core, each driven by a wrk of its own that runs only in turns of

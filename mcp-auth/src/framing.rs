@@ -8,14 +8,14 @@
 //!   §3.2.2; what is behind the layer reads `Host`).
 //! * `Host` missing, more than once or not a valid `host[:port]` in an HTTP/1.1 request: `400`
 //!   (RFC 9112 §3.2). HTTP/1.0 requests may omit it; HTTP/2 and HTTP/3 carry `:authority`.
-//!
-//! [`checked_origin`] makes the first four checks, in that order, and reads the one `Origin`
-//! line the layer then decides from.
 //! * `Authorization` more than once: `400 invalid_request` ([`crate::bearer`]).
 //! * `Content-Encoding` more than once, in MCP mode: `415`, like any encoding other than one
 //!   `identity` ([`crate::mcp`]).
 //! * `Mcp-Session-Id`, `MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name` or an `Mcp-Param-*`
 //!   header more than once, in MCP mode: `400` ([`crate::mcp`]).
+//!
+//! [`checked_origin`] makes the first four checks, in that order, and reads the one `Origin`
+//! line the layer then decides from.
 
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Uri, Version};
@@ -50,10 +50,26 @@ pub(crate) fn checked_origin<'a>(
     headers: &'a HeaderMap,
     own_host: &str,
 ) -> Result<Option<&'a HeaderValue>, Box<AuthRejection>> {
-    let origin = sole(headers, header::ORIGIN)
-        .map_err(|Repeated| Box::new(AuthRejection::ambiguous_origin()))?;
+    let refusal = match sole(headers, header::ORIGIN) {
+        Err(Repeated) => AuthRejection::ambiguous_origin(),
+        Ok(origin) => match refusal(version, uri, headers, own_host) {
+            None => return Ok(origin),
+            Some(refusal) => refusal,
+        },
+    };
+    Err(Box::new(refusal))
+}
+
+/// The refusal of a request whose transfer coding, request target or `Host` is ambiguous, `None`
+/// when they are fine.
+fn refusal(
+    version: Version,
+    uri: &Uri,
+    headers: &HeaderMap,
+    own_host: &str,
+) -> Option<AuthRejection> {
     if let Some(refusal) = transfer_coding_refusal(headers) {
-        return Err(Box::new(refusal));
+        return Some(refusal);
     }
     // An absolute-form target names the host itself, and RFC 9112 §3.2.2 says to ignore `Host`
     // then; what is behind us (rmcp's allowed hosts) reads `Host` only. Both must agree.
@@ -62,36 +78,32 @@ pub(crate) fn checked_origin<'a>(
             .to_str()
             .is_ok_and(|h| h.eq_ignore_ascii_case(authority.as_str()))
     {
-        return Err(Box::new(AuthRejection::bad_request(
+        return Some(AuthRejection::bad_request(
             "The request target names another host than the Host header",
-        )));
+        ));
     }
     if version == Version::HTTP_11 {
         let mut hosts = headers.get_all(header::HOST).iter();
         match (hosts.next(), hosts.next()) {
-            (None, _) => {
-                return Err(Box::new(AuthRejection::bad_request(
-                    "The request has no Host header",
-                )));
-            }
+            (None, _) => return Some(AuthRejection::bad_request("The request has no Host header")),
             (Some(_), Some(_)) => {
-                return Err(Box::new(AuthRejection::bad_request(
+                return Some(AuthRejection::bad_request(
                     "The request has more than one Host header",
-                )));
+                ));
             }
             (Some(host), None)
                 if (own_host.is_empty()
                     || !host.as_bytes().eq_ignore_ascii_case(own_host.as_bytes()))
                     && !valid_host(host) =>
             {
-                return Err(Box::new(AuthRejection::bad_request(
+                return Some(AuthRejection::bad_request(
                     "The request's Host header is invalid",
-                )));
+                ));
             }
             _ => {}
         }
     }
-    Ok(origin)
+    None
 }
 
 /// A transfer coding other than one final `chunked` (RFC 9112 §6.1): the HTTP stack passes such
@@ -149,16 +161,6 @@ fn valid_host(value: &HeaderValue) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The refusal of [`checked_origin`], if any.
-    fn refusal(
-        version: Version,
-        uri: &Uri,
-        headers: &HeaderMap,
-        own: &str,
-    ) -> Option<Box<AuthRejection>> {
-        checked_origin(version, uri, headers, own).err()
-    }
 
     fn headers(lines: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
@@ -223,12 +225,12 @@ mod tests {
             ("origin", "http://localhost"),
             ("origin", "http://evil.example"),
         ]);
-        assert_eq!(
-            refusal(Version::HTTP_11, &Uri::default(), &two, "")
-                .unwrap()
-                .status(),
-            http::StatusCode::FORBIDDEN
-        );
+        let refused = |lines: &HeaderMap| {
+            checked_origin(Version::HTTP_11, &Uri::default(), lines, "")
+                .map(|_| ())
+                .map_err(|r| r.status())
+        };
+        assert_eq!(refused(&two), Err(http::StatusCode::FORBIDDEN));
         let one = headers(&[("host", "h"), ("origin", "http://localhost")]);
         let origin = checked_origin(Version::HTTP_11, &Uri::default(), &one, "");
         assert_eq!(
@@ -240,8 +242,7 @@ mod tests {
             ("origin", "http://a.example"),
             ("origin", "http://b.example"),
         ]);
-        let status = refusal(Version::HTTP_11, &Uri::default(), &both, "").map(|r| r.status());
-        assert_eq!(status, Some(http::StatusCode::FORBIDDEN));
+        assert_eq!(refused(&both), Err(http::StatusCode::FORBIDDEN));
         let none = headers(&[("host", "h")]);
         assert!(matches!(
             checked_origin(Version::HTTP_11, &Uri::default(), &none, ""),
